@@ -1,0 +1,67 @@
+// Session: runs a model. load → plan (shapes for the given input shapes, one arena laid out
+// from tensor lifetimes) → run. Nodes are assigned to providers by capability and priority.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgeopt/ir.h"
+#include "edgeopt/tensor.h"
+
+namespace edgeopt {
+
+struct SessionOptions {
+  // Providers to use, in priority order. Empty: every available provider, best first.
+  std::vector<std::string> providers;
+  int threads = 1;
+  // Collect per-node timings in run() (see Session::profile()).
+  bool profile = false;
+};
+
+struct NodeProfile {
+  std::string node;
+  std::string op_type;
+  std::string provider;
+  double total_ms = 0;
+  int64_t calls = 0;
+};
+
+class SessionImpl;
+
+class Session {
+ public:
+  // Takes the model by value: the session keeps (and may rewrite) its own copy.
+  // Throws Error listing every op type no provider can run.
+  Session(Model model, SessionOptions options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  // Names, dtypes and (possibly symbolic) shapes of what run() expects and returns.
+  const std::vector<ValueInfo>& inputs() const;
+  const std::vector<ValueInfo>& outputs() const;
+
+  // Runs the model. Inputs are matched by position to inputs(); checked for dtype and shape.
+  // Returned tensors own their memory.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+  // Bytes of the activation arena of the latest plan (0 before the first run).
+  size_t arena_bytes() const;
+  // Bytes of weights held by the session.
+  size_t weight_bytes() const;
+  // Node → provider assignment.
+  std::vector<std::pair<std::string, std::string>> assignment() const;
+  std::vector<NodeProfile> profile() const;
+  void reset_profile();
+
+ private:
+  std::unique_ptr<SessionImpl> impl_;
+};
+
+// Names of the providers compiled in, best first.
+std::vector<std::string> available_providers();
+
+}  // namespace edgeopt

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package edgeopt needs. Idempotent: installs only what is missing.
+# Usage: scripts/setup.sh [--train]   (--train adds libtorch for src/train)
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build pkg-config git
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libdnnl-dev libxnnpack-dev libpthreadpool-dev
+  libeigen3-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  libonnx-testdata dataset-fashion-mnist
+  python3-torch python3-torchvision python3-onnx python3-numpy
+  libopenblas0-pthread
+)
+# Node.js runs ONNX Runtime (npm onnxruntime-node) as the peer; keep a preinstalled one.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+if [[ "${1:-}" == "--train" || "${EDGEOPT_TRAIN:-0}" == "1" ]]; then
+  pkgs+=(libtorch-dev)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all packages present"
+fi

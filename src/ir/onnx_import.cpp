@@ -1,0 +1,379 @@
+// ONNX protobuf → edgeopt IR, with the validation a loader of untrusted files needs.
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "edgeopt/error.h"
+#include "edgeopt/fileio.h"
+#include "edgeopt/onnx_io.h"
+#include "onnx_proto_utils.h"
+
+namespace edgeopt {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string first_line(const std::string& s) {
+  std::string line = s.substr(0, s.find('\n'));
+  return line.size() > 300 ? line.substr(0, 300) + "..." : line;
+}
+
+// Resolves an external-data location inside `base_dir`; refuses anything that escapes it.
+fs::path resolve_external(const std::string& location, const fs::path& base_dir,
+                          const std::string& tensor) {
+  const fs::path loc(location);
+  if (location.empty()) fail_input("tensor '", tensor, "': external data has no location");
+  if (loc.is_absolute())
+    fail_input("tensor '", tensor, "': external data location '", location,
+               "' is absolute; it must stay inside the model's folder");
+  for (const fs::path& part : loc)
+    if (part == "..")
+      fail_input("tensor '", tensor, "': external data location '", location,
+                 "' escapes the model's folder");
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(base_dir.empty() ? fs::path(".") : base_dir, ec);
+  const fs::path full = fs::weakly_canonical(base / loc, ec);
+  if (ec) fail_input("tensor '", tensor, "': cannot resolve external data '", location, "'");
+  // After resolving symlinks the file must still be under the model's folder.
+  auto b = base.begin(), f = full.begin();
+  for (; b != base.end(); ++b, ++f)
+    if (f == full.end() || *b != *f)
+      fail_input("tensor '", tensor, "': external data location '", location,
+                 "' resolves outside the model's folder");
+  if (!fs::is_regular_file(full, ec))
+    fail_input("tensor '", tensor, "': external data file '", location, "' not found");
+  return full;
+}
+
+std::string read_external(const onnx::TensorProto& tp, const fs::path& base_dir,
+                          size_t expected) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : tp.external_data()) {
+    try {
+      if (kv.key() == "location") location = kv.value();
+      if (kv.key() == "offset") offset = std::stoll(kv.value());
+      if (kv.key() == "length") length = std::stoll(kv.value());
+    } catch (const std::exception&) {
+      fail_input("tensor '", tp.name(), "': bad external data field ", kv.key());
+    }
+  }
+  const fs::path file = resolve_external(location, base_dir, tp.name());
+  if (offset < 0) fail_input("tensor '", tp.name(), "': negative external data offset");
+  const auto fsize = static_cast<int64_t>(fs::file_size(file));
+  if (length < 0) length = fsize - offset;
+  if (static_cast<size_t>(length) != expected)
+    fail_input("tensor '", tp.name(), "': external data holds ", length, " bytes, expected ",
+               expected);
+  if (offset > fsize || length > fsize - offset)
+    fail_input("tensor '", tp.name(), "': external data range is past the end of '", location,
+               "'");
+  std::ifstream in(file, std::ios::binary);
+  in.seekg(offset);
+  std::string bytes(static_cast<size_t>(length), '\0');
+  in.read(bytes.data(), length);
+  if (!in) fail_input("tensor '", tp.name(), "': cannot read external data '", location, "'");
+  return bytes;
+}
+
+template <class Src>
+void copy_narrow(const Src& src, Tensor& t) {
+  // ONNX stores small integer types and f16/bf16 widened in int32_data.
+  const size_t es = dtype_size(t.dtype());
+  auto* dst = static_cast<uint8_t*>(t.raw());
+  for (int i = 0; i < src.size(); ++i) {
+    const auto v = static_cast<uint64_t>(src.Get(i));
+    std::memcpy(dst + i * es, &v, es);  // little-endian: low bytes first
+  }
+}
+
+}  // namespace
+
+Tensor tensor_from_proto(const onnx::TensorProto& tp, const fs::path& base_dir) {
+  if (tp.has_segment()) fail_unsupported("tensor '", tp.name(), "': segmented tensors");
+  if (!dtype_known(tp.data_type()))
+    fail_input("tensor '", tp.name(), "': unknown data type ", tp.data_type());
+  const auto dtype = static_cast<DType>(tp.data_type());
+  Shape shape(tp.dims().begin(), tp.dims().end());
+  for (int64_t d : shape)
+    if (d < 0) fail_input("tensor '", tp.name(), "': negative dimension ", d);
+  int64_t numel = 0;
+  try {
+    numel = shape_numel(shape);
+  } catch (const Error&) {
+    fail_input("tensor '", tp.name(), "': dims ", shape_str(shape), " overflow");
+  }
+  const size_t es = dtype_size(dtype);
+  if (dtype != DType::kString &&
+      numel > static_cast<int64_t>(std::numeric_limits<int64_t>::max() / 8))
+    fail_input("tensor '", tp.name(), "': too many elements");
+  const size_t expected = static_cast<size_t>(numel) * es;
+
+  auto count_mismatch = [&](int64_t have) {
+    fail_input("tensor '", tp.name(), "' of shape ", shape_str(shape), " has ", have,
+               " values, expected ", numel);
+  };
+
+  if (dtype == DType::kString) {
+    if (tp.string_data_size() != numel) count_mismatch(tp.string_data_size());
+    Tensor t(dtype, shape);
+    for (int64_t i = 0; i < numel; ++i) t.strings()[i] = tp.string_data(static_cast<int>(i));
+    return t;
+  }
+
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+    const std::string bytes = read_external(tp, base_dir, expected);
+    Tensor t(dtype, shape);
+    if (expected) std::memcpy(t.raw(), bytes.data(), expected);
+    return t;
+  }
+  if (tp.has_raw_data()) {
+    if (tp.raw_data().size() != expected)
+      fail_input("tensor '", tp.name(), "' of shape ", shape_str(shape), " has ",
+                 tp.raw_data().size(), " bytes of raw data, expected ", expected);
+    Tensor t(dtype, shape);
+    if (expected) std::memcpy(t.raw(), tp.raw_data().data(), expected);
+    return t;
+  }
+  switch (dtype) {
+    case DType::kF32: {
+      if (tp.float_data_size() != numel) count_mismatch(tp.float_data_size());
+      Tensor t(dtype, shape);
+      std::memcpy(t.raw(), tp.float_data().data(), expected);
+      return t;
+    }
+    case DType::kF64: {
+      if (tp.double_data_size() != numel) count_mismatch(tp.double_data_size());
+      Tensor t(dtype, shape);
+      std::memcpy(t.raw(), tp.double_data().data(), expected);
+      return t;
+    }
+    case DType::kI64: {
+      if (tp.int64_data_size() != numel) count_mismatch(tp.int64_data_size());
+      Tensor t(dtype, shape);
+      std::memcpy(t.raw(), tp.int64_data().data(), expected);
+      return t;
+    }
+    case DType::kU32:
+    case DType::kU64: {
+      if (tp.uint64_data_size() != numel) count_mismatch(tp.uint64_data_size());
+      Tensor t(dtype, shape);
+      copy_narrow(tp.uint64_data(), t);
+      return t;
+    }
+    default: {  // i32, i16, i8, u16, u8, bool, f16, bf16
+      if (tp.int32_data_size() != numel) count_mismatch(tp.int32_data_size());
+      Tensor t(dtype, shape);
+      copy_narrow(tp.int32_data(), t);
+      return t;
+    }
+  }
+}
+
+namespace {
+
+NamedTensor named_tensor_from_proto(const onnx::TensorProto& tp, const fs::path& base_dir) {
+  return {tp.name(), tensor_from_proto(tp, base_dir), tp.doc_string()};
+}
+
+ValueInfo value_info_from_proto(const onnx::ValueInfoProto& vp) {
+  ValueInfo v;
+  v.name = vp.name();
+  v.doc_string = vp.doc_string();
+  if (!vp.has_type()) return v;
+  const onnx::TypeProto& type = vp.type();
+  const bool plain = type.value_case() == onnx::TypeProto::kTensorType && type.denotation().empty();
+  if (!plain) {
+    v.raw_type = type.SerializeAsString();
+    return v;
+  }
+  const auto& tt = type.tensor_type();
+  if (tt.elem_type() != 0 && !dtype_known(tt.elem_type()))
+    fail_input("value '", vp.name(), "': unknown element type ", tt.elem_type());
+  v.dtype = static_cast<DType>(tt.elem_type());
+  if (tt.has_shape()) {
+    v.has_shape = true;
+    for (const auto& d : tt.shape().dim()) {
+      if (!d.denotation().empty()) {  // keep what we do not model
+        v = ValueInfo{vp.name(), DType::kUndefined, false, {}, vp.doc_string(),
+                      type.SerializeAsString()};
+        return v;
+      }
+      Dim dim;
+      if (d.has_dim_value()) {
+        if (d.dim_value() < 0)
+          fail_input("value '", vp.name(), "': negative dimension ", d.dim_value());
+        dim.value = d.dim_value();
+      } else if (d.has_dim_param()) {
+        dim.param = d.dim_param();
+      }
+      v.dims.push_back(std::move(dim));
+    }
+  }
+  return v;
+}
+
+std::shared_ptr<Graph> graph_ptr_from_proto(const onnx::GraphProto& gp, const fs::path& base_dir);
+
+Attribute attribute_from_proto(const onnx::AttributeProto& ap, const fs::path& base_dir) {
+  Attribute a;
+  a.name = ap.name();
+  a.type = static_cast<AttrType>(ap.type());
+  a.doc_string = ap.doc_string();
+  a.ref_attr_name = ap.ref_attr_name();
+  switch (ap.type()) {
+    case onnx::AttributeProto::FLOAT: a.f = ap.f(); break;
+    case onnx::AttributeProto::INT: a.i = ap.i(); break;
+    case onnx::AttributeProto::STRING: a.s = ap.s(); break;
+    case onnx::AttributeProto::TENSOR: a.t = named_tensor_from_proto(ap.t(), base_dir); break;
+    case onnx::AttributeProto::GRAPH: a.g = graph_ptr_from_proto(ap.g(), base_dir); break;
+    case onnx::AttributeProto::FLOATS: a.floats.assign(ap.floats().begin(), ap.floats().end()); break;
+    case onnx::AttributeProto::INTS: a.ints.assign(ap.ints().begin(), ap.ints().end()); break;
+    case onnx::AttributeProto::STRINGS: a.strings.assign(ap.strings().begin(), ap.strings().end()); break;
+    case onnx::AttributeProto::TENSORS:
+      for (const auto& t : ap.tensors()) a.tensors.push_back(named_tensor_from_proto(t, base_dir));
+      break;
+    case onnx::AttributeProto::GRAPHS:
+      for (const auto& g : ap.graphs()) a.graphs.push_back(graph_ptr_from_proto(g, base_dir));
+      break;
+    case onnx::AttributeProto::UNDEFINED:
+      if (ap.ref_attr_name().empty())
+        fail_input("attribute '", ap.name(), "' has no type");
+      break;
+    default: a.raw = ap.SerializeAsString(); break;
+  }
+  return a;
+}
+
+void graph_from_proto(const onnx::GraphProto& gp, const fs::path& base_dir, Graph& g) {
+  g.name = gp.name();
+  g.doc_string = gp.doc_string();
+  for (const auto& v : gp.input()) g.inputs.push_back(value_info_from_proto(v));
+  for (const auto& v : gp.output()) g.outputs.push_back(value_info_from_proto(v));
+  for (const auto& v : gp.value_info()) g.value_info.push_back(value_info_from_proto(v));
+  for (const auto& t : gp.initializer()) g.initializers.push_back(named_tensor_from_proto(t, base_dir));
+  for (const auto& s : gp.sparse_initializer()) g.sparse_initializers_raw.push_back(s.SerializeAsString());
+  for (const auto& q : gp.quantization_annotation())
+    g.quantization_annotation_raw.push_back(q.SerializeAsString());
+  g.nodes.reserve(gp.node_size());
+  for (const auto& np : gp.node()) {
+    Node n;
+    n.name = np.name();
+    n.op_type = np.op_type();
+    n.domain = np.domain();
+    n.doc_string = np.doc_string();
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    for (const auto& ap : np.attribute()) n.attributes.push_back(attribute_from_proto(ap, base_dir));
+    g.nodes.push_back(std::move(n));
+  }
+}
+
+std::shared_ptr<Graph> graph_ptr_from_proto(const onnx::GraphProto& gp, const fs::path& base_dir) {
+  auto g = std::make_shared<Graph>();
+  graph_from_proto(gp, base_dir, *g);
+  return g;
+}
+
+void validate_opsets(const onnx::ModelProto& mp) {
+  static const char* kKnownDomains[] = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training",
+                                        "com.microsoft"};
+  for (const auto& o : mp.opset_import()) {
+    bool known = false;
+    for (const char* d : kKnownDomains) known |= o.domain() == d;
+    if (!known) fail_input("unknown operator domain '", o.domain(), "' in opset imports");
+    if ((o.domain().empty() || o.domain() == "ai.onnx") && (o.version() < 1 || o.version() > 17))
+      fail_input("opset ", o.version(), " is outside the supported range 1-17");
+  }
+}
+
+// Shape inference on a copy whose large initializers carry no data (inference reads only
+// small shape-like constants), so a big model is not duplicated in memory.
+void infer_shapes(const onnx::ModelProto& mp, Graph& g) {
+  onnx::ModelProto copy;
+  copy.CopyFrom(mp);
+  copy.clear_functions();
+  auto* graph = copy.mutable_graph();
+  for (auto& t : *graph->mutable_initializer()) {
+    if (t.raw_data().size() > 4096 || t.data_location() == onnx::TensorProto::EXTERNAL) {
+      t.clear_raw_data();
+      t.clear_float_data();
+      t.clear_external_data();
+      t.clear_data_location();
+    }
+  }
+  try {
+    onnx::ShapeInferenceOptions opts(false, 0, true);
+    onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), opts);
+  } catch (const std::exception&) {
+    return;  // inference is a hint: the runtime infers shapes itself
+  }
+  for (const auto& v : copy.graph().value_info()) {
+    try {
+      g.inferred[v.name()] = value_info_from_proto(v);
+    } catch (const Error&) {
+    }
+  }
+  for (const auto& v : copy.graph().output()) {
+    try {
+      ValueInfo vi = value_info_from_proto(v);
+      if (vi.has_shape) g.inferred[v.name()] = vi;
+    } catch (const Error&) {
+    }
+  }
+}
+
+}  // namespace
+
+Model model_from_proto(const onnx::ModelProto& mp, const fs::path& base_dir,
+                       const LoadOptions& options) {
+  validate_opsets(mp);
+  if (options.check) {
+    try {
+      onnx::checker::check_model(mp);
+    } catch (const std::exception& e) {
+      fail_input("invalid ONNX model: ", first_line(e.what()));
+    }
+  }
+  if (!mp.has_graph()) fail_input("invalid ONNX model: no graph");
+  Model m;
+  m.ir_version = mp.ir_version();
+  for (const auto& o : mp.opset_import()) m.opset_imports.push_back({o.domain(), o.version()});
+  m.producer_name = mp.producer_name();
+  m.producer_version = mp.producer_version();
+  m.domain = mp.domain();
+  m.model_version = mp.model_version();
+  m.doc_string = mp.doc_string();
+  for (const auto& p : mp.metadata_props()) m.metadata_props.emplace_back(p.key(), p.value());
+  for (const auto& f : mp.functions()) m.functions_raw.push_back(f.SerializeAsString());
+  for (const auto& t : mp.training_info()) m.training_info_raw.push_back(t.SerializeAsString());
+  graph_from_proto(mp.graph(), base_dir, m.graph);
+  if (options.infer_shapes) infer_shapes(mp, m.graph);
+  return m;
+}
+
+Model parse_model(const std::string& bytes, const fs::path& base_dir, const LoadOptions& options) {
+  if (bytes.empty()) fail_input("empty file, not an ONNX model");
+  onnx::ModelProto mp;
+  if (!mp.ParseFromString(bytes))
+    fail_input("not a valid ONNX protobuf (truncated or corrupt, ", bytes.size(), " bytes)");
+  if (!mp.has_graph() || mp.ir_version() <= 0)
+    fail_input("not an ONNX model (no graph or IR version)");
+  return model_from_proto(mp, base_dir, options);
+}
+
+Model load_model(const fs::path& path, const LoadOptions& options) {
+  const std::string bytes = read_file(path);
+  try {
+    return parse_model(bytes, path.parent_path(), options);
+  } catch (const Error& e) {
+    throw Error(e.kind(), path.string() + ": " + e.what());
+  }
+}
+
+}  // namespace edgeopt

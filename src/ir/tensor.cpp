@@ -1,0 +1,139 @@
+#include "edgeopt/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "edgeopt/error.h"
+
+namespace edgeopt {
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) fail_input("negative dimension ", d, " in shape ", shape_str(shape));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      fail_input("shape ", shape_str(shape), " overflows 64-bit element count");
+    n *= d;
+  }
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  if (shape.empty()) return "scalar";
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(shape[i]);
+  }
+  return s;
+}
+
+namespace {
+std::shared_ptr<void> aligned_zeroed(size_t bytes) {
+  // 64-byte alignment suits AVX-512 loads; round the size up as aligned_alloc requires.
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (!p) throw Error(ErrorKind::kInternal, "out of memory allocating " + std::to_string(bytes));
+  std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  return std::shared_ptr<void>(p, std::free);
+}
+}  // namespace
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  numel_ = shape_numel(shape_);
+  if (dtype_ == DType::kString) {
+    strings_ = std::make_shared<std::vector<std::string>>(numel_);
+    return;
+  }
+  const size_t es = dtype_size(dtype_);
+  if (es && numel_ > static_cast<int64_t>(std::numeric_limits<int64_t>::max() / es))
+    fail_input("tensor of shape ", shape_str(shape_), " is too large");
+  storage_ = aligned_zeroed(nbytes());
+  data_ = storage_.get();
+}
+
+Tensor Tensor::view(DType dtype, Shape shape, void* data) {
+  Tensor t = meta(dtype, std::move(shape));
+  t.data_ = data;
+  return t;
+}
+
+Tensor Tensor::meta(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  return t;
+}
+
+std::vector<std::string>& Tensor::strings() {
+  if (!strings_) strings_ = std::make_shared<std::vector<std::string>>(numel_);
+  return *strings_;
+}
+
+const std::vector<std::string>& Tensor::strings() const {
+  static const std::vector<std::string> empty;
+  return strings_ ? *strings_ : empty;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, shape_);
+  if (dtype_ == DType::kString) {
+    if (strings_) *t.strings_ = *strings_;
+  } else if (data_ && nbytes()) {
+    std::memcpy(t.data_, data_, nbytes());
+  }
+  return t;
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  Tensor t = *this;
+  t.numel_ = shape_numel(shape);
+  if (t.numel_ != numel_)
+    fail_input("cannot reshape ", shape_str(shape_), " to ", shape_str(shape));
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+double Tensor::get_f64(int64_t i) const {
+  switch (dtype_) {
+    case DType::kF32: return data<float>()[i];
+    case DType::kF64: return data<double>()[i];
+    case DType::kF16: return f16_to_f32(data<uint16_t>()[i]);
+    case DType::kBF16: return bf16_to_f32(data<uint16_t>()[i]);
+    case DType::kU8: return data<uint8_t>()[i];
+    case DType::kI8: return data<int8_t>()[i];
+    case DType::kU16: return data<uint16_t>()[i];
+    case DType::kI16: return data<int16_t>()[i];
+    case DType::kI32: return data<int32_t>()[i];
+    case DType::kI64: return static_cast<double>(data<int64_t>()[i]);
+    case DType::kU32: return data<uint32_t>()[i];
+    case DType::kU64: return static_cast<double>(data<uint64_t>()[i]);
+    case DType::kBool: return data<uint8_t>()[i] ? 1.0 : 0.0;
+    default: fail_unsupported("tensor of dtype ", dtype_name(dtype_), " is not numeric");
+  }
+}
+
+int64_t Tensor::get_i64(int64_t i) const {
+  switch (dtype_) {
+    case DType::kI64: return data<int64_t>()[i];
+    case DType::kI32: return data<int32_t>()[i];
+    case DType::kU64: return static_cast<int64_t>(data<uint64_t>()[i]);
+    default: return static_cast<int64_t>(get_f64(i));
+  }
+}
+
+std::vector<int64_t> Tensor::to_i64_vector() const {
+  std::vector<int64_t> v(numel_);
+  for (int64_t i = 0; i < numel_; ++i) v[i] = get_i64(i);
+  return v;
+}
+
+std::vector<float> Tensor::to_f32_vector() const {
+  std::vector<float> v(numel_);
+  for (int64_t i = 0; i < numel_; ++i) v[i] = static_cast<float>(get_f64(i));
+  return v;
+}
+
+}  // namespace edgeopt

@@ -1,0 +1,133 @@
+// Kernel and provider interface (internal). A provider is a named set of kernels; a kernel is
+// created once per node at load, infers output shapes during planning and computes in run().
+//
+// Lifecycle (after TFLite Micro): create (parse attributes, prepack constant weights) →
+// infer (validate input dtypes/shapes, give output dtypes/shapes and scratch size) → run (no
+// checks, no allocation: outputs and scratch are preallocated).
+#pragma once
+
+#include <climits>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgeopt/error.h"
+#include "edgeopt/ir.h"
+#include "edgeopt/tensor.h"
+
+namespace edgeopt::rt {
+
+// Thrown by InferContext::value() while planning when an input's data is not known yet; the
+// session then plans the node at run time instead.
+struct NeedValue {};
+
+struct KernelInit {
+  const Node& node;
+  int64_t opset = 0;  // opset of the node's domain
+  // Per input: the value when it is a constant of the model (initializer), else nullptr.
+  std::vector<const Tensor*> constants;
+  // Per input: dtype known at load (from the model's types), kUndefined when not known.
+  std::vector<DType> input_dtypes;
+  int threads = 1;
+};
+
+class InferContext {
+ public:
+  InferContext(const Node& node, std::vector<const Tensor*> in, size_t num_outputs)
+      : node_(node), in_(std::move(in)), out_(num_outputs) {}
+  const Node& node() const { return node_; }
+  size_t num_inputs() const { return in_.size(); }
+  size_t num_outputs() const { return out_.size(); }
+  bool has_input(size_t i) const { return i < in_.size() && in_[i] != nullptr; }
+  // Input i (dtype and shape always; data only when known). Throws if absent.
+  const Tensor& input(size_t i) const;
+  DType dtype(size_t i) const { return input(i).dtype(); }
+  const Shape& shape(size_t i) const { return input(i).shape(); }
+  // Input i with data; throws NeedValue while planning if its data is not known yet.
+  const Tensor& value(size_t i) const;
+  void set_output(size_t i, DType dtype, Shape shape);
+  // Gives output i's value already while planning (Shape, Size): later nodes see a constant.
+  void set_output_value(size_t i, Tensor value) {
+    if (i < out_.size()) out_[i] = std::move(value);
+  }
+  void request_scratch(size_t bytes) { scratch_bytes_ = std::max(scratch_bytes_, bytes); }
+
+  const std::vector<Tensor>& outputs() const { return out_; }
+  size_t scratch_bytes() const { return scratch_bytes_; }
+
+ private:
+  const Node& node_;
+  std::vector<const Tensor*> in_;
+  std::vector<Tensor> out_;  // meta tensors
+  size_t scratch_bytes_ = 0;
+};
+
+struct RunContext {
+  std::vector<const Tensor*> in;  // nullptr for an absent optional input
+  std::vector<Tensor*> out;       // preallocated with the shapes infer() gave
+  void* scratch = nullptr;
+  int threads = 1;
+  bool has_input(size_t i) const { return i < in.size() && in[i] != nullptr; }
+  const Tensor& input(size_t i) const { return *in[i]; }
+  Tensor& output(size_t i) const { return *out[i]; }
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual void infer(InferContext& ctx) = 0;
+  virtual void run(RunContext& ctx) = 0;
+};
+
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;
+// Optional finer capability check (dtypes, attributes) beyond op/domain/opset.
+using KernelAccepts = std::function<bool(const KernelInit&)>;
+
+struct KernelDef {
+  std::string provider;
+  std::string domain;  // "" for the default ONNX domain
+  std::string op_type;
+  int since_version = 1;
+  int end_version = INT_MAX;  // inclusive
+  KernelFactory make;
+  KernelAccepts accepts;
+};
+
+class KernelRegistry {
+ public:
+  static KernelRegistry& global();
+  void add(KernelDef def);
+  // The kernel for a node in a provider, or nullptr.
+  const KernelDef* find(const std::string& provider, const KernelInit& init) const;
+  std::vector<std::string> providers() const;  // in priority order
+  bool has_op(const std::string& provider, const std::string& domain,
+              const std::string& op_type) const;
+  const std::vector<KernelDef>& defs() const { return defs_; }
+
+ private:
+  std::vector<KernelDef> defs_;
+};
+
+// Provider priority: lower runs first when several can take a node.
+int provider_priority(const std::string& provider);
+
+struct KernelRegistrar {
+  explicit KernelRegistrar(KernelDef def) { KernelRegistry::global().add(std::move(def)); }
+};
+
+}  // namespace edgeopt::rt
+
+#define EDGEOPT_CONCAT_INNER(a, b) a##b
+#define EDGEOPT_CONCAT(a, b) EDGEOPT_CONCAT_INNER(a, b)
+
+// Registers `Class` (constructible from const KernelInit&) for an op in a provider, for opset
+// versions [since, until].
+#define EDGEOPT_REGISTER_KERNEL(provider, domain, op, since, until, Class)                 \
+  static ::edgeopt::rt::KernelRegistrar EDGEOPT_CONCAT(kernel_registrar_, __COUNTER__)( \
+      ::edgeopt::rt::KernelDef{provider, domain, op, since, until,                       \
+                               [](const ::edgeopt::rt::KernelInit& init) {               \
+                                 return std::unique_ptr<::edgeopt::rt::Kernel>(          \
+                                     new Class(init));                                   \
+                               },                                                        \
+                               nullptr})

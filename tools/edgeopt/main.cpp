@@ -1,0 +1,62 @@
+// edgeopt: make trained networks fit constrained devices, and run them.
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include "command.h"
+#include "edgeopt/error.h"
+
+namespace edgeopt::cli {
+namespace {
+struct Entry {
+  int order;
+  const char* name;
+  const char* help;
+  CommandSetup setup;
+};
+std::vector<Entry>& entries() {
+  static std::vector<Entry> e;
+  return e;
+}
+}  // namespace
+
+CommandRegistrar::CommandRegistrar(int order, const char* name, const char* help,
+                                   CommandSetup setup) {
+  entries().push_back({order, name, help, std::move(setup)});
+}
+
+}  // namespace edgeopt::cli
+
+int main(int argc, char** argv) {
+  using namespace edgeopt::cli;
+  CLI::App app{"edgeopt: inspect, optimize, validate, benchmark and run ONNX models on small devices"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "edgeopt 0.1.0");
+  auto& list = entries();
+  std::sort(list.begin(), list.end(), [](const Entry& a, const Entry& b) { return a.order < b.order; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  for (Entry& e : list) {
+    CLI::App* sub = app.add_subcommand(e.name, e.help);
+    runners.emplace_back(sub, e.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run();
+  } catch (const edgeopt::Error& e) {
+    std::cerr << "edgeopt: error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "edgeopt: error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "edgeopt: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 1;
+}
