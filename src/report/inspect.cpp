@@ -1,0 +1,258 @@
+#include "edgeopt/inspect.h"
+
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "edgeopt/error.h"
+#include "edgeopt/fileio.h"
+#include "ir/onnx_proto_utils.h"
+
+namespace edgeopt {
+
+namespace {
+
+ValueInfo info_from_proto(const onnx::ValueInfoProto& vp) {
+  ValueInfo v;
+  v.name = vp.name();
+  if (!vp.type().has_tensor_type()) return v;
+  const auto& tt = vp.type().tensor_type();
+  v.dtype = dtype_known(tt.elem_type()) ? static_cast<DType>(tt.elem_type()) : DType::kUndefined;
+  if (!tt.has_shape()) return v;
+  v.has_shape = true;
+  for (const auto& d : tt.shape().dim()) {
+    Dim dim;
+    if (d.has_dim_value() && d.dim_value() >= 0) dim.value = d.dim_value();
+    else if (d.has_dim_param()) dim.param = d.dim_param();
+    v.dims.push_back(dim);
+  }
+  return v;
+}
+
+int64_t deflated_size(const std::string& bytes) {
+  uLongf bound = compressBound(bytes.size());
+  std::string out(bound, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &bound,
+                reinterpret_cast<const Bytef*>(bytes.data()), bytes.size(), 6) != Z_OK)
+    return 0;
+  return static_cast<int64_t>(bound);
+}
+
+bool is_matmul_like(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul" ||
+         op == "QLinearConv" || op == "QLinearMatMul" || op == "ConvInteger" ||
+         op == "MatMulInteger";
+}
+
+}  // namespace
+
+std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int64_t batch) {
+  onnx::ModelProto mp = model_to_proto(model);
+  mp.clear_functions();
+  auto* g = mp.mutable_graph();
+  std::unordered_set<std::string> inits;
+  for (auto& t : *g->mutable_initializer()) {
+    inits.insert(t.name());
+    // Inference reads only small shape-like constants; drop big payloads to save memory.
+    if (t.raw_data().size() > 4096) t.clear_raw_data();
+  }
+  for (auto& in : *g->mutable_input()) {
+    if (inits.count(in.name()) || !in.type().has_tensor_type()) continue;
+    auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+    if (shape->dim_size() == 0) continue;
+    auto* d0 = shape->mutable_dim(0);
+    if (!d0->has_dim_value() || batch != 1) d0->set_dim_value(batch);
+    for (auto& d : *shape->mutable_dim())
+      if (!d.has_dim_value()) d.set_dim_value(1);  // other symbolic dims: assume 1
+  }
+  // Declared intermediate and output shapes may carry the exported batch: let inference redo them.
+  g->clear_value_info();
+  for (auto& out : *g->mutable_output())
+    if (out.type().has_tensor_type()) out.mutable_type()->mutable_tensor_type()->clear_shape();
+  try {
+    onnx::ShapeInferenceOptions opts(false, 0, true);
+    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), opts);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    fail_input("shape inference failed: ", msg.substr(0, msg.find('\n')));
+  }
+  std::map<std::string, ValueInfo> shapes;
+  for (const auto& v : g->input()) shapes[v.name()] = info_from_proto(v);
+  for (const auto& v : g->value_info()) shapes[v.name()] = info_from_proto(v);
+  for (const auto& v : g->output()) shapes[v.name()] = info_from_proto(v);
+  for (const NamedTensor& t : model.graph.initializers) {
+    ValueInfo v;
+    v.name = t.name;
+    v.dtype = t.tensor.dtype();
+    v.has_shape = true;
+    for (int64_t d : t.tensor.shape()) v.dims.push_back({d, ""});
+    shapes[t.name] = v;
+  }
+  return shapes;
+}
+
+ModelStats inspect_model(const Model& model, int64_t batch, const std::filesystem::path& file) {
+  if (batch < 1) fail_input("--batch must be at least 1");
+  ModelStats s;
+  s.batch = batch;
+  if (!file.empty()) {
+    const std::string bytes = read_file(file);
+    s.file_bytes = static_cast<int64_t>(bytes.size());
+    s.compressed_bytes = deflated_size(bytes);
+  }
+  const Graph& g = model.graph;
+  const auto shapes = infer_shapes_for_batch(model, batch);
+  auto static_shape = [&](const std::string& name, Shape& out) {
+    auto it = shapes.find(name);
+    if (it == shapes.end()) return false;
+    auto s = it->second.static_shape();
+    if (!s) return false;
+    out = *s;
+    return true;
+  };
+  auto value_bytes = [&](const std::string& name) -> int64_t {
+    auto it = shapes.find(name);
+    Shape sh;
+    if (it == shapes.end() || !static_shape(name, sh)) return 0;
+    return shape_numel(sh) * static_cast<int64_t>(dtype_size(it->second.dtype));
+  };
+
+  std::unordered_map<std::string, const Tensor*> inits;
+  int64_t zeros = 0, weight_elems = 0;
+  for (const NamedTensor& t : g.initializers) {
+    inits[t.name] = &t.tensor;
+    s.weight_bytes += static_cast<int64_t>(t.tensor.nbytes());
+    s.weight_bytes_by_dtype[dtype_name(t.tensor.dtype())] += static_cast<int64_t>(t.tensor.nbytes());
+    if (t.tensor.rank() >= 2 && t.tensor.dtype() != DType::kString) {
+      const auto* p = static_cast<const uint8_t*>(t.tensor.raw());
+      const size_t es = dtype_size(t.tensor.dtype());
+      for (int64_t i = 0; i < t.tensor.numel(); ++i) {
+        bool z = true;
+        for (size_t b = 0; b < es && z; ++b) z = p[i * es + b] == 0;
+        // -0.0 has a sign bit set; count it as zero too for floats.
+        if (!z && dtype_is_float(t.tensor.dtype())) z = t.tensor.get_f64(i) == 0.0;
+        zeros += z;
+      }
+      weight_elems += t.tensor.numel();
+    }
+  }
+  s.sparsity = weight_elems ? static_cast<double>(zeros) / static_cast<double>(weight_elems) : 0;
+  // Parameters as frameworks count them: every weight tensor a node reads, including copies
+  // of a shared initializer made by Identity (PyTorch's exporter deduplicates equal tensors
+  // that way), but not int64 shape constants nor BatchNormalization running statistics
+  // (buffers, not parameters).
+  std::unordered_map<std::string, const Tensor*> weight_alias = inits;
+  for (const Node& n : g.nodes)
+    if (n.op_type == "Identity" && inits.count(n.input(0)) && !n.outputs.empty())
+      weight_alias[n.outputs[0]] = inits[n.input(0)];
+  std::unordered_set<std::string> bn_stats;
+  for (const Node& n : g.nodes)
+    if (n.op_type == "BatchNormalization")
+      for (size_t k = 3; k < 5 && k < n.inputs.size(); ++k) bn_stats.insert(n.inputs[k]);
+  s.params = 0;
+  for (const auto& [name, t] : weight_alias)
+    if (t->dtype() != DType::kI64 && !bn_stats.count(name)) s.params += t->numel();
+
+  // Last node index reading each value; graph outputs live to the end.
+  std::unordered_map<std::string, size_t> last_use;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const std::string& in : g.nodes[i].inputs)
+      if (!in.empty()) last_use[in] = i;
+  for (const ValueInfo& o : g.outputs) last_use[o.name] = g.nodes.size();
+
+  // Which values come out of DequantizeLinear of an integer initializer (QDQ weights).
+  std::unordered_set<std::string> int_weight_values;
+  for (const Node& n : g.nodes)
+    if (n.op_type == "DequantizeLinear" && inits.count(n.input(0)) &&
+        !dtype_is_float(inits[n.input(0)]->dtype()))
+      int_weight_values.insert(n.outputs[0]);
+
+  int64_t live = 0;
+  for (const ValueInfo* in : g.real_inputs()) live += value_bytes(in->name);
+  s.peak_activation_bytes = live;
+  int64_t quantized_macs = 0;
+  std::unordered_set<std::string> counted_inits;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    NodeStats ns;
+    ns.name = n.name;
+    ns.op_type = n.op_type;
+    s.ops[n.domain.empty() ? n.op_type : n.domain + "." + n.op_type]++;
+    for (const std::string& in : n.inputs) {
+      Shape sh;
+      const bool known = !in.empty() && static_shape(in, sh);
+      ns.input_shapes.push_back(sh);
+      ns.input_known.push_back(known);
+      auto it = weight_alias.find(in);
+      if (it != weight_alias.end() && n.op_type != "Identity") {
+        ns.weight_bytes += static_cast<int64_t>(it->second->nbytes());
+        if (it->second->dtype() != DType::kI64 && !bn_stats.count(in))
+          ns.params += it->second->numel();
+      }
+    }
+    for (const std::string& out : n.outputs) {
+      Shape sh;
+      const bool known = !out.empty() && static_shape(out, sh);
+      ns.output_shapes.push_back(sh);
+      ns.output_known.push_back(known);
+    }
+    // MACs per op: Conv: out elements × (Cin/group) × kernel area; ConvTranspose: in elements
+    // × (Cout/group) × kernel area; Gemm/MatMul: M × N × K (× batch).
+    const std::string& op = n.op_type;
+    if (is_matmul_like(op)) {
+      const bool qop = op == "QLinearConv" || op == "QLinearMatMul";
+      const size_t a = qop ? 0 : 0, w = qop ? 3 : 1;
+      if (op == "Conv" || op == "QLinearConv" || op == "ConvInteger") {
+        if (ns.output_known.size() > 0 && ns.output_known[0] && ns.input_known.size() > w &&
+            ns.input_known[w]) {
+          const Shape& ws = ns.input_shapes[w];
+          int64_t per = 1;
+          for (size_t d = 1; d < ws.size(); ++d) per *= ws[d];
+          ns.macs = shape_numel(ns.output_shapes[0]) * per;
+        }
+      } else if (op == "ConvTranspose") {
+        if (ns.input_known[a] && ns.input_known.size() > w && ns.input_known[w]) {
+          const Shape& ws = ns.input_shapes[w];  // Cin x Cout/g x k...
+          int64_t per = 1;
+          for (size_t d = 1; d < ws.size(); ++d) per *= ws[d];
+          ns.macs = shape_numel(ns.input_shapes[a]) * per;
+        }
+      } else {  // Gemm, MatMul and quantized forms
+        if (ns.input_known.size() > w && ns.input_known[a] && ns.input_known[w] &&
+            !ns.output_known.empty() && ns.output_known[0]) {
+          const Shape& as = ns.input_shapes[a];
+          int64_t k = as.empty() ? 1 : as.back();
+          if (op == "Gemm" && n.attr_int("transA", 0) && as.size() == 2) k = as[0];
+          ns.macs = shape_numel(ns.output_shapes[0]) * k;
+        }
+      }
+      ns.quantized = qop || op == "ConvInteger" || op == "MatMulInteger" ||
+                     int_weight_values.count(n.input(1)) > 0;
+      if (ns.quantized) quantized_macs += ns.macs;
+    }
+    // Activation memory: outputs are allocated, then inputs whose last reader this is are freed.
+    for (const std::string& out : n.outputs)
+      if (!out.empty()) live += value_bytes(out);
+    ns.live_bytes = live;
+    if (live > s.peak_activation_bytes) {
+      s.peak_activation_bytes = live;
+      s.peak_at = n.name.empty() ? n.op_type : n.name;
+    }
+    std::unordered_set<std::string> freed;
+    for (const std::string& in : n.inputs)
+      if (!in.empty() && !inits.count(in) && last_use[in] == i && freed.insert(in).second)
+        live -= value_bytes(in);
+    for (const std::string& out : n.outputs)  // outputs nobody reads die at once
+      if (!out.empty() && !last_use.count(out)) live -= value_bytes(out);
+    s.macs += ns.macs;
+    s.nodes.push_back(std::move(ns));
+  }
+  s.quantized_share = s.macs ? static_cast<double>(quantized_macs) / static_cast<double>(s.macs) : 0;
+  return s;
+}
+
+}  // namespace edgeopt

@@ -1,0 +1,81 @@
+// Helpers shared by the reference shape, data-movement and reduction kernels: element copies
+// that work for every dtype (strings included) and reading small integer lists from inputs.
+#pragma once
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace edgeopt::rt::ref {
+
+// Copies elements from `src` to `dst` (same dtype) by index. Movement ops never look at the
+// values, so a byte copy of dtype_size bytes serves every numeric dtype; strings are copied
+// through the tensors' string vectors.
+class ElementCopier {
+ public:
+  ElementCopier(const Tensor& src, Tensor& dst)
+      : es_(dtype_size(src.dtype())),
+        src_(static_cast<const uint8_t*>(src.raw())),
+        dst_(static_cast<uint8_t*>(dst.raw())) {
+    if (src.dtype() == DType::kString) {
+      src_str_ = src.strings().data();
+      dst_str_ = dst.strings().data();
+    }
+  }
+  // dst[d] = src[s]
+  void operator()(int64_t d, int64_t s) const { copy(d, s, 1); }
+  // dst[d .. d+n) = src[s .. s+n)
+  void copy(int64_t d, int64_t s, int64_t n) const {
+    if (n <= 0) return;
+    if (dst_str_) {
+      for (int64_t i = 0; i < n; ++i) dst_str_[d + i] = src_str_[s + i];
+    } else {
+      std::memcpy(dst_ + d * es_, src_ + s * es_, static_cast<size_t>(n) * es_);
+    }
+  }
+  // dst[d] = the single element `value` points at (a dtype_size buffer, or a std::string).
+  void fill(int64_t d, const void* value) const {
+    if (dst_str_)
+      dst_str_[d] = *static_cast<const std::string*>(value);
+    else
+      std::memcpy(dst_ + d * es_, value, es_);
+  }
+
+ private:
+  size_t es_;
+  const uint8_t* src_;
+  uint8_t* dst_;
+  const std::string* src_str_ = nullptr;
+  std::string* dst_str_ = nullptr;
+};
+
+// dst = src, element for element (same dtype and element count).
+inline void copy_all(const Tensor& src, Tensor& dst) {
+  ElementCopier(src, dst).copy(0, 0, src.numel());
+}
+
+// Values of integer input i (axes, shape, repeats, ...); throws NeedValue while planning when
+// the value is not known yet.
+inline std::vector<int64_t> input_ints(const InferContext& ctx, size_t i) {
+  return ctx.value(i).to_i64_vector();
+}
+
+// Element count of shape[begin, end).
+inline int64_t dims_product(const Shape& s, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end && i < s.size(); ++i) p *= s[i];
+  return p;
+}
+
+// Calls f(out_index, in_offset) for every element of an output of shape `out`, where the input
+// offset advances by in_strides[d] along dimension d (a strided view of the input).
+template <class F>
+void for_each_strided(const Shape& out, const std::vector<int64_t>& in_strides, int64_t base,
+                      F&& f) {
+  for_each_broadcast(out, {in_strides},
+                     [&](int64_t i, const std::vector<int64_t>& off) { f(i, base + off[0]); });
+}
+
+}  // namespace edgeopt::rt::ref

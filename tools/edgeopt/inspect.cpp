@@ -1,0 +1,115 @@
+// edgeopt inspect MODEL [--json] [--batch N]
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "edgeopt/inspect.h"
+#include "edgeopt/onnx_io.h"
+#include "format.h"
+
+namespace edgeopt::cli {
+namespace {
+
+std::string shapes_str(const std::vector<Shape>& shapes, const std::vector<bool>& known) {
+  std::string s;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    s += (i ? "," : "") + (known[i] ? shape_str(shapes[i]) : std::string("?"));
+  return s;
+}
+
+nlohmann::json shapes_json(const std::vector<Shape>& shapes, const std::vector<bool>& known) {
+  nlohmann::json a = nlohmann::json::array();
+  for (size_t i = 0; i < shapes.size(); ++i)
+    a.push_back(known[i] ? nlohmann::json(shapes[i]) : nlohmann::json(nullptr));
+  return a;
+}
+
+int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes) {
+  const Model model = load_model(path);
+  const ModelStats s = inspect_model(model, batch, path);
+  if (json) {
+    nlohmann::json j;
+    j["model"] = path;
+    j["batch"] = s.batch;
+    j["params"] = s.params;
+    j["macs"] = s.macs;
+    j["file_bytes"] = s.file_bytes;
+    j["compressed_bytes"] = s.compressed_bytes;
+    j["weight_bytes"] = s.weight_bytes;
+    j["weight_bytes_by_dtype"] = s.weight_bytes_by_dtype;
+    j["peak_activation_bytes"] = s.peak_activation_bytes;
+    j["peak_at"] = s.peak_at;
+    j["sparsity"] = s.sparsity;
+    j["quantized_share"] = s.quantized_share;
+    j["ops"] = s.ops;
+    j["opset"] = model.opset("");
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const NodeStats& n : s.nodes)
+      nodes.push_back({{"name", n.name},
+                       {"op", n.op_type},
+                       {"inputs", shapes_json(n.input_shapes, n.input_known)},
+                       {"outputs", shapes_json(n.output_shapes, n.output_known)},
+                       {"params", n.params},
+                       {"macs", n.macs},
+                       {"weight_bytes", n.weight_bytes},
+                       {"live_bytes", n.live_bytes},
+                       {"quantized", n.quantized}});
+    j["nodes"] = nodes;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params",
+              "MACs", "live");
+  const size_t limit = all_nodes ? s.nodes.size() : std::min<size_t>(s.nodes.size(), 40);
+  for (size_t i = 0; i < limit; ++i) {
+    const NodeStats& n = s.nodes[i];
+    std::string name = n.name.size() > 31 ? n.name.substr(0, 28) + "..." : n.name;
+    std::printf("%-32s %-20s %-28s %10lld %12s %10s\n", name.c_str(), n.op_type.c_str(),
+                shapes_str(n.output_shapes, n.output_known).c_str(),
+                static_cast<long long>(n.params), human_count(static_cast<double>(n.macs)).c_str(),
+                human_bytes(static_cast<double>(n.live_bytes)).c_str());
+  }
+  if (limit < s.nodes.size())
+    std::printf("... %zu more nodes (--all to list them)\n", s.nodes.size() - limit);
+  std::printf("\nmodel            %s (opset %lld, %zu nodes, batch %lld)\n", path.c_str(),
+              static_cast<long long>(model.opset("")), s.nodes.size(),
+              static_cast<long long>(s.batch));
+  std::printf("parameters       %lld (%s)\n", static_cast<long long>(s.params),
+              human_count(static_cast<double>(s.params)).c_str());
+  std::printf("MACs             %lld (%.4f G)\n", static_cast<long long>(s.macs),
+              static_cast<double>(s.macs) / 1e9);
+  std::printf("file size        %s (%lld B), deflated %s\n",
+              human_bytes(static_cast<double>(s.file_bytes)).c_str(),
+              static_cast<long long>(s.file_bytes),
+              human_bytes(static_cast<double>(s.compressed_bytes)).c_str());
+  std::string by_dtype;
+  for (const auto& [k, v] : s.weight_bytes_by_dtype)
+    by_dtype += (by_dtype.empty() ? "" : ", ") + k + " " + human_bytes(static_cast<double>(v));
+  std::printf("weights          %s (%s)\n", human_bytes(static_cast<double>(s.weight_bytes)).c_str(),
+              by_dtype.c_str());
+  std::printf("sparsity         %.2f%% zero weights\n", 100 * s.sparsity);
+  std::printf("quantized share  %.2f%% of MACs\n", 100 * s.quantized_share);
+  std::printf("peak activations %s (at %s)\n",
+              human_bytes(static_cast<double>(s.peak_activation_bytes)).c_str(), s.peak_at.c_str());
+  std::string ops;
+  for (const auto& [k, v] : s.ops) ops += (ops.empty() ? "" : ", ") + k + " " + std::to_string(v);
+  std::printf("ops              %s\n", ops.c_str());
+  return 0;
+}
+
+CommandRegistrar reg(10, "inspect", "Parameters, MACs, sizes and peak activation memory of a model",
+                     [](CLI::App& sub) {
+                       auto path = std::make_shared<std::string>();
+                       auto json = std::make_shared<bool>(false);
+                       auto all = std::make_shared<bool>(false);
+                       auto batch = std::make_shared<int64_t>(1);
+                       sub.add_option("model", *path, "ONNX model")->required();
+                       sub.add_flag("--json", *json, "Print one JSON object");
+                       sub.add_option("--batch", *batch, "Batch size for shapes and memory")
+                           ->check(CLI::PositiveNumber);
+                       sub.add_flag("--all", *all, "List every node (text output)");
+                       return [=] { return run_inspect(*path, *json, *batch, *all); };
+                     });
+
+}  // namespace
+}  // namespace edgeopt::cli
