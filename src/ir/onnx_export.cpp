@@ -137,6 +137,15 @@ void save_model(const Model& model, const fs::path& path, const SaveOptions& opt
                 const fs::path& protect) {
   if (!protect.empty()) refuse_same_file(protect, path);
   onnx::ModelProto mp = model_to_proto(model);
+  if (options.check) {
+    try {
+      onnx::checker::check_model(mp);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      throw Error(ErrorKind::kInternal,
+                  "refusing to write an invalid model: " + msg.substr(0, msg.find('\n')));
+    }
+  }
   // Protobuf cannot serialize more than 2 GB: move weights out when near that.
   const bool external = options.external_data || mp.ByteSizeLong() > (size_t{1} << 31) - (64u << 20);
   std::string data_bytes;
@@ -158,15 +167,6 @@ void save_model(const Model& model, const fs::path& path, const SaveOptions& opt
       add("location", data_name);
       add("offset", std::to_string(offset));
       add("length", std::to_string(data_bytes.size() - offset));
-    }
-  }
-  if (options.check) {
-    try {
-      onnx::checker::check_model(mp);
-    } catch (const std::exception& e) {
-      std::string msg = e.what();
-      throw Error(ErrorKind::kInternal,
-                  "refusing to write an invalid model: " + msg.substr(0, msg.find('\n')));
     }
   }
   std::string bytes;

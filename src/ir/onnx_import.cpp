@@ -330,16 +330,38 @@ void infer_shapes(const onnx::ModelProto& mp, Graph& g) {
 
 }  // namespace
 
+namespace {
+
+// The checker looks for external files relative to the working directory; edgeopt has already
+// read and confined them, so check a copy whose external tensors are marked inline.
+void run_checker(const onnx::ModelProto& mp) {
+  bool has_external = false;
+  for (const auto& t : mp.graph().initializer())
+    has_external |= t.data_location() == onnx::TensorProto::EXTERNAL;
+  try {
+    if (!has_external) {
+      onnx::checker::check_model(mp);
+      return;
+    }
+    onnx::ModelProto copy;
+    copy.CopyFrom(mp);
+    for (auto& t : *copy.mutable_graph()->mutable_initializer()) {
+      if (t.data_location() != onnx::TensorProto::EXTERNAL) continue;
+      t.clear_external_data();
+      t.clear_data_location();
+      t.set_raw_data("");
+    }
+    onnx::checker::check_model(copy);
+  } catch (const std::exception& e) {
+    fail_input("invalid ONNX model: ", first_line(e.what()));
+  }
+}
+
+}  // namespace
+
 Model model_from_proto(const onnx::ModelProto& mp, const fs::path& base_dir,
                        const LoadOptions& options) {
   validate_opsets(mp);
-  if (options.check) {
-    try {
-      onnx::checker::check_model(mp);
-    } catch (const std::exception& e) {
-      fail_input("invalid ONNX model: ", first_line(e.what()));
-    }
-  }
   if (!mp.has_graph()) fail_input("invalid ONNX model: no graph");
   Model m;
   m.ir_version = mp.ir_version();
@@ -352,7 +374,9 @@ Model model_from_proto(const onnx::ModelProto& mp, const fs::path& base_dir,
   for (const auto& p : mp.metadata_props()) m.metadata_props.emplace_back(p.key(), p.value());
   for (const auto& f : mp.functions()) m.functions_raw.push_back(f.SerializeAsString());
   for (const auto& t : mp.training_info()) m.training_info_raw.push_back(t.SerializeAsString());
+  // Convert first: it validates every tensor (dims, sizes, external files) with clear messages.
   graph_from_proto(mp.graph(), base_dir, m.graph);
+  if (options.check) run_checker(mp);
   if (options.infer_shapes) infer_shapes(mp, m.graph);
   return m;
 }
