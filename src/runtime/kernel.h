@@ -109,6 +109,20 @@ class KernelRegistry {
   std::vector<KernelDef> defs_;
 };
 
+// A provider's graph rewrite, run by the session on its own copy of the model before nodes are
+// assigned, for every provider the session uses (in priority order). It lets a provider fuse
+// patterns into ops of its own domain (e.g. Conv+Relu, DequantizeLinear→Conv→QuantizeLinear) or
+// collapse a run of nodes it takes into one node, without the session knowing about it.
+struct GraphRewrite {
+  std::string provider;
+  std::string name;
+  std::function<void(Model& model, int threads)> apply;
+};
+std::vector<GraphRewrite>& graph_rewrites();
+struct GraphRewriteRegistrar {
+  explicit GraphRewriteRegistrar(GraphRewrite r) { graph_rewrites().push_back(std::move(r)); }
+};
+
 // Provider priority: lower runs first when several can take a node.
 int provider_priority(const std::string& provider);
 

@@ -56,6 +56,11 @@ bool KernelRegistry::has_op(const std::string& provider, const std::string& doma
   return false;
 }
 
+std::vector<GraphRewrite>& graph_rewrites() {
+  static std::vector<GraphRewrite> r;
+  return r;
+}
+
 int provider_priority(const std::string& p) {
   if (p == "onednn") return 0;
   if (p == "xnnpack") return 1;

@@ -77,7 +77,18 @@ class SessionImpl {
   }
 
   void load() {
+    std::vector<std::string> providers = opts.providers;
+    if (providers.empty()) providers = KernelRegistry::global().providers();
+    for (const std::string& p : providers) {
+      const auto all = KernelRegistry::global().providers();
+      if (std::find(all.begin(), all.end(), p) == all.end())
+        fail_input("unknown provider '", p, "'");
+    }
     Graph& g = model.graph;
+    g.topological_sort();
+    for (const std::string& p : providers)
+      for (const rt::GraphRewrite& r : rt::graph_rewrites())
+        if (r.provider == p) r.apply(model, opts.threads);
     g.topological_sort();
     for (const NamedTensor& t : g.initializers) {
       constants[id_of(t.name)] = t.tensor;
@@ -90,13 +101,6 @@ class SessionImpl {
     for (const ValueInfo& v : g.outputs) {
       outputs.push_back(v);
       output_ids.push_back(id_of(v.name));
-    }
-    std::vector<std::string> providers = opts.providers;
-    if (providers.empty()) providers = KernelRegistry::global().providers();
-    for (const std::string& p : providers) {
-      const auto all = KernelRegistry::global().providers();
-      if (std::find(all.begin(), all.end(), p) == all.end())
-        fail_input("unknown provider '", p, "'");
     }
     std::vector<std::string> missing;
     for (const Node& n : g.nodes) {
