@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package edgeopt needs. Idempotent: installs only what is missing.
-# Usage: scripts/setup.sh [--train]   (--train adds libtorch for src/train)
+# Usage: scripts/setup.sh   (EDGEOPT_TRAIN=0 skips libtorch, the training backend)
 set -euo pipefail
 
 pkgs=(
@@ -16,7 +16,7 @@ pkgs=(
 )
 # Node.js runs ONNX Runtime (npm onnxruntime-node) as the peer; keep a preinstalled one.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
-if [[ "${1:-}" == "--train" || "${EDGEOPT_TRAIN:-0}" == "1" ]]; then
+if [[ "${EDGEOPT_TRAIN:-1}" == "1" ]]; then
   pkgs+=(libtorch-dev)
 fi
 

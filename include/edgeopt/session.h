@@ -46,7 +46,8 @@ class Session {
   // Runs the model. Inputs are matched by position to inputs(); checked for dtype and shape.
   // Returned tensors own their memory.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
-  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
+  // Inputs by name (every input of inputs() must be given).
+  std::vector<Tensor> run_named(const std::map<std::string, Tensor>& inputs);
 
   // Bytes of the activation arena of the latest plan (0 before the first run).
   size_t arena_bytes() const;

@@ -73,6 +73,8 @@ struct RunContext {
   Tensor& output(size_t i) const { return *out[i]; }
 };
 
+// infer() is called again whenever the session switches to a plan for other input shapes, so a
+// kernel may keep per-shape state (primitive descriptors, packed buffers) from its latest infer().
 class Kernel {
  public:
   virtual ~Kernel() = default;

@@ -64,6 +64,8 @@ class SessionImpl {
   std::vector<int> last_use;  // per id: last node index reading it (outputs: INT_MAX)
   std::vector<std::unique_ptr<Plan>> plans;
   Plan* current = nullptr;
+  // Kernels may keep shape-dependent state from infer(); the plan they last saw.
+  const Plan* last_inferred = nullptr;
   std::vector<NodeProfile> prof;
   size_t weight_bytes = 0;
 
@@ -187,10 +189,14 @@ class SessionImpl {
       for (size_t i = 0; same && i < in.size(); ++i) same = p->key[i] == in[i].shape();
       if (same) return *p;
     }
-    if (plans.size() >= 8) plans.erase(plans.begin());  // bound the cache
+    if (plans.size() >= 8) {  // bound the cache
+      if (last_inferred == plans.front().get()) last_inferred = nullptr;
+      plans.erase(plans.begin());
+    }
     auto p = std::make_unique<Plan>();
     for (const Tensor& t : in) p->key.push_back(t.shape());
     build_plan(*p, in);
+    last_inferred = p.get();
     plans.push_back(std::move(p));
     return *plans.back();
   }
@@ -326,6 +332,7 @@ class SessionImpl {
     current = &p;
     for (size_t i = 0; i < in.size(); ++i) p.values[input_ids[i]] = in[i];
     if (p.dynamic) return run_dynamic(p, in);
+    if (last_inferred != &p) reinfer(p);
     for (int id : p.fresh_outputs) {
       Tensor& t = p.values[id];
       t = Tensor(t.dtype(), t.shape());
@@ -341,7 +348,19 @@ class SessionImpl {
     return collect(p);
   }
 
+  // Runs infer() again for the plan's shapes when switching between cached plans, so kernels
+  // that prepare per-shape state in infer() are prepared for this plan.
+  void reinfer(Plan& p) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (p.folded[i]) continue;
+      InferContext ctx(*nodes[i].node, p.ctx[i].in, nodes[i].out.size());
+      nodes[i].kernel->infer(ctx);
+    }
+    last_inferred = &p;
+  }
+
   std::vector<Tensor> run_dynamic(Plan& p, const std::vector<Tensor>& in) {
+    last_inferred = nullptr;
     p.values = constants;
     for (size_t i = 0; i < in.size(); ++i) p.values[input_ids[i]] = in[i];
     for (size_t i = 0; i < nodes.size(); ++i) {
@@ -402,7 +421,7 @@ const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; 
 
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) { return impl_->run(inputs); }
 
-std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& named) {
+std::vector<Tensor> Session::run_named(const std::map<std::string, Tensor>& named) {
   std::vector<Tensor> in;
   for (const ValueInfo& v : impl_->inputs) {
     auto it = named.find(v.name);
