@@ -25,6 +25,13 @@ bool nondeterministic(const Node& n) {
          n.op_type == "Bernoulli";
 }
 
+// The error with the node named, unless the kernel's message names it already.
+Error with_node(const Error& e, const Node& node) {
+  const std::string what = e.what();
+  if (what.find(node.describe()) != std::string::npos) return e;
+  return Error(e.kind(), "node " + node.describe() + ": " + what);
+}
+
 struct NodeRec {
   const Node* node = nullptr;
   std::vector<int> in;   // value ids, -1 for absent
@@ -217,7 +224,7 @@ class SessionImpl {
         p.dynamic = true;
         return;
       } catch (const Error& e) {
-        throw Error(e.kind(), "node " + r.node->describe() + ": " + e.what());
+        throw with_node(e, *r.node);
       }
       bool all_const = !nondeterministic(*r.node);
       for (int id : r.in) all_const = all_const && (id < 0 || p.values[id].has_data());
@@ -342,7 +349,7 @@ class SessionImpl {
       try {
         timed(i, [&] { nodes[i].kernel->run(p.ctx[i]); });
       } catch (const Error& e) {
-        throw Error(e.kind(), "node " + nodes[i].node->describe() + ": " + e.what());
+        throw with_node(e, *nodes[i].node);
       }
     }
     return collect(p);
@@ -380,7 +387,7 @@ class SessionImpl {
       } catch (const rt::NeedValue&) {
         throw Error(ErrorKind::kInternal, "node " + r.node->describe() + ": missing value");
       } catch (const Error& e) {
-        throw Error(e.kind(), "node " + r.node->describe() + ": " + e.what());
+        throw with_node(e, *r.node);
       }
       // Free what no later node reads.
       for (int id : r.in)

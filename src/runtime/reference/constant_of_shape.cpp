@@ -1,0 +1,37 @@
+// ConstantOfShape: a tensor of the shape given by input 0 (1-D int64) filled with the single
+// element of the `value` attribute (float32 zero by default).
+#include "shape_common.h"
+
+namespace edgeopt::rt::ref {
+namespace {
+
+class ConstantOfShape final : public Kernel {
+ public:
+  explicit ConstantOfShape(const KernelInit& init) : node_(init.node) {
+    const Attribute* a = init.node.attr("value");
+    value_ = a ? a->t.tensor : Tensor::scalar<float>(0.0f);
+    if (value_.numel() != 1)
+      fail_input("node ", node_.describe(), ": value must hold one element, has ", value_.numel());
+    if (value_.dtype() == DType::kString) unsupported_dtype(node_, value_.dtype());
+  }
+  void infer(InferContext& ctx) override {
+    const Shape shape = input_ints(ctx, 0);
+    for (int64_t d : shape)
+      if (d < 0) fail_input("node ", node_.describe(), ": negative dimension ", d);
+    ctx.set_output(0, value_.dtype(), shape);
+  }
+  void run(RunContext& ctx) override {
+    Tensor& y = ctx.output(0);
+    ElementCopier cp(value_, y);
+    for (int64_t i = 0; i < y.numel(); ++i) cp.fill(i, value_.raw());
+  }
+
+ private:
+  const Node& node_;
+  Tensor value_;
+};
+
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "ConstantOfShape", 1, INT_MAX, ConstantOfShape);
+
+}  // namespace
+}  // namespace edgeopt::rt::ref

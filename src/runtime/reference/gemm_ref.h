@@ -1,0 +1,63 @@
+// Plain matrix multiply shared by the reference Conv, ConvTranspose, Gemm and MatMul kernels.
+//
+// Matrices are described by a pointer and two strides so that transposed operands need no
+// copy: element (r, c) of A is A[r * a_rs + c * a_cs]. The loops are blocked for the cache but
+// otherwise obvious; sums are accumulated in T (float for f32 models, as every runtime does).
+#pragma once
+
+#include <cstdint>
+
+#include "common.h"
+
+namespace edgeopt::rt::ref {
+
+// C[i, j] += alpha * sum_k A[i, k] * B[k, j] for an M x N block of C with row stride ldc
+// (column stride 1). Defined for float, double, int32_t, int64_t, uint32_t and uint64_t.
+template <class T>
+void gemm_accumulate(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t a_rs,
+                     int64_t a_cs, const T* B, int64_t b_rs, int64_t b_cs, T* C, int64_t ldc);
+
+}  // namespace edgeopt::rt::ref
+
+// Dispatches on the dtypes gemm_accumulate is defined for: inside BODY, `T` is the element type.
+#define EDGEOPT_DISPATCH_GEMM(dtype, node, BODY)          \
+  switch (dtype) {                                        \
+    case ::edgeopt::DType::kF32: {                        \
+      using T = float;                                    \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kF64: {                        \
+      using T = double;                                   \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kI32: {                        \
+      using T = int32_t;                                  \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kI64: {                        \
+      using T = int64_t;                                  \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kU32: {                        \
+      using T = uint32_t;                                 \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kU64: {                        \
+      using T = uint64_t;                                 \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    default:                                              \
+      ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
+  }
+
+inline bool gemm_dtype_supported(::edgeopt::DType t) {
+  using ::edgeopt::DType;
+  return t == DType::kF32 || t == DType::kF64 || t == DType::kI32 || t == DType::kI64 ||
+         t == DType::kU32 || t == DType::kU64;
+}

@@ -1,0 +1,76 @@
+// TopK: the k largest (largest=1) or smallest elements along `axis`, sorted, with their int64
+// indices; equal values keep the lower index first. k is an attribute in opset 1, input 1
+// from opset 10.
+#include <algorithm>
+#include <numeric>
+
+#include "shape_common.h"
+
+namespace edgeopt::rt::ref {
+namespace {
+
+class TopK final : public Kernel {
+ public:
+  explicit TopK(const KernelInit& init)
+      : node_(init.node),
+        opset_(init.opset),
+        axis_attr_(init.node.attr_int("axis", -1)),
+        k_attr_(init.node.attr_int("k", -1)),
+        largest_(init.node.attr_int("largest", 1) != 0) {}
+  void infer(InferContext& ctx) override {
+    const Shape& in = ctx.shape(0);
+    const int64_t axis = normalize_axis(axis_attr_, static_cast<int64_t>(in.size()), node_);
+    const int64_t k = opset_ >= 10 ? ctx.value(1).get_i64(0) : k_attr_;
+    if (k < 0 || k > in[axis])
+      fail_input("node ", node_.describe(), ": k = ", k, " is out of range for axis of size ",
+                 in[axis]);
+    Shape out = in;
+    out[axis] = k;
+    ctx.set_output(0, ctx.dtype(0), out);
+    ctx.set_output(1, DType::kI64, out);
+    ctx.request_scratch(static_cast<size_t>(in[axis]) * sizeof(int64_t));
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const Shape& xs = x.shape();
+    const int64_t axis = axis_attr_ < 0 ? axis_attr_ + x.rank() : axis_attr_;
+    const int64_t outer = dims_product(xs, 0, axis);
+    const int64_t inner = dims_product(xs, axis + 1, xs.size());
+    const int64_t n = xs[axis];
+    const int64_t k = ctx.output(0).shape()[axis];
+    int64_t* order = static_cast<int64_t*>(ctx.scratch);
+    int64_t* idx_out = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<int64_t>() : nullptr;
+    EDGEOPT_DISPATCH_NUMERIC(x.dtype(), node_, {
+      const T* a = x.data<T>();
+      T* vals = ctx.output(0).data<T>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          const T* p = a + o * n * inner + i;
+          std::iota(order, order + n, int64_t{0});
+          // Stable partial order: value first, then lower index.
+          std::partial_sort(order, order + k, order + n, [&](int64_t l, int64_t r) {
+            const T lv = p[l * inner], rv = p[r * inner];
+            if (lv != rv) return largest_ ? lv > rv : lv < rv;
+            return l < r;
+          });
+          for (int64_t j = 0; j < k; ++j) {
+            const int64_t at = (o * k + j) * inner + i;
+            vals[at] = p[order[j] * inner];
+            if (idx_out) idx_out[at] = order[j];
+          }
+        }
+    });
+  }
+
+ private:
+  const Node& node_;
+  int64_t opset_;
+  int64_t axis_attr_;
+  int64_t k_attr_;
+  bool largest_;
+};
+
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "TopK", 1, INT_MAX, TopK);
+
+}  // namespace
+}  // namespace edgeopt::rt::ref
