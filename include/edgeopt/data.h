@@ -58,11 +58,11 @@ void save_npz(const std::filesystem::path& path,
 // ---- preprocessing ------------------------------------------------------------------------
 
 struct Preprocess {
-  int64_t resize = 0;               // shorter side after resize; 0 keeps the size
-  int64_t crop_h = 0, crop_w = 0;   // center crop; 0 keeps the size
-  int channels = 0;                 // 1 or 3; 0 = the source's default
-  double scale = -1;                // < 0: the source's default (1/255 for 8-bit data)
-  std::vector<float> mean, std;     // per channel, or one value for all; empty = none
+  int64_t resize = 0;              // shorter side after resize; 0 keeps the size
+  int64_t crop_h = 0, crop_w = 0;  // center crop; 0 keeps the size
+  int channels = 0;                // 1 or 3; 0 = the source's default
+  double scale = -1;               // < 0: the source's default (1/255 for 8-bit data)
+  std::vector<float> mean, std;    // per channel, or one value for all; empty = none
 
   // Applies the spec to one 8-bit image of h×w×c (interleaved, c = 1 or 3, already converted
   // to `channels`) and writes channels×out_h×out_w floats to `out`. `default_scale` is used

@@ -1,0 +1,118 @@
+// Timing repeated Session::run.
+#include "edgeopt/bench.h"
+
+#include <onnx/defs/schema.h>
+
+#include <chrono>
+#include <random>
+
+#include "edgeopt/error.h"
+#include "edgeopt/onnx_io.h"
+
+namespace edgeopt {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::vector<Tensor> random_inputs(const std::vector<ValueInfo>& inputs, int64_t batch,
+                                  uint64_t seed) {
+  if (batch <= 0) fail_input("batch must be positive, got ", batch);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> uni(0.0f, 1.0f);
+  std::vector<Tensor> out;
+  for (const ValueInfo& v : inputs) {
+    if (!v.has_shape)
+      fail_unsupported("input '", v.name, "' has no shape; cannot make random data for it");
+    if (v.dtype == DType::kUndefined || v.dtype == DType::kString)
+      fail_unsupported("input '", v.name, "' of type ", dtype_name(v.dtype),
+                       ": cannot make random data for it");
+    Shape shape;
+    for (size_t d = 0; d < v.dims.size(); ++d)
+      shape.push_back(v.dims[d].is_static() ? v.dims[d].value : (d == 0 ? batch : 1));
+    Tensor t(v.dtype, shape);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      switch (v.dtype) {
+        case DType::kF32:
+          t.data<float>()[i] = uni(rng);
+          break;
+        case DType::kF64:
+          t.data<double>()[i] = uni(rng);
+          break;
+        case DType::kF16:
+          t.data<uint16_t>()[i] = f32_to_f16(uni(rng));
+          break;
+        case DType::kBF16:
+          t.data<uint16_t>()[i] = f32_to_bf16(uni(rng));
+          break;
+        default:
+          break;  // integers and bools stay 0: valid as indices and masks
+      }
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+BenchResult bench_model(const fs::path& model_path, const SessionOptions& session_options,
+                        const BenchOptions& options) {
+  if (options.runs <= 0) fail_input("runs must be positive, got ", options.runs);
+  if (options.warmup < 0) fail_input("warm-up runs must not be negative, got ", options.warmup);
+  BenchResult r;
+  r.model = model_path.string();
+  std::error_code ec;
+  r.file_bytes = static_cast<int64_t>(fs::file_size(model_path, ec));
+  if (ec) fail_input(model_path.string(), ": no such file");
+  // save_model writes external data next to the model as "<file>.data".
+  const fs::path side = model_path.string() + ".data";
+  if (fs::is_regular_file(side, ec)) r.file_bytes += static_cast<int64_t>(fs::file_size(side));
+  reset_peak_rss();
+  // The first model loaded in a process also pays for ONNX's one-time operator schema
+  // registration (~80 ms); do it up front so that load_ms compares across models.
+  onnx::OpSchemaRegistry::Schema("Relu", "");
+
+  auto t0 = Clock::now();
+  Session session(load_model(model_path), session_options);
+  r.load_ms = ms_since(t0);
+
+  const std::vector<Tensor> inputs = random_inputs(session.inputs(), options.batch);
+  r.batch = inputs.empty() || inputs[0].rank() == 0 ? 1 : inputs[0].dim(0);
+  t0 = Clock::now();
+  session.run(inputs);
+  r.first_ms = ms_since(t0);
+
+  const int64_t total = options.warmup + options.runs;
+  for (int i = 0; i < options.warmup; ++i) {
+    session.run(inputs);
+    if (options.progress) options.progress(i + 1, total);
+  }
+  session.reset_profile();
+  std::vector<double> samples;
+  samples.reserve(options.runs);
+  for (int i = 0; i < options.runs; ++i) {
+    t0 = Clock::now();
+    session.run(inputs);
+    samples.push_back(ms_since(t0));
+    if (options.progress) options.progress(options.warmup + i + 1, total);
+  }
+  r.latency = latency_stats(samples);
+  // Throughput = samples processed / wall time of the measured runs.
+  r.throughput_ips = r.latency.total_ms > 0
+                         ? double(r.batch) * double(options.runs) / (r.latency.total_ms / 1000.0)
+                         : 0.0;
+  r.peak_rss_bytes = peak_rss_bytes();
+  r.arena_bytes = static_cast<int64_t>(session.arena_bytes());
+  r.weight_bytes = static_cast<int64_t>(session.weight_bytes());
+  if (session_options.profile) r.profile = session.profile();
+  return r;
+}
+
+}  // namespace edgeopt

@@ -1,0 +1,26 @@
+// Dataset implementations behind open_dataset(). Internal to src/data.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgeopt/data.h"
+
+namespace edgeopt::data {
+
+// IDX image/label files of an MNIST-style folder; `title` names it in messages and reports.
+// `class_names` empty: "0".."9" (or up to the largest label).
+std::unique_ptr<Dataset> open_idx_dataset(const std::filesystem::path& dir, bool train,
+                                          const Preprocess& pre, const std::string& title,
+                                          std::vector<std::string> class_names);
+// Arrays x and y of an .npz file.
+std::unique_ptr<Dataset> open_npz_dataset(const std::filesystem::path& path, const Preprocess& pre);
+// DIR/<class>/<image> folder.
+std::unique_ptr<Dataset> open_image_folder(const std::filesystem::path& dir, const Preprocess& pre);
+
+// "0", "1", ..., n-1.
+std::vector<std::string> numbered_classes(int64_t n);
+
+}  // namespace edgeopt::data

@@ -1,0 +1,202 @@
+// edgeopt bench MODEL [MODEL2] [--threads N] [--warmup W] [--runs R] [--batch B] [--json]
+//                     [--provider P] [--profile]
+#include "edgeopt/bench.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "edgeopt/error.h"
+#include "format.h"
+
+namespace edgeopt::cli {
+namespace {
+
+struct BenchArgs {
+  std::vector<std::string> models;
+  std::string provider;
+  int threads = 1, warmup = 5, runs = 50;
+  int64_t batch = 1;
+  bool json = false, profile = false;
+};
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t p = s.find(',', start);
+    const std::string item =
+        s.substr(start, p == std::string::npos ? std::string::npos : p - start);
+    if (!item.empty()) out.push_back(item);
+    if (p == std::string::npos) break;
+    start = p + 1;
+  }
+  return out;
+}
+
+// One row of the report: label, JSON key, value getter, whether it is a byte count.
+struct Metric {
+  const char* label;
+  const char* key;
+  double (*get)(const BenchResult&);
+  bool bytes;
+};
+
+const std::vector<Metric>& metrics() {
+  static const std::vector<Metric> m = {
+      {"load", "load_ms", [](const BenchResult& r) { return r.load_ms; }, false},
+      {"first run", "first_ms", [](const BenchResult& r) { return r.first_ms; }, false},
+      {"mean", "mean_ms", [](const BenchResult& r) { return r.latency.mean_ms; }, false},
+      {"std", "std_ms", [](const BenchResult& r) { return r.latency.std_ms; }, false},
+      {"min", "min_ms", [](const BenchResult& r) { return r.latency.min_ms; }, false},
+      {"p50", "p50_ms", [](const BenchResult& r) { return r.latency.p50_ms; }, false},
+      {"p90", "p90_ms", [](const BenchResult& r) { return r.latency.p90_ms; }, false},
+      {"p95", "p95_ms", [](const BenchResult& r) { return r.latency.p95_ms; }, false},
+      {"p99", "p99_ms", [](const BenchResult& r) { return r.latency.p99_ms; }, false},
+      {"throughput", "throughput_ips", [](const BenchResult& r) { return r.throughput_ips; },
+       false},
+      {"peak RSS", "peak_rss_bytes", [](const BenchResult& r) { return double(r.peak_rss_bytes); },
+       true},
+      {"arena", "arena_bytes", [](const BenchResult& r) { return double(r.arena_bytes); }, true},
+      {"weights", "weight_bytes", [](const BenchResult& r) { return double(r.weight_bytes); },
+       true},
+      {"file", "file_bytes", [](const BenchResult& r) { return double(r.file_bytes); }, true},
+  };
+  return m;
+}
+
+std::string cell(const Metric& m, const BenchResult& r) {
+  const double v = m.get(r);
+  if (m.bytes) return human_bytes(v);
+  char buf[48];
+  if (std::string(m.key) == "throughput_ips")
+    std::snprintf(buf, sizeof buf, "%.1f inf/s", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3f ms", v);
+  return buf;
+}
+
+nlohmann::json to_json(const BenchResult& r, const BenchArgs& a) {
+  nlohmann::json j;
+  j["model"] = r.model;
+  j["batch"] = r.batch;
+  j["runs"] = r.latency.runs;
+  j["warmup"] = a.warmup;
+  j["threads"] = a.threads;
+  for (const Metric& m : metrics()) {
+    if (m.bytes)
+      j[m.key] = static_cast<int64_t>(m.get(r));
+    else
+      j[m.key] = m.get(r);
+  }
+  j["max_ms"] = r.latency.max_ms;
+  if (a.profile) {
+    nlohmann::json p = nlohmann::json::array();
+    for (const NodeProfile& n : r.profile)
+      p.push_back({{"node", n.node},
+                   {"op", n.op_type},
+                   {"provider", n.provider},
+                   {"total_ms", n.total_ms},
+                   {"calls", n.calls}});
+    j["profile"] = p;
+  }
+  return j;
+}
+
+void print_profile(const BenchResult& r) {
+  std::vector<NodeProfile> p = r.profile;
+  std::stable_sort(p.begin(), p.end(), [](const NodeProfile& a, const NodeProfile& b) {
+    return a.total_ms > b.total_ms;
+  });
+  double total = 0;
+  for (const NodeProfile& n : p) total += n.total_ms;
+  std::printf("\nprofile of %s (%lld measured runs):\n", r.model.c_str(),
+              static_cast<long long>(r.latency.runs));
+  std::printf("  %-32s %-18s %-10s %12s %12s %7s\n", "node", "op", "provider", "total ms", "ms/run",
+              "share");
+  for (const NodeProfile& n : p) {
+    const std::string name = n.node.size() > 31 ? n.node.substr(0, 28) + "..." : n.node;
+    std::printf("  %-32s %-18s %-10s %12.3f %12.4f %6.1f%%\n", name.c_str(), n.op_type.c_str(),
+                n.provider.c_str(), n.total_ms,
+                r.latency.runs ? n.total_ms / double(r.latency.runs) : 0.0,
+                total > 0 ? 100.0 * n.total_ms / total : 0.0);
+  }
+}
+
+int run_bench(const BenchArgs& a) {
+  if (a.models.size() > 2) fail_input("bench takes one or two models, got ", a.models.size());
+  SessionOptions so;
+  so.providers = split_commas(a.provider);
+  so.threads = a.threads;
+  so.profile = a.profile;
+  std::vector<BenchResult> results;
+  for (const std::string& m : a.models) {
+    BenchOptions bo;
+    bo.warmup = a.warmup;
+    bo.runs = a.runs;
+    bo.batch = a.batch;
+    bo.progress = terminal_progress("bench " + m);
+    results.push_back(bench_model(m, so, bo));
+  }
+  if (a.json) {
+    if (results.size() == 1) {
+      std::cout << to_json(results[0], a).dump(2) << "\n";
+    } else {
+      nlohmann::json j;
+      j["models"] = {to_json(results[0], a), to_json(results[1], a)};
+      nlohmann::json ratio;
+      for (const Metric& m : metrics()) {
+        const double x = m.get(results[0]), y = m.get(results[1]);
+        ratio[m.key] = x != 0 ? nlohmann::json(y / x) : nlohmann::json(nullptr);
+      }
+      j["ratio_b_over_a"] = ratio;
+      std::cout << j.dump(2) << "\n";
+    }
+    return 0;
+  }
+  std::printf("threads %d, batch %lld, %d warm-up + %d measured runs\n", a.threads,
+              static_cast<long long>(results[0].batch), a.warmup, a.runs);
+  if (results.size() == 1) {
+    std::printf("model        %s\n", results[0].model.c_str());
+    for (const Metric& m : metrics())
+      std::printf("%-12s %s\n", m.label, cell(m, results[0]).c_str());
+  } else {
+    std::printf("A = %s\nB = %s\n\n", results[0].model.c_str(), results[1].model.c_str());
+    std::printf("%-12s %16s %16s %9s\n", "", "A", "B", "B/A");
+    for (const Metric& m : metrics()) {
+      const double x = m.get(results[0]), y = m.get(results[1]);
+      char ratio[24] = "-";
+      if (x != 0) std::snprintf(ratio, sizeof ratio, "%.3f", y / x);
+      std::printf("%-12s %16s %16s %9s\n", m.label, cell(m, results[0]).c_str(),
+                  cell(m, results[1]).c_str(), ratio);
+    }
+  }
+  if (a.profile)
+    for (const BenchResult& r : results) print_profile(r);
+  return 0;
+}
+
+CommandRegistrar reg(
+    50, "bench", "Latency (mean, percentiles), throughput, memory and size of one or two models",
+    [](CLI::App& sub) {
+      auto a = std::make_shared<BenchArgs>();
+      sub.add_option("models", a->models, "ONNX model, and optionally a second to compare")
+          ->required()
+          ->expected(1, 2);
+      sub.add_option("--threads", a->threads, "Threads")->check(CLI::PositiveNumber);
+      sub.add_option("--warmup", a->warmup, "Warm-up runs after the first (not measured)")
+          ->check(CLI::NonNegativeNumber);
+      sub.add_option("--runs", a->runs, "Measured runs")->check(CLI::PositiveNumber);
+      sub.add_option("--batch", a->batch, "Batch size for a symbolic leading input dim")
+          ->check(CLI::PositiveNumber);
+      sub.add_flag("--json", a->json, "Print one JSON object");
+      sub.add_option("--provider", a->provider, "Providers to use, comma-separated, best first");
+      sub.add_flag("--profile", a->profile, "Per-node time and provider");
+      return [a] { return run_bench(*a); };
+    });
+
+}  // namespace
+}  // namespace edgeopt::cli

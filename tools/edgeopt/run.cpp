@@ -1,0 +1,181 @@
+// edgeopt run MODEL --input x.npy [--input name=y.npy ...] [--output y.npy] [--provider P]
+//                   [--threads N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <numeric>
+
+#include "command.h"
+#include "edgeopt/data.h"
+#include "edgeopt/error.h"
+#include "edgeopt/fileio.h"
+#include "edgeopt/onnx_io.h"
+#include "edgeopt/session.h"
+
+namespace edgeopt::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t p = s.find(',', start);
+    const std::string item =
+        s.substr(start, p == std::string::npos ? std::string::npos : p - start);
+    if (!item.empty()) out.push_back(item);
+    if (p == std::string::npos) break;
+    start = p + 1;
+  }
+  return out;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// "name=path" when `name` is one of `names`, else ("", arg): a path may itself contain '='.
+std::pair<std::string, std::string> split_named(const std::string& arg,
+                                                const std::vector<std::string>& names) {
+  const size_t eq = arg.find('=');
+  if (eq != std::string::npos) {
+    const std::string name = arg.substr(0, eq);
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      return {name, arg.substr(eq + 1)};
+  }
+  return {"", arg};
+}
+
+// Feeds: "name=x.npy" by name, a bare ".npz" by its array names, bare ".npy" by position.
+std::map<std::string, Tensor> gather_inputs(const Session& s,
+                                            const std::vector<std::string>& args) {
+  std::vector<std::string> names;
+  for (const ValueInfo& v : s.inputs()) names.push_back(v.name);
+  std::map<std::string, Tensor> feeds;
+  std::vector<std::string> positional;
+  auto put = [&](const std::string& name, Tensor t, const std::string& from) {
+    if (!feeds.emplace(name, std::move(t)).second)
+      fail_input("input '", name, "' given twice (again by ", from, ")");
+  };
+  for (const std::string& a : args) {
+    auto [name, path] = split_named(a, names);
+    if (!name.empty()) {
+      put(name, load_npy(path), path);
+    } else if (ends_with(path, ".npz")) {
+      for (auto& [k, t] : load_npz(path)) {
+        if (std::find(names.begin(), names.end(), k) == names.end())
+          fail_input(path, ": array '", k, "' matches no model input");
+        put(k, std::move(t), path);
+      }
+    } else {
+      positional.push_back(path);
+    }
+  }
+  size_t next = 0;
+  for (const std::string& path : positional) {
+    while (next < names.size() && feeds.count(names[next])) ++next;
+    if (next == names.size())
+      fail_input(path, ": more inputs given than the model takes (", names.size(), ")");
+    put(names[next], load_npy(path), path);
+  }
+  std::string missing;
+  for (const std::string& n : names)
+    if (!feeds.count(n)) missing += (missing.empty() ? "" : ", ") + n;
+  if (!missing.empty()) fail_input("missing --input for model input(s): ", missing);
+  return feeds;
+}
+
+void print_output(const std::string& name, const Tensor& t) {
+  std::printf("%s: %s %s\n", name.c_str(), dtype_name(t.dtype()), shape_str(t.shape()).c_str());
+  if (!t.has_data() || t.dtype() == DType::kString) return;
+  const int64_t shown = std::min<int64_t>(t.numel(), 10);
+  std::printf("  values:");
+  for (int64_t i = 0; i < shown; ++i) std::printf(" %.6g", t.get_f64(i));
+  if (shown < t.numel()) std::printf(" ... (%lld values)", static_cast<long long>(t.numel()));
+  std::printf("\n");
+  // Top-5 of the first row of float outputs: what a classifier predicts for sample 0.
+  if (!dtype_is_float(t.dtype()) || t.rank() < 1 || t.dim(-1) < 2) return;
+  const int64_t c = t.dim(-1);
+  std::vector<int64_t> idx(c);
+  std::iota(idx.begin(), idx.end(), 0);
+  const int64_t k = std::min<int64_t>(5, c);
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int64_t a, int64_t b) {
+    const double va = t.get_f64(a), vb = t.get_f64(b);
+    return va > vb || (va == vb && a < b);
+  });
+  std::printf("  top-%lld (row 0):", static_cast<long long>(k));
+  for (int64_t i = 0; i < k; ++i)
+    std::printf(" %lld (%.6g)", static_cast<long long>(idx[i]), t.get_f64(idx[i]));
+  std::printf("\n");
+}
+
+void write_outputs(const Session& s, const std::vector<Tensor>& outs,
+                   const std::vector<std::string>& args, const fs::path& model) {
+  std::vector<std::string> names;
+  for (const ValueInfo& v : s.outputs()) names.push_back(v.name);
+  for (const std::string& a : args) {
+    auto [name, path] = split_named(a, names);
+    refuse_same_file(model, path);
+    if (!name.empty()) {
+      const size_t i = std::find(names.begin(), names.end(), name) - names.begin();
+      save_npy(path, outs[i]);
+    } else if (ends_with(path, ".npz")) {
+      std::vector<std::pair<std::string, Tensor>> arrays;
+      for (size_t i = 0; i < outs.size(); ++i) arrays.emplace_back(names[i], outs[i]);
+      save_npz(path, arrays);
+    } else if (outs.size() == 1) {
+      save_npy(path, outs[0]);
+    } else {
+      fail_input("the model has ", outs.size(),
+                 " outputs: write them with --output out.npz "
+                 "or --output NAME=path.npy per output");
+    }
+    std::fprintf(stderr, "wrote %s\n", path.c_str());
+  }
+}
+
+int run_model(const std::string& model_path, const std::vector<std::string>& inputs,
+              const std::vector<std::string>& outputs, const std::string& provider, int threads) {
+  SessionOptions opts;
+  opts.providers = split_commas(provider);
+  opts.threads = threads;
+  Session session(load_model(model_path), opts);
+  const std::map<std::string, Tensor> feeds = gather_inputs(session, inputs);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<Tensor> outs = session.run_named(feeds);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!outputs.empty()) {
+    write_outputs(session, outs, outputs, model_path);
+    return 0;
+  }
+  for (size_t i = 0; i < outs.size(); ++i) print_output(session.outputs()[i].name, outs[i]);
+  std::printf("ran in %.3f ms\n", ms);
+  return 0;
+}
+
+CommandRegistrar reg(30, "run", "Run a model on inputs from .npy/.npz files", [](CLI::App& sub) {
+  auto model = std::make_shared<std::string>();
+  auto inputs = std::make_shared<std::vector<std::string>>();
+  auto outputs = std::make_shared<std::vector<std::string>>();
+  auto provider = std::make_shared<std::string>();
+  auto threads = std::make_shared<int>(1);
+  sub.add_option("model", *model, "ONNX model")->required();
+  sub.add_option("--input,-i", *inputs,
+                 "Input: x.npy (by position), NAME=x.npy, or an .npz of named arrays")
+      ->required()
+      ->allow_extra_args(false);
+  sub.add_option("--output,-o", *outputs,
+                 "Write outputs: y.npy (single output), NAME=y.npy, or all into y.npz")
+      ->allow_extra_args(false);
+  sub.add_option("--provider", *provider, "Providers to use, comma-separated, best first");
+  sub.add_option("--threads", *threads, "Threads")->check(CLI::PositiveNumber);
+  return [=] { return run_model(*model, *inputs, *outputs, *provider, *threads); };
+});
+
+}  // namespace
+}  // namespace edgeopt::cli
