@@ -57,17 +57,17 @@ struct PassRegistrar {
 };
 
 struct PassOptions {
-  int level = 2;                       // run passes whose level is <= this (0 runs none)
-  std::vector<std::string> disabled;   // pass names not to run; unknown names are an error
-  std::vector<std::string> only;       // when non-empty: run only these passes
-  int max_rounds = 10;                 // fixed-point cap
+  int level = 2;                      // run passes whose level is <= this (0 runs none)
+  std::vector<std::string> disabled;  // pass names not to run; unknown names are an error
+  std::vector<std::string> only;      // when non-empty: run only these passes
+  int max_rounds = 10;                // fixed-point cap
 };
 
 // What one pass did over all rounds.
 struct PassStats {
   std::string name;
-  int runs = 0;             // times run (not skipped)
-  int changed_rounds = 0;   // rounds in which it changed the model
+  int runs = 0;               // times run (not skipped)
+  int changed_rounds = 0;     // rounds in which it changed the model
   int64_t nodes_removed = 0;  // net node count decrease it caused (negative: nodes added)
   int64_t initializers_removed = 0;
   double ms = 0;
@@ -102,7 +102,7 @@ PassReport optimize(Model& model, const PassOptions& options = {});
 }  // namespace edgeopt
 
 // Registers a pass class (default-constructible) under `name`, running at position `order`.
-#define EDGEOPT_REGISTER_PASS(name, order, Class)                                       \
+#define EDGEOPT_REGISTER_PASS(name, order, Class)                                    \
   static ::edgeopt::PassRegistrar EDGEOPT_PASS_CONCAT(pass_registrar_, __COUNTER__)( \
       name, order, [] { return std::unique_ptr<::edgeopt::Pass>(new Class()); })
 #define EDGEOPT_PASS_CONCAT_INNER(a, b) a##b

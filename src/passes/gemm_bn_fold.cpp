@@ -1,0 +1,101 @@
+// gemm_bn_fold: Gemm (or MatMul with a 2-D input) with a constant weight followed by an
+// inference BatchNormalization over the feature axis (BN on [N, F]: channel axis 1 is the
+// feature) becomes one Gemm. With s = gamma / sqrt(var + eps) per feature j:
+//   Y = alpha * A' * B' + beta * C,   Z[:, j] = (Y[:, j] - mean[j]) * s[j] + bn_beta[j]
+//   => column j of B' scaled by s[j], C'[j] = (beta * C[j] - mean[j]) * s[j] + bn_beta[j],
+//      and the Gemm's beta becomes 1.
+// A MatMul is rewritten as Gemm(A, B', C') (alpha = beta = 1), so its A input must be 2-D.
+#include "pass_util.h"
+
+namespace edgeopt::passes {
+namespace {
+
+class GemmBnFold final : public Pass {
+ public:
+  std::string name() const override { return "gemm_bn_fold"; }
+  int level() const override { return 2; }
+  std::vector<std::string> target_ops() const override { return {"BatchNormalization"}; }
+
+  bool run(Model& model) override {
+    bool changed = false;
+    for (size_t i = 0; i < model.graph.nodes.size();) {
+      if (try_fold(model, static_cast<int>(i)))
+        changed = true;
+      else
+        ++i;
+    }
+    return changed;
+  }
+
+ private:
+  static bool try_fold(Model& model, int bn_index) {
+    Graph& g = model.graph;
+    const Node& bn = g.nodes[bn_index];
+    if (bn.op_type != "BatchNormalization") return false;
+    const std::string x = bn.inputs[0];
+    if (!is_private_intermediate(g, x)) return false;
+    const int pi = g.producer(x);
+    if (pi < 0) return false;
+    const Node& mm = g.nodes[pi];
+    const bool gemm = mm.op_type == "Gemm";
+    if ((!gemm && mm.op_type != "MatMul") || !(mm.domain.empty() || mm.domain == "ai.onnx"))
+      return false;
+    // Gemm output is always 2-D; MatMul's is when both inputs are.
+    if (!gemm && rank_of(g, mm.input(0)) != 2) return false;
+    const std::optional<BnParams> p = foldable_bn(g, bn, model.opset());
+    if (!p) return false;
+    const Tensor* w = constant_of(g, mm.input(1));
+    if (!w || w->rank() != 2) return false;
+    const DType dt = w->dtype();
+    if (dt != DType::kF32 && dt != DType::kF64 && dt != DType::kF16) return false;
+    const bool trans_b = gemm && mm.attr_int("transB", 0);
+    const int64_t f = static_cast<int64_t>(p->scale.size());
+    const int64_t k = trans_b ? w->dim(1) : w->dim(0);
+    if ((trans_b ? w->dim(0) : w->dim(1)) != f) return false;
+    const double beta = gemm ? mm.attr_float("beta", 1.0f) : 0.0;
+    std::vector<double> cv(f, 0.0);
+    if (gemm && !mm.input(2).empty()) {
+      // C must be per-feature (shape [F], [1, F], [1] or scalar), not per-row.
+      const Tensor* c = constant_of(g, mm.input(2));
+      if (!c || c->dtype() != dt || c->rank() > 2) return false;
+      const bool per_feature = c->numel() == f && c->rank() >= 1 && c->shape().back() == f &&
+                               (c->rank() == 1 || (c->rank() == 2 && c->dim(0) == 1));
+      if (!per_feature && c->numel() != 1) return false;
+      for (int64_t j = 0; j < f; ++j) cv[j] = c->get_f64(per_feature ? j : 0);
+    }
+
+    std::vector<double> wv = to_doubles(*w);
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t j = 0; j < f; ++j) wv[trans_b ? j * k + r : r * f + j] *= p->scale[j];
+    std::vector<double> bias(f);
+    for (int64_t j = 0; j < f; ++j)
+      bias[j] = (beta * cv[j] - p->mean[j]) * p->scale[j] + p->beta[j];
+
+    const Shape wshape = w->shape();
+    const std::string wname = mm.inputs[1];
+    const std::string cname = gemm ? mm.input(2) : std::string();
+    const std::string y = bn.outputs[0];
+    const std::string new_w = replace_constant(model, wname, pi, from_doubles(wv, dt, wshape));
+    const std::string new_c =
+        cname.empty() ? add_constant(model, wname + "_bn_bias", from_doubles(bias, dt, {f}))
+                      : replace_constant(model, cname, pi, from_doubles(bias, dt, {f}));
+    Node& n = g.nodes[pi];
+    if (!gemm) {
+      n.op_type = "Gemm";
+      n.attributes.clear();
+    }
+    n.inputs.resize(3);
+    n.inputs[1] = new_w;
+    n.inputs[2] = new_c;
+    n.set_attr_float("beta", 1.0f);
+    n.outputs[0] = y;
+    g.nodes.erase(g.nodes.begin() + bn_index);
+    forget_value(g, x);
+    return true;
+  }
+};
+
+EDGEOPT_REGISTER_PASS("gemm_bn_fold", 70, GemmBnFold);
+
+}  // namespace
+}  // namespace edgeopt::passes

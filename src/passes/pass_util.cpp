@@ -1,0 +1,324 @@
+#include "pass_util.h"
+
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ir/onnx_proto_utils.h"
+
+namespace edgeopt::passes {
+
+const Tensor* constant_of(const Graph& g, const std::string& name) {
+  if (name.empty()) return nullptr;
+  const NamedTensor* t = g.find_initializer(name);
+  if (!t || g.is_graph_input(name) || !t->tensor.has_data()) return nullptr;
+  return &t->tensor;
+}
+
+std::optional<Shape> static_shape_of(const Graph& g, const std::string& name) {
+  if (const NamedTensor* t = g.find_initializer(name)) return t->tensor.shape();
+  if (const ValueInfo* v = g.find_value_info(name)) {
+    if (auto s = v->static_shape()) return s;
+  }
+  // value_info may list a name without a shape while inference found one.
+  auto it = g.inferred.find(name);
+  if (it != g.inferred.end()) return it->second.static_shape();
+  return std::nullopt;
+}
+
+DType dtype_of_value(const Graph& g, const std::string& name) {
+  if (const NamedTensor* t = g.find_initializer(name)) return t->tensor.dtype();
+  if (const ValueInfo* v = g.find_value_info(name))
+    if (v->dtype != DType::kUndefined) return v->dtype;
+  auto it = g.inferred.find(name);
+  return it == g.inferred.end() ? DType::kUndefined : it->second.dtype;
+}
+
+int rank_of(const Graph& g, const std::string& name) {
+  if (const NamedTensor* t = g.find_initializer(name)) return t->tensor.rank();
+  if (const ValueInfo* v = g.find_value_info(name))
+    if (v->has_shape) return static_cast<int>(v->dims.size());
+  auto it = g.inferred.find(name);
+  if (it != g.inferred.end() && it->second.has_shape)
+    return static_cast<int>(it->second.dims.size());
+  return -1;
+}
+
+bool has_subgraph(const Node& n) {
+  for (const Attribute& a : n.attributes)
+    if (a.g || !a.graphs.empty()) return true;
+  return false;
+}
+
+namespace {
+void graph_reads(const Graph& sub, std::unordered_set<std::string>& out) {
+  std::unordered_set<std::string> local;
+  for (const ValueInfo& v : sub.inputs) local.insert(v.name);
+  for (const NamedTensor& t : sub.initializers) local.insert(t.name);
+  for (const Node& n : sub.nodes)
+    for (const std::string& o : n.outputs) local.insert(o);
+  auto note = [&](const std::string& s) {
+    if (!s.empty() && !local.count(s)) out.insert(s);
+  };
+  for (const Node& n : sub.nodes) {
+    for (const std::string& i : n.inputs) note(i);
+    std::unordered_set<std::string> inner;
+    subgraph_reads(n, inner);
+    for (const std::string& s : inner) note(s);
+  }
+  for (const ValueInfo& v : sub.outputs) note(v.name);
+}
+
+void rename_in_graph(Graph& sub, const std::string& from, const std::string& to) {
+  // A subgraph that defines `from` itself shadows the outer name: leave it alone.
+  for (const ValueInfo& v : sub.inputs)
+    if (v.name == from) return;
+  if (sub.find_initializer(from)) return;
+  for (const Node& n : sub.nodes)
+    for (const std::string& o : n.outputs)
+      if (o == from) return;
+  for (Node& n : sub.nodes) {
+    for (std::string& i : n.inputs)
+      if (i == from) i = to;
+    for (Attribute& a : n.attributes) {
+      if (a.g) rename_in_graph(*a.g, from, to);
+      for (auto& gg : a.graphs) rename_in_graph(*gg, from, to);
+    }
+  }
+  for (ValueInfo& v : sub.outputs)
+    if (v.name == from) v.name = to;
+}
+}  // namespace
+
+void subgraph_reads(const Node& n, std::unordered_set<std::string>& out) {
+  for (const Attribute& a : n.attributes) {
+    if (a.g) graph_reads(*a.g, out);
+    for (const auto& gg : a.graphs) graph_reads(*gg, out);
+  }
+}
+
+std::vector<int> readers(const Graph& g, const std::string& value) {
+  std::vector<int> r;
+  if (value.empty()) return r;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    bool reads = std::find(n.inputs.begin(), n.inputs.end(), value) != n.inputs.end();
+    if (!reads && has_subgraph(n)) {
+      std::unordered_set<std::string> s;
+      subgraph_reads(n, s);
+      reads = s.count(value) > 0;
+    }
+    if (reads) r.push_back(static_cast<int>(i));
+  }
+  return r;
+}
+
+size_t use_count(const Graph& g, const std::string& value) {
+  return readers(g, value).size() + (g.is_graph_output(value) ? 1 : 0);
+}
+
+void replace_uses(Graph& g, std::string from, std::string to) {
+  for (Node& n : g.nodes) {
+    for (std::string& i : n.inputs)
+      if (i == from) i = to;
+    for (Attribute& a : n.attributes) {
+      if (a.g) rename_in_graph(*a.g, from, to);
+      for (auto& gg : a.graphs) rename_in_graph(*gg, from, to);
+    }
+  }
+}
+
+void forget_value(Graph& g, const std::string& name) {
+  g.value_info.erase(std::remove_if(g.value_info.begin(), g.value_info.end(),
+                                    [&](const ValueInfo& v) { return v.name == name; }),
+                     g.value_info.end());
+}
+
+bool bypass_node(Graph& g, int index, std::string x, std::string y) {
+  if (x.empty() || y.empty() || x == y) return false;
+  if (!g.is_graph_output(y)) {
+    replace_uses(g, y, x);
+    g.nodes.erase(g.nodes.begin() + index);
+    forget_value(g, y);
+    return true;
+  }
+  // y must keep its name: make x's producer write y directly. Not possible when x is itself
+  // a graph input, an initializer or another graph output (both names must survive).
+  const int p = g.producer(x);
+  if (p < 0 || g.is_graph_output(x) || g.is_graph_input(x) || g.find_initializer(x)) return false;
+  for (std::string& o : g.nodes[p].outputs)
+    if (o == x) o = y;
+  g.nodes.erase(g.nodes.begin() + index);
+  replace_uses(g, x, y);
+  forget_value(g, x);
+  auto it = g.inferred.find(x);
+  if (it != g.inferred.end() && !g.inferred.count(y)) {
+    ValueInfo vi = it->second;
+    vi.name = y;
+    g.inferred[y] = vi;
+  }
+  return true;
+}
+
+std::string add_constant(Model& m, const std::string& prefix, Tensor t) {
+  Graph& g = m.graph;
+  const std::string name = g.unique_name(prefix);
+  if (m.ir_version < 4) {
+    ValueInfo vi;
+    vi.name = name;
+    vi.dtype = t.dtype();
+    vi.has_shape = true;
+    for (int64_t d : t.shape()) vi.dims.push_back({d, ""});
+    g.inputs.push_back(vi);
+  }
+  g.add_initializer(name, std::move(t));
+  return name;
+}
+
+std::string replace_constant(Model& m, const std::string& name, int reader, Tensor t) {
+  Graph& g = m.graph;
+  const std::vector<int> r = readers(g, name);
+  if (r.size() == 1 && r[0] == reader && !g.is_graph_output(name)) {
+    NamedTensor* nt = g.find_initializer(name);
+    if (m.ir_version < 4 && nt->tensor.shape() != t.shape()) {
+      for (ValueInfo& v : g.inputs)
+        if (v.name == name) {
+          v.dims.clear();
+          for (int64_t d : t.shape()) v.dims.push_back({d, ""});
+        }
+    }
+    nt->tensor = std::move(t);
+    return name;
+  }
+  return add_constant(m, name, std::move(t));
+}
+
+bool is_private_intermediate(const Graph& g, const std::string& name) {
+  if (name.empty() || g.is_graph_output(name) || g.is_graph_input(name) || g.find_initializer(name))
+    return false;
+  return readers(g, name).size() == 1;
+}
+
+bool is_real(DType t) {
+  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
+}
+
+std::vector<double> to_doubles(const Tensor& t) {
+  std::vector<double> v(t.numel());
+  for (int64_t i = 0; i < t.numel(); ++i) v[i] = t.get_f64(i);
+  return v;
+}
+
+Tensor from_doubles(const std::vector<double>& v, DType dtype, const Shape& shape) {
+  Tensor t(dtype, shape);
+  for (size_t i = 0; i < v.size() && static_cast<int64_t>(i) < t.numel(); ++i) {
+    switch (dtype) {
+      case DType::kF32:
+        t.data<float>()[i] = static_cast<float>(v[i]);
+        break;
+      case DType::kF64:
+        t.data<double>()[i] = v[i];
+        break;
+      case DType::kF16:
+        t.data<uint16_t>()[i] = f32_to_f16(static_cast<float>(v[i]));
+        break;
+      case DType::kBF16:
+        t.data<uint16_t>()[i] = f32_to_bf16(static_cast<float>(v[i]));
+        break;
+      default:
+        break;
+    }
+  }
+  return t;
+}
+
+std::optional<BnParams> foldable_bn(const Graph& g, const Node& bn, int64_t opset) {
+  if (bn.op_type != "BatchNormalization" || !(bn.domain.empty() || bn.domain == "ai.onnx") ||
+      bn.inputs.size() < 5 || bn.outputs.empty())
+    return std::nullopt;
+  // Training outputs (running mean/var, saved stats) must be absent or unused, and training
+  // mode off: then BN is the fixed affine map above.
+  for (size_t o = 1; o < bn.outputs.size(); ++o)
+    if (!bn.outputs[o].empty() && use_count(g, bn.outputs[o]) > 0) return std::nullopt;
+  if (bn.attr_int("training_mode", 0) != 0) return std::nullopt;
+  if (opset < 7 && bn.attr_int("is_test", 0) == 0 && bn.outputs.size() > 1) return std::nullopt;
+  if (bn.attr_int("spatial", 1) != 1) return std::nullopt;
+  const Tensor* gamma = constant_of(g, bn.inputs[1]);
+  const Tensor* beta = constant_of(g, bn.inputs[2]);
+  const Tensor* mean = constant_of(g, bn.inputs[3]);
+  const Tensor* var = constant_of(g, bn.inputs[4]);
+  if (!gamma || !beta || !mean || !var) return std::nullopt;
+  const int64_t c = gamma->numel();
+  for (const Tensor* t : {gamma, beta, mean, var})
+    if (!is_real(t->dtype()) || t->rank() != 1 || t->numel() != c) return std::nullopt;
+  const double eps = bn.attr_float("epsilon", 1e-5f);
+  BnParams p;
+  p.scale.resize(c);
+  p.mean = to_doubles(*mean);
+  p.beta = to_doubles(*beta);
+  for (int64_t k = 0; k < c; ++k) {
+    const double v = var->get_f64(k) + eps;
+    if (!(v > 0)) return std::nullopt;  // would divide by zero or NaN
+    p.scale[k] = gamma->get_f64(k) / std::sqrt(v);
+  }
+  return p;
+}
+
+void refresh_shapes(Model& model) {
+  // Large initializers go in with dtype and dims only: inference reads the values of small
+  // shape-like constants alone, and the weights are not copied.
+  constexpr size_t kInlineBytes = 4096;
+  Model shadow;
+  shadow.ir_version = model.ir_version;
+  shadow.opset_imports = model.opset_imports;
+  shadow.graph.nodes = model.graph.nodes;
+  shadow.graph.inputs = model.graph.inputs;
+  shadow.graph.outputs = model.graph.outputs;
+  shadow.graph.value_info = model.graph.value_info;
+  std::vector<const NamedTensor*> big;
+  for (const NamedTensor& t : model.graph.initializers) {
+    if (t.tensor.nbytes() > kInlineBytes)
+      big.push_back(&t);
+    else
+      shadow.graph.initializers.push_back(t);
+  }
+  onnx::ModelProto mp = model_to_proto(shadow);
+  for (const NamedTensor* t : big) {
+    onnx::TensorProto* tp = mp.mutable_graph()->add_initializer();
+    tp->set_name(t->name);
+    tp->set_data_type(static_cast<int32_t>(t->tensor.dtype()));
+    for (int64_t d : t->tensor.shape()) tp->add_dims(d);
+  }
+  for (const std::string& f : model.functions_raw) mp.add_functions()->ParseFromString(f);
+  try {
+    onnx::ShapeInferenceOptions opts(false, 0, true);
+    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), opts);
+  } catch (const std::exception&) {
+    return;  // a hint only: keep what is known
+  }
+  auto take = [&](const onnx::ValueInfoProto& vp) {
+    if (!vp.type().has_tensor_type()) return;
+    const auto& tt = vp.type().tensor_type();
+    ValueInfo v;
+    v.name = vp.name();
+    if (!dtype_known(tt.elem_type())) return;
+    v.dtype = static_cast<DType>(tt.elem_type());
+    v.has_shape = tt.has_shape();
+    if (v.has_shape)
+      for (const auto& d : tt.shape().dim()) {
+        Dim dim;
+        if (d.has_dim_value()) dim.value = d.dim_value();
+        if (d.has_dim_param()) dim.param = d.dim_param();
+        v.dims.push_back(dim);
+      }
+    auto it = model.graph.inferred.find(v.name);
+    // Never trade a known shape for an unknown one.
+    if (it != model.graph.inferred.end() && it->second.has_shape && !v.has_shape) return;
+    model.graph.inferred[v.name] = std::move(v);
+  };
+  for (const auto& v : mp.graph().value_info()) take(v);
+  for (const auto& v : mp.graph().output()) take(v);
+}
+
+}  // namespace edgeopt::passes
