@@ -345,11 +345,24 @@ void run_checker(const onnx::ModelProto& mp) {
     }
     onnx::ModelProto copy;
     copy.CopyFrom(mp);
-    for (auto& t : *copy.mutable_graph()->mutable_initializer()) {
+    // External tensors become graph inputs of the same type in the copy: the checker then
+    // validates the structure without looking for files.
+    auto* g = copy.mutable_graph();
+    auto* inits = g->mutable_initializer();
+    for (int i = inits->size() - 1; i >= 0; --i) {
+      const onnx::TensorProto& t = inits->Get(i);
       if (t.data_location() != onnx::TensorProto::EXTERNAL) continue;
-      t.clear_external_data();
-      t.clear_data_location();
-      t.set_raw_data("");
+      bool declared = false;
+      for (const auto& in : g->input()) declared |= in.name() == t.name();
+      if (!declared) {
+        auto* in = g->add_input();
+        in->set_name(t.name());
+        auto* tt = in->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(t.data_type());
+        auto* shape = tt->mutable_shape();
+        for (int64_t d : t.dims()) shape->add_dim()->set_dim_value(d);
+      }
+      inits->DeleteSubrange(i, 1);
     }
     onnx::checker::check_model(copy);
   } catch (const std::exception& e) {
