@@ -1,0 +1,617 @@
+// Structured (channel) pruning with dependency groups.
+//
+// Every activation with a channel axis (axis 1: NCHW feature maps, [N,
+// features] matrices) gets a layout: the list of channel spaces it is made of.
+// A space is the set of output channels created by one producer (a Conv with
+// group 1, a Gemm, a MatMul by a constant). Walking the graph in topological
+// order:
+//   - element-wise ops, pooling, BatchNormalization and depthwise convs pass
+//   the layout on;
+//   - a residual Add (or any element-wise op of two activations) unites the
+//   spaces of its
+//     inputs: they must lose the same channels;
+//   - Concat on axis 1 concatenates layouts (each part keeps its own space, at
+//   an offset);
+//   - Flatten / Reshape to [N, C·H·W] keeps the spaces, each channel now H·W
+//   columns wide;
+//   - an op edgeopt does not understand, a graph output, or an excluded node
+//   blocks the spaces
+//     it touches: they keep every channel.
+// Each united set of spaces is one group. Its channels are scored (L1 / L2 norm
+// of each producer's output-channel weights, summed over the group's producers,
+// or |gamma| of its BatchNormalizations), the lowest `ratio` of them are
+// removed, and every weight recorded along the way (producer output axis,
+// pass-through vectors, consumer input axis, Gemm columns c·H·W .. c·H·W + H·W
+// - 1) is sliced to the kept channels.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <set>
+
+#include "compress/prune/prune_util.h"
+#include "edgeopt/error.h"
+#include "edgeopt/passes.h"
+#include "edgeopt/prune.h"
+#include "passes/pass_util.h"
+
+namespace edgeopt {
+namespace {
+
+using passes::constant_of;
+
+// `channels` channels of space `space`, each `inner` consecutive entries wide.
+struct Segment {
+  int space;
+  int64_t channels;
+  int64_t inner;
+};
+using Layout = std::vector<Segment>;
+
+int64_t layout_width(const Layout &l) {
+  int64_t w = 0;
+  for (const Segment &s : l) w += s.channels * s.inner;
+  return w;
+}
+
+// A constant input sliced along `axis` to the kept entries of `layout` (or, for
+// kGroup, the group attribute set to the kept width of a depthwise conv).
+struct Action {
+  enum Kind { kSlice, kGroup } kind;
+  int node;
+  int input;
+  int axis;
+  Layout layout;
+};
+
+// A weight whose entries along `axis` score the channels of `layout`.
+struct Scorer {
+  int node;
+  int input;
+  int axis;
+  Layout layout;
+};
+
+class ChannelPruner {
+ public:
+  ChannelPruner(Model &m, const StructuredPruneOptions &o) : model_(m), g_(m.graph), opt_(o) {}
+
+  StructuredPruneReport run();
+
+ private:
+  int new_space(int64_t channels, int producer) {
+    spaces_.push_back({static_cast<int>(spaces_.size()), channels, "", {}});
+    if (producer >= 0) spaces_.back().producers.push_back(producer);
+    return static_cast<int>(spaces_.size()) - 1;
+  }
+  int root(int s) {
+    while (spaces_[s].parent != s) s = spaces_[s].parent = spaces_[spaces_[s].parent].parent;
+    return s;
+  }
+  void block(int s, const std::string &why) {
+    std::string &b = spaces_[root(s)].blocked;
+    if (b.empty()) b = why;
+  }
+  void block(const Layout &l, const std::string &why) {
+    for (const Segment &s : l) block(s.space, why);
+  }
+  void unite(int a, int b) {
+    a = root(a), b = root(b);
+    if (a == b) return;
+    if (spaces_[a].channels != spaces_[b].channels) {
+      block(a, "united with a space of another width");
+      block(b, "united with a space of another width");
+      return;
+    }
+    spaces_[b].parent = a;
+    for (int p : spaces_[b].producers) spaces_[a].producers.push_back(p);
+    if (spaces_[a].blocked.empty()) spaces_[a].blocked = spaces_[b].blocked;
+  }
+  // Element-wise combination of two layouts: the same channel must go from
+  // both.
+  bool unite(const Layout &a, const Layout &b) {
+    bool same = a.size() == b.size();
+    for (size_t i = 0; same && i < a.size(); ++i)
+      same = a[i].channels == b[i].channels && a[i].inner == b[i].inner;
+    if (!same) {
+      block(a, "element-wise op on differently concatenated inputs");
+      block(b, "element-wise op on differently concatenated inputs");
+      return false;
+    }
+    for (size_t i = 0; i < a.size(); ++i) unite(a[i].space, b[i].space);
+    return true;
+  }
+  const Layout *layout_of(const std::string &v) const {
+    auto it = layouts_.find(v);
+    return it == layouts_.end() ? nullptr : &it->second;
+  }
+  // Records that constant input `input` of node `n` is sliced along `axis` like
+  // `l`; blocks `l` when the input is not a constant of matching width.
+  bool slice(int n, int input, int axis, const Layout &l) {
+    const Tensor *t = constant_of(g_, g_.nodes[n].input(input));
+    if (!t || axis >= t->rank() || t->dim(axis) != layout_width(l)) {
+      block(l, g_.nodes[n].describe() + " input " + std::to_string(input) +
+                   " is not a constant matching the channels");
+      return false;
+    }
+    actions_.push_back({Action::kSlice, n, input, axis, l});
+    return true;
+  }
+  void block_inputs(int n, const std::string &why) {
+    for (const std::string &in : g_.nodes[n].inputs)
+      if (const Layout *l = layout_of(in)) block(*l, why);
+  }
+  void visit(int n);
+  void visit_conv(int n);
+  void visit_gemm(int n);
+  void visit_matmul(int n);
+  void visit_elementwise(int n);
+  void visit_concat(int n);
+  void visit_flatten(int n, bool reshape);
+  std::vector<double> score(int root_space);
+  int64_t keep_count(int64_t c) const;
+  std::vector<int64_t> kept_indices(const Layout &l);
+
+  struct Space {
+    int parent;
+    int64_t channels;
+    std::string blocked;
+    std::vector<int> producers;
+  };
+  Model &model_;
+  Graph &g_;
+  const StructuredPruneOptions &opt_;
+  std::vector<Space> spaces_;
+  std::map<std::string, Layout> layouts_;
+  std::vector<Action> actions_;
+  std::vector<Scorer> weight_scorers_, bn_scorers_;
+  std::map<int, std::vector<int64_t>> keep_;  // root space → kept channels (pruned roots only)
+};
+
+// Dims of a value (symbolic ones too: the batch is often symbolic), when its
+// rank is known.
+std::optional<std::vector<Dim>> dims_of(const Graph &g, const std::string &name) {
+  if (const Tensor *t = constant_of(g, name)) {
+    std::vector<Dim> d;
+    for (int64_t v : t->shape()) d.push_back({v, ""});
+    return d;
+  }
+  const ValueInfo *vi = g.find_value_info(name);
+  if (!vi || !vi->has_shape || !vi->raw_type.empty()) return std::nullopt;
+  return vi->dims;
+}
+
+const std::set<std::string> &pass_through_ops() {
+  static const std::set<std::string> ops = {"Relu",
+                                            "Clip",
+                                            "Sigmoid",
+                                            "Tanh",
+                                            "LeakyRelu",
+                                            "HardSigmoid",
+                                            "HardSwish",
+                                            "Elu",
+                                            "Selu",
+                                            "Softplus",
+                                            "Softsign",
+                                            "Identity",
+                                            "Dropout",
+                                            "Neg",
+                                            "Abs",
+                                            "Exp",
+                                            "Sqrt",
+                                            "Erf",
+                                            "Gelu",
+                                            "Mish",
+                                            "Celu",
+                                            "ThresholdedRelu",
+                                            "Cast",
+                                            "MaxPool",
+                                            "AveragePool",
+                                            "LpPool",
+                                            "GlobalAveragePool",
+                                            "GlobalMaxPool",
+                                            "GlobalLpPool"};
+  return ops;
+}
+
+const std::set<std::string> &elementwise_ops() {
+  static const std::set<std::string> ops = {"Add", "Sub", "Mul",  "Div",   "Max",
+                                            "Min", "Sum", "Mean", "PRelu", "Pow"};
+  return ops;
+}
+
+void ChannelPruner::visit(int n) {
+  const Node &node = g_.nodes[n];
+  const std::string &op = node.op_type;
+  const bool default_domain = node.domain.empty() || node.domain == "ai.onnx";
+  if (!default_domain || passes::has_subgraph(node)) {
+    block_inputs(n, node.describe() + " is not understood by the pruner");
+  } else if (op == "Conv") {
+    visit_conv(n);
+  } else if (op == "Gemm") {
+    visit_gemm(n);
+  } else if (op == "MatMul") {
+    visit_matmul(n);
+  } else if (op == "BatchNormalization") {
+    const Layout *l = layout_of(node.input(0));
+    if (l) {
+      // scale, B, mean, var are per channel (the training outputs are not used
+      // at inference).
+      for (int i = 1; i <= 4; ++i)
+        if (!slice(n, i, 0, *l)) break;
+      layouts_[node.outputs[0]] = *l;
+    }
+  } else if (pass_through_ops().count(op)) {
+    if (const Layout *l = layout_of(node.input(0))) {
+      // Clip's min / max are scalars by definition; other extra inputs must be
+      // constants.
+      for (size_t i = 1; i < node.inputs.size() && op != "Clip"; ++i)
+        if (!node.inputs[i].empty() && !constant_of(g_, node.inputs[i]))
+          block(*l, node.describe() + " has a non-constant parameter");
+      layouts_[node.outputs[0]] = *l;
+      // MaxPool indices and Dropout masks are not followed.
+      for (size_t i = 1; i < node.outputs.size(); ++i)
+        if (!node.outputs[i].empty() && passes::use_count(g_, node.outputs[i]))
+          block(*l, node.describe() + " second output is used");
+    }
+  } else if (elementwise_ops().count(op)) {
+    visit_elementwise(n);
+  } else if (op == "Concat") {
+    visit_concat(n);
+  } else if (op == "Flatten") {
+    visit_flatten(n, false);
+  } else if (op == "Reshape") {
+    visit_flatten(n, true);
+  } else {
+    block_inputs(n, node.describe() + " is not understood by the pruner");
+  }
+}
+
+void ChannelPruner::visit_conv(int n) {
+  const Node &node = g_.nodes[n];
+  const Layout *in = layout_of(node.input(0));
+  const Tensor *w = constant_of(g_, node.input(1));
+  const std::string &bias = node.input(2);
+  if (!w || w->rank() < 3 || (!bias.empty() && !constant_of(g_, bias))) {
+    if (in) block(*in, node.describe() + " has non-constant weights");
+    return;
+  }
+  const int64_t group = node.attr_int("group", 1);
+  const int64_t cout = w->dim(0), cin = w->dim(1) * group;
+  if (group == 1) {
+    if (in) slice(n, 1, 1, *in);
+    const int s = new_space(cout, n);
+    const Layout out = {{s, cout, 1}};
+    layouts_[node.outputs[0]] = out;
+    actions_.push_back({Action::kSlice, n, 1, 0, out});
+    if (!bias.empty()) slice(n, 2, 0, out);
+    weight_scorers_.push_back({n, 1, 0, out});
+  } else if (group == cin && cout == cin && in) {
+    // Depthwise with multiplier 1: output channel c is input channel c filtered
+    // alone, so its channels are its producer's; its filters, bias and group
+    // count follow them.
+    const Layout l = *in;
+    layouts_[node.outputs[0]] = l;
+    slice(n, 1, 0, l);
+    if (!bias.empty()) slice(n, 2, 0, l);
+    actions_.push_back({Action::kGroup, n, 0, 0, l});
+  } else {
+    if (in) block(*in, node.describe() + " is a grouped convolution");
+    const int s = new_space(cout, n);
+    block(s, node.describe() + " is a grouped convolution");
+    layouts_[node.outputs[0]] = {{s, cout, 1}};
+  }
+}
+
+void ChannelPruner::visit_gemm(int n) {
+  const Node &node = g_.nodes[n];
+  const Layout *in = layout_of(node.input(0));
+  const Tensor *b = constant_of(g_, node.input(1));
+  const std::string &bias = node.input(2);
+  const Tensor *c = bias.empty() ? nullptr : constant_of(g_, bias);
+  if (!b || b->rank() != 2 || node.attr_int("transA", 0) || (!bias.empty() && !c)) {
+    if (in) block(*in, node.describe() + " is not x·W + b with constant W, b");
+    return;
+  }
+  const bool trans_b = node.attr_int("transB", 0) != 0;
+  if (in) slice(n, 1, trans_b ? 1 : 0, *in);
+  const int64_t nout = b->dim(trans_b ? 0 : 1);
+  const int s = new_space(nout, n);
+  const Layout out = {{s, nout, 1}};
+  layouts_[node.outputs[0]] = out;
+  actions_.push_back({Action::kSlice, n, 1, trans_b ? 0 : 1, out});
+  weight_scorers_.push_back({n, 1, trans_b ? 0 : 1, out});
+  // C broadcasts to [M, N]: slice its last axis when it spans the N outputs.
+  if (c && c->rank() >= 1 && c->dim(-1) == nout && nout > 1) slice(n, 2, c->rank() - 1, out);
+}
+
+void ChannelPruner::visit_matmul(int n) {
+  const Node &node = g_.nodes[n];
+  const Layout *in = layout_of(node.input(0));
+  const Tensor *w = constant_of(g_, node.input(1));
+  if (!w || w->rank() != 2 || passes::rank_of(g_, node.input(0)) != 2) {
+    block_inputs(n, node.describe() + " is not a 2-D x·W with constant W");
+    return;
+  }
+  if (in) slice(n, 1, 0, *in);
+  const int s = new_space(w->dim(1), n);
+  const Layout out = {{s, w->dim(1), 1}};
+  layouts_[node.outputs[0]] = out;
+  actions_.push_back({Action::kSlice, n, 1, 1, out});
+  weight_scorers_.push_back({n, 1, 1, out});
+}
+
+void ChannelPruner::visit_elementwise(int n) {
+  const Node &node = g_.nodes[n];
+  const Layout *first = nullptr;
+  for (const std::string &in : node.inputs)
+    if (const Layout *l = layout_of(in)) {
+      if (!first)
+        first = l;
+      else
+        unite(*first, *l);
+    }
+  if (!first) return;
+  const Layout out = *first;
+  const int rank = passes::rank_of(g_, node.outputs[0]);
+  if (rank < 2) {
+    block_inputs(n, node.describe() + " output rank is unknown");
+    return;
+  }
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const std::string &in = node.inputs[i];
+    if (in.empty()) continue;
+    if (layout_of(in)) {
+      if (passes::rank_of(g_, in) != rank)
+        block(out, node.describe() + " broadcasts an activation over the channel axis");
+      continue;
+    }
+    // The other operand broadcasts against [N, C, ...]: its dim aligned with
+    // axis 1 is sliced when it runs over the channels (a [C,1,1] scale), else
+    // it is channel-independent.
+    std::optional<std::vector<Dim>> dims = dims_of(g_, in);
+    const int pos = dims ? 1 - (rank - static_cast<int>(dims->size())) : -1;
+    if (!dims || (pos >= 0 && !(*dims)[pos].is_static())) {
+      block(out, node.describe() + " operand " + in + " has an unknown shape");
+      continue;
+    }
+    if (pos < 0 || (*dims)[pos].value == 1) continue;
+    if (!constant_of(g_, in))
+      block(out, node.describe() + " operand " + in + " runs over the channels");
+    else
+      slice(n, static_cast<int>(i), pos, out);
+  }
+  layouts_[node.outputs[0]] = out;
+}
+
+void ChannelPruner::visit_concat(int n) {
+  const Node &node = g_.nodes[n];
+  const int rank = passes::rank_of(g_, node.outputs[0]);
+  int64_t axis = node.attr_int("axis", 0);
+  if (rank > 0 && axis < 0) axis += rank;
+  bool any = false;
+  for (const std::string &in : node.inputs) any = any || layout_of(in);
+  if (!any) return;
+  if (axis != 1) {
+    block_inputs(n, node.describe() + " concatenates along an axis other than channels");
+    return;
+  }
+  Layout out;
+  for (const std::string &in : node.inputs) {
+    if (const Layout *l = layout_of(in)) {
+      out.insert(out.end(), l->begin(), l->end());
+      continue;
+    }
+    std::optional<std::vector<Dim>> dims = dims_of(g_, in);
+    if (!dims || dims->size() < 2 || !(*dims)[1].is_static()) {
+      block_inputs(n, node.describe() + " input " + in + " has an unknown width");
+      return;
+    }
+    // An input with no producer channels (a graph input) becomes a space that
+    // keeps all.
+    const int64_t width = (*dims)[1].value;
+    const int s = new_space(width, -1);
+    block(s, "concatenated graph input");
+    out.push_back({s, width, 1});
+  }
+  for (const Segment &s : out)
+    if (s.inner != 1) {
+      block(out, node.describe() + " concatenates flattened inputs");
+      return;
+    }
+  layouts_[node.outputs[0]] = out;
+}
+
+void ChannelPruner::visit_flatten(int n, bool reshape) {
+  const Node &node = g_.nodes[n];
+  const Layout *l = layout_of(node.input(0));
+  if (!l) return;
+  // The batch may be symbolic; the flattened dims must be static.
+  std::optional<std::vector<Dim>> in = dims_of(g_, node.input(0));
+  std::optional<std::vector<Dim>> out = dims_of(g_, node.outputs[0]);
+  bool ok = in && in->size() >= 2 && out && out->size() == 2 && (*out)[1].is_static();
+  if (reshape)
+    ok = ok && ((*out)[0] == (*in)[0]);
+  else
+    ok = ok && node.attr_int("axis", 1) == 1;
+  int64_t spatial = 1;
+  for (size_t i = 1; ok && i < in->size(); ++i) {
+    ok = (*in)[i].is_static();
+    if (i >= 2) spatial *= (*in)[i].value;
+  }
+  ok = ok && (*out)[1].value == (*in)[1].value * spatial;
+  for (const Segment &s : *l) ok = ok && s.inner == 1;
+  if (!ok) {
+    block(*l, node.describe() + " is not a flatten of [N, C, ...] to [N, C·...]");
+    return;
+  }
+  // [N, C, H, W] → [N, C·H·W]: channel c owns columns c·H·W .. c·H·W + H·W - 1.
+  Layout flat = *l;
+  for (Segment &s : flat) s.inner = spatial;
+  layouts_[node.outputs[0]] = flat;
+}
+
+std::vector<double> ChannelPruner::score(int r) {
+  std::vector<double> total(spaces_[r].channels, 0.0);
+  bool from_bn = false;
+  auto add = [&](const std::vector<Scorer> &scorers, bool bn) {
+    bool any = false;
+    for (const Scorer &sc : scorers) {
+      const Tensor &t = *constant_of(g_, g_.nodes[sc.node].input(sc.input));
+      const int64_t dim = t.dim(sc.axis);
+      int64_t outer = 1, inner = 1;
+      for (int i = 0; i < sc.axis; ++i) outer *= t.dim(i);
+      for (int i = sc.axis + 1; i < t.rank(); ++i) inner *= t.dim(i);
+      std::vector<double> per(dim, 0.0);
+      const float *p = t.data<float>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t d = 0; d < dim; ++d)
+          for (int64_t i = 0; i < inner; ++i) {
+            const double v = p[(o * dim + d) * inner + i];
+            per[d] += bn || opt_.criterion == ChannelCriterion::kL1 ? std::fabs(v) : v * v;
+          }
+      if (!bn && opt_.criterion != ChannelCriterion::kL1)
+        for (double &v : per) v = std::sqrt(v);
+      // Entry d of the axis belongs to channel (d - offset) / inner of its
+      // segment's space.
+      int64_t offset = 0;
+      for (const Segment &s : sc.layout) {
+        if (root(s.space) == r) {
+          any = true;
+          for (int64_t c = 0; c < s.channels; ++c)
+            for (int64_t i = 0; i < s.inner; ++i) total[c] += per[offset + c * s.inner + i];
+        }
+        offset += s.channels * s.inner;
+      }
+    }
+    return any;
+  };
+  if (opt_.criterion == ChannelCriterion::kBnScale) from_bn = add(bn_scorers_, true);
+  if (!from_bn) add(weight_scorers_, false);
+  return total;
+}
+
+int64_t ChannelPruner::keep_count(int64_t c) const {
+  const double target = static_cast<double>(c) * (1.0 - opt_.ratio);
+  const int64_t exact = std::clamp<int64_t>(std::llround(target), 1, c);
+  const int64_t m = opt_.round_to;
+  if (m > 1 && c >= 2 * m) {
+    // The nearest multiple of m, when it is within 5% of the width from the
+    // target.
+    const int64_t rounded = std::clamp<int64_t>(std::llround(target / m) * m, m, c);
+    if (std::fabs(static_cast<double>(rounded) - target) <= 0.05 * static_cast<double>(c) + 1e-9)
+      return rounded;
+  }
+  return exact;
+}
+
+std::vector<int64_t> ChannelPruner::kept_indices(const Layout &l) {
+  std::vector<int64_t> idx;
+  int64_t offset = 0;
+  for (const Segment &s : l) {
+    auto it = keep_.find(root(s.space));
+    for (int64_t c = 0; c < s.channels; ++c) {
+      if (it != keep_.end() && !std::binary_search(it->second.begin(), it->second.end(), c))
+        continue;
+      for (int64_t i = 0; i < s.inner; ++i) idx.push_back(offset + c * s.inner + i);
+    }
+    offset += s.channels * s.inner;
+  }
+  return idx;
+}
+
+StructuredPruneReport ChannelPruner::run() {
+  if (!(opt_.ratio >= 0 && opt_.ratio < 1))
+    fail_input("--ratio must be in [0, 1), got ", opt_.ratio);
+  compress::check_node_names(g_, opt_.exclude);
+  StructuredPruneReport report;
+  {
+    // Weights reached through Identity or Constant nodes (PyTorch exports
+    // shared tensors that way) become plain initializers first, so every
+    // producer and consumer sees constants.
+    int64_t bns = 0;
+    for (const Node &n : g_.nodes) bns += n.op_type == "BatchNormalization";
+    PassOptions po;
+    po.only = {"identity_elimination", "constant_folding"};
+    if (opt_.criterion != ChannelCriterion::kBnScale)
+      po.only.insert(po.only.end(), {"conv_bn_fold", "gemm_bn_fold"});
+    optimize(model_, po);
+    int64_t bns_after = 0;
+    for (const Node &n : g_.nodes) bns_after += n.op_type == "BatchNormalization";
+    report.folded_bn = bns_after < bns;
+  }
+  g_.topological_sort();
+  passes::refresh_shapes(model_);
+
+  const std::set<std::string> excluded(opt_.exclude.begin(), opt_.exclude.end());
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    visit(static_cast<int>(i));
+    const Node &node = g_.nodes[i];
+    if (node.op_type == "BatchNormalization")
+      if (const Layout *l = layout_of(node.input(0)))
+        if (constant_of(g_, node.input(1))) bn_scorers_.push_back({static_cast<int>(i), 1, 0, *l});
+    if (excluded.count(node.name))
+      for (const std::string &o : node.outputs)
+        if (const Layout *l = layout_of(o)) block(*l, "excluded");
+  }
+  for (const ValueInfo &o : g_.outputs)
+    if (const Layout *l = layout_of(o.name)) block(*l, "reaches graph output " + o.name);
+
+  // Decide, per group, which channels stay: the highest scores, in their
+  // original order.
+  for (size_t s = 0; s < spaces_.size(); ++s) {
+    if (root(static_cast<int>(s)) != static_cast<int>(s)) continue;
+    const Space &sp = spaces_[s];
+    if (sp.producers.empty()) continue;
+    ChannelGroup group;
+    for (int p : sp.producers) group.producers.push_back(g_.nodes[p].name);
+    group.channels = sp.channels;
+    group.kept = sp.channels;
+    group.blocked = sp.blocked;
+    if (sp.blocked.empty()) {
+      const int64_t keep = keep_count(sp.channels);
+      if (keep < sp.channels) {
+        const std::vector<double> sc = score(static_cast<int>(s));
+        std::vector<int64_t> order(sp.channels);
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int64_t a, int64_t b) { return sc[a] > sc[b]; });
+        order.resize(keep);
+        std::sort(order.begin(), order.end());
+        keep_[static_cast<int>(s)] = order;
+        group.kept = keep;
+      }
+    }
+    report.groups.push_back(group);
+  }
+  if (keep_.empty()) return report;
+
+  std::set<std::tuple<int, int, int, int>> done;
+  for (const Action &a : actions_) {
+    if (!done.insert({a.kind, a.node, a.input, a.axis}).second) continue;
+    const std::vector<int64_t> idx = kept_indices(a.layout);
+    if (static_cast<int64_t>(idx.size()) == layout_width(a.layout)) continue;
+    Node &node = g_.nodes[a.node];
+    if (a.kind == Action::kGroup) {
+      node.set_attr_int("group", static_cast<int64_t>(idx.size()));
+      continue;
+    }
+    const Tensor &t = *constant_of(g_, node.input(a.input));
+    compress::set_node_constant(model_, a.node, a.input, compress::take_along_axis(t, a.axis, idx));
+  }
+  // Shapes of pruned activations changed: forget the stored ones and infer
+  // again.
+  g_.value_info.clear();
+  g_.inferred.clear();
+  passes::refresh_shapes(model_);
+  return report;
+}
+
+}  // namespace
+
+StructuredPruneReport prune_structured(Model &model, const StructuredPruneOptions &options) {
+  return ChannelPruner(model, options).run();
+}
+
+}  // namespace edgeopt

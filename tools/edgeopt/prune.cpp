@@ -1,0 +1,159 @@
+// edgeopt prune MODEL -o OUT --sparsity S [--scope layer|global] [--pattern
+// unstructured|2:4]
+//                    [--exclude NODE...] [--json]
+// edgeopt prune MODEL -o OUT --structured --ratio R [--criterion
+// l1|l2|bn-scale]
+//                    [--exclude NODE...] [--json]
+#include "edgeopt/prune.h"
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "edgeopt/error.h"
+#include "edgeopt/fileio.h"
+#include "edgeopt/inspect.h"
+#include "edgeopt/onnx_io.h"
+#include "format.h"
+
+namespace edgeopt::cli {
+namespace {
+
+struct PruneArgs {
+  std::string model, out;
+  double sparsity = -1, ratio = -1;
+  std::string scope = "layer", pattern = "unstructured", criterion = "l1";
+  std::vector<std::string> exclude;
+  bool structured = false, json = false;
+};
+
+nlohmann::json size_json(const ModelStats &s) {
+  return {{"params", s.params},
+          {"macs", s.macs},
+          {"file_bytes", s.file_bytes},
+          {"compressed_bytes", s.compressed_bytes},
+          {"sparsity", s.sparsity}};
+}
+
+void print_sizes(const ModelStats &a, const ModelStats &b) {
+  auto ratio = [](int64_t x, int64_t y) { return y ? static_cast<double>(x) / y : 0.0; };
+  std::printf("\n%-18s %14s %14s %8s\n", "", "before", "after", "ratio");
+  std::printf("%-18s %14lld %14lld %8.3f\n", "parameters", static_cast<long long>(a.params),
+              static_cast<long long>(b.params), ratio(b.params, a.params));
+  std::printf("%-18s %14lld %14lld %8.3f\n", "MACs", static_cast<long long>(a.macs),
+              static_cast<long long>(b.macs), ratio(b.macs, a.macs));
+  std::printf("%-18s %14s %14s %8.3f\n", "file", human_bytes(a.file_bytes).c_str(),
+              human_bytes(b.file_bytes).c_str(), ratio(b.file_bytes, a.file_bytes));
+  std::printf("%-18s %14s %14s %8.3f\n", "file deflated", human_bytes(a.compressed_bytes).c_str(),
+              human_bytes(b.compressed_bytes).c_str(),
+              ratio(b.compressed_bytes, a.compressed_bytes));
+  std::printf("%-18s %13.2f%% %13.2f%%\n", "zero weights", 100 * a.sparsity, 100 * b.sparsity);
+}
+
+int run_prune(const PruneArgs &a) {
+  refuse_same_file(a.model, a.out);
+  Model model = load_model(a.model);
+  const ModelStats before = inspect_model(model, 1, a.model);
+  nlohmann::json j;
+  j["model"] = a.model;
+  j["output"] = a.out;
+  if (a.structured) {
+    if (a.ratio < 0) fail_input("--structured needs --ratio");
+    StructuredPruneOptions o;
+    o.ratio = a.ratio;
+    o.exclude = a.exclude;
+    o.criterion = a.criterion == "l2"         ? ChannelCriterion::kL2
+                  : a.criterion == "bn-scale" ? ChannelCriterion::kBnScale
+                                              : ChannelCriterion::kL1;
+    const StructuredPruneReport r = prune_structured(model, o);
+    save_model(model, a.out, {}, a.model);
+    nlohmann::json groups = nlohmann::json::array();
+    if (!a.json)
+      std::printf("%-40s %8s %8s  %s\n", "group (producers)", "channels", "kept", "note");
+    for (const ChannelGroup &g : r.groups) {
+      std::string names;
+      for (const std::string &p : g.producers) names += (names.empty() ? "" : ",") + p;
+      groups.push_back({{"producers", g.producers},
+                        {"channels", g.channels},
+                        {"kept", g.kept},
+                        {"blocked", g.blocked}});
+      if (!a.json) {
+        const std::string shown = names.size() > 39 ? names.substr(0, 36) + "..." : names;
+        std::printf("%-40s %8lld %8lld  %s\n", shown.c_str(), static_cast<long long>(g.channels),
+                    static_cast<long long>(g.kept), g.blocked.c_str());
+      }
+    }
+    j["groups"] = groups;
+    j["folded_bn"] = r.folded_bn;
+  } else {
+    if (a.sparsity < 0 && a.pattern != "2:4") fail_input("give --sparsity (or --structured)");
+    PruneOptions o;
+    o.sparsity = a.pattern == "2:4" ? 0.5 : a.sparsity;
+    o.scope = a.scope == "global" ? PruneScope::kGlobal : PruneScope::kLayer;
+    o.pattern = a.pattern == "2:4" ? PrunePattern::k2of4 : PrunePattern::kUnstructured;
+    o.exclude = a.exclude;
+    const PruneReport r = prune_unstructured(model, o);
+    save_model(model, a.out, {}, a.model);
+    nlohmann::json layers = nlohmann::json::array();
+    if (!a.json)
+      std::printf("%-36s %-8s %-18s %10s %9s  %s\n", "node", "op", "weight shape", "weights",
+                  "sparsity", "note");
+    for (const LayerSparsity &l : r.layers) {
+      const double sp = l.numel ? static_cast<double>(l.zeros) / l.numel : 0.0;
+      layers.push_back({{"node", l.node},
+                        {"op", l.op_type},
+                        {"tensor", l.tensor},
+                        {"shape", l.shape},
+                        {"numel", l.numel},
+                        {"zeros", l.zeros},
+                        {"sparsity", sp},
+                        {"skipped", l.skipped}});
+      if (!a.json) {
+        const std::string shown = l.node.size() > 35 ? l.node.substr(0, 32) + "..." : l.node;
+        std::printf("%-36s %-8s %-18s %10lld %8.2f%%  %s\n", shown.c_str(), l.op_type.c_str(),
+                    l.numel ? shape_str(l.shape).c_str() : "-", static_cast<long long>(l.numel),
+                    100 * sp, l.skipped.c_str());
+      }
+    }
+    j["layers"] = layers;
+    j["pruned_sparsity"] = r.numel ? static_cast<double>(r.zeros) / r.numel : 0.0;
+  }
+  const ModelStats after = inspect_model(load_model(a.out), 1, a.out);
+  j["before"] = size_json(before);
+  j["after"] = size_json(after);
+  if (a.json)
+    std::cout << j.dump(2) << "\n";
+  else {
+    print_sizes(before, after);
+    std::printf("wrote %s\n", a.out.c_str());
+  }
+  return 0;
+}
+
+CommandRegistrar reg(
+    70, "prune",
+    "Prune weights by magnitude (unstructured, 2:4) or whole channels "
+    "(--structured)",
+    [](CLI::App &sub) {
+      auto a = std::make_shared<PruneArgs>();
+      sub.add_option("model", a->model, "ONNX model")->required();
+      sub.add_option("-o,--output", a->out, "Pruned model to write")->required();
+      sub.add_option("--sparsity", a->sparsity, "Fraction of weights to zero (unstructured)")
+          ->check(CLI::Range(0.0, 0.999999));
+      sub.add_option("--scope", a->scope, "layer: same fraction per tensor; global: one threshold")
+          ->check(CLI::IsMember({"layer", "global"}));
+      sub.add_option("--pattern", a->pattern, "unstructured or 2:4")
+          ->check(CLI::IsMember({"unstructured", "2:4"}));
+      sub.add_flag("--structured", a->structured, "Remove whole output channels");
+      sub.add_option("--ratio", a->ratio, "Fraction of channels to remove per group (structured)")
+          ->check(CLI::Range(0.0, 0.999999));
+      sub.add_option("--criterion", a->criterion, "Channel score: l1, l2 or bn-scale")
+          ->check(CLI::IsMember({"l1", "l2", "bn-scale"}));
+      sub.add_option("--exclude", a->exclude, "Node names to leave untouched")->expected(1, -1);
+      sub.add_flag("--json", a->json, "Print one JSON object");
+      return [a] { return run_prune(*a); };
+    });
+
+}  // namespace
+}  // namespace edgeopt::cli
