@@ -5,6 +5,10 @@ For each model (weights=None, torch.manual_seed(0), eval mode) writes into OUT_D
   <model>_op<opset>.onnx   torch.onnx.export, do_constant_folding, dynamic batch axis
   <model>_input.pb         a fixed random 1x3x224x224 input (onnx TensorProto)
   <model>_output.pb        PyTorch's output for that input (onnx TensorProto)
+and an int8 ResNet-18 quantized by PyTorch FX post-training quantization (engine onednn):
+  resnet18_fxq_op13.onnx   its QDQ export
+  resnet18_fxq_inputs.npy  100 random 1x3x224x224 inputs, stacked (100x3x224x224)
+  resnet18_fxq_logits.npy  PyTorch's int8 logits for them (100x1000)
 Files that already exist are kept (a cache in the build folder); every file is written to a
 temporary name and renamed, so an interrupted run never leaves a partial fixture.
 
@@ -61,7 +65,7 @@ def fixed_input():
     return torch.randn(1, 3, 224, 224, generator=gen)
 
 
-def export(model, x, path, opset):
+def export(model, x, path, opset, dynamic=True):
     import io
 
     import torch
@@ -75,9 +79,41 @@ def export(model, x, path, opset):
         do_constant_folding=True,
         input_names=["input"],
         output_names=["logits"],
-        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic else None,
     )
     write_atomic(path, buf.getvalue())
+
+
+FXQ_FILES = ["resnet18_fxq_op13.onnx", "resnet18_fxq_inputs.npy", "resnet18_fxq_logits.npy"]
+FXQ_SAMPLES = 100
+
+
+def make_fx_int8(out_dir):
+    """ResNet-18 through FX static quantization (per-channel weights, onednn engine)."""
+    import io
+
+    import numpy as np
+    import torch
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    torch.backends.quantized.engine = "onednn"
+    model = build_model("resnet18")
+    x = fixed_input()
+    prepared = prepare_fx(model, get_default_qconfig_mapping("onednn"), example_inputs=(x,))
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for _ in range(8):  # calibration
+            prepared(torch.randn(4, 3, 224, 224, generator=gen))
+    quantized = convert_fx(prepared)
+    inputs = torch.randn(FXQ_SAMPLES, 3, 224, 224, generator=gen)
+    with torch.no_grad():
+        logits = torch.cat([quantized(inputs[i : i + 1]) for i in range(FXQ_SAMPLES)])
+    for name, arr in (("resnet18_fxq_inputs.npy", inputs), ("resnet18_fxq_logits.npy", logits)):
+        buf = io.BytesIO()
+        np.save(buf, arr.numpy().astype(np.float32))
+        write_atomic(os.path.join(out_dir, name), buf.getvalue())
+    export(quantized, x, os.path.join(out_dir, FXQ_FILES[0]), 13, dynamic=False)
 
 
 def main():
@@ -90,7 +126,7 @@ def main():
     stamp = os.path.join(args.out_dir, "VERSION")
     if not os.path.exists(stamp) or open(stamp).read().strip() != FIXTURE_VERSION:
         for f in os.listdir(args.out_dir):
-            if f.endswith((".onnx", ".pb")):
+            if f.endswith((".onnx", ".pb", ".npy")):
                 os.remove(os.path.join(args.out_dir, f))
         write_atomic(stamp, (FIXTURE_VERSION + "\n").encode())
 
@@ -100,7 +136,8 @@ def main():
         files += [os.path.join(args.out_dir, name + s) for s in ("_input.pb", "_output.pb")]
         if not all(os.path.exists(f) for f in files):
             todo.append(name)
-    if not todo:
+    fxq = not all(os.path.exists(os.path.join(args.out_dir, f)) for f in FXQ_FILES)
+    if not todo and not fxq:
         print("torchvision fixtures: all present in", args.out_dir)
         return 0
 
@@ -125,6 +162,10 @@ def main():
             if not os.path.exists(path):
                 export(model, x, path, op)
         print("torchvision fixtures: %s done in %.1f s" % (name, time.time() - t0), flush=True)
+    if fxq:
+        t0 = time.time()
+        make_fx_int8(args.out_dir)
+        print("torchvision fixtures: resnet18 FX int8 done in %.1f s" % (time.time() - t0))
     return 0
 
 

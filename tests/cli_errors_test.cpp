@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "edgeopt/data.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 
@@ -175,6 +176,37 @@ TEST_F(CliErrors, ExternalDataEscapingTheFolderIsRefused) {
   onnx::ModelProto m3 = relu_proto();
   add_external(m3, "link.bin");
   expect_input_error("inspect " + write("x3.onnx", m3.SerializeAsString()).string(), "outside");
+}
+
+// `run` with inputs that do not fit the model: the relu model takes x: float[4].
+TEST_F(CliErrors, RunRefusesWrongInputShapeDtypeAndMissingInput) {
+  const fs::path model = write("relu.onnx", relu_proto().SerializeAsString());
+  const fs::path wrong_shape = dir_ / "shape.npy", wrong_dtype = dir_ / "dtype.npy";
+  save_npy(wrong_shape, Tensor(DType::kF32, {2, 3}));
+  save_npy(wrong_dtype, Tensor(DType::kI64, {4}));
+  expect_input_error("run " + model.string() + " --input " + wrong_shape.string(), "shape");
+  expect_input_error("run " + model.string() + " --input " + wrong_dtype.string(), "dtype");
+  // A two-input model given one input.
+  onnx::ModelProto add = relu_proto();
+  auto* g = add.mutable_graph();
+  g->mutable_node(0)->set_op_type("Add");
+  g->mutable_node(0)->add_input("x2");
+  *g->add_input() = g->input(0);
+  g->mutable_input(1)->set_name("x2");
+  save_npy(dir_ / "x.npy", Tensor(DType::kF32, {4}));
+  expect_input_error("run " + write("add.onnx", add.SerializeAsString()).string() + " --input " +
+                         (dir_ / "x.npy").string(),
+                     "missing --input for model input(s): x2");
+}
+
+// A node type no provider implements is reported at load, by name.
+TEST_F(CliErrors, RunRefusesAnUnsupportedOp) {
+  onnx::ModelProto m = relu_proto();
+  m.mutable_graph()->mutable_node(0)->set_op_type("Det");  // a standard op without a kernel
+  const fs::path model = write("det.onnx", m.SerializeAsString());
+  const fs::path x = dir_ / "x.npy";
+  save_npy(x, Tensor(DType::kF32, {4}));
+  expect_input_error("run " + model.string() + " --input " + x.string(), "Det");
 }
 
 TEST(ExternalData, RoundTripsInsideTheFolder) {

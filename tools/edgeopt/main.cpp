@@ -43,7 +43,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end parsing with a "successful" ParseError; usage mistakes are
+    // bad input like any other: one line and exit 2.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "edgeopt: error: " << e.what() << " (see --help)\n";
+    return 2;
   }
   try {
     for (auto& [sub, run] : runners)
