@@ -31,11 +31,13 @@ if [[ ! -d $corpus ]]; then
   mv "$corpus.tmp" "$corpus"
 fi
 mkdir -p "$build/artifacts"
-# -rss_limit_mb bounds memory; -timeout flags inputs that hang.
+# -malloc_limit_mb bounds memory; -timeout flags inputs that hang. -rss_limit_mb=0: no RSS
+# watcher thread, because the loader forks (shape inference runs in a child) and a fork while
+# another thread holds the sanitizer allocator's lock would hang the child.
 log=$build/fuzz.log
 status=0
 "$build/fuzz_model_loader" "$corpus" -seed="$seed" -max_total_time="$seconds" -timeout=10 \
-  -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$build/artifacts/" -print_final_stats=1 \
+  -rss_limit_mb=0 -malloc_limit_mb=2048 -max_len=65536 -artifact_prefix="$build/artifacts/" -print_final_stats=1 \
   >"$log" 2>&1 || status=$?
 if [[ $status -ne 0 ]]; then
   # The report, not the progress lines: the sanitizer's summary and the stack.

@@ -1,17 +1,10 @@
 // ONNX protobuf → edgeopt IR, with the validation a loader of untrusted files needs.
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <optional>
 
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
@@ -298,81 +291,23 @@ void validate_opsets(const onnx::ModelProto& mp) {
   }
 }
 
-// ONNX shape inference, run in a child process. Inference is only a hint (the runtime infers
-// shapes itself), and libonnx's per-op inference functions index dims and attributes without
-// checking them: a malformed model can crash it (found by fuzzing: ConvTranspose-1 with a rank-0
-// weight, LayerNormalization with garbage outputs). In a child a crash costs only the hints.
-// The child returns the inferred value infos as a serialized GraphProto through a pipe.
-std::optional<std::string> infer_in_child(const onnx::ModelProto& mp) {
-  (void)onnx::OpSchemaRegistry::Instance();  // static init happens here, not in the child
-  int fds[2];
-  if (pipe(fds) != 0) return std::nullopt;
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return std::nullopt;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, SIG_DFL);
-    std::string out;
-    try {
-      // A copy whose large initializers carry no data (inference reads only small shape-like
-      // constants), so a big model is not duplicated in memory.
-      onnx::ModelProto copy;
-      copy.CopyFrom(mp);
-      copy.clear_functions();
-      auto* graph = copy.mutable_graph();
-      for (auto& t : *graph->mutable_initializer()) {
-        if (t.raw_data().size() > 4096 || t.data_location() == onnx::TensorProto::EXTERNAL) {
-          t.clear_raw_data();
-          t.clear_float_data();
-          t.clear_external_data();
-          t.clear_data_location();
-        }
-      }
-      onnx::ShapeInferenceOptions opts(false, 0, true);
-      onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), opts);
-      onnx::GraphProto hints;
-      *hints.mutable_value_info() = copy.graph().value_info();
-      *hints.mutable_output() = copy.graph().output();
-      out = hints.SerializeAsString();
-    } catch (...) {
-      _exit(1);
-    }
-    const char* p = out.data();
-    size_t left = out.size();
-    while (left > 0) {
-      const ssize_t n = write(fds[1], p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) _exit(1);
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string data;
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return data;
-}
-
+// Shape inference hints (the runtime infers shapes itself) on a copy whose large
+// initializers carry no data (inference reads only small shape-like constants).
 void infer_shapes(const onnx::ModelProto& mp, Graph& g) {
-  const std::optional<std::string> hints = infer_in_child(mp);
-  onnx::GraphProto inferred;
-  if (!hints || !inferred.ParseFromString(*hints)) return;
+  onnx::ModelProto copy;
+  copy.CopyFrom(mp);
+  copy.clear_functions();
+  for (auto& t : *copy.mutable_graph()->mutable_initializer()) {
+    if (t.raw_data().size() > 4096 || t.data_location() == onnx::TensorProto::EXTERNAL) {
+      t.clear_raw_data();
+      t.clear_float_data();
+      t.clear_external_data();
+      t.clear_data_location();
+    }
+  }
+  std::string error;
+  if (!infer_shapes_isolated(copy, &error)) return;
+  const onnx::GraphProto& inferred = copy.graph();
   for (const auto& v : inferred.value_info()) {
     try {
       g.inferred[v.name()] = value_info_from_proto(v);

@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
+#include <string>
 
 #include "edgeopt/ir.h"
 #include "edgeopt/onnx_io.h"
@@ -17,6 +18,14 @@ Model model_from_proto(const onnx::ModelProto& mp, const std::filesystem::path& 
                        const LoadOptions& options);
 onnx::ModelProto model_to_proto(const Model& m);
 void value_info_to_proto(const ValueInfo& v, onnx::ValueInfoProto* vp);
+
+// ONNX shape inference (data propagation on) of `mp`, run in a child process: libonnx's per-op
+// inference functions index dims and attributes without checking them, so a malformed model
+// can crash it (found by fuzzing: ConvTranspose-1 with a rank-0 weight, LayerNormalization
+// with garbage outputs). On success the graph's value_info and outputs are replaced by the
+// inferred ones. On an inference error, `error` gets its first line; if the child died, it
+// gets a line saying so.
+bool infer_shapes_isolated(onnx::ModelProto& mp, std::string* error);
 
 // Reads a serialized TensorProto file (conformance test data).
 Tensor load_tensor_pb(const std::filesystem::path& path);

@@ -1,6 +1,5 @@
 #include "pass_util.h"
 
-#include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
 #include <cmath>
@@ -291,12 +290,8 @@ void refresh_shapes(Model& model) {
     for (int64_t d : t->tensor.shape()) tp->add_dims(d);
   }
   for (const std::string& f : model.functions_raw) mp.add_functions()->ParseFromString(f);
-  try {
-    onnx::ShapeInferenceOptions opts(false, 0, true);
-    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), opts);
-  } catch (const std::exception&) {
-    return;  // a hint only: keep what is known
-  }
+  std::string error;
+  if (!infer_shapes_isolated(mp, &error)) return;  // a hint only: keep what is known
   auto take = [&](const onnx::ValueInfoProto& vp) {
     if (!vp.type().has_tensor_type()) return;
     const auto& tt = vp.type().tensor_type();

@@ -1,7 +1,6 @@
 #include "edgeopt/inspect.h"
 
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -73,13 +72,8 @@ std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int6
   g->clear_value_info();
   for (auto& out : *g->mutable_output())
     if (out.type().has_tensor_type()) out.mutable_type()->mutable_tensor_type()->clear_shape();
-  try {
-    onnx::ShapeInferenceOptions opts(false, 0, true);
-    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), opts);
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    fail_input("shape inference failed: ", msg.substr(0, msg.find('\n')));
-  }
+  std::string error;
+  if (!infer_shapes_isolated(mp, &error)) fail_input("shape inference failed: ", error);
   std::map<std::string, ValueInfo> shapes;
   for (const auto& v : g->input()) shapes[v.name()] = info_from_proto(v);
   for (const auto& v : g->value_info()) shapes[v.name()] = info_from_proto(v);

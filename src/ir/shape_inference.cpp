@@ -1,0 +1,118 @@
+// ONNX shape inference in a child process, so that a crash in libonnx costs only the result.
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <string>
+
+#include "onnx_proto_utils.h"
+
+namespace edgeopt {
+
+namespace {
+
+bool write_all(int fd, const std::string& data) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads until EOF; false when nothing arrives for `timeout_ms` (a hung child).
+bool read_all(int fd, std::string& data, int timeout_ms) {
+  char buf[1 << 16];
+  for (;;) {
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// The child's answer: 'O' + serialized GraphProto {value_info, output}, or 'E' + error line.
+[[noreturn]] void child(onnx::ModelProto& mp, int fd) {
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, SIG_DFL);
+  std::string answer;
+  try {
+    onnx::ShapeInferenceOptions opts(false, 0, true);
+    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), opts);
+    onnx::GraphProto inferred;
+    *inferred.mutable_value_info() = mp.graph().value_info();
+    *inferred.mutable_output() = mp.graph().output();
+    answer = "O" + inferred.SerializeAsString();
+  } catch (const std::exception& e) {
+    const std::string msg = e.what();
+    answer = "E" + msg.substr(0, msg.find('\n'));
+  }
+  _exit(write_all(fd, answer) ? 0 : 1);
+}
+
+}  // namespace
+
+bool infer_shapes_isolated(onnx::ModelProto& mp, std::string* error) {
+  (void)onnx::OpSchemaRegistry::Instance();  // static initialization happens here, not in the child
+  int fds[2];
+  if (pipe(fds) != 0) {
+    *error = "cannot create a pipe";
+    return false;
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    *error = "cannot fork";
+    return false;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    child(mp, fds[1]);
+  }
+  close(fds[1]);
+  // Inference of the largest models takes about a second; a child silent this long is stuck
+  // (a lock held by another thread at fork time stays held in the child).
+  constexpr int kTimeoutMs = 120000;
+  std::string answer;
+  const bool answered = read_all(fds[0], answer, kTimeoutMs);
+  close(fds[0]);
+  if (!answered) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!answered) {
+    *error = "ONNX shape inference timed out";
+    return false;
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || answer.empty()) {
+    *error = "libonnx crashed on this model (a malformed node or attribute)";
+    return false;
+  }
+  if (answer[0] == 'E') {
+    *error = answer.substr(1);
+    return false;
+  }
+  onnx::GraphProto inferred;
+  if (!inferred.ParseFromArray(answer.data() + 1, static_cast<int>(answer.size() - 1))) {
+    *error = "unreadable result";
+    return false;
+  }
+  *mp.mutable_graph()->mutable_value_info() = inferred.value_info();
+  *mp.mutable_graph()->mutable_output() = inferred.output();
+  return true;
+}
+
+}  // namespace edgeopt
