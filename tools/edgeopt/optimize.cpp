@@ -1,11 +1,24 @@
 // edgeopt optimize MODEL -o OUT [--level N] [--disable PASS...] [--only PASS...] [--json]
-// Graph optimization passes (fold BatchNormalization, fuse, fold constants, remove dead code).
+// edgeopt optimize MODEL -o OUT --recipe FILE.json [--eval SPEC] [--bench] [--keep DIR]
+//                  [--report R.json] [--table T.md] [--json]
+// Without a recipe: the graph passes (fold BatchNormalization, fuse, fold constants, remove dead
+// code). With one: its steps, measured after each (see include/edgeopt/recipe.h).
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "edgeopt/error.h"
+#include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/passes.h"
+#include "edgeopt/recipe.h"
+
+extern char** environ;
 
 namespace edgeopt::cli {
 namespace {
@@ -15,9 +28,104 @@ struct OptimizeArgs {
   int level = 2;
   std::vector<std::string> disabled, only;
   bool json = false;
+  // Recipe mode.
+  std::string recipe, eval, keep, report, table, provider;
+  int64_t eval_limit = 0;
+  bool bench = false;
+  int bench_runs = 50, bench_warmup = 10, bench_rounds = 3, threads = 1;
 };
 
+// Runs `edgeopt bench MODEL --json ...` in a fresh process (so the peak RSS is this model's
+// alone) and returns its JSON.
+nlohmann::json bench_in_child(const std::string& model, const OptimizeArgs& a) {
+  std::vector<std::string> args = {"edgeopt", "bench", model, "--json",
+                                   "--runs", std::to_string(a.bench_runs),
+                                   "--warmup", std::to_string(a.bench_warmup),
+                                   "--threads", std::to_string(a.threads)};
+  if (!a.provider.empty()) {
+    args.push_back("--provider");
+    args.push_back(a.provider);
+  }
+  std::vector<char*> argv;
+  for (std::string& x : args) argv.push_back(x.data());
+  argv.push_back(nullptr);
+  int fds[2];
+  if (pipe(fds) != 0) fail(ErrorKind::kInternal, "bench: cannot create a pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    fail(ErrorKind::kInternal, "bench: cannot start edgeopt bench: ", std::strerror(rc));
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail(ErrorKind::kInternal, "bench of ", model, " failed (see the message above)");
+  try {
+    return nlohmann::json::parse(out);
+  } catch (const nlohmann::json::exception&) {
+    fail(ErrorKind::kInternal, "bench of ", model, " printed no JSON");
+  }
+}
+
+int run_recipe_mode(const OptimizeArgs& a) {
+  const Recipe recipe = load_recipe(a.recipe);
+  const Model model = load_model(a.model);
+  RecipeOptions opts;
+  opts.eval_spec = a.eval;
+  opts.eval_limit = a.eval_limit;
+  opts.keep_dir = a.keep;
+  opts.bench_rounds = a.bench_rounds;
+  opts.log = [](const std::string& line) { std::cerr << "optimize: " << line << "\n"; };
+  if (a.bench) {
+    opts.bench_note = "edgeopt bench in a fresh process, " + std::to_string(a.threads) +
+                      " thread(s), batch 1, median over " + std::to_string(a.bench_rounds) +
+                      " interleaved rounds of the p50 of " + std::to_string(a.bench_runs) +
+                      " runs after " + std::to_string(a.bench_warmup) + " warm-up runs" +
+                      (a.provider.empty() ? "" : ", providers " + a.provider);
+    opts.bench = [&a](const std::filesystem::path& file, RecipeRow& row) {
+      const nlohmann::json j = bench_in_child(file.string(), a);
+      row.p50_ms = j.at("p50_ms").get<double>();
+      row.p95_ms = j.at("p95_ms").get<double>();
+      row.mean_ms = j.at("mean_ms").get<double>();
+      row.peak_rss_bytes = j.at("peak_rss_bytes").get<int64_t>();
+    };
+  }
+  Model final_model;
+  const RecipeReport report = run_recipe(model, a.model, recipe, opts, &final_model);
+  save_model(final_model, a.out, {}, a.model);
+  const std::string table = recipe_markdown(report);
+  const nlohmann::json j = recipe_json(report);
+  if (!a.table.empty()) write_file_atomic(a.table, table);
+  if (!a.report.empty()) write_file_atomic(a.report, j.dump(2) + "\n");
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << table << "wrote " << a.out << "\n";
+  }
+  return 0;
+}
+
 int run_optimize(const OptimizeArgs& a) {
+  if (!a.recipe.empty()) return run_recipe_mode(a);
+  if (!a.eval.empty() || a.bench || !a.keep.empty() || !a.report.empty() || !a.table.empty())
+    fail_input("--eval, --bench, --keep, --report and --table go with --recipe");
   Model model = load_model(a.model);
   PassOptions opts;
   opts.level = a.level;
@@ -60,7 +168,7 @@ int run_optimize(const OptimizeArgs& a) {
 }
 
 CommandRegistrar reg(20, "optimize",
-                     "Graph optimization passes: BN folding, fusion, constant folding, dead code",
+                     "Graph passes (BN folding, fusion, constant folding), or a recipe of steps",
                      [](CLI::App& sub) {
                        auto a = std::make_shared<OptimizeArgs>();
                        sub.add_option("model", a->model, "ONNX model")->required();
@@ -71,9 +179,40 @@ CommandRegistrar reg(20, "optimize",
                        sub.add_option("--disable", a->disabled, "Passes not to run (by name)");
                        sub.add_option("--only", a->only, "Run only these passes");
                        sub.add_flag("--json", a->json, "Print one JSON object");
+                       auto* recipe = sub.add_option("--recipe", a->recipe,
+                                                     "Recipe (JSON): steps to apply, each measured")
+                                          ->check(CLI::ExistingFile);
+                       for (const char* o : {"--level", "--disable", "--only"})
+                         recipe->excludes(sub.get_option(o));
+                       sub.add_option("--eval", a->eval,
+                                      "With --recipe: top-1 of every step on this dataset SPEC");
+                       sub.add_option("--eval-limit", a->eval_limit,
+                                      "Evaluate the first N samples only")
+                           ->check(CLI::NonNegativeNumber);
+                       sub.add_flag("--bench", a->bench,
+                                    "With --recipe: latency and peak RAM of every step");
+                       sub.add_option("--bench-runs", a->bench_runs, "Measured runs per model")
+                           ->check(CLI::PositiveNumber);
+                       sub.add_option("--bench-warmup", a->bench_warmup, "Warm-up runs per model")
+                           ->check(CLI::NonNegativeNumber);
+                       sub.add_option("--bench-rounds", a->bench_rounds,
+                                      "Interleaved benchmark rounds; the median is reported")
+                           ->check(CLI::PositiveNumber);
+                       sub.add_option("--threads", a->threads, "Threads for --bench")
+                           ->check(CLI::PositiveNumber);
+                       sub.add_option("--provider", a->provider,
+                                      "Providers for --bench, comma-separated, best first");
+                       sub.add_option("--keep", a->keep, "Write every step's model to this folder");
+                       sub.add_option("--report", a->report, "Write the JSON report here");
+                       sub.add_option("--table", a->table, "Write the Markdown table here");
                        sub.footer("Passes: " + [] {
                          std::string s;
                          for (const auto& n : PassRegistry::global().names())
+                           s += (s.empty() ? "" : ", ") + n;
+                         return s;
+                       }() + "\nRecipe steps: " + [] {
+                         std::string s;
+                         for (const auto& n : StepRegistry::global().ops())
                            s += (s.empty() ? "" : ", ") + n;
                          return s;
                        }());

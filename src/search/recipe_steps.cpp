@@ -1,0 +1,101 @@
+// Built-in recipe steps: graph passes, pruning (unstructured and structured), low-rank.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "edgeopt/error.h"
+#include "edgeopt/lowrank.h"
+#include "edgeopt/passes.h"
+#include "edgeopt/prune.h"
+#include "edgeopt/recipe.h"
+#include "search/step_options.h"
+
+namespace edgeopt {
+namespace {
+
+std::string passes_step(Model& m, const nlohmann::json& o, StepContext&) {
+  PassOptions opts;
+  opts.level = static_cast<int>(opt_int(o, "level", 2));
+  if (opts.level < 0 || opts.level > 2) fail_input("passes: \"level\" must be 0, 1 or 2");
+  opts.disabled = opt_strings(o, "disable");
+  opts.only = opt_strings(o, "only");
+  const PassReport r = optimize(m, opts);
+  return "nodes " + std::to_string(r.nodes_before) + " -> " + std::to_string(r.nodes_after);
+}
+
+const StepRegistrar passes_reg({"passes", "graph passes (BN folding, fusion, constant folding)",
+                                {"level", "disable", "only"}, passes_step});
+
+std::string prune_step(Model& m, const nlohmann::json& o, StepContext&) {
+  char buf[160];
+  if (opt_bool(o, "structured", false)) {
+    StructuredPruneOptions opts;
+    opts.ratio = opt_double(o, "ratio", 0.3);
+    if (!(opts.ratio >= 0 && opts.ratio < 1)) fail_input("prune: \"ratio\" must be in [0, 1)");
+    const std::string c = opt_string(o, "criterion", "l1");
+    if (c == "l1") {
+      opts.criterion = ChannelCriterion::kL1;
+    } else if (c == "l2") {
+      opts.criterion = ChannelCriterion::kL2;
+    } else if (c == "bn-scale") {
+      opts.criterion = ChannelCriterion::kBnScale;
+    } else {
+      fail_input("prune: \"criterion\" must be l1, l2 or bn-scale, not '", c, "'");
+    }
+    opts.exclude = opt_strings(o, "exclude");
+    opts.round_to = static_cast<int>(opt_int(o, "round_to", 8));
+    const StructuredPruneReport r = prune_structured(m, opts);
+    int64_t channels = 0, kept = 0;
+    for (const ChannelGroup& g : r.groups) {
+      channels += g.channels;
+      kept += g.kept;
+    }
+    std::snprintf(buf, sizeof buf, "structured: %lld of %lld channels kept in %zu groups",
+                  static_cast<long long>(kept), static_cast<long long>(channels),
+                  r.groups.size());
+    return buf;
+  }
+  PruneOptions opts;
+  opts.sparsity = opt_double(o, "sparsity", 0.5);
+  if (!(opts.sparsity >= 0 && opts.sparsity < 1))
+    fail_input("prune: \"sparsity\" must be in [0, 1)");
+  const std::string scope = opt_string(o, "scope", "layer");
+  if (scope != "layer" && scope != "global")
+    fail_input("prune: \"scope\" must be layer or global, not '", scope, "'");
+  opts.scope = scope == "global" ? PruneScope::kGlobal : PruneScope::kLayer;
+  const std::string pattern = opt_string(o, "pattern", "unstructured");
+  if (pattern != "unstructured" && pattern != "2:4")
+    fail_input("prune: \"pattern\" must be unstructured or 2:4, not '", pattern, "'");
+  opts.pattern = pattern == "2:4" ? PrunePattern::k2of4 : PrunePattern::kUnstructured;
+  opts.exclude = opt_strings(o, "exclude");
+  const PruneReport r = prune_unstructured(m, opts);
+  std::snprintf(buf, sizeof buf, "unstructured: %.1f%% of %lld weights zero",
+                r.numel ? 100.0 * double(r.zeros) / double(r.numel) : 0.0,
+                static_cast<long long>(r.numel));
+  return buf;
+}
+
+const StepRegistrar prune_reg(
+    {"prune", "magnitude pruning: unstructured (sparsity) or structured channel removal (ratio)",
+     {"structured", "ratio", "criterion", "round_to", "sparsity", "scope", "pattern", "exclude"},
+     prune_step});
+
+std::string lowrank_step(Model& m, const nlohmann::json& o, StepContext&) {
+  LowRankOptions opts;
+  opts.energy = opt_double(o, "energy", 0);
+  opts.rank_ratio = opt_double(o, "rank_ratio", 0);
+  if ((opts.energy > 0) == (opts.rank_ratio > 0))
+    fail_input("lowrank: give exactly one of \"energy\" and \"rank_ratio\"");
+  opts.exclude = opt_strings(o, "exclude");
+  const LowRankReport r = factorize_lowrank(m, opts);
+  int applied = 0;
+  for (const LowRankLayer& l : r.layers) applied += l.applied;
+  return std::to_string(applied) + " of " + std::to_string(r.layers.size()) +
+         " layers factorized";
+}
+
+const StepRegistrar lowrank_reg({"lowrank", "SVD factorization of Gemm/MatMul/Conv weights",
+                                 {"energy", "rank_ratio", "exclude"}, lowrank_step});
+
+}  // namespace
+}  // namespace edgeopt
