@@ -499,6 +499,24 @@ TEST_F(QuantCli, MaxDropNeedsEval) {
   expect_input_error(model_path("resnet").string() + " --mode fp16 --max-drop 1", "--eval");
 }
 
+// Streaming calibration: peak RSS with 10x the samples stays within 1.3x (the histograms have a
+// fixed size; only one batch of activations is alive at a time).
+TEST_F(QuantCli, PeakMemoryDoesNotGrowWithSamples) {
+  if (!fs::exists(model_path("resnet"))) GTEST_SKIP() << "fashion_resnet.onnx missing";
+  if (!have_data()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  auto peak = [&](int samples) {
+    const Result r =
+        run(model_path("resnet").string() + " --calib fashion-mnist:train --json" + " --samples " +
+            std::to_string(samples) + " -o " + (dir_ / "q.onnx").string());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const size_t at = r.out.find("\"peak_rss_bytes\": ");
+    return at == std::string::npos ? 0.0 : std::stod(r.out.substr(at + 18));
+  };
+  const double small = peak(64), large = peak(640);
+  ASSERT_GT(small, 0);
+  EXPECT_LE(large, 1.3 * small) << small << " -> " << large;
+}
+
 // The accuracy guard with a target no fallback can meet: x → Relu → y scores two classes, and
 // every eval sample is [0.301, 0.3011] with label 1. In fp32 class 1 wins (top-1 100%); the
 // quantized Relu input (step 1/255 on the calibration range [0, 1]) makes both scores equal, so
