@@ -36,7 +36,8 @@ function npyF32(data, shape) {
   head[6] = 1;
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), body]);
 }
 
 function readNpyF32(file) {
@@ -46,7 +47,8 @@ function readNpyF32(file) {
   const start = (major === 1 ? 10 : 12) + hlen;
   const header = buf.toString('latin1', major === 1 ? 10 : 12, start);
   if (!header.includes("'<f4'")) throw new Error(`${file}: expected float32 output (${header})`);
-  const shape = /'shape': \(([^)]*)\)/.exec(header)[1].split(',').filter((s) => s.trim()).map(Number);
+  const shape = /'shape': \(([^)]*)\)/.exec(header)[1].split(',')
+      .filter((s) => s.trim()).map(Number);
   const bytes = buf.subarray(start);
   const copy = new Float32Array(bytes.length / 4);
   Buffer.from(copy.buffer).set(bytes);

@@ -1,0 +1,296 @@
+// Static quantization in QDQ format (what ONNX Runtime, TensorRT and OpenVINO consume):
+// QuantizeLinear → DequantizeLinear pairs on activations, DequantizeLinear on int8 weight and
+// int32 bias initializers; the ops themselves stay in float and a runtime fuses DQ → op → Q into
+// an integer kernel.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "edgeopt/error.h"
+#include "edgeopt/passes.h"
+#include "quant_internal.h"
+
+namespace edgeopt::quant {
+
+bool is_passthrough_op(const std::string& op) {
+  static const std::set<std::string> kOps = {"Add",     "Relu",        "Clip",
+                                             "MaxPool", "AveragePool", "GlobalAveragePool",
+                                             "Concat",  "Flatten",     "Reshape"};
+  return kOps.count(op) > 0;
+}
+
+namespace {
+
+bool is_f32_init(const Graph& g, const std::string& name, int rank_min, int rank_max) {
+  const NamedTensor* t = name.empty() ? nullptr : g.find_initializer(name);
+  return t && t->tensor.dtype() == DType::kF32 && t->tensor.rank() >= rank_min &&
+         t->tensor.rank() <= rank_max;
+}
+
+// Ops whose output must carry its input's scale and zero point so that the runtime can run
+// them directly on the integers (max and reshapes commute with a monotonic affine map).
+bool keeps_input_params(const std::string& op) {
+  return op == "MaxPool" || op == "Flatten" || op == "Reshape";
+}
+
+// Float activation inputs of a selected node that get quantized.
+std::vector<std::string> activation_inputs(const Node& n, const Graph& g) {
+  std::vector<std::string> out;
+  if (n.op_type == "Add" || n.op_type == "Concat") {
+    for (const std::string& s : n.inputs)
+      if (!s.empty() && !g.find_initializer(s)) out.push_back(s);
+  } else if (!n.inputs.empty() && !n.inputs[0].empty() && !g.find_initializer(n.inputs[0])) {
+    out.push_back(n.inputs[0]);
+  }
+  return out;
+}
+
+Tensor scalar_zero(DType t, int32_t z) {
+  Tensor zt(t, {});
+  if (t == DType::kU8)
+    zt.data<uint8_t>()[0] = static_cast<uint8_t>(z);
+  else
+    zt.data<int8_t>()[0] = static_cast<int8_t>(z);
+  return zt;
+}
+
+}  // namespace
+
+bool is_weighted_op(const Node& n, const Graph& g) {
+  if (!n.domain.empty() && n.domain != "ai.onnx") return false;
+  if (n.inputs.size() < 2 || n.inputs[0].empty() || g.find_initializer(n.inputs[0])) return false;
+  if (n.op_type == "Conv") return is_f32_init(g, n.inputs[1], 3, 5);
+  if (n.op_type == "MatMul") return is_f32_init(g, n.inputs[1], 2, 2);
+  if (n.op_type == "Gemm") {
+    if (n.attr_int("transA", 0) != 0 || n.attr_float("alpha", 1.f) != 1.f) return false;
+    if (n.input(2).size() && n.attr_float("beta", 1.f) != 1.f) return false;
+    return is_f32_init(g, n.inputs[1], 2, 2);
+  }
+  return false;
+}
+
+void prepare_for_quantization(Model& m) {
+  PassOptions po;
+  po.only = {"identity_elimination", "constant_folding", "conv_bn_fold", "dead_code_elimination"};
+  optimize(m, po);
+}
+
+std::set<std::string> select_nodes(const Model& m, const std::set<std::string>& excluded) {
+  std::set<std::string> out;
+  for (const Node& n : m.graph.nodes) {
+    if (excluded.count(n.name)) continue;
+    if (!n.domain.empty() && n.domain != "ai.onnx") continue;
+    if (is_weighted_op(n, m.graph) || is_passthrough_op(n.op_type)) out.insert(n.name);
+  }
+  return out;
+}
+
+std::vector<std::string> tensors_to_calibrate(const Model& m, const std::set<std::string>& nodes) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& s) {
+    if (!s.empty() && seen.insert(s).second) out.push_back(s);
+  };
+  for (const Node& n : m.graph.nodes) {
+    if (!nodes.count(n.name)) continue;
+    for (const std::string& s : activation_inputs(n, m.graph)) add(s);
+    if (!n.outputs.empty()) add(n.outputs[0]);
+  }
+  return out;
+}
+
+void remove_unused_initializers(Graph& g) {
+  std::set<std::string> used;
+  for (const Node& n : g.nodes)
+    for (const std::string& s : n.inputs) used.insert(s);
+  for (const ValueInfo& v : g.outputs) used.insert(v.name);
+  std::vector<NamedTensor> keep;
+  for (NamedTensor& t : g.initializers)
+    if (used.count(t.name)) keep.push_back(std::move(t));
+  g.initializers = std::move(keep);
+  // Graph inputs that only declared a removed initializer go too (IR < 4 style models).
+  std::set<std::string> inits;
+  for (const NamedTensor& t : g.initializers) inits.insert(t.name);
+  std::vector<ValueInfo> inputs;
+  for (ValueInfo& v : g.inputs)
+    if (used.count(v.name) || !inits.count(v.name)) inputs.push_back(std::move(v));
+  g.inputs = std::move(inputs);
+}
+
+int weight_axis(const Node& n, bool per_channel) {
+  if (!per_channel) return -1;
+  if (n.op_type == "Conv") return 0;
+  if (n.op_type == "Gemm") return n.attr_int("transB", 0) ? 0 : 1;
+  return 1;  // MatMul: W is K × N, one scale per output column
+}
+
+QuantizedWeight quantize_weight(const Tensor& w, int axis, int qmax) {
+  const Tensor& wf = w;  // f32 (is_weighted_op checks)
+  const int64_t n = wf.numel();
+  const float* x = wf.data<float>();
+  // Element i belongs to channel (i / inner) % channels.
+  int64_t channels = 1, inner = n;
+  if (axis >= 0) {
+    channels = wf.dim(axis);
+    inner = 1;
+    for (int d = axis + 1; d < wf.rank(); ++d) inner *= wf.dim(d);
+  }
+  std::vector<float> absmax(channels, 0.f);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = (i / inner) % channels;
+    absmax[c] = std::max(absmax[c], std::fabs(x[i]));
+  }
+  QuantizedWeight r;
+  r.scale = axis >= 0 ? Tensor(DType::kF32, {channels}) : Tensor(DType::kF32, {});
+  r.zero = axis >= 0 ? Tensor(DType::kI8, {channels}) : Tensor(DType::kI8, {});
+  float* s = r.scale.data<float>();
+  // S_c = max|w_c| / qmax: the symmetric restricted range [−qmax, qmax] keeps −S·q exact.
+  const float top = static_cast<float>(qmax);
+  for (int64_t c = 0; c < channels; ++c) s[c] = absmax[c] > 0 ? absmax[c] / top : 1.f;
+  r.q = Tensor(DType::kI8, wf.shape());
+  int8_t* q = r.q.data<int8_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = std::nearbyint(x[i] / s[(i / inner) % channels]);
+    q[i] = static_cast<int8_t>(std::clamp(v, -top, top));
+  }
+  return r;
+}
+
+int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
+                  const std::map<std::string, Range>& ranges, const QuantizeOptions& options) {
+  Graph& g = m.graph;
+  const DType qtype = options.activations;
+  std::set<std::string> used_names;
+  auto fresh = [&](const std::string& base) {
+    std::string name = g.unique_name(base);
+    for (int k = 1; used_names.count(name); ++k)
+      name = g.unique_name(base + "_" + std::to_string(k));
+    used_names.insert(name);
+    return name;
+  };
+
+  // 1. Tensors that get a Q → DQ pair, with their parameters (graph order, so a pass-through
+  //    op's input parameters are known before its output's).
+  std::map<std::string, QParams> qp;
+  std::vector<std::string> order;
+  auto fused_into_activation = [&](const Node& producer, const std::string& t) {
+    static const std::set<std::string> kFusable = {"Conv", "Gemm", "MatMul", "Add"};
+    if (!kFusable.count(producer.op_type)) return false;
+    const std::vector<int> cons = g.consumers(t);
+    if (cons.size() != 1) return false;
+    const Node& c = g.nodes[cons[0]];
+    return nodes.count(c.name) && (c.op_type == "Relu" || c.op_type == "Clip") && c.inputs[0] == t;
+  };
+  auto want = [&](const std::string& t, const QParams* inherit) {
+    if (qp.count(t) || g.is_graph_output(t)) return;
+    auto r = ranges.find(t);
+    if (r == ranges.end()) return;
+    qp[t] =
+        inherit ? *inherit : choose_qparams(r->second.lo, r->second.hi, qtype, options.symmetric);
+    order.push_back(t);
+  };
+  for (const Node& n : g.nodes) {
+    if (!nodes.count(n.name)) continue;
+    for (const std::string& s : activation_inputs(n, g)) want(s, nullptr);
+    if (n.outputs.empty() || fused_into_activation(n, n.outputs[0])) continue;
+    const QParams* inherit = nullptr;
+    if (keeps_input_params(n.op_type) && qp.count(n.inputs[0])) inherit = &qp[n.inputs[0]];
+    want(n.outputs[0], inherit);
+  }
+
+  // 2. Q → DQ pairs; consumers among the selected nodes read the dequantized tensor.
+  std::vector<Node> added;
+  std::map<std::string, std::string> dq_source;  // dequantized name → quantized tensor
+  for (const std::string& t : order) {
+    const QParams p = qp[t];
+    const std::string s = fresh(t + "_scale"), z = fresh(t + "_zero_point");
+    const std::string tq = fresh(t + "_quantized"), tdq = fresh(t + "_dequantized");
+    dq_source[tdq] = t;
+    g.add_initializer(s, Tensor::scalar<float>(p.scale));
+    g.add_initializer(z, scalar_zero(qtype, p.zero_point));
+    for (int ci : g.consumers(t)) {
+      Node& c = g.nodes[ci];
+      if (!nodes.count(c.name)) continue;
+      for (std::string& in : c.inputs)
+        if (in == t) in = tdq;
+    }
+    Node q;
+    q.name = fresh(t + "_QuantizeLinear");
+    q.op_type = "QuantizeLinear";
+    q.inputs = {t, s, z};
+    q.outputs = {tq};
+    Node dq;
+    dq.name = fresh(t + "_DequantizeLinear");
+    dq.op_type = "DequantizeLinear";
+    dq.inputs = {tq, s, z};
+    dq.outputs = {tdq};
+    added.push_back(std::move(q));
+    added.push_back(std::move(dq));
+  }
+
+  // 3. Weights (int8 symmetric) and biases (int32, S_b = S_x · S_w, Z_b = 0).
+  int64_t weighted = 0;
+  for (Node& n : g.nodes) {
+    if (!nodes.count(n.name) || !is_weighted_op(n, g)) continue;
+    const Tensor w = g.find_initializer(n.inputs[1])->tensor;
+    const int axis = weight_axis(n, options.per_channel);
+    const QuantizedWeight qw = quantize_weight(w, axis, options.reduce_range ? 63 : 127);
+    const std::string base = n.inputs[1];
+    const std::string wq = fresh(base + "_quantized"), ws = fresh(base + "_scale"),
+                      wz = fresh(base + "_zero_point"), wdq = fresh(base + "_dequantized");
+    g.add_initializer(wq, qw.q);
+    g.add_initializer(ws, qw.scale);
+    g.add_initializer(wz, qw.zero);
+    Node dq;
+    dq.name = fresh(base + "_DequantizeLinear");
+    dq.op_type = "DequantizeLinear";
+    dq.inputs = {wq, ws, wz};
+    dq.outputs = {wdq};
+    if (axis >= 0) dq.set_attr_int("axis", axis);
+    added.push_back(dq);
+    n.inputs[1] = wdq;
+    ++weighted;
+
+    // The input's scale: the tensor behind the DQ that now feeds input 0.
+    const std::string bias = n.input(2);
+    const NamedTensor* bt = bias.empty() ? nullptr : g.find_initializer(bias);
+    auto src = dq_source.find(n.inputs[0]);
+    const QParams* xp = src == dq_source.end() ? nullptr : &qp[src->second];
+    const int64_t channels = n.op_type == "Conv"                                ? w.dim(0)
+                             : (n.op_type == "Gemm" && n.attr_int("transB", 0)) ? w.dim(0)
+                                                                                : w.dim(1);
+    if (!bt || !xp || bt->tensor.dtype() != DType::kF32 || bt->tensor.rank() != 1 ||
+        bt->tensor.numel() != channels)
+      continue;
+    const Tensor b = bt->tensor;
+    Tensor bq(DType::kI32, {channels});
+    Tensor bs(DType::kF32, {channels});
+    for (int64_t c = 0; c < channels; ++c) {
+      const float sw = qw.scale.numel() > 1 ? qw.scale.data<float>()[c] : qw.scale.data<float>()[0];
+      const float sb = xp->scale * sw;
+      bs.data<float>()[c] = sb;
+      const double v = std::nearbyint(static_cast<double>(b.data<float>()[c]) / sb);
+      bq.data<int32_t>()[c] =
+          static_cast<int32_t>(std::clamp(v, double(std::numeric_limits<int32_t>::min()),
+                                          double(std::numeric_limits<int32_t>::max())));
+    }
+    const std::string bq_name = fresh(bias + "_quantized"), bs_name = fresh(bias + "_scale"),
+                      bdq = fresh(bias + "_dequantized");
+    g.add_initializer(bq_name, bq);
+    g.add_initializer(bs_name, bs);
+    Node bnode;
+    bnode.name = fresh(bias + "_DequantizeLinear");
+    bnode.op_type = "DequantizeLinear";
+    bnode.inputs = {bq_name, bs_name};
+    bnode.outputs = {bdq};
+    bnode.set_attr_int("axis", 0);
+    added.push_back(bnode);
+    n.inputs[2] = bdq;
+  }
+  for (Node& a : added) g.nodes.push_back(std::move(a));
+  remove_unused_initializers(g);
+  g.topological_sort();
+  return weighted;
+}
+
+}  // namespace edgeopt::quant
