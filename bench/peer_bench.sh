@@ -2,7 +2,7 @@
 # edgeopt vs ONNX Runtime on the same model files, batch 1, 1 and 2 threads.
 #
 # Usage: bench/peer_bench.sh [--build DIR] [--rounds R] [--runs N] [--warmup W]
-#                            [--threads "1 2"] [--provider P] [MODEL.onnx ...]
+#                            [--threads "1 2"] [--provider P] [--ort-spin] [MODEL.onnx ...]
 #
 # Default models: the torchvision fixtures resnet18, mobilenet_v2, squeezenet1_1,
 # efficientnet_b0 (<build>/fixtures/<name>_op13.onnx, made by
@@ -13,7 +13,9 @@
 # ratio = edgeopt / ORT (below 1: edgeopt is faster). Peak RSS is the whole process's maximum
 # resident set (GNU time %M; for ORT that includes Node.js), median over rounds.
 # --provider: edgeopt's --provider (default: edgeopt's default, onednn then reference on x86).
-# Prints one Markdown table on stdout.
+# Idle threads sleep in both runtimes (edgeopt's CLI sets OMP_WAIT_POLICY=PASSIVE, ORT gets
+# --no-spin, i.e. allow_spinning 0); --ort-spin keeps ORT's default spinning pool, which on a
+# busy machine is several times slower at 2 threads. Prints one Markdown table on stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
@@ -22,6 +24,7 @@ runs=50
 warmup=10
 threads_list="1 2"
 provider=""
+ort_spin=(--no-spin)
 models=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -31,7 +34,8 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup=$2; shift 2 ;;
     --threads) threads_list=$2; shift 2 ;;
     --provider) provider=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --ort-spin) ort_spin=(); shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) models+=("$1"); shift ;;
   esac
 done
@@ -74,7 +78,7 @@ for model in "${models[@]}"; do
       /usr/bin/time -f %M -o "$tmp/e_rss" "$edgeopt" bench "$model" "${provider_args[@]}" \
         --threads "$t" --batch 1 --warmup "$warmup" --runs "$runs" --json > "$tmp/e.json"
       /usr/bin/time -f %M -o "$tmp/o_rss" node "$root/bench/ort/run_ort.js" "$model" \
-        --threads "$t" --warmup "$warmup" --runs "$runs" --json > "$tmp/o.json"
+        --threads "$t" --warmup "$warmup" --runs "$runs" "${ort_spin[@]}" --json > "$tmp/o.json"
       e_all+="$(field p50_ms < "$tmp/e.json")"$'\n'
       o_all+="$(field latency_ms.p50 < "$tmp/o.json")"$'\n'
       er_all+="$(tail -1 "$tmp/e_rss")"$'\n'
