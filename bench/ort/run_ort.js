@@ -12,6 +12,7 @@
 //               --seed). Missing inputs are `random`.
 //   --dim       value for a symbolic dimension of a random input (default 1), e.g. --dim N=8.
 //   --json      print one JSON object: latency and every output's dims/type/data.
+//   --no-spin   idle intra-op threads sleep instead of spinning (session.intra_op.allow_spinning).
 //   --save-outputs DIR  also write output_<i>.pb TensorProto files there.
 // Session options: intraOpNumThreads=N, interOpNumThreads=1, graphOptimizationLevel 'all'.
 const fs = require('fs');
@@ -23,7 +24,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`run_ort: ${msg}\n`);
   process.stderr.write(
       'usage: node run_ort.js MODEL [--input x.pb|random]... [--threads N] [--warmup W] ' +
-      '[--runs R] [--json] [--seed S] [--dim NAME=V] [--save-outputs DIR]\n');
+      '[--runs R] [--json] [--no-spin] [--seed S] [--dim NAME=V] [--save-outputs DIR]\n');
   process.exit(2);
 }
 
@@ -42,6 +43,7 @@ function parseArgs(argv) {
     else if (s === '--runs') a.runs = intArg(s, argv[++i]);
     else if (s === '--seed') a.seed = intArg(s, argv[++i]);
     else if (s === '--json') a.json = true;
+    else if (s === '--no-spin') a.noSpin = true;
     else if (s === '--save-outputs') a.saveOutputs = argv[++i] ?? usage('--save-outputs needs a dir');
     else if (s === '--dim') {
       const m = /^([^=]+)=(\d+)$/.exec(argv[++i] ?? '');
@@ -107,6 +109,8 @@ async function main() {
     intraOpNumThreads: a.threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    // --no-spin: idle intra-op threads sleep instead of spinning (ORT's allow_spinning = 0).
+    ...(a.noSpin ? {extra: {session: {intra_op: {allow_spinning: '0'}}}} : {}),
   });
   const metas = session.inputMetadata ?? session.inputNames.map((name) => ({name}));
   if (a.inputs.length > session.inputNames.length) {

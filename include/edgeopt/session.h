@@ -13,11 +13,14 @@
 namespace edgeopt {
 
 struct SessionOptions {
-  // Providers to use, in priority order. Empty: every available provider, best first.
+  // Providers to use, in priority order. Empty: default_providers().
   std::vector<std::string> providers;
   int threads = 1;
   // Collect per-node timings in run() (see Session::profile()).
   bool profile = false;
+  // Append the reference provider (it has every op) when `providers` does not list it, so that
+  // nodes a fast provider does not take still run. False: exactly `providers`.
+  bool reference_fallback = true;
 };
 
 struct NodeProfile {
@@ -64,5 +67,9 @@ class Session {
 
 // Names of the providers compiled in, best first.
 std::vector<std::string> available_providers();
+// What a session uses when SessionOptions::providers is empty: this platform's fast provider
+// (onednn on x86-64, xnnpack elsewhere; both measured faster than reference on every bundled
+// and torchvision model, see bench/README.md), then reference.
+std::vector<std::string> default_providers();
 
 }  // namespace edgeopt

@@ -20,6 +20,12 @@ using rt::RunContext;
 
 namespace {
 
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
 bool nondeterministic(const Node& n) {
   return n.op_type.rfind("Random", 0) == 0 || n.op_type == "Multinomial" ||
          n.op_type == "Bernoulli";
@@ -87,12 +93,14 @@ class SessionImpl {
 
   void load() {
     std::vector<std::string> providers = opts.providers;
-    if (providers.empty()) providers = KernelRegistry::global().providers();
-    for (const std::string& p : providers) {
-      const auto all = KernelRegistry::global().providers();
+    if (providers.empty()) providers = default_providers();
+    const auto all = KernelRegistry::global().providers();
+    for (const std::string& p : providers)
       if (std::find(all.begin(), all.end(), p) == all.end())
-        fail_input("unknown provider '", p, "'");
-    }
+        fail_input("unknown provider '", p, "' (have: ", join(all), ")");
+    if (opts.reference_fallback &&
+        std::find(providers.begin(), providers.end(), "reference") == providers.end())
+      providers.push_back("reference");
     Graph& g = model.graph;
     g.topological_sort();
     for (const std::string& p : providers)
@@ -459,5 +467,17 @@ void Session::reset_profile() {
 }
 
 std::vector<std::string> available_providers() { return rt::KernelRegistry::global().providers(); }
+
+std::vector<std::string> default_providers() {
+#if defined(__x86_64__) || defined(_M_X64)
+  const char* fast = "onednn";
+#else
+  const char* fast = "xnnpack";
+#endif
+  std::vector<std::string> out;
+  for (const std::string& p : available_providers())
+    if (p == fast || p == "reference") out.push_back(p);
+  return out;
+}
 
 }  // namespace edgeopt

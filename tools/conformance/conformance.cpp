@@ -1,5 +1,7 @@
 // ONNX backend conformance runner: runs the node tests of Debian's libonnx-testdata (and the
-// `simple`, `pytorch-converted`, `pytorch-operator` folders) against one provider.
+// `simple`, `pytorch-converted`, `pytorch-operator` folders) against one provider, or a
+// comma-separated list of providers in priority order (e.g. `onednn,reference`: the fast
+// provider takes the nodes it can, reference the rest).
 //
 // A test folder holds model.onnx and test_data_set_*/{input_N.pb, output_N.pb}. A test is
 // not attempted when some node has no kernel in the provider (or holds a subgraph), when a
@@ -48,7 +50,8 @@ constexpr unsigned kTimeoutSeconds = 120;  // per test, in the child
 struct Options {
   fs::path data = "/usr/share/libonnx-testdata/data/node";
   fs::path skip;
-  std::string provider = "reference";
+  std::string provider = "reference";     // as given: comma-separated
+  std::vector<std::string> providers;  // parsed, in priority order
   std::string filter;
   bool verbose = false;
   bool fork = true;
@@ -65,8 +68,9 @@ struct Outcome {
 
 [[noreturn]] void usage_error(const std::string& msg) {
   std::cerr << "edgeopt_conformance: " << msg << "\n"
-            << "usage: edgeopt_conformance [--data DIR] [--skip FILE] [--provider NAME]\n"
-            << "                           [--filter SUBSTR] [--verbose] [--no-fork]\n"
+            << "usage: edgeopt_conformance [--data DIR] [--skip FILE]\n"
+            << "                           [--provider NAME[,NAME...]] [--filter SUBSTR]\n"
+            << "                           [--verbose] [--no-fork]\n"
             << "                           [--run-skipped]\n";
   std::exit(2);
 }
@@ -127,7 +131,7 @@ std::map<std::string, std::string> read_skip_list(const fs::path& path) {
 }
 
 // Why a graph cannot be run by `provider`: ops without a kernel, subgraphs. Empty when it can.
-void find_missing_ops(const edgeopt::Graph& g, const std::string& provider,
+void find_missing_ops(const edgeopt::Graph& g, const std::vector<std::string>& providers,
                       std::set<std::string>& missing) {
   const auto& registry = edgeopt::rt::KernelRegistry::global();
   for (const edgeopt::Node& n : g.nodes) {
@@ -137,7 +141,9 @@ void find_missing_ops(const edgeopt::Graph& g, const std::string& provider,
       subgraph |= a.type == edgeopt::AttrType::kGraph || a.type == edgeopt::AttrType::kGraphs;
     if (subgraph)
       missing.insert(op + " (subgraph)");
-    else if (!registry.has_op(provider, n.domain, n.op_type))
+    else if (std::none_of(providers.begin(), providers.end(), [&](const std::string& p) {
+               return registry.has_op(p, n.domain, n.op_type);
+             }))
       missing.insert(op);
   }
 }
@@ -246,7 +252,7 @@ Outcome run_test(const fs::path& dir, const Options& opt) {
   try {
     const edgeopt::Model model = edgeopt::load_model(dir / "model.onnx");
     std::set<std::string> missing;
-    find_missing_ops(model.graph, opt.provider, missing);
+    find_missing_ops(model.graph, opt.providers, missing);
     if (!missing.empty()) {
       out.status = Status::kNotAttempted;
       out.missing_ops.assign(missing.begin(), missing.end());
@@ -285,7 +291,8 @@ Outcome run_test(const fs::path& dir, const Options& opt) {
         return out;
       }
       edgeopt::SessionOptions so;
-      so.providers = {opt.provider};
+      so.providers = opt.providers;
+      so.reference_fallback = false;
       edgeopt::Session session(drop_trailing_inputs(model, inputs.size()), so);
       for (size_t i = 0; i < inputs.size(); ++i)
         inputs[i] = bf16_from_u16(inputs[i], session.inputs()[i].dtype);
@@ -406,8 +413,9 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--skip") {
       opt.skip = value();
       skip_given = true;
-    } else if (a == "--provider")
+    } else if (a == "--provider") {
       opt.provider = value();
+    }
     else if (a == "--filter")
       opt.filter = value();
     else if (a == "--verbose" || a == "-v")
@@ -422,6 +430,10 @@ Options parse_args(int argc, char** argv) {
       usage_error("unknown option " + a);
   }
   if (!skip_given) opt.skip = default_skip_file();
+  std::stringstream list(opt.provider);
+  for (std::string p; std::getline(list, p, ',');)
+    if (!p.empty()) opt.providers.push_back(p);
+  if (opt.providers.empty()) usage_error("--provider needs a provider name");
   return opt;
 }
 
@@ -430,8 +442,9 @@ Options parse_args(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Options opt = parse_args(argc, argv);
   const auto providers = edgeopt::rt::KernelRegistry::global().providers();
-  if (std::find(providers.begin(), providers.end(), opt.provider) == providers.end())
-    usage_error("unknown provider '" + opt.provider + "'");
+  for (const std::string& p : opt.providers)
+    if (std::find(providers.begin(), providers.end(), p) == providers.end())
+      usage_error("unknown provider '" + p + "'");
   if (!fs::is_directory(opt.data)) usage_error("no test folder " + opt.data.string());
   const std::map<std::string, std::string> skip = read_skip_list(opt.skip);
 

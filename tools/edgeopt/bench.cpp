@@ -193,7 +193,8 @@ CommandRegistrar reg(
       sub.add_option("--batch", a->batch, "Batch size for a symbolic leading input dim")
           ->check(CLI::PositiveNumber);
       sub.add_flag("--json", a->json, "Print one JSON object");
-      sub.add_option("--provider", a->provider, "Providers to use, comma-separated, best first");
+      sub.add_option("--provider", a->provider,
+                     "Providers, comma-separated, best first; reference runs the rest");
       sub.add_flag("--profile", a->profile, "Per-node time and provider");
       return [a] { return run_bench(*a); };
     });

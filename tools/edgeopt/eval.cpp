@@ -142,7 +142,8 @@ CommandRegistrar reg(
       sub.add_option("--reference", a->reference,
                      "Original model: report top-1 agreement, cosine and SQNR of the logits");
       sub.add_flag("--json", a->json, "Print one JSON object");
-      sub.add_option("--provider", a->provider, "Providers to use, comma-separated, best first");
+      sub.add_option("--provider", a->provider,
+                     "Providers, comma-separated, best first; reference runs the rest");
       sub.add_option("--threads", a->threads, "Threads")->check(CLI::PositiveNumber);
       return [a] { return run_eval(*a); };
     });

@@ -172,7 +172,8 @@ CommandRegistrar reg(30, "run", "Run a model on inputs from .npy/.npz files", []
   sub.add_option("--output,-o", *outputs,
                  "Write outputs: y.npy (single output), NAME=y.npy, or all into y.npz")
       ->allow_extra_args(false);
-  sub.add_option("--provider", *provider, "Providers to use, comma-separated, best first");
+  sub.add_option("--provider", *provider,
+                 "Providers, comma-separated, best first; reference runs the rest");
   sub.add_option("--threads", *threads, "Threads")->check(CLI::PositiveNumber);
   return [=] { return run_model(*model, *inputs, *outputs, *provider, *threads); };
 });

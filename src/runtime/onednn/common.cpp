@@ -1,0 +1,148 @@
+#include "common.h"
+
+#include <dlfcn.h>
+
+#include <cfloat>
+
+namespace edgeopt::rt::onednn {
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+void set_threads(int threads) {
+  // Debian's libdnnl runs its parallel regions with GNU OpenMP, which libdnnl itself loads.
+  // omp_set_num_threads sets the calling thread's nthreads ICV, which oneDNN's regions use.
+  // Looked up at run time so edgeopt does not need to link libgomp (or build with -fopenmp).
+  using SetFn = void (*)(int);
+  using GetFn = int (*)();
+  static SetFn set_fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static GetFn get_fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  if (!set_fn || !get_fn || threads < 1) return;
+  if (get_fn() != threads) set_fn(threads);
+}
+
+dims to_dims(const Shape& s) { return dims(s.begin(), s.end()); }
+
+tag plain_tag(int rank) {
+  switch (rank) {
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    case 5: return tag::abcde;
+    case 6: return tag::abcdef;
+    default: return tag::undef;
+  }
+}
+
+dnnl::memory user_memory(const dnnl::memory::desc& md) {
+  return dnnl::memory(md, engine(), DNNL_MEMORY_NONE);
+}
+
+Eltwise eltwise_of(const std::string& op, float alpha, float beta) {
+  using A = dnnl::algorithm;
+  if (op == "Relu") return {A::eltwise_relu, 0.f, 0.f};
+  if (op == "LeakyRelu") return {A::eltwise_relu, alpha, 0.f};  // x < 0: alpha * x
+  if (op == "Clip") return {A::eltwise_clip, alpha, beta};      // min(max(x, lo), hi)
+  if (op == "Sigmoid") return {A::eltwise_logistic, 0.f, 0.f};
+  if (op == "SiLU") return {A::eltwise_swish, 1.f, 0.f};        // x * sigmoid(1 * x)
+  if (op == "HardSwish") return {A::eltwise_hardswish, 0.f, 0.f};  // x * relu6(x + 3) / 6
+  if (op == "Tanh") return {A::eltwise_tanh, 0.f, 0.f};
+  if (op == "Elu") return {A::eltwise_elu, alpha, 0.f};         // x < 0: alpha * (e^x - 1)
+  return {};
+}
+
+std::vector<PostOp> parse_post_ops(const Node& node) {
+  const Attribute* names = node.attr("post_ops");
+  std::vector<PostOp> ops;
+  if (!names) return ops;
+  const std::vector<float> a = node.attr_floats("post_alpha");
+  const std::vector<float> b = node.attr_floats("post_beta");
+  for (size_t i = 0; i < names->strings.size(); ++i) {
+    PostOp p{names->strings[i], i < a.size() ? a[i] : 0.f, i < b.size() ? b[i] : 0.f};
+    if (p.op != "Add" && eltwise_of(p.op, p.alpha, p.beta).alg == dnnl::algorithm::undef)
+      fail_input("node ", node.describe(), ": unknown post-op '", p.op, "'");
+    ops.push_back(p);
+  }
+  return ops;
+}
+
+void set_post_ops(Node& node, const std::vector<PostOp>& ops) {
+  node.remove_attr("post_ops");
+  node.remove_attr("post_alpha");
+  node.remove_attr("post_beta");
+  if (ops.empty()) return;
+  Attribute names;
+  names.name = "post_ops";
+  names.type = AttrType::kStrings;
+  std::vector<float> a, b;
+  for (const PostOp& p : ops) {
+    names.strings.push_back(p.op);
+    a.push_back(p.alpha);
+    b.push_back(p.beta);
+  }
+  node.attributes.push_back(names);
+  node.set_attr_floats("post_alpha", a);
+  node.set_attr_floats("post_beta", b);
+}
+
+dnnl::post_ops make_post_ops(const Node& node, const std::vector<PostOp>& ops,
+                             const dnnl::memory::desc& add_md) {
+  dnnl::post_ops po;
+  for (const PostOp& p : ops) {
+    if (p.op == "Add") {
+      po.append_binary(dnnl::algorithm::binary_add, add_md);
+    } else {
+      const Eltwise e = eltwise_of(p.op, p.alpha, p.beta);
+      po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+    }
+  }
+  return po;
+}
+
+int count_adds(const std::vector<PostOp>& ops) {
+  int n = 0;
+  for (const PostOp& p : ops) n += p.op == "Add";
+  return n;
+}
+
+bool clip_bounds(const KernelInit& init, float& lo, float& hi) {
+  lo = -FLT_MAX;
+  hi = FLT_MAX;
+  if (init.opset < 11) {
+    lo = init.node.attr_float("min", lo);
+    hi = init.node.attr_float("max", hi);
+    return true;
+  }
+  for (size_t i = 1; i <= 2; ++i) {
+    if (i >= init.node.inputs.size() || init.node.inputs[i].empty()) continue;
+    const Tensor* c = i < init.constants.size() ? init.constants[i] : nullptr;
+    if (!c || c->numel() != 1 || c->dtype() != DType::kF32) return false;
+    (i == 1 ? lo : hi) = c->data<float>()[0];
+  }
+  return true;
+}
+
+bool all_f32(const KernelInit& init) {
+  for (size_t i = 0; i < init.input_dtypes.size(); ++i) {
+    if (i < init.node.inputs.size() && init.node.inputs[i].empty()) continue;
+    const DType d = init.input_dtypes[i];
+    if (d != DType::kUndefined && d != DType::kF32) return false;
+  }
+  return true;
+}
+
+void require_f32(const Node& node, const Tensor& t, const char* what) {
+  if (t.dtype() != DType::kF32)
+    fail_unsupported("node ", node.describe(), ": onednn takes f32 ", what, ", got ",
+                     dtype_name(t.dtype()));
+}
+
+}  // namespace edgeopt::rt::onednn

@@ -1,0 +1,76 @@
+// Shared pieces of the oneDNN provider (internal): engine and stream, thread control, shape and
+// format helpers, the post-op list carried by fused nodes of the edgeopt.onednn domain.
+//
+// Layout convention. Default-domain ONNX nodes the provider takes work on the ONNX layout
+// (NCHW, plain row-major). Nodes of the `edgeopt.onednn` domain, made by the provider's graph
+// rewrite (rewrite.cpp), work on channels-last tensors whose edgeopt shape is the true NHWC
+// shape [N, H, W, C]; the rewrite inserts ToNhwc / ToNchw at the borders of such runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "runtime/kernel.h"
+
+namespace edgeopt::rt::onednn {
+
+inline constexpr const char* kProvider = "onednn";
+inline constexpr const char* kDomain = "edgeopt.onednn";
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+// Makes oneDNN's OpenMP parallel regions use `threads` threads from this calling thread on.
+void set_threads(int threads);
+
+using dims = dnnl::memory::dims;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dims to_dims(const Shape& s);
+// Plain row-major tag for a rank (1..6): a, ab, abc, ...
+tag plain_tag(int rank);
+
+// A memory object wrapping user memory whose pointer is set on every run (no allocation).
+dnnl::memory user_memory(const dnnl::memory::desc& md);
+
+// One element-wise function y = f(x) as oneDNN computes it.
+struct Eltwise {
+  dnnl::algorithm alg = dnnl::algorithm::undef;
+  float alpha = 0, beta = 0;
+};
+
+// oneDNN's form of a unary ONNX activation with the given attributes (alpha for LeakyRelu/Elu,
+// lo/hi for Clip); alg undef when the op has none. Ops: Relu, LeakyRelu, Clip, Sigmoid, SiLU
+// (x * sigmoid(x), edgeopt.onednn only), HardSwish, Tanh, Elu.
+Eltwise eltwise_of(const std::string& op, float alpha, float beta);
+
+// Post-ops of a fused node: the attributes post_ops (op names), post_alpha, post_beta. The name
+// "Add" means dst += the node's next extra input (a full tensor of the output's shape, same
+// layout), every other name an eltwise function from eltwise_of().
+struct PostOp {
+  std::string op;
+  float alpha = 0, beta = 0;
+};
+std::vector<PostOp> parse_post_ops(const Node& node);
+void set_post_ops(Node& node, const std::vector<PostOp>& ops);
+// Builds the oneDNN post-op chain; `add_md` is the memory desc of Add inputs (the dst desc).
+dnnl::post_ops make_post_ops(const Node& node, const std::vector<PostOp>& ops,
+                             const dnnl::memory::desc& add_md);
+// Number of "Add" entries.
+int count_adds(const std::vector<PostOp>& ops);
+
+// The f32 value of a Clip bound: opset < 11 attributes min/max, else optional constant inputs
+// 1 and 2. Returns false when a bound input is present but not a constant scalar.
+bool clip_bounds(const KernelInit& init, float& lo, float& hi);
+
+// True when every present input known at load is f32 (unknown dtypes are accepted; infer checks).
+bool all_f32(const KernelInit& init);
+
+// Fails with a message naming the node unless `t` is f32.
+void require_f32(const Node& node, const Tensor& t, const char* what);
+
+}  // namespace edgeopt::rt::onednn

@@ -1,0 +1,252 @@
+// Conv on oneDNN: y = post_ops(conv(x, w) + b), weights prepacked once per input shape into the
+// blocked layout the chosen kernel wants (format_tag::any), user scratchpad from the session.
+//
+// Default domain: ONNX Conv with 1-3 spatial dims in the plain NC[D]HW layout.
+// edgeopt.onednn domain: 2-D Conv on [N, H, W, C] tensors with fused post-ops (post_ops,
+// post_alpha, post_beta attributes; each "Add" post-op reads the next input after the bias).
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+
+#include "common.h"
+#include "runtime/reference/pool_common.h"
+
+namespace edgeopt::rt::onednn {
+namespace {
+
+class Conv final : public Kernel {
+ public:
+  Conv(const KernelInit& init, bool nhwc)
+      : node_(init.node), nhwc_(nhwc), attrs_(ref::parse_window_attrs(init.node)) {
+    // Weights and bias are normally constants (prepacked once); default-domain nodes may also
+    // take them as inputs (then reordered on every run).
+    if (init.constants.at(1)) w_ = *init.constants[1];
+    if (init.constants.size() > 2 && init.constants[2]) b_ = *init.constants[2];
+    dyn_bias_ = !b_.defined() && init.node.inputs.size() > 2 && !init.node.inputs[2].empty();
+    if (nhwc_ && (!w_.defined() || dyn_bias_))
+      fail_unsupported("node ", node_.describe(), ": NHWC conv needs constant weights");
+    group_ = node_.attr_int("group", 1);
+    threads_ = init.threads;
+    post_ = parse_post_ops(node_);
+    if (nhwc_ && w_.rank() != 4)
+      fail_unsupported("node ", node_.describe(), ": NHWC conv must be 2-D");
+  }
+
+  void infer(InferContext& ctx) override {
+    set_threads(threads_);  // jit kernels fix their thread split at creation
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = w_.defined() ? w_ : ctx.input(1);
+    const Tensor* b = b_.defined() ? &b_ : (dyn_bias_ ? &ctx.input(2) : nullptr);
+    require_f32(node_, x, "input");
+    require_f32(node_, w, "weights");
+    const int rank = w.rank();
+    if (x.rank() != rank || rank < 3 || rank > 5)
+      fail_input("node ", node_.describe(), ": input ", shape_str(x.shape()), " and weights ",
+                 shape_str(w.shape()), " do not match");
+    const int64_t n = x.dim(0);
+    const int64_t c = nhwc_ ? x.dim(3) : x.dim(1);
+    Shape spatial = nhwc_ ? Shape{x.dim(1), x.dim(2)} : Shape(x.shape().begin() + 2, x.shape().end());
+    const int64_t m = w.dim(0);
+    if (group_ < 1 || c % group_ || m % group_ || w.dim(1) * group_ != c)
+      fail_input("node ", node_.describe(), ": ", c, " input channels, group ", group_,
+                 " and weights ", shape_str(w.shape()), " do not match");
+    if (b && (b->numel() != m || b->dtype() != DType::kF32))
+      fail_input("node ", node_.describe(), ": bias must be f32 with ", m, " elements");
+    const Shape kernel(w.shape().begin() + 2, w.shape().end());
+    const ref::Window win = ref::resolve_window(node_, attrs_, spatial, kernel);
+    Shape out;
+    if (nhwc_) out = {n, win.out[0], win.out[1], m};
+    else {
+      out = {n, m};
+      out.insert(out.end(), win.out.begin(), win.out.end());
+    }
+    const size_t extra = 3;  // Add post-op inputs follow the (possibly empty) bias slot
+    for (int k = 0; k < count_adds(post_); ++k) {
+      const Tensor& r = ctx.input(extra + k);
+      require_f32(node_, r, "residual");
+      if (r.shape() != out)
+        fail_input("node ", node_.describe(), ": residual ", shape_str(r.shape()),
+                   " must have the output shape ", shape_str(out));
+    }
+    ctx.set_output(0, DType::kF32, out);
+    if (shape_numel(out) == 0 || x.numel() == 0) return;
+    Shape key = x.shape();
+    key.insert(key.end(), w.shape().begin(), w.shape().end());
+    Entry& e = entry(key, w, b != nullptr, win, n, c, m);
+    ctx.request_scratch(e.scratch_bytes);
+  }
+
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    Tensor& y = ctx.output(0);
+    if (y.numel() == 0) return;
+    if (x.numel() == 0) {  // empty spatial input: only padding, conv of zeros
+      std::fill_n(y.data<float>(), y.numel(), 0.f);
+      return;
+    }
+    const Tensor& w = w_.defined() ? w_ : ctx.input(1);
+    Shape key = x.shape();
+    key.insert(key.end(), w.shape().begin(), w.shape().end());
+    Entry* e = find(key);
+    if (!e) fail_input("node ", node_.describe(), ": run() before infer() for this shape");
+    set_threads(ctx.threads);
+    if (!w_.defined()) {  // weights given as an input: bring them to the kernel's layout now
+      e->w_user.set_data_handle(const_cast<void*>(w.raw()));
+      if (e->w_reorder) e->w_reorder.execute(stream(), e->w_user, e->weights);
+    }
+    if (dyn_bias_) e->bias.set_data_handle(const_cast<void*>(ctx.input(2).raw()));
+    e->src.set_data_handle(const_cast<void*>(x.raw()));
+    e->dst.set_data_handle(y.raw());
+    std::unordered_map<int, dnnl::memory>& args = e->args;
+    for (size_t k = 0; k < e->adds.size(); ++k)
+      e->adds[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
+    if (e->scratch_bytes) e->scratch.set_data_handle(ctx.scratch);
+    e->prim.execute(stream(), args);
+  }
+
+ private:
+  struct Entry {
+    Shape key;
+    dnnl::convolution_forward prim;
+    dnnl::memory src, dst, weights, bias, scratch, w_user;
+    dnnl::reorder w_reorder;  // only for weights given as an input
+    std::vector<dnnl::memory> adds;
+    std::unordered_map<int, dnnl::memory> args;
+    size_t scratch_bytes = 0;
+  };
+
+  Entry* find(const Shape& key) {
+    for (auto& e : cache_)
+      if (e->key == key) return e.get();
+    return nullptr;
+  }
+
+  Entry& entry(const Shape& key, const Tensor& w, bool has_bias, const ref::Window& win,
+               int64_t n, int64_t c, int64_t m) {
+    if (Entry* e = find(key)) return *e;
+    const int nd = win.nd;
+    dims src_dims{n, c}, dst_dims{n, m}, strides, dil, pad_l, pad_r;
+    for (int d = 0; d < nd; ++d) {
+      src_dims.push_back(win.in[d]);
+      dst_dims.push_back(win.out[d]);
+      strides.push_back(win.stride[d]);
+      dil.push_back(win.dilation[d] - 1);  // oneDNN counts the holes, ONNX the step
+      pad_l.push_back(win.pad_begin[d]);
+      pad_r.push_back(win.pad_end[d]);
+    }
+    const int rank = nd + 2;
+    const tag act_tag = nhwc_ ? tag::nhwc : plain_tag(rank);
+    const dnnl::memory::desc src_md(src_dims, dt::f32, act_tag);
+    const dnnl::memory::desc dst_md(dst_dims, dt::f32, act_tag);
+    // ONNX weights [M, C/g, k...]; grouped: the same bytes read as [g, M/g, C/g, k...].
+    dims w_dims;
+    if (group_ > 1) w_dims = {group_, m / group_, c / group_};
+    else w_dims = {m, c};
+    for (int d = 0; d < nd; ++d) w_dims.push_back(w.dim(2 + d));
+    const dnnl::memory::desc w_user_md(w_dims, dt::f32, plain_tag(static_cast<int>(w_dims.size())));
+    const dnnl::memory::desc w_any_md(w_dims, dt::f32, tag::any);
+    const dnnl::memory::desc b_md =
+        has_bias ? dnnl::memory::desc({m}, dt::f32, tag::a) : dnnl::memory::desc();
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (!post_.empty()) attr.set_post_ops(make_post_ops(node_, post_, dst_md));
+    const dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_any_md,
+        b_md, dst_md, strides, dil, pad_l, pad_r);
+    auto e = std::make_unique<Entry>();
+    e->key = key;
+    dnnl::convolution_forward::primitive_desc pd;
+    try {
+      pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+    } catch (const dnnl::error& err) {
+      fail_unsupported("node ", node_.describe(), ": oneDNN has no convolution for input ",
+                       shape_str(key), ": ", err.what());
+    }
+    e->prim = dnnl::convolution_forward(pd);
+    if (w_.defined()) {
+      // Prepack: reorder the constant weights once into the layout the kernel chose.
+      dnnl::memory w_user(w_user_md, engine(), const_cast<void*>(w_.raw()));
+      e->weights = dnnl::memory(pd.weights_desc(), engine());
+      dnnl::reorder(w_user, e->weights).execute(stream(), w_user, e->weights);
+      stream().wait();
+    } else {
+      e->w_user = user_memory(w_user_md);
+      if (pd.weights_desc() == w_user_md) {
+        e->weights = e->w_user;
+      } else {
+        e->weights = dnnl::memory(pd.weights_desc(), engine());
+        e->w_reorder = dnnl::reorder(e->w_user, e->weights);
+      }
+    }
+    e->src = user_memory(src_md);
+    e->dst = user_memory(dst_md);
+    e->args = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->weights}, {DNNL_ARG_DST, e->dst}};
+    if (has_bias) {
+      e->bias = b_.defined() ? dnnl::memory(b_md, engine(), const_cast<void*>(b_.raw()))
+                             : user_memory(b_md);
+      e->args[DNNL_ARG_BIAS] = e->bias;
+    }
+    for (size_t k = 0; k < post_.size(); ++k) {
+      if (post_[k].op != "Add") continue;
+      e->adds.push_back(user_memory(dst_md));
+      e->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(static_cast<int>(k)) | DNNL_ARG_SRC_1] =
+          e->adds.back();
+    }
+    e->scratch_bytes = pd.scratchpad_desc().get_size();
+    if (e->scratch_bytes) {
+      e->scratch = user_memory(pd.scratchpad_desc());
+      e->args[DNNL_ARG_SCRATCHPAD] = e->scratch;
+    }
+    if (cache_.size() >= 8) cache_.erase(cache_.begin());
+    cache_.push_back(std::move(e));
+    return *cache_.back();
+  }
+
+  const Node& node_;
+  bool nhwc_;
+  ref::WindowAttrs attrs_;
+  Tensor w_, b_;  // constant weights / bias, undefined when given as inputs
+  bool dyn_bias_ = false;
+  int threads_ = 1;
+  int64_t group_ = 1;
+  std::vector<PostOp> post_;
+  std::vector<std::unique_ptr<Entry>> cache_;
+};
+
+class ConvNchw final : public Kernel {
+ public:
+  explicit ConvNchw(const KernelInit& init) : impl_(init, false) {}
+  void infer(InferContext& ctx) override { impl_.infer(ctx); }
+  void run(RunContext& ctx) override { impl_.run(ctx); }
+
+ private:
+  Conv impl_;
+};
+
+class ConvNhwc final : public Kernel {
+ public:
+  explicit ConvNhwc(const KernelInit& init) : impl_(init, true) {}
+  void infer(InferContext& ctx) override { impl_.infer(ctx); }
+  void run(RunContext& ctx) override { impl_.run(ctx); }
+
+ private:
+  Conv impl_;
+};
+
+// f32, weights of rank 3-5 (1-3 spatial dims) when known at load.
+bool conv_accepts(const KernelInit& init) {
+  if (init.constants.size() < 2 || !all_f32(init)) return false;
+  if (const Tensor* w = init.constants[1])
+    return w->dtype() == DType::kF32 && w->rank() >= 3 && w->rank() <= 5;
+  return true;
+}
+
+KernelRegistrar reg_nchw(KernelDef{kProvider, "", "Conv", 1, INT_MAX,
+                                   [](const KernelInit& i) -> std::unique_ptr<Kernel> {
+                                     return std::make_unique<ConvNchw>(i);
+                                   },
+                                   conv_accepts});
+EDGEOPT_REGISTER_KERNEL(kProvider, kDomain, "Conv", 1, INT_MAX, ConvNhwc);
+
+}  // namespace
+}  // namespace edgeopt::rt::onednn

@@ -1,0 +1,281 @@
+// Element-wise ops on oneDNN (f32): unary activations (eltwise primitive over the flat tensor),
+// Add/Sub/Mul/Div with numpy broadcasting (binary primitive) and Concat. All of them are
+// layout-agnostic: the graph rewrite lets them run on channels-last tensors unchanged (a
+// broadcast permutes consistently when every operand has rank 4 and the same dim order).
+#include <memory>
+
+#include "common.h"
+
+namespace edgeopt::rt::onednn {
+namespace {
+
+// y = f(x) for the functions of eltwise_of().
+class Unary final : public Kernel {
+ public:
+  explicit Unary(const KernelInit& init) : node_(init.node), threads_(init.threads) {
+    float lo = 0, hi = 0;
+    if (node_.op_type == "Clip") clip_bounds(init, lo, hi);
+    else if (node_.op_type == "LeakyRelu") lo = node_.attr_float("alpha", 0.01f);
+    else if (node_.op_type == "Elu") lo = node_.attr_float("alpha", 1.f);
+    fn_ = eltwise_of(node_.op_type, lo, hi);
+  }
+
+  void infer(InferContext& ctx) override {
+    set_threads(threads_);  // jit kernels fix their thread split at creation
+    const Tensor& x = ctx.input(0);
+    require_f32(node_, x, "input");
+    ctx.set_output(0, DType::kF32, x.shape());
+    if (x.numel() == 0 || numel_ == x.numel()) return;
+    numel_ = x.numel();
+    const dnnl::memory::desc md({numel_}, dt::f32, tag::a);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::eltwise_forward::primitive_desc pd(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, fn_.alg, md, fn_.alpha,
+                                    fn_.beta),
+        attr, engine());
+    prim_ = dnnl::eltwise_forward(pd);
+    src_ = user_memory(md);
+    dst_ = user_memory(md);
+  }
+
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.numel() == 0) return;
+    if (x.numel() != numel_) fail_input("node ", node_.describe(), ": run() before infer()");
+    set_threads(ctx.threads);
+    src_.set_data_handle(const_cast<void*>(x.raw()));
+    dst_.set_data_handle(ctx.output(0).raw());
+    prim_.execute(stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+  }
+
+ private:
+  const Node& node_;
+  int threads_ = 1;
+  Eltwise fn_;
+  int64_t numel_ = -1;
+  dnnl::eltwise_forward prim_;
+  dnnl::memory src_, dst_;
+};
+
+bool unary_accepts(const KernelInit& init) {
+  float lo, hi;
+  if (!all_f32(init)) return false;
+  return init.node.op_type != "Clip" || clip_bounds(init, lo, hi);
+}
+
+// c = a op b with numpy broadcasting. oneDNN broadcasts only its second source, so when the
+// first operand is the broadcast one it is swapped (Add, Mul) or first expanded into the
+// output, which then serves as the first source in place (Sub, Div).
+class Binary final : public Kernel {
+ public:
+  explicit Binary(const KernelInit& init) : node_(init.node), threads_(init.threads) {
+    const std::string& op = node_.op_type;
+    commutative_ = op == "Add" || op == "Mul";
+    alg_ = op == "Add"   ? dnnl::algorithm::binary_add
+           : op == "Sub" ? dnnl::algorithm::binary_sub
+           : op == "Mul" ? dnnl::algorithm::binary_mul
+                         : dnnl::algorithm::binary_div;
+  }
+
+  void infer(InferContext& ctx) override {
+    set_threads(threads_);  // jit kernels fix their thread split at creation
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    require_f32(node_, a, "input A");
+    require_f32(node_, b, "input B");
+    const size_t r = std::max<size_t>({a.shape().size(), b.shape().size(), 1});
+    Shape sa = pad(a.shape(), r), sb = pad(b.shape(), r), out(r);
+    for (size_t d = 0; d < r; ++d) {
+      if (sa[d] != sb[d] && sa[d] != 1 && sb[d] != 1)
+        fail_input("node ", node_.describe(), ": shapes ", shape_str(a.shape()), " and ",
+                   shape_str(b.shape()), " do not broadcast");
+      out[d] = sa[d] == 1 ? sb[d] : sa[d];
+    }
+    Shape real_out(out.end() - std::max(a.rank(), b.rank()), out.end());
+    ctx.set_output(0, DType::kF32, real_out);
+    if (shape_numel(out) == 0) return;
+    if (key_a_ == a.shape() && key_b_ == b.shape()) return;
+    key_a_ = a.shape();
+    key_b_ = b.shape();
+    swap_ = sa != out && commutative_ && sb == out;
+    if (swap_) std::swap(sa, sb);
+    expand_ = sa != out;
+    sa_ = sa;
+    out_ = out;
+    const tag t = plain_tag(static_cast<int>(r));
+    const dnnl::memory::desc md0(to_dims(out), dt::f32, t), md1(to_dims(sb), dt::f32, t);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg_, md0, md1, md0), attr,
+                                          engine());
+    prim_ = dnnl::binary(pd);
+    src0_ = user_memory(md0);
+    src1_ = user_memory(md1);
+    dst_ = user_memory(md0);
+  }
+
+  void run(RunContext& ctx) override {
+    Tensor& c = ctx.output(0);
+    if (c.numel() == 0) return;
+    const Tensor* a = &ctx.input(0);
+    const Tensor* b = &ctx.input(1);
+    if (swap_) std::swap(a, b);
+    set_threads(ctx.threads);
+    const void* first = a->raw();
+    if (expand_) {
+      broadcast_copy(a->data<float>(), sa_, c.data<float>(), out_);
+      first = c.raw();  // oneDNN binary may write in place over its first source
+    }
+    src0_.set_data_handle(const_cast<void*>(first));
+    src1_.set_data_handle(const_cast<void*>(b->raw()));
+    dst_.set_data_handle(c.raw());
+    prim_.execute(stream(), {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}});
+  }
+
+ private:
+  static Shape pad(const Shape& s, size_t r) {
+    Shape p(r - s.size(), 1);
+    p.insert(p.end(), s.begin(), s.end());
+    return p;
+  }
+
+  // dst[i...] = src[i... with broadcast dims pinned to 0], both row-major of equal rank.
+  static void broadcast_copy(const float* src, const Shape& ss, float* dst, const Shape& ds) {
+    const size_t r = ds.size();
+    std::vector<int64_t> stride(r, 0);
+    int64_t s = 1;
+    for (size_t d = r; d-- > 0;) {
+      stride[d] = ss[d] == 1 ? 0 : s;
+      s *= ss[d];
+    }
+    const int64_t inner = ds[r - 1];
+    const int64_t outer = shape_numel(ds) / inner;
+    std::vector<int64_t> idx(r, 0);
+    for (int64_t o = 0; o < outer; ++o) {
+      int64_t off = 0;
+      for (size_t d = 0; d + 1 < r; ++d) off += idx[d] * stride[d];
+      float* out = dst + o * inner;
+      for (int64_t i = 0; i < inner; ++i) out[i] = src[off + i * stride[r - 1]];
+      for (size_t d = r - 1; d-- > 0;) {  // next outer index
+        if (++idx[d] < ds[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  const Node& node_;
+  int threads_ = 1;
+  bool commutative_ = false, swap_ = false, expand_ = false;
+  dnnl::algorithm alg_;
+  Shape key_a_{-1}, key_b_{-1}, sa_, out_;
+  dnnl::binary prim_;
+  dnnl::memory src0_, src1_, dst_;
+};
+
+// Concat along `axis` of plain row-major tensors (skipping empty inputs).
+class Concat final : public Kernel {
+ public:
+  explicit Concat(const KernelInit& init) : node_(init.node), threads_(init.threads) {}
+
+  void infer(InferContext& ctx) override {
+    set_threads(threads_);  // jit kernels fix their thread split at creation
+    const Tensor& x0 = ctx.input(0);
+    const int r = x0.rank();
+    int64_t axis = node_.attr_int("axis", 0);
+    if (axis < 0) axis += r;
+    if (r < 1 || r > 6 || axis < 0 || axis >= r)
+      fail_input("node ", node_.describe(), ": bad axis for rank ", r);
+    Shape out = x0.shape();
+    out[axis] = 0;
+    std::vector<Shape> keys;
+    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+      const Tensor& x = ctx.input(i);
+      require_f32(node_, x, "input");
+      for (int d = 0; d < r; ++d)
+        if (x.rank() != r || (d != axis && x.dim(d) != out[d]))
+          fail_input("node ", node_.describe(), ": input ", i, " has shape ",
+                     shape_str(x.shape()), ", not matching input 0 ", shape_str(x0.shape()));
+      out[axis] += x.dim(static_cast<int>(axis));
+      keys.push_back(x.shape());
+    }
+    ctx.set_output(0, DType::kF32, out);
+    if (shape_numel(out) == 0) return;
+    if (keys == keys_) {
+      ctx.request_scratch(scratch_bytes_);
+      return;
+    }
+    keys_ = keys;
+    std::vector<dnnl::memory::desc> mds;
+    used_.clear();
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (shape_numel(keys[i]) > 0) {
+        mds.emplace_back(to_dims(keys[i]), dt::f32, plain_tag(r));
+        used_.push_back(i);
+      }
+    const dnnl::memory::desc dst_md(to_dims(out), dt::f32, plain_tag(r));
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::concat::primitive_desc pd(dst_md, static_cast<int>(axis), mds, engine(), attr);
+    prim_ = dnnl::concat(pd);
+    src_.clear();
+    for (const auto& md : mds) src_.push_back(user_memory(md));
+    dst_ = user_memory(dst_md);
+    scratch_bytes_ = pd.scratchpad_desc().get_size();
+    if (scratch_bytes_) scratch_ = user_memory(pd.scratchpad_desc());
+    ctx.request_scratch(scratch_bytes_);
+  }
+
+  void run(RunContext& ctx) override {
+    Tensor& y = ctx.output(0);
+    if (y.numel() == 0) return;
+    set_threads(ctx.threads);
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DST, dst_}};
+    dst_.set_data_handle(y.raw());
+    for (size_t k = 0; k < used_.size(); ++k) {
+      src_[k].set_data_handle(const_cast<void*>(ctx.input(used_[k]).raw()));
+      args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = src_[k];
+    }
+    if (scratch_bytes_) {
+      scratch_.set_data_handle(ctx.scratch);
+      args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    }
+    prim_.execute(stream(), args);
+  }
+
+ private:
+  const Node& node_;
+  int threads_ = 1;
+  std::vector<Shape> keys_;
+  std::vector<size_t> used_;
+  dnnl::concat prim_;
+  std::vector<dnnl::memory> src_;
+  dnnl::memory dst_, scratch_;
+  size_t scratch_bytes_ = 0;
+};
+
+const bool registered = [] {
+  auto& reg = KernelRegistry::global();
+  for (const char* op : {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh", "Elu"})
+    reg.add(KernelDef{kProvider, "", op, 1, INT_MAX,
+                      [](const KernelInit& i) -> std::unique_ptr<Kernel> {
+                        return std::make_unique<Unary>(i);
+                      },
+                      unary_accepts});
+  // Add/Sub/Mul/Div from opset 7 (numpy broadcasting; older versions have axis/broadcast).
+  for (const char* op : {"Add", "Sub", "Mul", "Div"})
+    reg.add(KernelDef{kProvider, "", op, 7, INT_MAX,
+                      [](const KernelInit& i) -> std::unique_ptr<Kernel> {
+                        return std::make_unique<Binary>(i);
+                      },
+                      all_f32});
+  reg.add(KernelDef{kProvider, "", "Concat", 4, INT_MAX,
+                    [](const KernelInit& i) -> std::unique_ptr<Kernel> {
+                      return std::make_unique<Concat>(i);
+                    },
+                    all_f32});
+  return true;
+}();
+
+}  // namespace
+}  // namespace edgeopt::rt::onednn

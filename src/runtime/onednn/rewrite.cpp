@@ -1,0 +1,357 @@
+// The oneDNN provider's graph rewrite (run by the session on its own copy of the model):
+//
+//  1. conv_bn_fold, identity_elimination and constant_folding (passes/) so that BatchNorm is
+//     folded into Conv and Constant nodes become initializers the fusions below can read.
+//  2. Fusion: a 2-D f32 Conv with constant weights absorbs the chain of nodes that alone read
+//     its output — activations (Relu, LeakyRelu, Clip, Sigmoid, HardSwish, Tanh, Elu), SiLU
+//     (Mul(y, Sigmoid(y))) and a residual Add of a tensor of the same shape — as oneDNN
+//     post-ops; it becomes Conv of the edgeopt.onednn domain (channels-last). 2-D f32 pools
+//     become edgeopt.onednn pools.
+//  3. Layout: edgeopt.onednn nodes read and write [N, H, W, C] tensors. Layout-agnostic nodes
+//     (unary activations, Add/Sub/Mul/Div, Concat) that read a channels-last value run
+//     channels-last too (rank-4 constants are permuted, Concat's axis remapped), so a network
+//     stays channels-last between its input and output: ToNhwc is inserted where a run reads an
+//     NCHW value and ToNchw where an NCHW reader (or a graph output) needs a channels-last one.
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common.h"
+#include "edgeopt/passes.h"
+#include "passes/pass_util.h"
+
+namespace edgeopt::rt::onednn {
+namespace {
+
+using passes::constant_of;
+using passes::rank_of;
+
+bool is_default(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
+
+bool f32_or_unknown(const Graph& g, const std::string& v) {
+  const DType d = passes::dtype_of_value(g, v);
+  return d == DType::kF32 || d == DType::kUndefined;
+}
+
+// Known dims of a value (every dim static or named), else empty.
+std::vector<Dim> known_dims(const Graph& g, const std::string& v) {
+  const ValueInfo* vi = g.find_value_info(v);
+  if (!vi || !vi->has_shape) {
+    auto it = g.inferred.find(v);
+    if (it == g.inferred.end() || !it->second.has_shape) return {};
+    vi = &it->second;
+  }
+  for (const Dim& d : vi->dims)
+    if (!d.is_static() && d.param.empty()) return {};
+  return vi->dims;
+}
+
+const std::vector<std::string>& unary_ops() {
+  static const std::vector<std::string> ops = {"Relu", "LeakyRelu", "Clip", "Sigmoid",
+                                               "HardSwish", "Tanh", "Elu"};
+  return ops;
+}
+bool is_unary(const Node& n) {
+  return is_default(n) && std::count(unary_ops().begin(), unary_ops().end(), n.op_type);
+}
+bool is_binary(const Node& n, int64_t opset) {
+  return is_default(n) && opset >= 7 &&
+         (n.op_type == "Add" || n.op_type == "Sub" || n.op_type == "Mul" || n.op_type == "Div");
+}
+
+class Rewriter {
+ public:
+  explicit Rewriter(Model& m) : m_(m), g_(m.graph) {}
+
+  void run() {
+    prepare();
+    fuse();
+    g_.topological_sort();  // a fused residual input may come from a later node
+    to_channels_last();
+    g_.topological_sort();
+  }
+
+ private:
+  void prepare() {
+    PassOptions po;
+    const std::vector<std::string> names = PassRegistry::global().names();
+    for (const char* p : {"identity_elimination", "constant_folding", "conv_bn_fold"})
+      if (std::count(names.begin(), names.end(), p)) po.only.push_back(p);
+    if (!po.only.empty()) optimize(m_, po);
+    bool have = false;
+    for (const OpsetImport& o : m_.opset_imports) have |= o.domain == kDomain;
+    if (!have) m_.opset_imports.push_back({kDomain, 1});
+  }
+
+  // Eltwise post-op for node n (a unary activation), or op "" when it has none.
+  PostOp as_post_op(const Node& n) {
+    PostOp p{n.op_type, 0.f, 0.f};
+    if (n.op_type == "LeakyRelu") p.alpha = n.attr_float("alpha", 0.01f);
+    else if (n.op_type == "Elu") p.alpha = n.attr_float("alpha", 1.f);
+    else if (n.op_type == "Clip") {
+      p.alpha = -3.402823466e+38f;
+      p.beta = 3.402823466e+38f;
+      if (m_.opset() < 11) {
+        p.alpha = n.attr_float("min", p.alpha);
+        p.beta = n.attr_float("max", p.beta);
+      } else {
+        for (size_t i = 1; i <= 2; ++i) {
+          const std::string& v = n.input(i);
+          if (v.empty()) continue;
+          const Tensor* c = constant_of(g_, v);
+          if (!c || c->numel() != 1 || c->dtype() != DType::kF32) return {"", 0, 0};
+          (i == 1 ? p.alpha : p.beta) = c->data<float>()[0];
+        }
+      }
+    }
+    return p;
+  }
+
+  // The one node reading `v` (not a graph output), or -1.
+  int sole_reader(const std::string& v) {
+    if (g_.is_graph_output(v) || passes::use_count(g_, v) != 1) return -1;
+    const std::vector<int> r = passes::readers(g_, v);
+    return r.size() == 1 ? r[0] : -1;
+  }
+
+  bool conv_eligible(const Node& n) {
+    if (!is_default(n) || n.op_type != "Conv" || n.outputs.size() != 1) return false;
+    const Tensor* w = constant_of(g_, n.input(1));
+    if (!w || w->dtype() != DType::kF32 || w->rank() != 4) return false;
+    if (!n.input(2).empty()) {
+      const Tensor* b = constant_of(g_, n.input(2));
+      if (!b || b->dtype() != DType::kF32) return false;
+    }
+    return f32_or_unknown(g_, n.inputs[0]) && rank_of(g_, n.inputs[0]) == 4;
+  }
+
+  bool pool_eligible(const Node& n) {
+    if (!is_default(n)) return false;
+    const std::string& op = n.op_type;
+    if (op != "MaxPool" && op != "AveragePool" && op != "GlobalAveragePool" &&
+        op != "GlobalMaxPool")
+      return false;
+    if (n.outputs.size() != 1 || rank_of(g_, n.inputs[0]) != 4 || !f32_or_unknown(g_, n.inputs[0]))
+      return false;
+    return !(op == "AveragePool" && n.attr_int("ceil_mode", 0) && n.attr_int("count_include_pad", 0));
+  }
+
+  void fuse() {
+    std::vector<char> dead(g_.nodes.size(), 0);
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      Node& n = g_.nodes[i];
+      if (dead[i]) continue;
+      if (pool_eligible(n)) {
+        n.domain = kDomain;
+        continue;
+      }
+      if (!conv_eligible(n)) continue;
+      n.domain = kDomain;
+      n.inputs.resize(3);  // bias slot (maybe "") before residual inputs
+      std::vector<PostOp> post;
+      for (;;) {
+        const std::string y = n.outputs[0];
+        // SiLU: Mul(y, Sigmoid(y)) with y read only by those two and the sigmoid by the Mul.
+        if (int s = silu_sigmoid(y); s >= 0) {
+          const int mul = sole_reader(g_.nodes[s].outputs[0]);
+          post.push_back({"SiLU", 1.f, 0.f});
+          n.outputs[0] = g_.nodes[mul].outputs[0];
+          dead[s] = dead[mul] = 1;
+          clear(s);
+          clear(mul);
+          continue;
+        }
+        const int r = sole_reader(y);
+        if (r < 0 || dead[r]) break;
+        Node& c = g_.nodes[r];
+        if (is_unary(c) && c.inputs[0] == y && f32_or_unknown(g_, y)) {
+          const PostOp p = as_post_op(c);
+          if (p.op.empty()) break;
+          post.push_back(p);
+        } else if (is_default(c) && c.op_type == "Add" && m_.opset() >= 7 &&
+                   c.inputs.size() == 2 && c.inputs[0] != c.inputs[1]) {
+          const std::string other = c.inputs[0] == y ? c.inputs[1] : c.inputs[0];
+          const std::vector<Dim> dy = known_dims(g_, y), dr = known_dims(g_, other);
+          if (dy.size() != 4 || dy != dr || constant_of(g_, other)) break;
+          post.push_back({"Add", 0.f, 0.f});
+          n.inputs.push_back(other);
+        } else {
+          break;
+        }
+        n.outputs[0] = c.outputs[0];
+        dead[r] = 1;
+        clear(r);
+      }
+      set_post_ops(n, post);
+    }
+    std::vector<Node> kept;
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      if (!dead[i]) kept.push_back(std::move(g_.nodes[i]));
+    g_.nodes = std::move(kept);
+  }
+
+  // The Sigmoid node index when `y` feeds exactly Sigmoid(y) and Mul(y, that), else -1.
+  int silu_sigmoid(const std::string& y) {
+    if (g_.is_graph_output(y) || passes::use_count(g_, y) != 2) return -1;
+    const std::vector<int> r = passes::readers(g_, y);
+    if (r.size() != 2) return -1;
+    for (int k = 0; k < 2; ++k) {
+      const Node& s = g_.nodes[r[k]];
+      const Node& mul = g_.nodes[r[1 - k]];
+      if (!is_default(s) || s.op_type != "Sigmoid" || !is_default(mul) || mul.op_type != "Mul")
+        continue;
+      const int after = sole_reader(s.outputs[0]);
+      if (after != r[1 - k]) continue;
+      if ((mul.inputs[0] == y && mul.inputs[1] == s.outputs[0]) ||
+          (mul.inputs[1] == y && mul.inputs[0] == s.outputs[0]))
+        return r[k];
+    }
+    return -1;
+  }
+
+  // Detaches a fused node (its inputs no longer count as reads).
+  void clear(int i) {
+    g_.nodes[i].inputs.clear();
+    g_.nodes[i].outputs.clear();
+  }
+
+  // ------------------------------------------------------------------ layout
+  std::string nhwc_of(const std::string& v) {
+    auto it = nhwc_.find(v);
+    if (it != nhwc_.end()) return it->second;
+    const std::string out = fresh(v + "_nhwc");
+    Node t;
+    t.name = fresh("to_nhwc_" + v);
+    t.op_type = "ToNhwc";
+    t.domain = kDomain;
+    t.inputs = {v};
+    t.outputs = {out};
+    added_.push_back(std::move(t));
+    nhwc_[v] = out;
+    return out;
+  }
+
+  // unique_name only sees the graph; keep names made in this pass unique as well.
+  std::string fresh(const std::string& base) {
+    std::string s = g_.unique_name(base);
+    for (int k = 1; made_.count(s); ++k) s = g_.unique_name(base + "_" + std::to_string(k));
+    made_.insert(s);
+    return s;
+  }
+
+  // A constant of rank <= 4 broadcast-aligned to rank 4 and permuted NCHW → NHWC; its name.
+  std::string nhwc_constant(const std::string& v, const Tensor& c) {
+    Shape s = c.shape();
+    while (s.size() < 4) s.insert(s.begin(), 1);
+    const Tensor src = c.reshaped(s);
+    Tensor t(c.dtype(), {s[0], s[2], s[3], s[1]});
+    const float* a = src.data<float>();
+    float* b = t.data<float>();
+    for (int64_t n = 0; n < s[0]; ++n)
+      for (int64_t ch = 0; ch < s[1]; ++ch)
+        for (int64_t h = 0; h < s[2]; ++h)
+          for (int64_t w = 0; w < s[3]; ++w)
+            b[((n * s[2] + h) * s[3] + w) * s[1] + ch] = a[((n * s[1] + ch) * s[2] + h) * s[3] + w];
+    return passes::add_constant(m_, v + "_nhwc", t);
+  }
+
+  // Whether a layout-agnostic node can run channels-last: it reads a channels-last value, every
+  // other data input is a rank-4 value or a small f32 constant (binary ops).
+  bool agnostic_candidate(const Node& n) {
+    const int64_t opset = m_.opset();
+    std::vector<size_t> data;
+    if (is_unary(n)) data = {0};
+    else if (is_binary(n, opset) && n.inputs.size() == 2) data = {0, 1};
+    else if (is_default(n) && n.op_type == "Concat" && opset >= 4)
+      for (size_t i = 0; i < n.inputs.size(); ++i) data.push_back(i);
+    else return false;
+    if (n.outputs.size() != 1) return false;
+    bool any = false;
+    for (size_t i : data) {
+      const std::string& v = n.inputs[i];
+      if (v.empty()) return false;
+      if (nhwc_.count(v) && produced_nhwc_.count(v)) {
+        any = true;
+        continue;
+      }
+      if (const Tensor* c = constant_of(g_, v)) {
+        if (n.op_type == "Concat" || c->dtype() != DType::kF32 || c->rank() > 4) return false;
+        continue;
+      }
+      if (rank_of(g_, v) != 4 || !f32_or_unknown(g_, v)) return false;
+    }
+    return any;
+  }
+
+  void to_channels_last() {
+    const size_t count = g_.nodes.size();
+    std::vector<char> converted(count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      Node& n = g_.nodes[i];
+      std::vector<size_t> data;
+      if (n.domain == kDomain && n.op_type == "Conv") {
+        data.push_back(0);
+        for (size_t k = 3; k < n.inputs.size(); ++k) data.push_back(k);
+      } else if (n.domain == kDomain) {
+        data.push_back(0);
+      } else if (agnostic_candidate(n)) {
+        for (size_t k = 0; k < n.inputs.size(); ++k) data.push_back(k);
+        if (n.op_type == "Concat") {
+          int64_t axis = n.attr_int("axis", 0);
+          if (axis < 0) axis += 4;
+          static const int64_t to_nhwc_axis[4] = {0, 3, 1, 2};
+          n.set_attr_int("axis", to_nhwc_axis[axis]);
+        }
+      } else {
+        continue;
+      }
+      converted[i] = 1;
+      for (size_t k : data) {
+        const std::string v = n.inputs[k];
+        if (is_unary(n) && k > 0) continue;
+        if (const Tensor* c = constant_of(g_, v)) {
+          n.inputs[k] = nhwc_constant(v, *c);
+          continue;
+        }
+        n.inputs[k] = nhwc_of(v);
+      }
+      const std::string y = n.outputs[0];
+      const std::string yn = fresh(y + "_nhwc");
+      n.outputs[0] = yn;
+      nhwc_[y] = yn;
+      produced_nhwc_.insert(y);
+    }
+    // NCHW readers and graph outputs of values now made channels-last get them back via ToNchw.
+    std::unordered_set<std::string> needed;
+    for (size_t i = 0; i < count; ++i) {
+      if (converted[i]) continue;
+      for (const std::string& v : g_.nodes[i].inputs)
+        if (produced_nhwc_.count(v)) needed.insert(v);
+    }
+    for (const ValueInfo& o : g_.outputs)
+      if (produced_nhwc_.count(o.name)) needed.insert(o.name);
+    for (const std::string& v : needed) {
+      Node t;
+      t.name = fresh("to_nchw_" + v);
+      t.op_type = "ToNchw";
+      t.domain = kDomain;
+      t.inputs = {nhwc_[v]};
+      t.outputs = {v};
+      added_.push_back(std::move(t));
+    }
+    for (Node& t : added_) g_.nodes.push_back(std::move(t));
+  }
+
+  Model& m_;
+  Graph& g_;
+  std::unordered_map<std::string, std::string> nhwc_;  // value → its channels-last twin
+  std::unordered_set<std::string> produced_nhwc_;      // values whose producer went NHWC
+  std::unordered_set<std::string> made_;
+  std::vector<Node> added_;
+};
+
+const GraphRewriteRegistrar registrar(GraphRewrite{
+    kProvider, "onednn_channels_last", [](Model& model, int) { Rewriter(model).run(); }});
+
+}  // namespace
+}  // namespace edgeopt::rt::onednn

@@ -1,0 +1,414 @@
+// The oneDNN provider against the reference provider (the oracle): every onednn kernel and the
+// channels-last rewrite (fusions, layout borders) on awkward shapes — odd widths, channel
+// counts that are not a multiple of 8 or 16, groups and depthwise, strides, asymmetric pads,
+// dilation, fused post-ops, residual adds, broadcasting — and whole models (the Fashion-MNIST
+// model in models/, torchvision fixtures in <build>/fixtures when present).
+// Agreement: max |onednn - reference| <= 1e-4 * max |reference| (+1e-6 for all-zero outputs).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "edgeopt/error.h"
+#include "edgeopt/onnx_io.h"
+#include "edgeopt/session.h"
+#include "ir/onnx_proto_utils.h"
+
+namespace edgeopt {
+namespace {
+
+namespace fs = std::filesystem;
+
+Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  Tensor t(DType::kF32, std::move(shape));
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(gen);
+  return t;
+}
+
+// A small graph under construction: inputs, constants, nodes; build() round-trips it through
+// the ONNX serializer so that shapes are inferred as for a loaded file.
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(int64_t opset = 13) {
+    m_.opset_imports = {{"", opset}};
+    m_.graph.name = "onednn_test";
+  }
+
+  GraphBuilder& input(const std::string& name, const Shape& shape) {
+    ValueInfo v;
+    v.name = name;
+    v.dtype = DType::kF32;
+    v.has_shape = true;
+    for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
+    m_.graph.inputs.push_back(v);
+    return *this;
+  }
+  GraphBuilder& constant(const std::string& name, Tensor t) {
+    m_.graph.add_initializer(name, std::move(t));
+    return *this;
+  }
+  Node& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+    Node n;
+    n.op_type = op;
+    n.name = op + "_" + std::to_string(m_.graph.nodes.size());
+    n.inputs = std::move(in);
+    n.outputs = std::move(out);
+    m_.graph.nodes.push_back(std::move(n));
+    return m_.graph.nodes.back();
+  }
+  GraphBuilder& output(const std::string& name) {
+    ValueInfo v;
+    v.name = name;
+    v.dtype = DType::kF32;
+    m_.graph.outputs.push_back(v);
+    return *this;
+  }
+  // The checker is skipped: outputs are declared without shapes (inference gives them).
+  Model build() const {
+    return parse_model(serialize_model(m_), fs::current_path(), LoadOptions{false, true});
+  }
+
+ private:
+  Model m_;
+};
+
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.get_f64(i)));
+  return m;
+}
+
+struct Compared {
+  double max_diff = 0, max_ref = 0;
+  int onednn_nodes = 0;
+};
+
+// Runs `model` with {"onednn", "reference"} and with {"reference"} and compares every output.
+Compared compare_providers(const Model& model, const std::vector<Tensor>& inputs,
+                           int threads = 1) {
+  Session fast(model, SessionOptions{{"onednn", "reference"}, threads, false});
+  Session ref(model, SessionOptions{{"reference"}, 1, false});
+  // Twice: the second run reuses the cached primitives and prepacked weights.
+  std::vector<Tensor> got = fast.run(inputs);
+  got = fast.run(inputs);
+  const std::vector<Tensor> want = ref.run(inputs);
+  Compared c;
+  for (const auto& [node, provider] : fast.assignment()) c.onednn_nodes += provider == "onednn";
+  EXPECT_EQ(got.size(), want.size());
+  for (size_t o = 0; o < got.size() && o < want.size(); ++o) {
+    EXPECT_EQ(got[o].shape(), want[o].shape()) << "output " << o;
+    if (got[o].shape() != want[o].shape()) continue;
+    c.max_ref = std::max(c.max_ref, max_abs(want[o]));
+    for (int64_t i = 0; i < got[o].numel(); ++i)
+      c.max_diff = std::max(c.max_diff, std::fabs(got[o].get_f64(i) - want[o].get_f64(i)));
+  }
+  return c;
+}
+
+void expect_close(const Model& model, const std::vector<Tensor>& inputs, int min_onednn = 1,
+                  int threads = 1) {
+  const Compared c = compare_providers(model, inputs, threads);
+  EXPECT_LE(c.max_diff, 1e-4 * c.max_ref + 1e-6) << "max|ref| " << c.max_ref;
+  EXPECT_GE(c.onednn_nodes, min_onednn) << "onednn took too few nodes";
+}
+
+struct ConvCase {
+  const char* name;
+  Shape x;  // NCHW
+  int64_t m, kh, kw, group;
+  std::vector<int64_t> strides, pads, dilations;
+  std::string auto_pad;
+  bool bias;
+};
+
+class OnednnConv : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(OnednnConv, MatchesReference) {
+  const ConvCase& p = GetParam();
+  const int64_t c = p.x[1];
+  GraphBuilder b;
+  b.input("x", p.x).constant("w", random_tensor({p.m, c / p.group, p.kh, p.kw}, 2));
+  std::vector<std::string> in = {"x", "w"};
+  if (p.bias) {
+    b.constant("b", random_tensor({p.m}, 3));
+    in.push_back("b");
+  }
+  Node& n = b.node("Conv", in, {"y"});
+  n.set_attr_int("group", p.group);
+  if (!p.strides.empty()) n.set_attr_ints("strides", p.strides);
+  if (!p.pads.empty()) n.set_attr_ints("pads", p.pads);
+  if (!p.dilations.empty()) n.set_attr_ints("dilations", p.dilations);
+  if (!p.auto_pad.empty()) n.set_attr_string("auto_pad", p.auto_pad);
+  b.output("y");
+  expect_close(b.build(), {random_tensor(p.x, 1)});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, OnednnConv,
+    ::testing::Values(
+        ConvCase{"odd_3x3", {1, 3, 7, 9}, 5, 3, 3, 1, {}, {1, 1, 1, 1}, {}, "", true},
+        ConvCase{"c13_m19_strided_asym", {2, 13, 11, 10}, 19, 3, 2, 1, {2, 1}, {0, 1, 2, 0},
+                 {2, 1}, "", true},
+        ConvCase{"grouped", {1, 12, 9, 7}, 6, 3, 3, 3, {1, 2}, {1, 1, 1, 1}, {}, "", false},
+        ConvCase{"depthwise_s2", {1, 17, 15, 13}, 17, 3, 3, 17, {2, 2}, {1, 1, 1, 1}, {}, "",
+                 true},
+        ConvCase{"depthwise_5x5_dil", {1, 24, 12, 12}, 24, 5, 5, 24, {1, 1}, {4, 4, 4, 4},
+                 {2, 2}, "", true},
+        ConvCase{"pointwise_c35", {1, 35, 6, 5}, 33, 1, 1, 1, {}, {}, {}, "", true},
+        ConvCase{"same_upper_s2", {1, 8, 10, 11}, 16, 3, 3, 1, {2, 2}, {}, {}, "SAME_UPPER",
+                 true},
+        ConvCase{"same_lower", {1, 5, 6, 7}, 7, 4, 2, 1, {1, 1}, {}, {}, "SAME_LOWER", true},
+        ConvCase{"stem_7x7_s2", {1, 3, 31, 29}, 16, 7, 7, 1, {2, 2}, {3, 3, 3, 3}, {}, "",
+                 true}),
+    [](const ::testing::TestParamInfo<ConvCase>& i) { return std::string(i.param.name); });
+
+// Conv → activation (fused as a post-op) for each supported activation.
+class OnednnConvAct : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnednnConvAct, FusedActivationMatches) {
+  const std::string act = GetParam();
+  GraphBuilder b(act == "HardSwish" ? 14 : 13);  // HardSwish exists from opset 14
+  b.input("x", {1, 10, 9, 11})
+      .constant("w", random_tensor({18, 10, 3, 3}, 5))
+      .constant("b", random_tensor({18}, 6));
+  b.node("Conv", {"x", "w", "b"}, {"y"}).set_attr_ints("pads", {1, 1, 1, 1});
+  if (act == "Clip") {
+    b.constant("lo", Tensor::scalar<float>(0.f)).constant("hi", Tensor::scalar<float>(0.5f));
+    b.node("Clip", {"y", "lo", "hi"}, {"z"});
+  } else if (act == "SiLU") {
+    b.node("Sigmoid", {"y"}, {"s"});
+    b.node("Mul", {"y", "s"}, {"z"});
+  } else {
+    Node& n = b.node(act, {"y"}, {"z"});
+    if (act == "LeakyRelu") n.set_attr_float("alpha", 0.1f);
+    if (act == "Elu") n.set_attr_float("alpha", 0.7f);
+  }
+  b.output("z");
+  const Model m = b.build();
+  expect_close(m, {random_tensor({1, 10, 9, 11}, 4, -2.f, 2.f)});
+  // Fused: one Conv (plus the two layout changes), no separate activation node.
+  Session s(m, SessionOptions{{"onednn", "reference"}, 1, false});
+  EXPECT_EQ(s.assignment().size(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Acts, OnednnConvAct,
+                         ::testing::Values("Relu", "Clip", "Sigmoid", "SiLU", "HardSwish",
+                                           "LeakyRelu", "Tanh", "Elu"));
+
+// Residual block: conv1 → relu → conv2; Add(conv2, x) → Relu, and a strided shortcut conv
+// that is produced after conv2 (the Add is fused into whichever conv is its sole reader).
+TEST(Onednn, ResidualAddFusedAsPostOp) {
+  GraphBuilder b;
+  b.input("x", {1, 12, 9, 9})
+      .constant("w1", random_tensor({12, 12, 3, 3}, 11))
+      .constant("w2", random_tensor({12, 12, 3, 3}, 12))
+      .constant("w3", random_tensor({20, 12, 3, 3}, 13))
+      .constant("w4", random_tensor({20, 12, 1, 1}, 14));
+  b.node("Conv", {"x", "w1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"});
+  b.node("Conv", {"r1", "w2"}, {"c2"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Add", {"c2", "x"}, {"a1"});
+  b.node("Relu", {"a1"}, {"r2"});
+  Node& c3 = b.node("Conv", {"r2", "w3"}, {"c3"});
+  c3.set_attr_ints("pads", {1, 1, 1, 1});
+  c3.set_attr_ints("strides", {2, 2});
+  b.node("Conv", {"r2", "w4"}, {"c4"}).set_attr_ints("strides", {2, 2});
+  b.node("Add", {"c3", "c4"}, {"a2"});
+  b.node("Relu", {"a2"}, {"y"});
+  b.output("y");
+  const Model m = b.build();
+  expect_close(m, {random_tensor({1, 12, 9, 9}, 10)}, 4);
+  Session s(m, SessionOptions{{"onednn", "reference"}, 1, false});
+  // 4 convs + ToNhwc + ToNchw: the Adds and Relus are all fused.
+  EXPECT_EQ(s.assignment().size(), 6u);
+  for (const auto& [node, provider] : s.assignment()) EXPECT_EQ(provider, "onednn") << node;
+}
+
+TEST(Onednn, PoolsChannelsLastAndPlain) {
+  for (bool after_conv : {false, true}) {
+    for (const char* op : {"MaxPool", "AveragePool", "AveragePoolInclude", "GlobalAveragePool",
+                           "GlobalMaxPool"}) {
+      SCOPED_TRACE(std::string(op) + (after_conv ? " after conv" : " alone"));
+      GraphBuilder b;
+      b.input("x", {2, 11, 13, 10}).constant("w", random_tensor({13, 11, 1, 1}, 21));
+      std::string in = "x";
+      if (after_conv) {
+        b.node("Conv", {"x", "w"}, {"c"});
+        in = "c";
+      }
+      const std::string o = op;
+      Node& n = b.node(o == "AveragePoolInclude" ? "AveragePool" : o, {in}, {"y"});
+      if (o == "MaxPool") {
+        n.set_attr_ints("kernel_shape", {3, 3});
+        n.set_attr_ints("strides", {2, 2});
+        n.set_attr_ints("pads", {1, 0, 1, 1});
+        n.set_attr_int("ceil_mode", 1);
+      } else if (o == "AveragePool") {
+        n.set_attr_ints("kernel_shape", {3, 2});
+        n.set_attr_ints("strides", {2, 3});
+        n.set_attr_ints("pads", {1, 1, 0, 1});
+        n.set_attr_int("ceil_mode", 1);
+      } else if (o == "AveragePoolInclude") {
+        n.set_attr_ints("kernel_shape", {2, 3});
+        n.set_attr_ints("pads", {1, 1, 1, 1});
+        n.set_attr_int("count_include_pad", 1);
+      }
+      b.output("y");
+      expect_close(b.build(), {random_tensor({2, 11, 13, 10}, 20)});
+    }
+  }
+}
+
+// Squeeze-and-excitation: Mul of a [N,H,W,C] map by a [N,1,1,C] gate, channels-last.
+TEST(Onednn, SqueezeExciteBroadcastMul) {
+  GraphBuilder b;
+  b.input("x", {1, 20, 7, 9})
+      .constant("w", random_tensor({20, 20, 3, 3}, 31))
+      .constant("w1", random_tensor({5, 20, 1, 1}, 32))
+      .constant("b1", random_tensor({5}, 33))
+      .constant("w2", random_tensor({20, 5, 1, 1}, 34))
+      .constant("b2", random_tensor({20}, 35))
+      .constant("bias_c", random_tensor({20, 1, 1}, 36));
+  b.node("Conv", {"x", "w"}, {"c"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Sigmoid", {"c"}, {"cs"});
+  b.node("Mul", {"c", "cs"}, {"f"});
+  b.node("GlobalAveragePool", {"f"}, {"g"});
+  b.node("Conv", {"g", "w1", "b1"}, {"g1"});
+  b.node("Sigmoid", {"g1"}, {"g1s"});
+  b.node("Mul", {"g1", "g1s"}, {"g1a"});
+  b.node("Conv", {"g1a", "w2", "b2"}, {"g2"});
+  b.node("Sigmoid", {"g2"}, {"gate"});
+  b.node("Mul", {"f", "gate"}, {"se"});
+  b.node("Add", {"se", "bias_c"}, {"y"});  // constant [C,1,1] permuted to channels-last
+  b.output("y");
+  expect_close(b.build(), {random_tensor({1, 20, 7, 9}, 30)}, 6);
+}
+
+TEST(Onednn, ConcatChannelsAndGraphOutputInsideRun) {
+  GraphBuilder b;
+  b.input("x", {1, 6, 5, 7})
+      .constant("w1", random_tensor({3, 6, 1, 1}, 41))
+      .constant("w2", random_tensor({5, 6, 3, 3}, 42));
+  b.node("Conv", {"x", "w1"}, {"a"});
+  b.node("Relu", {"a"}, {"ar"});
+  Node& n = b.node("Conv", {"x", "w2"}, {"c"});
+  n.set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Concat", {"ar", "c"}, {"y"}).set_attr_int("axis", 1);
+  b.node("Relu", {"y"}, {"z"});
+  b.output("y").output("z").output("ar");  // outputs that are also read inside the run
+  expect_close(b.build(), {random_tensor({1, 6, 5, 7}, 40)}, 4);
+}
+
+TEST(Onednn, PlainBinaryBroadcastAndUnary) {
+  // No conv: default-domain kernels on NCHW, including a broadcast first operand of Sub.
+  GraphBuilder b;
+  b.input("a", {3, 1, 5}).input("b", {2, 1, 4, 5});
+  b.node("Sub", {"a", "b"}, {"s"});
+  b.node("Div", {"s", "b"}, {"d"});
+  b.node("Mul", {"a", "d"}, {"m"});
+  b.node("Tanh", {"m"}, {"y"});
+  b.output("y");
+  expect_close(b.build(), {random_tensor({3, 1, 5}, 50), random_tensor({2, 1, 4, 5}, 51, 0.5f, 2.f)},
+               4);
+}
+
+TEST(Onednn, GemmAndMatMul) {
+  GraphBuilder b;
+  b.input("x", {3, 37})
+      .input("z", {2, 3, 37})
+      .constant("wt", random_tensor({29, 37}, 61))
+      .constant("c", random_tensor({29}, 62))
+      .constant("w", random_tensor({37, 11}, 63));
+  Node& g = b.node("Gemm", {"x", "wt", "c"}, {"y"});
+  g.set_attr_int("transB", 1);
+  g.set_attr_float("alpha", 0.5f);
+  g.set_attr_float("beta", 2.f);
+  b.node("MatMul", {"z", "w"}, {"m"});
+  b.output("y").output("m");
+  expect_close(b.build(), {random_tensor({3, 37}, 60), random_tensor({2, 3, 37}, 64)}, 2);
+}
+
+TEST(Onednn, TwoThreadsAndNewBatchSize) {
+  GraphBuilder b;
+  b.input("x", {1, 16, 14, 14}).constant("w", random_tensor({32, 16, 3, 3}, 71));
+  b.node("Conv", {"x", "w"}, {"y"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.output("y");
+  const Model m = b.build();
+  expect_close(m, {random_tensor({1, 16, 14, 14}, 70)}, 1, 2);
+}
+
+// ---------------------------------------------------------------- whole models
+
+void expect_model_close(const fs::path& model_path, const Tensor& input) {
+  const Model m = load_model(model_path);
+  const Compared c = compare_providers(m, {input});
+  EXPECT_LE(c.max_diff, 1e-4 * c.max_ref) << model_path << ": max|ref| " << c.max_ref;
+  EXPECT_GT(c.onednn_nodes, 0);
+}
+
+TEST(OnednnModels, FashionResnet) {
+  const fs::path p = fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx";
+  if (!fs::exists(p)) GTEST_SKIP() << p << " is missing";
+  expect_model_close(p, random_tensor({1, 1, 28, 28}, 80, 0.f, 1.f));
+  expect_model_close(p, random_tensor({3, 1, 28, 28}, 81, 0.f, 1.f));
+}
+
+TEST(OnednnModels, FashionMobilenet) {
+  const fs::path p = fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_mobilenet.onnx";
+  if (!fs::exists(p)) GTEST_SKIP() << p << " is missing";
+  expect_model_close(p, random_tensor({1, 1, 28, 28}, 82, 0.f, 1.f));
+  expect_model_close(p, random_tensor({2, 1, 28, 28}, 83, 0.f, 1.f));
+}
+
+// A provider list without reference still runs ops the fast provider lacks (Flatten here) on
+// reference, unless the fallback is turned off; the default list is onednn then reference.
+TEST(OnednnModels, ReferenceFallbackAndDefault) {
+  const fs::path p = fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx";
+  if (!fs::exists(p)) GTEST_SKIP() << p << " is missing";
+  const Model m = load_model(p);
+  Session fast(m, SessionOptions{{"onednn"}, 1, false});
+  const Tensor x = random_tensor({1, 1, 28, 28}, 84, 0.f, 1.f);
+  const Tensor got = fast.run({x}).at(0);
+  const Tensor want = Session(m, SessionOptions{{"reference"}}).run({x}).at(0);
+  ASSERT_EQ(got.shape(), want.shape());
+  double d = 0;
+  for (int64_t i = 0; i < got.numel(); ++i)
+    d = std::max(d, std::fabs(got.get_f64(i) - want.get_f64(i)));
+  EXPECT_LE(d, 1e-4 * max_abs(want));
+  std::set<std::string> used;
+  for (const auto& [node, provider] : fast.assignment()) used.insert(provider);
+  EXPECT_EQ(used, (std::set<std::string>{"onednn", "reference"}));
+  SessionOptions strict{{"onednn"}, 1, false};
+  strict.reference_fallback = false;
+  EXPECT_THROW(Session(m, strict), Error);
+#if defined(__x86_64__)
+  EXPECT_EQ(default_providers(), (std::vector<std::string>{"onednn", "reference"}));
+  std::set<std::string> by_default;
+  for (const auto& [node, provider] : Session(m).assignment()) by_default.insert(provider);
+  EXPECT_TRUE(by_default.count("onednn"));
+#endif
+}
+
+class OnednnTorchvision : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnednnTorchvision, MatchesReference) {
+  const fs::path dir = fs::path(EDGEOPT_BINARY_DIR) / "fixtures";
+  const fs::path model = dir / (GetParam() + "_op13.onnx");
+  const fs::path input = dir / (GetParam() + "_input.pb");
+  if (!fs::exists(model) || !fs::exists(input)) GTEST_SKIP() << model << " is missing";
+  expect_model_close(model, load_tensor_pb(input));
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, OnednnTorchvision,
+                         ::testing::Values("resnet18", "mobilenet_v2", "squeezenet1_1",
+                                           "efficientnet_b0"));
+
+}  // namespace
+}  // namespace edgeopt

@@ -1,0 +1,370 @@
+// The XNNPACK provider against the reference provider (the oracle): the partition rewrite and
+// the Subgraph kernel on awkward shapes — odd widths, channel counts that are not a multiple of
+// 8, groups and depthwise (with a depth multiplier), strides, asymmetric and SAME pads,
+// dilation, fused clamps, residual adds, broadcast constants, fully connected heads — graphs
+// where a node XNNPACK cannot take sits between nodes it takes, and whole models (the
+// Fashion-MNIST model in models/, torchvision fixtures in <build>/fixtures when present).
+// Agreement: max |xnnpack - reference| <= 1e-4 * max |reference| (+1e-6 for all-zero outputs).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "edgeopt/onnx_io.h"
+#include "edgeopt/session.h"
+#include "ir/onnx_proto_utils.h"
+
+namespace edgeopt {
+namespace {
+
+namespace fs = std::filesystem;
+
+Tensor random_f32(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  Tensor t(DType::kF32, std::move(shape));
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(gen);
+  return t;
+}
+
+// A test model: f32 inputs, initializers, nodes; model() serializes and parses it so that
+// shapes are inferred as for a file.
+struct TestModel {
+  Model m;
+  explicit TestModel(int64_t opset = 13) {
+    m.opset_imports = {{"", opset}};
+    m.graph.name = "xnnpack_test";
+  }
+  void input(const std::string& name, const Shape& shape) {
+    ValueInfo v;
+    v.name = name;
+    v.dtype = DType::kF32;
+    v.has_shape = true;
+    for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
+    m.graph.inputs.push_back(v);
+  }
+  void init(const std::string& name, Tensor t) { m.graph.add_initializer(name, std::move(t)); }
+  Node& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+    Node n;
+    n.op_type = op;
+    n.name = op + std::to_string(m.graph.nodes.size());
+    n.inputs = std::move(in);
+    n.outputs = std::move(out);
+    m.graph.nodes.push_back(std::move(n));
+    return m.graph.nodes.back();
+  }
+  // The checker wants a shape on graph outputs: `rank` unknown dims.
+  void output(const std::string& name, int rank = 4) {
+    ValueInfo v;
+    v.name = name;
+    v.dtype = DType::kF32;
+    v.has_shape = true;
+    v.dims.assign(rank, Dim{});
+    m.graph.outputs.push_back(v);
+  }
+  Model model() const { return parse_model(serialize_model(m), fs::current_path()); }
+};
+
+struct Diff {
+  double max_diff = 0, max_ref = 0;
+  int xnnpack_nodes = 0;  // Subgraph nodes
+};
+
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.get_f64(i)));
+  return m;
+}
+
+Diff diff_providers(const Model& model, const std::vector<Tensor>& inputs, int threads = 1) {
+  Session fast(model, SessionOptions{{"xnnpack", "reference"}, threads, false});
+  Session ref(model, SessionOptions{{"reference"}, 1, false});
+  std::vector<Tensor> got = fast.run(inputs);
+  got = fast.run(inputs);  // the second run reuses the runtime built while planning
+  const std::vector<Tensor> want = ref.run(inputs);
+  Diff d;
+  for (const auto& [node, provider] : fast.assignment()) d.xnnpack_nodes += provider == "xnnpack";
+  EXPECT_EQ(got.size(), want.size());
+  for (size_t o = 0; o < got.size() && o < want.size(); ++o) {
+    EXPECT_EQ(got[o].shape(), want[o].shape()) << "output " << o;
+    if (got[o].shape() != want[o].shape()) continue;
+    d.max_ref = std::max(d.max_ref, max_abs(want[o]));
+    for (int64_t i = 0; i < got[o].numel(); ++i)
+      d.max_diff = std::max(d.max_diff, std::fabs(got[o].get_f64(i) - want[o].get_f64(i)));
+  }
+  return d;
+}
+
+void expect_close(const Model& model, const std::vector<Tensor>& inputs, int min_subgraphs = 1,
+                  int threads = 1) {
+  const Diff d = diff_providers(model, inputs, threads);
+  EXPECT_LE(d.max_diff, 1e-4 * d.max_ref + 1e-6) << "max|ref| " << d.max_ref;
+  EXPECT_GE(d.xnnpack_nodes, min_subgraphs) << "xnnpack took too few nodes";
+}
+
+struct ConvCase {
+  const char* name;
+  Shape x;  // NCHW
+  int64_t m, kh, kw, group;
+  std::vector<int64_t> strides, pads, dilations;
+  std::string auto_pad;
+  bool bias;
+  std::string act;  // "", "Relu", "Clip6"
+};
+
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
+
+class XnnpackConv : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(XnnpackConv, MatchesReference) {
+  const ConvCase& c = GetParam();
+  TestModel t(13);
+  t.input("x", c.x);
+  t.init("w", random_f32({c.m, c.x[1] / c.group, c.kh, c.kw}, 7));
+  std::vector<std::string> in = {"x", "w"};
+  if (c.bias) {
+    t.init("b", random_f32({c.m}, 8));
+    in.push_back("b");
+  }
+  Node& n = t.node("Conv", in, {c.act.empty() ? "y" : "z"});
+  n.set_attr_ints("kernel_shape", {c.kh, c.kw});
+  if (c.group != 1) n.set_attr_int("group", c.group);
+  if (!c.strides.empty()) n.set_attr_ints("strides", c.strides);
+  if (!c.pads.empty()) n.set_attr_ints("pads", c.pads);
+  if (!c.dilations.empty()) n.set_attr_ints("dilations", c.dilations);
+  if (!c.auto_pad.empty()) n.set_attr_string("auto_pad", c.auto_pad);
+  if (c.act == "Relu") t.node("Relu", {"z"}, {"y"});
+  if (c.act == "Clip6") {
+    t.init("lo", Tensor::scalar(0.f));
+    t.init("hi", Tensor::scalar(0.5f));
+    t.node("Clip", {"z", "lo", "hi"}, {"y"});
+  }
+  t.output("y");
+  expect_close(t.model(), {random_f32(c.x, 3)});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, XnnpackConv,
+    ::testing::Values(
+        ConvCase{"odd_3x3", {1, 3, 11, 13}, 5, 3, 3, 1, {}, {1, 1, 1, 1}, {}, "", true, ""},
+        ConvCase{"stride2_relu",
+                 {2, 13, 17, 9},
+                 11,
+                 3,
+                 3,
+                 1,
+                 {2, 2},
+                 {1, 1, 1, 1},
+                 {},
+                 "",
+                 true,
+                 "Relu"},
+        ConvCase{"asym_pads_clip",
+                 {1, 5, 9, 10},
+                 7,
+                 3,
+                 2,
+                 1,
+                 {1, 2},
+                 {0, 1, 2, 0},
+                 {},
+                 "",
+                 false,
+                 "Clip6"},
+        ConvCase{"pointwise", {1, 19, 7, 5}, 21, 1, 1, 1, {}, {}, {}, "", true, "Relu"},
+        ConvCase{"dilated", {1, 4, 15, 14}, 6, 3, 3, 1, {}, {2, 2, 2, 2}, {2, 2}, "", true, ""},
+        ConvCase{"grouped", {1, 12, 9, 9}, 9, 3, 3, 3, {}, {1, 1, 1, 1}, {}, "", true, "Relu"},
+        ConvCase{"depthwise",
+                 {1, 13, 10, 11},
+                 13,
+                 3,
+                 3,
+                 13,
+                 {2, 2},
+                 {1, 1, 1, 1},
+                 {},
+                 "",
+                 true,
+                 "Clip6"},
+        ConvCase{
+            "depthwise_multiplier", {1, 5, 8, 7}, 10, 5, 5, 5, {}, {2, 2, 2, 2}, {}, "", false, ""},
+        ConvCase{"same_upper", {1, 3, 10, 9}, 4, 4, 3, 1, {2, 2}, {}, {}, "SAME_UPPER", true, ""},
+        ConvCase{"same_lower", {1, 3, 10, 9}, 4, 4, 4, 1, {3, 2}, {}, {}, "SAME_LOWER", true, ""},
+        ConvCase{"valid", {1, 2, 8, 8}, 3, 3, 3, 1, {}, {}, {}, "VALID", true, "Relu"}),
+    [](const ::testing::TestParamInfo<ConvCase>& i) { return std::string(i.param.name); });
+
+TEST(Xnnpack, PoolsMatchReference) {
+  struct PoolCase {
+    const char* op;
+    std::vector<int64_t> kernel, strides, pads, dilations;
+    int64_t count_include_pad;
+  };
+  const std::vector<PoolCase> cases = {
+      {"MaxPool", {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0},
+      {"MaxPool", {2, 3}, {1, 2}, {0, 1, 1, 0}, {}, 0},
+      {"MaxPool", {3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, 0},
+      {"AveragePool", {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0},
+      {"AveragePool", {2, 2}, {2, 2}, {}, {}, 1},
+      {"AveragePool", {3, 2}, {1, 1}, {0, 0, 0, 0}, {}, 0},
+  };
+  for (const PoolCase& c : cases) {
+    SCOPED_TRACE(std::string(c.op) + " kernel " + std::to_string(c.kernel[0]) + "x" +
+                 std::to_string(c.kernel[1]));
+    TestModel t;
+    t.input("x", {2, 7, 13, 11});
+    Node& n = t.node(c.op, {"x"}, {"y"});
+    n.set_attr_ints("kernel_shape", c.kernel);
+    n.set_attr_ints("strides", c.strides);
+    if (!c.pads.empty()) n.set_attr_ints("pads", c.pads);
+    if (!c.dilations.empty()) n.set_attr_ints("dilations", c.dilations);
+    if (std::string(c.op) == "AveragePool")
+      n.set_attr_int("count_include_pad", c.count_include_pad);
+    t.output("y");
+    expect_close(t.model(), {random_f32({2, 7, 13, 11}, 5)});
+  }
+}
+
+// A small CNN: conv → relu → maxpool → depthwise → hardswish → residual add with a broadcast
+// per-channel constant → sigmoid gate (Mul) → global average pool → flatten → gemm → leaky relu
+// → matmul: one subgraph end to end.
+TEST(Xnnpack, SmallNetworkIsOneSubgraph) {
+  TestModel t(14);  // HardSwish
+  t.input("x", {2, 3, 17, 15});
+  t.init("w1", random_f32({10, 3, 3, 3}, 11));
+  t.init("b1", random_f32({10}, 12));
+  t.init("w2", random_f32({10, 1, 3, 3}, 13));
+  t.init("scale", random_f32({10, 1, 1}, 14));
+  t.init("fc_w", random_f32({7, 10}, 15));
+  t.init("fc_b", random_f32({7}, 16));
+  t.init("mm", random_f32({7, 5}, 17));
+  t.node("Conv", {"x", "w1", "b1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+  t.node("Relu", {"c1"}, {"r1"});
+  Node& mp = t.node("MaxPool", {"r1"}, {"p1"});
+  mp.set_attr_ints("kernel_shape", {2, 2});
+  mp.set_attr_ints("strides", {2, 2});
+  Node& dw = t.node("Conv", {"p1", "w2"}, {"c2"});
+  dw.set_attr_int("group", 10);
+  dw.set_attr_ints("pads", {1, 1, 1, 1});
+  t.node("HardSwish", {"c2"}, {"h2"});
+  t.node("Add", {"h2", "p1"}, {"a2"});
+  t.node("Mul", {"a2", "scale"}, {"m2"});
+  t.node("Sigmoid", {"m2"}, {"s2"});
+  t.node("Mul", {"s2", "a2"}, {"g2"});
+  t.node("GlobalAveragePool", {"g2"}, {"gap"});
+  t.node("Flatten", {"gap"}, {"flat"});
+  Node& gemm = t.node("Gemm", {"flat", "fc_w", "fc_b"}, {"fc"});
+  gemm.set_attr_int("transB", 1);
+  gemm.set_attr_float("alpha", 0.5f);
+  t.node("LeakyRelu", {"fc"}, {"lr"}).set_attr_float("alpha", 0.2f);
+  t.node("MatMul", {"lr", "mm"}, {"y"});
+  t.output("y", 2);
+  t.output("a2");  // an intermediate also read outside: a second output of the subgraph
+  const Model model = t.model();
+  expect_close(model, {random_f32({2, 3, 17, 15}, 1)});
+  Session s(model, SessionOptions{{"xnnpack", "reference"}, 1, false});
+  const auto a = s.assignment();
+  ASSERT_EQ(a.size(), 1u) << "every node should collapse into one Subgraph";
+  EXPECT_EQ(a[0].second, "xnnpack");
+}
+
+// Tanh is not taken: conv1 → tanh → add(conv1, tanh) must not put the Add in conv1's group
+// (that node would then depend on itself through tanh).
+TEST(Xnnpack, NodeNotTakenInsideARun) {
+  TestModel t(13);
+  t.input("x", {1, 6, 9, 7});
+  t.init("w1", random_f32({6, 6, 3, 3}, 21));
+  t.init("w2", random_f32({5, 6, 1, 1}, 22));
+  t.node("Conv", {"x", "w1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+  t.node("Tanh", {"c1"}, {"t1"});
+  t.node("Add", {"c1", "t1"}, {"a1"});
+  t.node("Conv", {"a1", "w2"}, {"c2"});
+  t.node("Relu", {"c2"}, {"y"});
+  t.output("y");
+  const Model model = t.model();
+  expect_close(model, {random_f32({1, 6, 9, 7}, 2)}, 2);
+}
+
+TEST(Xnnpack, BatchNormFoldedAndOldClip) {
+  TestModel t(10);  // Clip with min/max attributes, BatchNormalization-9
+  t.input("x", {1, 4, 6, 5});
+  t.init("w", random_f32({6, 4, 3, 3}, 31));
+  t.init("gamma", random_f32({6}, 32, 0.5f, 1.5f));
+  t.init("beta", random_f32({6}, 33));
+  t.init("mean", random_f32({6}, 34));
+  t.init("var", random_f32({6}, 35, 0.5f, 2.f));
+  t.node("Conv", {"x", "w"}, {"c"});
+  t.node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"bn"});
+  Node& clip = t.node("Clip", {"bn"}, {"y"});
+  clip.set_attr_float("min", -0.25f);
+  clip.set_attr_float("max", 0.75f);
+  t.output("y");
+  const Model model = t.model();
+  expect_close(model, {random_f32({1, 4, 6, 5}, 3)});
+  Session s(model, SessionOptions{{"xnnpack", "reference"}, 1, false});
+  EXPECT_EQ(s.assignment().size(), 1u);
+}
+
+TEST(Xnnpack, ShapeChangesRebuildTheRuntime) {
+  TestModel t(13);
+  ValueInfo x;
+  x.name = "x";
+  x.dtype = DType::kF32;
+  x.has_shape = true;
+  x.dims = {Dim{-1, "n"}, Dim{3, ""}, Dim{-1, "h"}, Dim{-1, "w"}};
+  t.m.graph.inputs.push_back(x);
+  t.init("w", random_f32({4, 3, 3, 3}, 41));
+  t.node("Conv", {"x", "w"}, {"c"}).set_attr_ints("pads", {1, 1, 1, 1});
+  t.node("Relu", {"c"}, {"y"});
+  t.output("y");
+  const Model model = t.model();
+  Session fast(model, SessionOptions{{"xnnpack", "reference"}, 1, false});
+  Session ref(model, SessionOptions{{"reference"}, 1, false});
+  for (const Shape& s : {Shape{1, 3, 8, 9}, Shape{2, 3, 5, 7}, Shape{1, 3, 8, 9}}) {
+    const Tensor in = random_f32(s, 9);
+    const Tensor got = fast.run({in})[0], want = ref.run({in})[0];
+    ASSERT_EQ(got.shape(), want.shape());
+    double d = 0;
+    for (int64_t i = 0; i < got.numel(); ++i)
+      d = std::max(d, std::fabs(double(got.data<float>()[i]) - want.data<float>()[i]));
+    EXPECT_LE(d, 1e-4 * max_abs(want) + 1e-6) << shape_str(s);
+  }
+}
+
+class XnnpackFashion : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(XnnpackFashion, MatchesReference) {
+  const fs::path path = fs::path(EDGEOPT_SOURCE_DIR) / "models" / (GetParam() + ".onnx");
+  if (!fs::exists(path)) GTEST_SKIP() << path << " not found";
+  const Model model = load_model(path);
+  const ValueInfo* in = model.graph.real_inputs().at(0);
+  Shape s;
+  for (const Dim& d : in->dims) s.push_back(d.is_static() ? d.value : 3);
+  expect_close(model, {random_f32(s, 4, 0.f, 1.f)});
+  expect_close(model, {random_f32(s, 5, 0.f, 1.f)}, 1, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, XnnpackFashion,
+                         ::testing::Values("fashion_resnet", "fashion_mobilenet"));
+
+class XnnpackTorchvision : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(XnnpackTorchvision, MatchesReference) {
+  const fs::path dir = fs::path(EDGEOPT_BINARY_DIR) / "fixtures";
+  const fs::path path = dir / (GetParam() + "_op13.onnx");
+  if (!fs::exists(path))
+    GTEST_SKIP() << path << " not found (scripts/make_torchvision_fixtures.py " << dir << ")";
+  const Model model = load_model(path);
+  const Tensor input = load_tensor_pb(dir / (GetParam() + "_input.pb"));
+  expect_close(model, {input}, 1, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, XnnpackTorchvision,
+                         ::testing::Values("resnet18", "mobilenet_v2", "squeezenet1_1",
+                                           "efficientnet_b0"));
+
+}  // namespace
+}  // namespace edgeopt
