@@ -5,7 +5,10 @@ For each model (weights=None, torch.manual_seed(0), eval mode) writes into OUT_D
   <model>_op<opset>.onnx   torch.onnx.export, do_constant_folding, dynamic batch axis
   <model>_input.pb         a fixed random 1x3x224x224 input (onnx TensorProto)
   <model>_output.pb        PyTorch's output for that input (onnx TensorProto)
-and an int8 ResNet-18 quantized by PyTorch FX post-training quantization (engine onednn):
+  resnet18_calib.npz       16 random 3x224x224 samples (x) and zero labels (y): calibration data
+                           for quantizing the random-weight model (size and speed demos only)
+and, with --fx-int8, an int8 ResNet-18 quantized by PyTorch FX post-training quantization
+(engine onednn):
   resnet18_fxq_op13.onnx   its QDQ export
   resnet18_fxq_inputs.npy  100 random 1x3x224x224 inputs, stacked (100x3x224x224)
   resnet18_fxq_logits.npy  PyTorch's int8 logits for them (100x1000)
@@ -84,6 +87,21 @@ def export(model, x, path, opset, dynamic=True):
     write_atomic(path, buf.getvalue())
 
 
+CALIB_FILE = "resnet18_calib.npz"
+
+
+def write_calibration(path):
+    import io
+
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((16, 3, 224, 224), dtype=np.float32)
+    buf = io.BytesIO()
+    np.savez(buf, x=x, y=np.zeros(16, dtype=np.int64))
+    write_atomic(path, buf.getvalue())
+
+
 FXQ_FILES = ["resnet18_fxq_op13.onnx", "resnet18_fxq_inputs.npy", "resnet18_fxq_logits.npy"]
 FXQ_SAMPLES = 100
 
@@ -121,12 +139,13 @@ def main():
     parser.add_argument("out_dir")
     parser.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
     parser.add_argument("--opsets", nargs="*", type=int, default=OPSETS)
+    parser.add_argument("--fx-int8", action="store_true", help="also the FX int8 ResNet-18")
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = os.path.join(args.out_dir, "VERSION")
     if not os.path.exists(stamp) or open(stamp).read().strip() != FIXTURE_VERSION:
         for f in os.listdir(args.out_dir):
-            if f.endswith((".onnx", ".pb", ".npy")):
+            if f.endswith((".onnx", ".pb", ".npy", ".npz")):
                 os.remove(os.path.join(args.out_dir, f))
         write_atomic(stamp, (FIXTURE_VERSION + "\n").encode())
 
@@ -134,9 +153,11 @@ def main():
     for name in args.models:
         files = [os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op)) for op in args.opsets]
         files += [os.path.join(args.out_dir, name + s) for s in ("_input.pb", "_output.pb")]
+        if name == "resnet18":
+            files.append(os.path.join(args.out_dir, CALIB_FILE))
         if not all(os.path.exists(f) for f in files):
             todo.append(name)
-    fxq = not all(os.path.exists(os.path.join(args.out_dir, f)) for f in FXQ_FILES)
+    fxq = args.fx_int8 and not all(os.path.exists(os.path.join(args.out_dir, f)) for f in FXQ_FILES)
     if not todo and not fxq:
         print("torchvision fixtures: all present in", args.out_dir)
         return 0
@@ -157,6 +178,8 @@ def main():
             if not os.path.exists(path):
                 proto = onnx.numpy_helper.from_array(t.numpy(), name=suffix[1:-3])
                 write_atomic(path, proto.SerializeToString())
+        if name == "resnet18" and not os.path.exists(os.path.join(args.out_dir, CALIB_FILE)):
+            write_calibration(os.path.join(args.out_dir, CALIB_FILE))
         for op in args.opsets:
             path = os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op))
             if not os.path.exists(path):

@@ -26,7 +26,7 @@ set_tests_properties(onnx_conformance onnx_conformance_simple onnx_conformance_p
 set(EDGEOPT_FIXTURES_DIR ${PROJECT_BINARY_DIR}/fixtures)
 add_test(NAME make_fixtures
   COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/make_torchvision_fixtures.py
-          ${EDGEOPT_FIXTURES_DIR})
+          ${EDGEOPT_FIXTURES_DIR} --fx-int8)
 set_tests_properties(make_fixtures PROPERTIES FIXTURES_SETUP torchvision TIMEOUT 900)
 
 file(GLOB EDGEOPT_TORCHVISION_TEST_SOURCES CONFIGURE_DEPENDS

@@ -7,13 +7,13 @@
 //    "steps": [
 //      {"name": "fold/fuse",  "op": "passes", "level": 2},
 //      {"name": "prune 30%",  "op": "prune", "structured": true, "ratio": 0.3},
-//      {"name": "int8",       "op": "quantize", "from": "fold/fuse",
-//       "calibration": "fashion-mnist:train", "samples": 500},
-//      {"name": "prune+int8", "op": "quantize", "from": "prune 30%",
-//       "calibration": "fashion-mnist:train", "samples": 500}]}
+//      {"name": "int8",       "op": "quantize", "from": "fold/fuse", "samples": 500},
+//      {"name": "prune+int8", "op": "quantize", "from": "prune 30%", "samples": 500}]}
 // Each step starts from the model of the step named by "from" (default: the previous step;
 // "baseline" is the input model) and gets a row of its own. The keys besides name/op/from are
-// the step's options; unknown keys are an error, so a typo never goes unnoticed.
+// the step's options; unknown keys are an error, so a typo never goes unnoticed. Datasets are
+// options of their steps ("calibration": "fashion-mnist:train") or, when a step names none, the
+// defaults given to run_recipe (the CLI's --calib and --train), so one recipe serves many models.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +55,9 @@ struct StepContext {
   std::function<Dataset&(const std::string& spec)> dataset;
   // One line per step for the log (stderr in the CLI).
   std::function<void(const std::string&)> log;
+  // Datasets for steps that do not name their own ("" = none given).
+  std::string calibration_spec;  // quantize
+  std::string train_spec;        // finetune
 };
 
 // A step rewrites the model in place and returns a short summary for the report.
@@ -126,6 +129,8 @@ struct RecipeOptions {
   // Every model is benchmarked this many times, round-robin after all steps; the report keeps
   // the median of the rounds (latency) and the largest peak RSS.
   int bench_rounds = 3;
+  // Default datasets of the steps (see StepContext).
+  std::string calibration_spec, train_spec;
   // Folder where every step's model is written (named after the step); empty = a temporary
   // folder, removed at the end.
   std::filesystem::path keep_dir;

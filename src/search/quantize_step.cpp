@@ -43,10 +43,10 @@ std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   if (q.samples < 1) fail_input("quantize: \"samples\" must be at least 1");
   Dataset* calib = nullptr;
   if (q.mode == QuantMode::kStatic) {
-    const std::string spec = opt_string(o, "calibration", "");
+    const std::string spec = opt_string(o, "calibration", ctx.calibration_spec);
     if (spec.empty())
-      fail_input("quantize: static mode needs \"calibration\": a dataset SPEC "
-                 "(e.g. fashion-mnist:train)");
+      fail_input("quantize: static mode needs calibration data: \"calibration\": SPEC in the "
+                 "step, or --calib SPEC (e.g. fashion-mnist:train)");
     calib = &ctx.dataset(spec);
   }
   QuantizeReport r;

@@ -183,6 +183,8 @@ RecipeReport run_recipe(const Model& model, const std::string& model_name, const
     return *it->second;
   };
   ctx.log = log;
+  ctx.calibration_spec = options.calibration_spec;
+  ctx.train_spec = options.train_spec;
 
   Dataset* eval_data = options.eval_spec.empty() ? nullptr : &ctx.dataset(options.eval_spec);
   std::unique_ptr<Session> baseline_session;
