@@ -37,3 +37,8 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present"
 fi
+
+# ONNX Runtime (npm onnxruntime-node): the peer in benchmarks and the proof that edgeopt's
+# outputs run elsewhere. Tests that need it are skipped when it cannot be installed.
+bash "$(dirname "$0")/../bench/ort/setup.sh" ||
+  echo "setup: onnxruntime-node could not be installed; ONNX Runtime checks will be skipped"
