@@ -29,7 +29,7 @@ struct OptimizeArgs {
   std::vector<std::string> disabled, only;
   bool json = false;
   // Recipe mode.
-  std::string recipe, eval, calib, keep, report, table, provider;
+  std::string recipe, eval, calib, train, keep, report, table, provider;
   int64_t eval_limit = 0;
   bool bench = false;
   int bench_runs = 50, bench_warmup = 10, bench_rounds = 3, threads = 1;
@@ -91,6 +91,7 @@ int run_recipe_mode(const OptimizeArgs& a) {
   opts.eval_spec = a.eval;
   opts.eval_limit = a.eval_limit;
   opts.calibration_spec = a.calib;
+  opts.train_spec = a.train;
   opts.keep_dir = a.keep;
   opts.bench_rounds = a.bench_rounds;
   opts.log = [](const std::string& line) { std::cerr << "optimize: " << line << "\n"; };
@@ -125,9 +126,9 @@ int run_recipe_mode(const OptimizeArgs& a) {
 
 int run_optimize(const OptimizeArgs& a) {
   if (!a.recipe.empty()) return run_recipe_mode(a);
-  if (!a.eval.empty() || !a.calib.empty() || a.bench || !a.keep.empty() || !a.report.empty() ||
+  if (!a.eval.empty() || !a.calib.empty() || !a.train.empty() || a.bench || !a.keep.empty() || !a.report.empty() ||
       !a.table.empty())
-    fail_input("--eval, --calib, --bench, --keep, --report and --table go with --recipe");
+    fail_input("--eval, --calib, --train, --bench, --keep, --report and --table go with --recipe");
   Model model = load_model(a.model);
   PassOptions opts;
   opts.level = a.level;
@@ -190,6 +191,9 @@ CommandRegistrar reg(20, "optimize",
                                       "With --recipe: top-1 of every step on this dataset SPEC");
                        sub.add_option("--calib", a->calib,
                                       "Calibration data SPEC for quantize steps naming none");
+                       if (StepRegistry::global().find("finetune"))  // training backend built
+                         sub.add_option("--train", a->train,
+                                        "Training data SPEC for finetune steps naming none");
                        sub.add_option("--eval-limit", a->eval_limit,
                                       "Evaluate the first N samples only")
                            ->check(CLI::NonNegativeNumber);
