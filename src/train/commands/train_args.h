@@ -23,7 +23,7 @@ struct TrainArgs {
 inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, double default_lr) {
   a.opt.epochs = default_epochs;
   a.opt.lr = default_lr;
-  a.opt.threads = 2;
+  a.opt.threads = 1;  // see docs/training.md: 2 threads only help on an idle machine
   sub.add_option("model", a.model, "ONNX model to train")->required();
   sub.add_option("-o,--output", a.out, "Where to write the trained ONNX model")->required();
   sub.add_option("--data", a.data, "Training set SPEC (e.g. fashion-mnist:train)")->required();
@@ -41,7 +41,9 @@ inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, d
   sub.add_option("--label-smoothing", a.opt.label_smoothing, "Label smoothing epsilon");
   sub.add_flag("--augment", a.opt.augment, "Random crop (pad 2) + horizontal flip");
   sub.add_option("--seed", a.opt.seed, "Seed of shuffling, augmentation and dropout");
-  sub.add_option("--threads", a.opt.threads, "Torch threads")->check(CLI::Range(1, 1024));
+  sub.add_option("--threads", a.opt.threads,
+                 "Torch intra-op threads (for 2, also set OMP_WAIT_POLICY=PASSIVE)")
+      ->check(CLI::Range(1, 1024));
   sub.add_option("--checkpoint", a.opt.checkpoint,
                  "Write FILE (ONNX) and FILE.state (optimizer) after every epoch");
   sub.add_option("--resume", a.opt.resume, "Continue from a checkpoint FILE (+ FILE.state)");
