@@ -1,0 +1,48 @@
+// edgeopt distill --teacher T.onnx --student S.onnx -o OUT --data SPEC [--alpha A]
+//                 [--temperature T] [training options]
+// loss = α·CE(y, s) + (1 − α)·T²·KL(softmax(t/T) ‖ softmax(s/T)); the teacher runs in edgeopt's
+// runtime batch by batch.
+#include <memory>
+
+#include "command.h"
+#include "edgeopt/error.h"
+#include "edgeopt/onnx_io.h"
+#include "train/commands/train_args.h"
+
+namespace edgeopt::cli {
+namespace {
+
+int run_distill(TrainArgs& a) {
+  check_output(a);
+  std::unique_ptr<Dataset> data = open_dataset(a.data);
+  std::unique_ptr<Dataset> val = open_val(a);
+  Model model = load_model(a.model);
+  train::train_model(model, *data, val.get(), a.opt);
+  save_model(model, a.out, {}, a.model);
+  std::printf("wrote %s\n", a.out.c_str());
+  return 0;
+}
+
+CommandRegistrar reg(
+    140, "distill", "Train a student model from a teacher's logits (libtorch)", [](CLI::App& sub) {
+      auto a = std::make_shared<TrainArgs>();
+      add_train_options(sub, *a, 10, 0.05);
+      // The student is the positional MODEL; --student names it explicitly.
+      sub.get_option("model")->required(false);
+      sub.add_option("--student", a->model, "Student ONNX model");
+      sub.add_option("--teacher", a->opt.teacher, "Teacher ONNX model")->required();
+      sub.add_option("--teacher-provider", a->opt.teacher_providers,
+                     "Providers running the teacher (default: all, best first)")
+          ->delimiter(',');
+      sub.add_option("--alpha", a->opt.alpha, "Weight of the label loss")
+          ->check(CLI::Range(0.0, 1.0));
+      sub.add_option("--temperature", a->opt.temperature, "Softmax temperature")
+          ->check(CLI::PositiveNumber);
+      return [a] {
+        if (a->model.empty()) fail_input("distill: give the student model (--student S.onnx)");
+        return run_distill(*a);
+      };
+    });
+
+}  // namespace
+}  // namespace edgeopt::cli

@@ -1,0 +1,54 @@
+// edgeopt qat MODEL -o OUT --data SPEC --calib SPEC [--calib-samples N] [training options]
+// Quantization-aware training: fake quantization (s8 per-channel weights, u8 per-tensor
+// activations, scales from a min/max calibration pass, then learned), fine-tuning, and export
+// as a QDQ model.
+#include <memory>
+
+#include "command.h"
+#include "edgeopt/onnx_io.h"
+#include "train/commands/train_args.h"
+
+namespace edgeopt::cli {
+namespace {
+
+struct QatArgs {
+  TrainArgs t;
+  std::string calib;
+  train::QatOptions q;
+};
+
+int run_qat(QatArgs& a) {
+  check_output(a.t);
+  std::unique_ptr<Dataset> data = open_dataset(a.t.data);
+  std::unique_ptr<Dataset> calib = open_dataset(a.calib);
+  std::unique_ptr<Dataset> val = open_val(a.t);
+  Model model = load_model(a.t.model);
+  const int64_t quantized = train::insert_fake_quant(model, *calib, a.q);
+  std::printf("fake quantization on %lld nodes (calibrated on %lld samples)\n",
+              static_cast<long long>(quantized),
+              static_cast<long long>(std::min(a.q.calib_samples, calib->size())));
+  if (val) {
+    const double before = train::evaluate_top1(model, *val, a.t.opt.val_limit, a.t.opt.threads);
+    std::printf("val top-1 before fine-tuning (min/max scales) %.4f\n", before);
+  }
+  a.t.opt.train_quant_scales = true;
+  train::train_model(model, *data, val.get(), a.t.opt);
+  train::finalize_qdq(model);
+  save_model(model, a.t.out, {}, a.t.model);
+  std::printf("wrote %s\n", a.t.out.c_str());
+  return 0;
+}
+
+CommandRegistrar reg(150, "qat", "Quantization-aware training, exported as a QDQ int8 model",
+                     [](CLI::App& sub) {
+                       auto a = std::make_shared<QatArgs>();
+                       add_train_options(sub, a->t, 1, 0.002);
+                       a->t.opt.weight_decay = 0;
+                       sub.add_option("--calib", a->calib, "Calibration set SPEC")->required();
+                       sub.add_option("--calib-samples", a->q.calib_samples, "Calibration samples")
+                           ->check(CLI::PositiveNumber);
+                       return [a] { return run_qat(*a); };
+                     });
+
+}  // namespace
+}  // namespace edgeopt::cli

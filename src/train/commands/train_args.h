@@ -1,0 +1,76 @@
+// Options shared by the training subcommands (train, finetune, distill, qat, iterative-prune).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "edgeopt/data.h"
+#include "edgeopt/error.h"
+#include "edgeopt/fileio.h"
+#include "train/train.h"
+
+namespace edgeopt::cli {
+
+struct TrainArgs {
+  std::string model, out, data, val;
+  train::TrainOptions opt;
+};
+
+// Declares MODEL, -o, --data, --val and the optimisation options on `sub`.
+inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, double default_lr) {
+  a.opt.epochs = default_epochs;
+  a.opt.lr = default_lr;
+  a.opt.threads = 1;  // see docs/training.md: 2 threads only help on an idle machine
+  sub.add_option("model", a.model, "ONNX model to train")->required();
+  sub.add_option("-o,--output", a.out, "Where to write the trained ONNX model")->required();
+  sub.add_option("--data", a.data, "Training set SPEC (e.g. fashion-mnist:train)")->required();
+  sub.add_option("--val", a.val, "Validation set SPEC: top-1 after every epoch");
+  sub.add_option("--epochs", a.opt.epochs, "Epochs")->check(CLI::Range(1, 100000));
+  sub.add_option("--batch", a.opt.batch, "Batch size")->check(CLI::Range(2, 1 << 20));
+  sub.add_option("--lr", a.opt.lr, "Peak learning rate")->check(CLI::Range(1e-12, 1e6));
+  sub.add_option("--optimizer", a.opt.optimizer, "sgd (Nesterov momentum) | adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}));
+  sub.add_option("--momentum", a.opt.momentum, "SGD momentum");
+  sub.add_option("--schedule", a.opt.schedule, "cosine | step | constant")
+      ->check(CLI::IsMember({"cosine", "step", "constant"}));
+  sub.add_option("--warmup-epochs", a.opt.warmup_epochs, "Linear warm-up epochs");
+  sub.add_option("--weight-decay", a.opt.weight_decay, "Weight decay (weights of rank >= 2)");
+  sub.add_option("--label-smoothing", a.opt.label_smoothing, "Label smoothing epsilon");
+  sub.add_flag("--augment", a.opt.augment, "Random crop (pad 2) + horizontal flip");
+  sub.add_option("--seed", a.opt.seed, "Seed of shuffling, augmentation and dropout");
+  sub.add_option("--threads", a.opt.threads,
+                 "Torch intra-op threads (for 2, also set OMP_WAIT_POLICY=PASSIVE)")
+      ->check(CLI::Range(1, 1024));
+  sub.add_option("--checkpoint", a.opt.checkpoint,
+                 "Write FILE (ONNX) and FILE.state (optimizer) after every epoch");
+  sub.add_option("--resume", a.opt.resume, "Continue from a checkpoint FILE (+ FILE.state)");
+  sub.add_option("--stop-after", a.opt.stop_after,
+                 "Stop after this epoch (the schedule still spans --epochs)")
+      ->check(CLI::Range(1, 100000));
+  sub.add_option("--limit", a.opt.limit, "Train on the first N samples")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  sub.add_option("--val-limit", a.opt.val_limit, "Validate on the first N samples")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  a.opt.log = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+}
+
+// Checks -o before training starts, so that a bad path does not cost a training run.
+inline void check_output(const TrainArgs& a) {
+  const std::filesystem::path out(a.out);
+  const std::filesystem::path dir = out.parent_path().empty() ? "." : out.parent_path();
+  if (!std::filesystem::is_directory(dir))
+    fail_input(a.out, ": folder '", dir.string(), "' does not exist");
+  if (!a.model.empty()) refuse_same_file(a.model, a.out);
+}
+
+inline std::unique_ptr<Dataset> open_val(const TrainArgs& a) {
+  return a.val.empty() ? nullptr : open_dataset(a.val);
+}
+
+}  // namespace edgeopt::cli

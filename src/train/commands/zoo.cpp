@@ -1,0 +1,63 @@
+// edgeopt zoo ARCH -o OUT [--classes N] [--input 1x1x28x28] [--width W] [--seed S]
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "command.h"
+#include "edgeopt/error.h"
+#include "edgeopt/onnx_io.h"
+#include "train/train.h"
+
+namespace edgeopt::cli {
+namespace {
+
+struct ZooArgs {
+  std::string arch, out, input = "1x1x28x28";
+  train::ZooOptions opt;
+};
+
+Shape parse_shape(const std::string& s) {
+  Shape shape;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, 'x')) {
+    try {
+      size_t used = 0;
+      shape.push_back(std::stoll(item, &used));
+      if (used != item.size() || shape.back() <= 0) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      fail_input("zoo: --input '", s, "' is not a shape like 1x3x32x32");
+    }
+  }
+  return shape;
+}
+
+int run_zoo(ZooArgs& a) {
+  a.opt.input = parse_shape(a.input);
+  Model m = train::build_zoo_model(a.arch, a.opt);
+  save_model(m, a.out);
+  int64_t params = 0;
+  for (const NamedTensor& t : m.graph.initializers) params += t.tensor.numel();
+  std::printf("%s: %zu nodes, %lld parameters -> %s\n", a.arch.c_str(), m.graph.nodes.size(),
+              static_cast<long long>(params), a.out.c_str());
+  return 0;
+}
+
+CommandRegistrar reg(
+    100, "zoo", "Build a freshly initialised model (lenet5, mlp, resnet8, ...)", [](CLI::App& sub) {
+      auto a = std::make_shared<ZooArgs>();
+      sub.add_option("arch", a->arch,
+                     "lenet5 | mlp | resnet8 | resnet18 | mobilenet_v2 | "
+                     "squeezenet")
+          ->required();
+      sub.add_option("-o,--output", a->out, "ONNX file to write")->required();
+      sub.add_option("--classes", a->opt.classes, "Classes")->check(CLI::PositiveNumber);
+      sub.add_option("--input", a->input, "Input shape NxCxHxW");
+      sub.add_option("--width", a->opt.width, "Channel width multiplier")
+          ->check(CLI::PositiveNumber);
+      sub.add_option("--seed", a->opt.seed, "Initialisation seed");
+      return [a] { return run_zoo(*a); };
+    });
+
+}  // namespace
+}  // namespace edgeopt::cli

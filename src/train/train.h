@@ -1,0 +1,105 @@
+// Training on libtorch, behind a torch-free interface (what the CLI commands and tests use).
+//
+// train_model() fine-tunes every float initializer of an ONNX model in place with SGD or AdamW
+// on a labelled dataset; optional extras: keep pruned weights at zero (finetune), knowledge
+// distillation from a teacher run by edgeopt's runtime, trainable quantization scales (QAT).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "edgeopt/data.h"
+#include "edgeopt/ir.h"
+
+namespace edgeopt::train {
+
+struct TrainOptions {
+  int epochs = 1;
+  int64_t batch = 128;
+  double lr = 0.05;
+  std::string optimizer = "sgd";  // "sgd" (momentum, Nesterov) | "adamw"
+  double momentum = 0.9;
+  bool nesterov = true;
+  std::string schedule = "cosine";  // "cosine" (per step, to 0) | "step" (×0.1 at 50%, 75%)
+                                    // | "constant"
+  int warmup_epochs = 0;            // linear warm-up from lr/10 (counted in steps)
+  double weight_decay = 5e-4;       // applied to tensors of rank >= 2 only (not biases, BN)
+  double label_smoothing = 0;
+  bool augment = false;  // random crop from the image zero-padded by 2, random horizontal flip
+  uint64_t seed = 0;
+  int threads = 1;
+  int64_t limit = 0;      // train on the first `limit` samples (0 = all)
+  int64_t val_limit = 0;  // validate on the first `val_limit` samples (0 = all)
+  // After every epoch write `checkpoint` (the ONNX model) and `checkpoint`.state (optimizer
+  // state, epoch). Resuming from such a pair continues exactly as an uninterrupted run.
+  std::string checkpoint;
+  std::string resume;
+  // Stop after this epoch (1-based; 0 = run all), keeping the schedule of `epochs`.
+  int stop_after = 0;
+  // Keep weights that are exactly zero at the start at zero (pruned models).
+  bool keep_zeros = false;
+  // Distillation: loss = α·CE(y, s) + (1 − α)·T²·KL(softmax(t/T) ‖ softmax(s/T)).
+  std::string teacher;  // ONNX file run with edgeopt::Session; empty = no distillation
+  std::vector<std::string> teacher_providers;  // session providers (empty: all, best first)
+  double alpha = 0.5;
+  double temperature = 4.0;
+  // QAT: make QuantizeLinear/DequantizeLinear scales trainable.
+  bool train_quant_scales = false;
+  // Progress: a bar on stderr when it is a terminal; epoch lines go to `log` (stdout in the CLI).
+  bool progress = true;
+  std::function<void(const std::string&)> log;
+};
+
+struct EpochStats {
+  int epoch = 0;  // 1-based
+  double loss = 0;
+  double train_top1 = 0;
+  double val_top1 = -1;  // < 0 without a validation set
+  double lr = 0;         // at the end of the epoch
+  double seconds = 0;
+};
+
+// Trains `model` in place (initializers updated). `val` may be null.
+std::vector<EpochStats> train_model(Model& model, Dataset& train, Dataset* val,
+                                    const TrainOptions& options);
+
+// Top-1 of `model` on the first `limit` samples (0 = all), executed by the torch backend.
+double evaluate_top1(const Model& model, Dataset& data, int64_t limit = 0, int threads = 1);
+
+// ---- QAT ----------------------------------------------------------------------------------
+
+struct QatOptions {
+  int64_t calib_samples = 512;
+  int64_t batch = 64;
+};
+
+// Folds BatchNormalization into convolutions, then inserts fake quantization in QDQ form:
+// activations entering Conv/Gemm/MatMul per-tensor asymmetric u8, weights per-channel
+// symmetric s8 (S_w = max|w_c| / 127). Activation ranges come from a min/max pass over the
+// first `calib_samples` of `calib`. Returns the number of quantized nodes.
+int64_t insert_fake_quant(Model& model, Dataset& calib, const QatOptions& options);
+
+// Turns the fake-quantized model into a plain QDQ model: weights pass through QuantizeLinear
+// once here and are stored as s8 initializers feeding DequantizeLinear.
+void finalize_qdq(Model& model);
+
+// ---- zoo ------------------------------------------------------------------------------------
+
+struct ZooOptions {
+  int64_t classes = 10;
+  Shape input = {1, 1, 28, 28};  // the batch dim becomes dynamic ("N")
+  double width = 1.0;            // channel multiplier
+  uint64_t seed = 0;
+};
+
+// Architectures: lenet5, mlp, resnet8, resnet18, mobilenet_v2, squeezenet.
+std::vector<std::string> zoo_architectures();
+// Builds a freshly initialised model (ONNX opset 13). Throws Error for an unknown name.
+Model build_zoo_model(const std::string& arch, const ZooOptions& options);
+
+// Cubic sparsity schedule of gradual pruning: s_t = s_f · (1 − (1 − t/K)³), t = 1..K.
+double cubic_sparsity(double final_sparsity, int step, int steps);
+
+}  // namespace edgeopt::train
