@@ -19,7 +19,7 @@ echo "== edgeopt inspect $model"
 echo
 echo "== the lab recipe on $model (Fashion-MNIST)"
 "$edgeopt" optimize "$model" -o "$out/fashion_resnet_lab.onnx" --recipe recipes/lab.json \
-  --calib fashion-mnist:train --eval fashion-mnist:test --bench --bench-runs 200 \
+  --calib fashion-mnist:train --train fashion-mnist:train --eval fashion-mnist:test --bench --bench-runs 200 \
   --bench-warmup 20 --threads 1 --keep "$out/fashion_resnet" --table "$out/fashion_resnet.md" \
   --report "$out/fashion_resnet.json"
 echo

@@ -18,6 +18,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/passes.h"
+#include "edgeopt/quantize.h"
 #include "edgeopt/session.h"
 #include "train/torch_graph.h"
 #include "train/train.h"
@@ -409,16 +410,6 @@ int64_t weight_axis(const Node& n, const Graph& g) {
   return -1;
 }
 
-// Per-tensor asymmetric u8 parameters for the range [lo, hi], widened to contain 0 so that 0 is
-// exactly representable: S = (hi − lo)/255, Z = round(−lo/S) clamped to [0, 255].
-std::pair<float, uint8_t> u8_qparams(float lo, float hi) {
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-  const float zp = std::nearbyint(-lo / scale);
-  return {scale, static_cast<uint8_t>(std::clamp(zp, 0.0f, 255.0f))};
-}
-
 // A per-axis parameter (1-D, x.size(axis) elements) shaped to broadcast against x.
 torch::Tensor along_axis(const torch::Tensor& p, const torch::Tensor& x, int64_t axis) {
   if (p.numel() == 1 || x.dim() <= 1) return p.reshape({});
@@ -511,9 +502,11 @@ int64_t insert_fake_quant(Model& model, Dataset& calib, const QatOptions& qo) {
       if (!dequantized.count(a)) {
         auto r = range.find(a);
         if (r == range.end()) fail_input("qat: ", n.describe(), ": input '", a, "' not calibrated");
-        const auto [scale, zp] = u8_qparams(r->second.first, r->second.second);
-        dequantized[a] =
-            add_qdq(a, Tensor::scalar<float>(scale), Tensor::scalar<uint8_t>(zp), -1);
+        // Per-tensor asymmetric u8, the range widened to contain 0, as post-training
+        // quantization does.
+        const QParams q = choose_qparams(r->second.first, r->second.second, DType::kU8, false);
+        dequantized[a] = add_qdq(a, Tensor::scalar<float>(q.scale),
+                                 Tensor::scalar<uint8_t>(static_cast<uint8_t>(q.zero_point)), -1);
       }
       const int64_t axis = weight_axis(n, g);
       const Tensor& w = g.find_initializer(n.inputs[1])->tensor;
