@@ -300,7 +300,10 @@ std::string recipe_markdown(const RecipeReport& r) {
   if (acc) o << "---:|---:|";
   o << "\n";
   for (const RecipeRow& row : r.rows) {
-    o << "| " << row.name << " | " << fmt("%.3f", row.file_bytes / 1e6) << " | "
+    // A step that did nothing says so (e.g. fine-tuning without training data).
+    const bool skipped = row.summary.rfind("skipped", 0) == 0;
+    o << "| " << row.name << (skipped ? " (" + row.summary + ")" : "") << " | "
+      << fmt("%.3f", row.file_bytes / 1e6) << " | "
       << fmt("%.2f×", double(base.file_bytes) / std::max<int64_t>(row.file_bytes, 1)) << " | "
       << fmt("%.3f", row.compressed_bytes / 1e6) << " | " << fmt("%.1f", row.macs / 1e6)
       << " |";

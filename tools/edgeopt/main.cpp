@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "binaries.h"
 #include "command.h"
 #include "edgeopt/error.h"
 
@@ -48,6 +49,7 @@ void use_passive_openmp(char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  edgeopt::cli::set_argv(argv);
   use_passive_openmp(argv);
   using namespace edgeopt::cli;
   CLI::App app{"edgeopt: inspect, optimize, validate, benchmark and run ONNX models on small devices"};

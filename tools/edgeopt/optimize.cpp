@@ -3,22 +3,16 @@
 //                  [--report R.json] [--table T.md] [--json]
 // Without a recipe: the graph passes (fold BatchNormalization, fuse, fold constants, remove dead
 // code). With one: its steps, measured after each (see include/edgeopt/recipe.h).
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "binaries.h"
 #include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/passes.h"
 #include "edgeopt/recipe.h"
-
-extern char** environ;
 
 namespace edgeopt::cli {
 namespace {
@@ -35,10 +29,10 @@ struct OptimizeArgs {
   int bench_runs = 50, bench_warmup = 10, bench_rounds = 3, threads = 1;
 };
 
-// Runs `edgeopt bench MODEL --json ...` in a fresh process (so the peak RSS is this model's
-// alone) and returns its JSON.
+// Runs `edgeopt bench MODEL --json ...` in a fresh process of the lean edgeopt (so the peak RSS
+// is this model's alone, without libtorch) and returns its JSON.
 nlohmann::json bench_in_child(const std::string& model, const OptimizeArgs& a) {
-  std::vector<std::string> args = {"edgeopt", "bench", model, "--json",
+  std::vector<std::string> args = {"bench", model, "--json",
                                    "--runs", std::to_string(a.bench_runs),
                                    "--warmup", std::to_string(a.bench_warmup),
                                    "--threads", std::to_string(a.threads)};
@@ -46,37 +40,7 @@ nlohmann::json bench_in_child(const std::string& model, const OptimizeArgs& a) {
     args.push_back("--provider");
     args.push_back(a.provider);
   }
-  std::vector<char*> argv;
-  for (std::string& x : args) argv.push_back(x.data());
-  argv.push_back(nullptr);
-  int fds[2];
-  if (pipe(fds) != 0) fail(ErrorKind::kInternal, "bench: cannot create a pipe");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    fail(ErrorKind::kInternal, "bench: cannot start edgeopt bench: ", std::strerror(rc));
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fail(ErrorKind::kInternal, "bench of ", model, " failed (see the message above)");
+  const std::string out = run_capture(lean_binary(), args);
   try {
     return nlohmann::json::parse(out);
   } catch (const nlohmann::json::exception&) {
@@ -84,7 +48,28 @@ nlohmann::json bench_in_child(const std::string& model, const OptimizeArgs& a) {
   }
 }
 
+// A recipe step this program lacks but edgeopt-train has (finetune): hand the whole command
+// over to edgeopt-train. Returns only when there is nothing to hand over.
+void hand_over_training_steps(const std::string& recipe_path) {
+  const std::optional<std::filesystem::path> train = train_binary();
+  if (!train) return;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(recipe_path));
+  } catch (const nlohmann::json::exception&) {
+    return;  // load_recipe reports it
+  }
+  if (!j.is_object() || !j.contains("steps") || !j["steps"].is_array()) return;
+  for (const auto& step : j["steps"])
+    if (step.is_object() && step.contains("op") && step["op"].is_string() &&
+        !StepRegistry::global().find(step["op"].get<std::string>())) {
+      exec_with_saved_argv(*train);
+      fail(ErrorKind::kInternal, "cannot start ", train->string());
+    }
+}
+
 int run_recipe_mode(const OptimizeArgs& a) {
+  hand_over_training_steps(a.recipe);
   const Recipe recipe = load_recipe(a.recipe);
   const Model model = load_model(a.model);
   RecipeOptions opts;
@@ -191,7 +176,8 @@ CommandRegistrar reg(20, "optimize",
                                       "With --recipe: top-1 of every step on this dataset SPEC");
                        sub.add_option("--calib", a->calib,
                                       "Calibration data SPEC for quantize steps naming none");
-                       if (StepRegistry::global().find("finetune"))  // training backend built
+                       // Finetune steps run here, or in edgeopt-train (training backend built).
+                       if (StepRegistry::global().find("finetune") || train_binary())
                          sub.add_option("--train", a->train,
                                         "Training data SPEC for finetune steps naming none");
                        sub.add_option("--eval-limit", a->eval_limit,
