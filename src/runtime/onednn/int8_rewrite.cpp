@@ -19,6 +19,7 @@
 // activations stay 8-bit between consecutive int8 nodes. Without a Q after the seed the output
 // is f32 (v in real units).
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 #include "common.h"
@@ -60,9 +61,12 @@ bool scalar_zp(const Graph& g, const std::string& v, DType def, int32_t& zp, DTy
   const Tensor* t = constant_of(g, v);
   if (!t || t->numel() != 1) return false;
   dt = t->dtype();
-  if (dt == DType::kU8) zp = t->data<uint8_t>()[0];
-  else if (dt == DType::kI8) zp = t->data<int8_t>()[0];
-  else return false;
+  if (dt == DType::kU8)
+    zp = t->data<uint8_t>()[0];
+  else if (dt == DType::kI8)
+    zp = t->data<int8_t>()[0];
+  else
+    return false;
   return true;
 }
 
@@ -98,10 +102,12 @@ class Int8Fuser {
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       if (dead_[i] || !is_default(g_.nodes[i])) continue;
       const std::string op = g_.nodes[i].op_type;
-      if (op == "Conv" || op == "QLinearConv") try_seed(static_cast<int>(i), true);
+      if (op == "Conv" || op == "QLinearConv")
+        try_seed(static_cast<int>(i), true);
       else if (op == "Gemm" || op == "MatMul" || op == "QLinearMatMul")
         try_seed(static_cast<int>(i), false);
-      else if (op == "MaxPool") try_max_pool(static_cast<int>(i));
+      else if (op == "MaxPool")
+        try_max_pool(static_cast<int>(i));
     }
     std::vector<Node> kept;
     for (size_t i = 0; i < g_.nodes.size(); ++i)
@@ -128,8 +134,10 @@ class Int8Fuser {
     if (n.attr_int("block_size", 0) != 0 || n.inputs.size() < 2) return false;
     if (!scalar_scale(g_, n.input(1), p.scale)) return false;
     DType def = DType::kU8;
-    if (n.op_type == "DequantizeLinear") def = passes::dtype_of_value(g_, n.inputs[0]);
-    else if (n.has_attr("output_dtype")) def = static_cast<DType>(n.attr_int("output_dtype", 0));
+    if (n.op_type == "DequantizeLinear")
+      def = passes::dtype_of_value(g_, n.inputs[0]);
+    else if (n.has_attr("output_dtype"))
+      def = static_cast<DType>(n.attr_int("output_dtype", 0));
     return scalar_zp(g_, n.input(2), def, p.zp, p.dt);
   }
 
@@ -166,7 +174,8 @@ class Int8Fuser {
     const int d = g_.producer(v);
     if (d < 0) return false;
     const Node& n = g_.nodes[d];
-    if (!is_default(n) || n.op_type != "DequantizeLinear" || n.attr_int("block_size", 0)) return false;
+    if (!is_default(n) || n.op_type != "DequantizeLinear" || n.attr_int("block_size", 0))
+      return false;
     const Tensor* t = constant_of(g_, n.inputs[0]);
     if (!t || t->dtype() != DType::kI8 || t->rank() != rank || !zero_zp(g_, n.input(2)))
       return false;
@@ -198,8 +207,7 @@ class Int8Fuser {
       return false;
     b.resize(count);
     // As DequantizeLinear computes it: float(b - 0) * scale.
-    for (int64_t m = 0; m < count; ++m)
-      b[m] = static_cast<float>(t->data<int32_t>()[m]) * at(s, m);
+    for (int64_t m = 0; m < count; ++m) b[m] = static_cast<float>(t->data<int32_t>()[m]) * at(s, m);
     return true;
   }
 
@@ -266,8 +274,7 @@ class Int8Fuser {
   bool qlinear_seed(const Node& n, bool conv, Seed& s) {
     if (n.inputs.size() < 8) return false;
     const Tensor* w = constant_of(g_, n.inputs[3]);
-    if (!w || w->dtype() != DType::kI8 || w->rank() != (conv ? 4 : 2) ||
-        !zero_zp(g_, n.input(5)))
+    if (!w || w->dtype() != DType::kI8 || w->rank() != (conv ? 4 : 2) || !zero_zp(g_, n.input(5)))
       return false;
     const int64_t m = conv ? w->dim(0) : w->dim(1);
     std::vector<float> ws;
@@ -359,6 +366,32 @@ class Int8Fuser {
     }
   }
 
+  // Adjacent Relu / Clip post-ops as one Clip: clip(clip(v, a, b), c, d) = clip(v, max(a, c),
+  // min(b, d)) when those bounds do not cross; relu = clip(v, 0, +inf).
+  static std::vector<PostOp> merge_clamps(const std::vector<PostOp>& post) {
+    const auto clamp = [](const PostOp& p, float& lo, float& hi) {
+      if (p.op == "Relu") {
+        lo = 0.f;
+        hi = std::numeric_limits<float>::infinity();
+        return true;
+      }
+      lo = p.alpha;
+      hi = p.beta;
+      return p.op == "Clip";
+    };
+    std::vector<PostOp> out;
+    for (const PostOp& p : post) {
+      float lo1, hi1, lo2, hi2;
+      if (!out.empty() && clamp(out.back(), lo1, hi1) && clamp(p, lo2, hi2) &&
+          std::max(lo1, lo2) <= std::min(hi1, hi2)) {
+        out.back() = {"Clip", std::max(lo1, lo2), std::min(hi1, hi2)};
+        continue;
+      }
+      out.push_back(p);
+    }
+    return out;
+  }
+
   void try_seed(int i, bool conv) {
     Seed s;
     if (!(conv ? conv_seed(g_.nodes[i], s) : gemm_seed(g_.nodes[i], s))) return;
@@ -384,7 +417,15 @@ class Int8Fuser {
       }
     }
     const float first_unit = quantized ? cur.scale : 1.f;
-    while (quantized) {
+    // oneDNN 2.6's AVX2 int8 grouped convolution gets binary post-ops wrong when the channel
+    // count is not a multiple of 8: such convs take one step and no residual Add (the step's
+    // post-ops are then one eltwise op of each kind, see qconv.cpp).
+    const Node& seed = g_.nodes[i];
+    const int64_t channels = s.acc_scale.size() > 1 ? int64_t(s.acc_scale.size())
+                                                    : constant_of(g_, s.w)->dim(conv ? 0 : 1);
+    const bool tail_grouped = conv && seed.attr_int("group", 1) > 1 && channels % 8 != 0;
+    int chain_steps = 0;
+    while (quantized && !(tail_grouped && chain_steps == 1)) {
       // out → DQ (same params) → [Add DQ(r)] → [Relu / Clip ...] → Q.
       const int d = sole_reader(out);
       QP dq;
@@ -403,6 +444,7 @@ class Int8Fuser {
           g_.nodes[r].inputs.size() == 2 && g_.nodes[r].outputs.size() == 1 &&
           g_.nodes[r].inputs[0] != g_.nodes[r].inputs[1]) {
         const Node& op = g_.nodes[r];
+        if (tail_grouped) break;
         const std::string other = op.inputs[0] == v ? op.inputs[1] : op.inputs[0];
         QP rq;
         const std::vector<Dim> dy = dims_of(v), dr = dims_of(other);
@@ -429,7 +471,9 @@ class Int8Fuser {
       used.push_back(q2);
       out = g_.nodes[q2].outputs[0];
       cur = next;
+      ++chain_steps;
     }
+    post = merge_clamps(post);
 
     const Node& n = g_.nodes[i];
     Node f;

@@ -14,6 +14,7 @@
 // Weights are prepacked once (format_tag::any) with oneDNN's zero-point compensation; x and y
 // zero points are given at run time (what the AVX2 int8 kernels implement).
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
@@ -27,11 +28,16 @@ enum Input { kX, kW, kBias, kOScale, kFirstAdd };
 
 dt to_dt(DType t) {
   switch (t) {
-    case DType::kU8: return dt::u8;
-    case DType::kI8: return dt::s8;
-    case DType::kI32: return dt::s32;
-    case DType::kF32: return dt::f32;
-    default: return dt::undef;
+    case DType::kU8:
+      return dt::u8;
+    case DType::kI8:
+      return dt::s8;
+    case DType::kI32:
+      return dt::s32;
+    case DType::kF32:
+      return dt::f32;
+    default:
+      return dt::undef;
   }
 }
 
@@ -85,21 +91,24 @@ class QBase {
 
   // oneDNN 2.6's AVX2 int8 kernels mix up the parameters of two eltwise post-ops of the same
   // kind (e.g. two eltwise_linear with different alpha: wrong results). So Linear and Clip,
-  // which a chain repeats, become binary post-ops with a scalar operand: x * a + b as mul/add,
-  // clip(x, lo, hi) as max/min; Round and Relu (always the same parameters) stay eltwise.
+  // when a chain repeats them, become binary post-ops with a scalar operand: x * a + b as
+  // mul/add, clip(x, lo, hi) as max/min; Round and Relu (always the same parameters) and kinds
+  // used once stay eltwise (grouped convs with a channel tail get binary post-ops wrong).
   void expand_post_ops() {
     int idx = 0;
     int add = 0;
+    std::map<std::string, int> uses;
+    for (const PostOp& p : post_) ++uses[p.op];
     const auto scalar = [&](dnnl::algorithm alg, float v) {
       steps_.push_back({idx++, alg, -1, v});
     };
     for (const PostOp& p : post_) {
       if (p.op == "Add") {
         steps_.push_back({idx++, dnnl::algorithm::binary_add, add++, 0.f});
-      } else if (p.op == "Linear") {
+      } else if (p.op == "Linear" && uses[p.op] > 1) {
         if (p.alpha != 1.f) scalar(dnnl::algorithm::binary_mul, p.alpha);
         if (p.beta != 0.f) scalar(dnnl::algorithm::binary_add, p.beta);
-      } else if (p.op == "Clip") {
+      } else if (p.op == "Clip" && uses[p.op] > 1) {
         scalar(dnnl::algorithm::binary_max, p.alpha);
         scalar(dnnl::algorithm::binary_min, p.beta);
       } else {
@@ -234,8 +243,7 @@ class QBase {
 
 class QConv final : public Kernel, QBase {
  public:
-  explicit QConv(const KernelInit& init)
-      : QBase(init), attrs_(ref::parse_window_attrs(init.node)) {
+  explicit QConv(const KernelInit& init) : QBase(init), attrs_(ref::parse_window_attrs(init.node)) {
     group_ = node_.attr_int("group", 1);
     if (w_.rank() != 4) fail_unsupported("node ", node_.describe(), ": QConv must be 2-D");
   }
@@ -250,8 +258,8 @@ class QConv final : public Kernel, QBase {
     if (group_ < 1 || c % group_ || m % group_ || w_.dim(1) * group_ != c)
       fail_input("node ", node_.describe(), ": ", c, " input channels, group ", group_,
                  " and weights ", shape_str(w_.shape()), " do not match");
-    const ref::Window win = ref::resolve_window(node_, attrs_, Shape{x.dim(1), x.dim(2)},
-                                                Shape{w_.dim(2), w_.dim(3)});
+    const ref::Window win =
+        ref::resolve_window(node_, attrs_, Shape{x.dim(1), x.dim(2)}, Shape{w_.dim(2), w_.dim(3)});
     const Shape out = {n, win.out[0], win.out[1], m};
     check_adds(ctx, out);
     ctx.set_output(0, y_dtype_, out);

@@ -12,15 +12,12 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-dt int8_dt(DType t) {
-  return t == DType::kU8 ? dt::u8 : (t == DType::kI8 ? dt::s8 : dt::undef);
-}
+dt int8_dt(DType t) { return t == DType::kU8 ? dt::u8 : (t == DType::kI8 ? dt::s8 : dt::undef); }
 
 class QuantizeReorder final : public Kernel {
  public:
   explicit QuantizeReorder(const KernelInit& init)
-      : node_(init.node), quantize_(init.node.op_type == "QuantizeLinear"),
-        threads_(init.threads) {
+      : node_(init.node), quantize_(init.node.op_type == "QuantizeLinear"), threads_(init.threads) {
     scale_ = init.constants[1]->data<float>()[0];
     const Tensor* zp = init.constants.size() > 2 ? init.constants[2] : nullptr;
     if (zp) {
@@ -49,8 +46,8 @@ class QuantizeReorder final : public Kernel {
     if (zp_) attr.set_zero_points(quantize_ ? DNNL_ARG_DST : DNNL_ARG_SRC, 0, {zp_});
     src_ = user_memory(quantize_ ? f_md : q_md);
     dst_ = user_memory(quantize_ ? q_md : f_md);
-    prim_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), src_.get_desc(), engine(),
-                                                        dst_.get_desc(), attr));
+    prim_ = dnnl::reorder(
+        dnnl::reorder::primitive_desc(engine(), src_.get_desc(), engine(), dst_.get_desc(), attr));
   }
 
   void run(RunContext& ctx) override {
@@ -87,8 +84,8 @@ bool qdq_accepts(const KernelInit& init) {
   if (has_zp && (!zp || zp->numel() != 1 || int8_dt(zp->dtype()) == dt::undef)) return false;
   const DType x = init.input_dtypes.empty() ? DType::kUndefined : init.input_dtypes[0];
   if (n.op_type == "QuantizeLinear") {
-    if (!has_zp && int8_dt(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))) ==
-                       dt::undef)
+    if (!has_zp &&
+        int8_dt(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))) == dt::undef)
       return false;
     return x == DType::kF32 || x == DType::kUndefined;
   }
