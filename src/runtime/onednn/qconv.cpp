@@ -9,7 +9,8 @@
 // constant, 1 or M values), then one tensor per "Add" post-op (dst += that tensor's raw
 // integer values, same shape as y). Attributes: x_zero_point, y_zero_point, y_dtype (the
 // output's DType as an int), post_ops / post_alpha / post_beta (common.h); QConv also takes
-// Conv's attributes and works on [N, H, W, C] tensors; QGemm computes x [..., K] @ w [K, N].
+// Conv's attributes and works on [N, H, W, C] tensors; QGemm computes x [..., K] @ w [K, N]
+// (leading dims of x flattened into rows).
 //
 // Weights are prepacked once (format_tag::any) with oneDNN's zero-point compensation; x and y
 // zero points are given at run time (what the AVX2 int8 kernels implement).
@@ -358,25 +359,32 @@ class QGemm final : public Kernel, QBase {
   }
 
  private:
+  // As a 1×1 convolution over M "images" of 1×1 pixels: [M, K] row-major is NHWC [M, K, 1, 1]
+  // and [M, N] is NHWC [M, N, 1, 1]; the weights [K, N] are read as [N, K, 1, 1] in iohw order.
+  // (oneDNN 2.6's AVX2 1×1 int8 convolution measured 4-9× faster than its int8 matmul for one
+  // row with a source zero point.)
   Entry& build(const InferContext& ctx, const Tensor& x, int64_t m) {
-    const dnnl::memory::desc src_md({m, k_}, to_dt(x.dtype()), tag::ab);
-    const dnnl::memory::desc dst_md({m, n_}, to_dt(y_dtype_), tag::ab);
-    const dnnl::memory::desc w_user_md({k_, n_}, dt::s8, tag::ab);
-    const dnnl::memory::desc w_any_md({k_, n_}, dt::s8, tag::any);
+    const dnnl::memory::desc src_md({m, k_, 1, 1}, to_dt(x.dtype()), tag::nhwc);
+    const dnnl::memory::desc dst_md({m, n_, 1, 1}, to_dt(y_dtype_), tag::nhwc);
+    const dnnl::memory::desc w_user_md({n_, k_, 1, 1}, dt::s8, tag::iohw);
+    const dnnl::memory::desc w_any_md({n_, k_, 1, 1}, dt::s8, tag::any);
     const dnnl::memory::desc b_md =
-        b_.defined() ? dnnl::memory::desc({1, n_}, dt::f32, tag::ab) : dnnl::memory::desc();
+        b_.defined() ? dnnl::memory::desc({n_}, dt::f32, tag::a) : dnnl::memory::desc();
     const dnnl::primitive_attr attr = make_attr(ctx, dst_md, 1 << 1);
-    dnnl::matmul::primitive_desc pd;
+    dnnl::convolution_forward::primitive_desc pd;
     try {
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any_md, b_md, dst_md), attr,
-                                        engine());
+      pd = dnnl::convolution_forward::primitive_desc(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                          dnnl::algorithm::convolution_direct, src_md, w_any_md,
+                                          b_md, dst_md, {1, 1}, {0, 0}, {0, 0}, {0, 0}),
+          attr, engine());
     } catch (const dnnl::error& err) {
-      fail_unsupported("node ", node_.describe(), ": oneDNN has no int8 matmul for input ",
-                       shape_str(x.shape()), ": ", err.what());
+      fail_unsupported("node ", node_.describe(), ": oneDNN has no int8 1x1 convolution for ",
+                       "input ", shape_str(x.shape()), ": ", err.what());
     }
     auto e = std::make_unique<Entry>();
     e->key = Shape{m};
-    e->prim = dnnl::matmul(pd);
+    e->prim = dnnl::convolution_forward(pd);
     finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
     bind_post_op_args(*e, pd);
     return add_entry(std::move(e));
