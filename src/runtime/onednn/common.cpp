@@ -56,6 +56,8 @@ Eltwise eltwise_of(const std::string& op, float alpha, float beta) {
   if (op == "HardSwish") return {A::eltwise_hardswish, 0.f, 0.f};  // x * relu6(x + 3) / 6
   if (op == "Tanh") return {A::eltwise_tanh, 0.f, 0.f};
   if (op == "Elu") return {A::eltwise_elu, alpha, 0.f};         // x < 0: alpha * (e^x - 1)
+  if (op == "Round") return {A::eltwise_round, 0.f, 0.f};       // nearest, ties to even
+  if (op == "Linear") return {A::eltwise_linear, alpha, beta};  // alpha * x + beta
   return {};
 }
 

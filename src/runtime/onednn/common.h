@@ -45,7 +45,8 @@ struct Eltwise {
 
 // oneDNN's form of a unary ONNX activation with the given attributes (alpha for LeakyRelu/Elu,
 // lo/hi for Clip); alg undef when the op has none. Ops: Relu, LeakyRelu, Clip, Sigmoid, SiLU
-// (x * sigmoid(x), edgeopt.onednn only), HardSwish, Tanh, Elu.
+// (x * sigmoid(x), edgeopt.onednn only), HardSwish, Tanh, Elu; edgeopt.onednn only as well:
+// Round (to nearest, ties to even) and Linear (alpha * x + beta), used by int8 requantization.
 Eltwise eltwise_of(const std::string& op, float alpha, float beta);
 
 // Post-ops of a fused node: the attributes post_ops (op names), post_alpha, post_beta. The name
@@ -72,5 +73,10 @@ bool all_f32(const KernelInit& init);
 
 // Fails with a message naming the node unless `t` is f32.
 void require_f32(const Node& node, const Tensor& t, const char* what);
+
+// The int8 part of the provider's graph rewrite (int8_rewrite.cpp): QDQ patterns around
+// Conv/Gemm/MatMul and QLinearConv/QLinearMatMul become QConv / QGemm nodes of the
+// edgeopt.onednn domain (see qconv.cpp), before the fp32 fusions and the layout pass run.
+void fuse_int8(Model& model);
 
 }  // namespace edgeopt::rt::onednn

@@ -1,6 +1,6 @@
 // ToNhwc / ToNchw (edgeopt.onednn): the layout changes the graph rewrite puts at the borders of
 // a channels-last run, as oneDNN reorders. ToNhwc: [N, C, H, W] → [N, H, W, C] with
-// y[n, h, w, c] = x[n, c, h, w]; ToNchw is the inverse.
+// y[n, h, w, c] = x[n, c, h, w]; ToNchw is the inverse. f32, u8 or s8.
 #include <memory>
 
 #include "common.h"
@@ -16,17 +16,24 @@ class Layout final : public Kernel {
   void infer(InferContext& ctx) override {
     set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(0);
-    require_f32(node_, x, "input");
+    dt type = dt::undef;
+    if (x.dtype() == DType::kF32) type = dt::f32;
+    else if (x.dtype() == DType::kU8) type = dt::u8;
+    else if (x.dtype() == DType::kI8) type = dt::s8;
+    else
+      fail_unsupported("node ", node_.describe(), ": layout change of ", dtype_name(x.dtype()),
+                       " is not supported");
     if (x.rank() != 4) fail_input("node ", node_.describe(), ": input must be 4-D");
     const Shape& s = x.shape();
     // NCHW dims of the tensor either way.
     const Shape nchw = to_nhwc_ ? s : Shape{s[0], s[3], s[1], s[2]};
-    ctx.set_output(0, DType::kF32,
+    ctx.set_output(0, x.dtype(),
                    to_nhwc_ ? Shape{s[0], s[2], s[3], s[1]} : nchw);
-    if (x.numel() == 0 || nchw == key_) return;
+    if (x.numel() == 0 || (nchw == key_ && type == type_)) return;
     key_ = nchw;
-    const dnnl::memory::desc nchw_md(to_dims(nchw), dt::f32, tag::nchw);
-    const dnnl::memory::desc nhwc_md(to_dims(nchw), dt::f32, tag::nhwc);
+    type_ = type;
+    const dnnl::memory::desc nchw_md(to_dims(nchw), type, tag::nchw);
+    const dnnl::memory::desc nhwc_md(to_dims(nchw), type, tag::nhwc);
     src_ = user_memory(to_nhwc_ ? nchw_md : nhwc_md);
     dst_ = user_memory(to_nhwc_ ? nhwc_md : nchw_md);
     prim_ = dnnl::reorder(src_, dst_);
@@ -46,6 +53,7 @@ class Layout final : public Kernel {
   bool to_nhwc_;
   int threads_ = 1;
   Shape key_;
+  dt type_ = dt::undef;
   dnnl::memory src_, dst_;
   dnnl::reorder prim_;
 };

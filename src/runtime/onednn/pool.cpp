@@ -1,4 +1,6 @@
-// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool on oneDNN pooling (f32).
+// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool on oneDNN pooling (f32; MaxPool of the
+// edgeopt.onednn domain also u8 / s8, which the int8 rewrite uses where DQ → MaxPool → Q keep
+// the same scale and zero point: max commutes with that monotone map, so it is exact).
 //
 // Default domain: plain NC[D]HW with 1-3 spatial dims. edgeopt.onednn domain: [N, H, W, C].
 // ONNX's output size (floor or ceil_mode) is reproduced by giving oneDNN the right padding
@@ -30,7 +32,9 @@ class Pool final : public Kernel {
   void infer(InferContext& ctx) override {
     set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(0);
-    require_f32(node_, x, "input");
+    const bool int8 = x.dtype() == DType::kU8 || x.dtype() == DType::kI8;
+    if (!(int8 && nhwc_ && alg_ == dnnl::algorithm::pooling_max)) require_f32(node_, x, "input");
+    type_ = x.dtype() == DType::kU8 ? dt::u8 : (x.dtype() == DType::kI8 ? dt::s8 : dt::f32);
     const int rank = x.rank();
     if (rank < 3 || rank > 5 || (nhwc_ && rank != 4))
       fail_unsupported("node ", node_.describe(), ": onednn pools 1-3 spatial dims, got input ",
@@ -57,7 +61,7 @@ class Pool final : public Kernel {
       out = {n, c};
       out.insert(out.end(), win.out.begin(), win.out.end());
     }
-    ctx.set_output(0, DType::kF32, out);
+    ctx.set_output(0, x.dtype(), out);
     if (x.numel() == 0 || shape_numel(out) == 0) return;
     ctx.request_scratch(entry(x.shape(), win, n, c).scratch_bytes);
   }
@@ -104,7 +108,7 @@ class Pool final : public Kernel {
       pad_r.push_back((win.out[d] - 1) * win.stride[d] + eff_k - win.in[d] - win.pad_begin[d]);
     }
     const tag t = nhwc_ ? tag::nhwc : plain_tag(win.nd + 2);
-    const dnnl::memory::desc src_md(src_dims, dt::f32, t), dst_md(dst_dims, dt::f32, t);
+    const dnnl::memory::desc src_md(src_dims, type_, t), dst_md(dst_dims, type_, t);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::pooling_v2_forward::primitive_desc pd;
@@ -139,6 +143,7 @@ class Pool final : public Kernel {
   bool global_ = false;
   int threads_ = 1;
   dnnl::algorithm alg_;
+  dt type_ = dt::f32;
   std::vector<std::unique_ptr<Entry>> cache_;
 };
 
@@ -155,7 +160,10 @@ class PoolAs final : public Kernel {
 
 bool pool_accepts(const KernelInit& init) {
   const Node& n = init.node;
-  if (!all_f32(init)) return false;
+  const DType x = init.input_dtypes.empty() ? DType::kUndefined : init.input_dtypes[0];
+  const bool int8_max = n.domain == kDomain && n.op_type == "MaxPool" &&
+                        (x == DType::kU8 || x == DType::kI8);
+  if (!all_f32(init) && !int8_max) return false;
   if (n.outputs.size() > 1 && !n.outputs[1].empty()) return false;  // MaxPool Indices
   if (n.op_type == "AveragePool" && n.attr_int("ceil_mode", 0) &&
       n.attr_int("count_include_pad", 0))

@@ -2,13 +2,16 @@
 //
 //  1. conv_bn_fold, identity_elimination and constant_folding (passes/) so that BatchNorm is
 //     folded into Conv and Constant nodes become initializers the fusions below can read.
-//  2. Fusion: a 2-D f32 Conv with constant weights absorbs the chain of nodes that alone read
+//  2. int8 (int8_rewrite.cpp): QDQ / QLinear patterns around Conv, Gemm and MatMul become QConv
+//     and QGemm with requantization, ReLU/Clip and residual Adds fused, u8 in and out.
+//  3. Fusion: a 2-D f32 Conv with constant weights absorbs the chain of nodes that alone read
 //     its output — activations (Relu, LeakyRelu, Clip, Sigmoid, HardSwish, Tanh, Elu), SiLU
 //     (Mul(y, Sigmoid(y))) and a residual Add of a tensor of the same shape — as oneDNN
 //     post-ops; it becomes Conv of the edgeopt.onednn domain (channels-last). 2-D f32 pools
 //     become edgeopt.onednn pools.
-//  3. Layout: edgeopt.onednn nodes read and write [N, H, W, C] tensors. Layout-agnostic nodes
-//     (unary activations, Add/Sub/Mul/Div, Concat) that read a channels-last value run
+//  4. Layout: edgeopt.onednn nodes read and write [N, H, W, C] tensors (QGemm excepted).
+//     Layout-agnostic nodes (unary activations, Add/Sub/Mul/Div, Concat, per-tensor
+//     QuantizeLinear / DequantizeLinear) that read a channels-last value run
 //     channels-last too (rank-4 constants are permuted, Concat's axis remapped), so a network
 //     stays channels-last between its input and output: ToNhwc is inserted where a run reads an
 //     NCHW value and ToNchw where an NCHW reader (or a graph output) needs a channels-last one.
@@ -65,6 +68,7 @@ class Rewriter {
 
   void run() {
     prepare();
+    fuse_int8(m_);
     fuse();
     g_.topological_sort();  // a fused residual input may come from a later node
     to_channels_last();
@@ -257,10 +261,11 @@ class Rewriter {
 
   // Whether a layout-agnostic node can run channels-last: it reads a channels-last value, every
   // other data input is a rank-4 value or a small f32 constant (binary ops).
-  bool agnostic_candidate(const Node& n) {
+  bool agnostic_candidate(const Node& n, std::vector<size_t>& data) {
     const int64_t opset = m_.opset();
-    std::vector<size_t> data;
+    data.clear();
     if (is_unary(n)) data = {0};
+    else if (per_tensor_qdq(n)) data = {0};
     else if (is_binary(n, opset) && n.inputs.size() == 2) data = {0, 1};
     else if (is_default(n) && n.op_type == "Concat" && opset >= 4)
       for (size_t i = 0; i < n.inputs.size(); ++i) data.push_back(i);
@@ -283,19 +288,34 @@ class Rewriter {
     return any;
   }
 
+  // QuantizeLinear / DequantizeLinear with a constant scalar scale and zero point: element-wise.
+  bool per_tensor_qdq(const Node& n) {
+    if (!is_default(n) || (n.op_type != "QuantizeLinear" && n.op_type != "DequantizeLinear"))
+      return false;
+    if (n.inputs.size() < 2 || n.attr_int("block_size", 0) != 0) return false;
+    for (size_t i = 1; i < n.inputs.size(); ++i) {
+      if (n.inputs[i].empty()) continue;
+      const Tensor* c = constant_of(g_, n.inputs[i]);
+      if (!c || c->numel() != 1) return false;
+    }
+    return true;
+  }
+
   void to_channels_last() {
     const size_t count = g_.nodes.size();
     std::vector<char> converted(count, 0);
     for (size_t i = 0; i < count; ++i) {
       Node& n = g_.nodes[i];
       std::vector<size_t> data;
-      if (n.domain == kDomain && n.op_type == "Conv") {
+      if (n.domain == kDomain && (n.op_type == "Conv" || n.op_type == "QConv")) {
+        // Residual inputs follow the bias (Conv) or the output scales (QConv).
         data.push_back(0);
-        for (size_t k = 3; k < n.inputs.size(); ++k) data.push_back(k);
+        for (size_t k = n.op_type == "Conv" ? 3 : 4; k < n.inputs.size(); ++k) data.push_back(k);
+      } else if (n.domain == kDomain && n.op_type == "QGemm") {
+        continue;
       } else if (n.domain == kDomain) {
         data.push_back(0);
-      } else if (agnostic_candidate(n)) {
-        for (size_t k = 0; k < n.inputs.size(); ++k) data.push_back(k);
+      } else if (agnostic_candidate(n, data)) {
         if (n.op_type == "Concat") {
           int64_t axis = n.attr_int("axis", 0);
           if (axis < 0) axis += 4;
