@@ -13,13 +13,36 @@ edgeopt=$build/edgeopt
 out=$build/demo
 mkdir -p "$out"
 model=models/fashion_resnet.onnx
+recipe=recipes/lab.json
+if [[ ! -x $build/edgeopt-train ]]; then
+  # Built without the training backend (EDGEOPT_TRAIN=0): the same recipe minus fine-tuning;
+  # steps that started from a fine-tuning step start from what it started from.
+  recipe=$out/lab_no_finetune.json
+  /usr/bin/python3 - recipes/lab.json "$recipe" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+origin, prev, kept = {}, "baseline", []
+for s in r["steps"]:
+    name, src = s.get("name", s["op"]), s.get("from", prev)
+    src = origin.get(src, src)
+    if s["op"] == "finetune":
+        origin[name] = src
+    else:
+        s["from"] = src
+        kept.append(s)
+    prev = name
+r["steps"] = kept
+json.dump(r, open(sys.argv[2], "w"), indent=2)
+PY
+  echo "(no training backend: fine-tuning steps left out of the recipe)"
+fi
 
 echo "== edgeopt inspect $model"
 "$edgeopt" inspect "$model"
 echo
 echo "== the lab recipe on $model (Fashion-MNIST)"
-"$edgeopt" optimize "$model" -o "$out/fashion_resnet_lab.onnx" --recipe recipes/lab.json \
-  --calib fashion-mnist:train --train fashion-mnist:train --eval fashion-mnist:test --bench --bench-runs 200 \
+"$edgeopt" optimize "$model" -o "$out/fashion_resnet_lab.onnx" --recipe "$recipe" \
+  --calib fashion-mnist:train $([[ -x $build/edgeopt-train ]] && echo --train fashion-mnist:train) --eval fashion-mnist:test --bench --bench-runs 200 \
   --bench-warmup 20 --threads 1 --keep "$out/fashion_resnet" --table "$out/fashion_resnet.md" \
   --report "$out/fashion_resnet.json"
 echo
@@ -27,6 +50,6 @@ echo "== the lab recipe on torchvision resnet18 (random weights: size and speed 
 /usr/bin/python3 scripts/make_torchvision_fixtures.py "$build/fixtures" --models resnet18 \
   --opsets 13
 "$edgeopt" optimize "$build/fixtures/resnet18_op13.onnx" -o "$out/resnet18_lab.onnx" \
-  --recipe recipes/lab.json --calib "$build/fixtures/resnet18_calib.npz" --bench \
+  --recipe "$recipe" --calib "$build/fixtures/resnet18_calib.npz" --bench \
   --bench-runs 20 --bench-warmup 3 --threads 1 --keep "$out/resnet18" \
   --table "$out/resnet18.md" --report "$out/resnet18.json"
