@@ -67,6 +67,8 @@ class Session {
 
 // Names of the providers compiled in, best first.
 std::vector<std::string> available_providers();
+// A comma-separated provider list ("onednn,reference") as names, empty items dropped.
+std::vector<std::string> split_provider_list(const std::string& list);
 // What a session uses when SessionOptions::providers is empty: this platform's fast provider
 // (onednn on x86-64, xnnpack elsewhere; both measured faster than reference on every bundled
 // and torchvision model, see bench/README.md), then reference.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -467,6 +468,14 @@ void Session::reset_profile() {
 }
 
 std::vector<std::string> available_providers() { return rt::KernelRegistry::global().providers(); }
+
+std::vector<std::string> split_provider_list(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  for (std::string p; std::getline(ss, p, ',');)
+    if (!p.empty()) out.push_back(p);
+  return out;
+}
 
 std::vector<std::string> default_providers() {
 #if defined(__x86_64__) || defined(_M_X64)

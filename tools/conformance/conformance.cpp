@@ -430,9 +430,7 @@ Options parse_args(int argc, char** argv) {
       usage_error("unknown option " + a);
   }
   if (!skip_given) opt.skip = default_skip_file();
-  std::stringstream list(opt.provider);
-  for (std::string p; std::getline(list, p, ',');)
-    if (!p.empty()) opt.providers.push_back(p);
+  opt.providers = edgeopt::split_provider_list(opt.provider);
   if (opt.providers.empty()) usage_error("--provider needs a provider name");
   return opt;
 }

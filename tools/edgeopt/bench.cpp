@@ -23,20 +23,6 @@ struct BenchArgs {
   bool json = false, profile = false;
 };
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t p = s.find(',', start);
-    const std::string item =
-        s.substr(start, p == std::string::npos ? std::string::npos : p - start);
-    if (!item.empty()) out.push_back(item);
-    if (p == std::string::npos) break;
-    start = p + 1;
-  }
-  return out;
-}
-
 // One row of the report: label, JSON key, value getter, whether it is a byte count.
 struct Metric {
   const char* label;
@@ -129,7 +115,7 @@ void print_profile(const BenchResult& r) {
 int run_bench(const BenchArgs& a) {
   if (a.models.size() > 2) fail_input("bench takes one or two models, got ", a.models.size());
   SessionOptions so;
-  so.providers = split_commas(a.provider);
+  so.providers = split_provider_list(a.provider);
   so.threads = a.threads;
   so.profile = a.profile;
   std::vector<BenchResult> results;

@@ -23,20 +23,6 @@ struct EvalArgs {
   bool json = false;
 };
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t p = s.find(',', start);
-    const std::string item =
-        s.substr(start, p == std::string::npos ? std::string::npos : p - start);
-    if (!item.empty()) out.push_back(item);
-    if (p == std::string::npos) break;
-    start = p + 1;
-  }
-  return out;
-}
-
 // The largest class count for which the text report prints the confusion matrix.
 constexpr size_t kMaxPrintedClasses = 30;
 
@@ -107,7 +93,7 @@ void print_json(const EvalArgs& a, const Dataset& data, const EvalResult& r) {
 
 int run_eval(const EvalArgs& a) {
   SessionOptions opts;
-  opts.providers = split_commas(a.provider);
+  opts.providers = split_provider_list(a.provider);
   opts.threads = a.threads;
   std::unique_ptr<Dataset> data = open_dataset(a.data);
   Session session(load_model(a.model), opts);

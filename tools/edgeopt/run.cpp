@@ -19,20 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t p = s.find(',', start);
-    const std::string item =
-        s.substr(start, p == std::string::npos ? std::string::npos : p - start);
-    if (!item.empty()) out.push_back(item);
-    if (p == std::string::npos) break;
-    start = p + 1;
-  }
-  return out;
-}
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -141,7 +127,7 @@ void write_outputs(const Session& s, const std::vector<Tensor>& outs,
 int run_model(const std::string& model_path, const std::vector<std::string>& inputs,
               const std::vector<std::string>& outputs, const std::string& provider, int threads) {
   SessionOptions opts;
-  opts.providers = split_commas(provider);
+  opts.providers = split_provider_list(provider);
   opts.threads = threads;
   Session session(load_model(model_path), opts);
   const std::map<std::string, Tensor> feeds = gather_inputs(session, inputs);
