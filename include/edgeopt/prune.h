@@ -54,6 +54,10 @@ struct PruneReport {
 // or unknown excluded nodes.
 PruneReport prune_unstructured(Model &model, const PruneOptions &options);
 
+// The names the CLI and recipes use; each throws Error (invalid input) naming the choices.
+PruneScope parse_prune_scope(const std::string &name);          // layer | global
+PrunePattern parse_prune_pattern(const std::string &name);      // unstructured | 2:4
+
 enum class ChannelCriterion {
   kL1,       // sum of |w| over the channel's weights, summed over the group's
              // producers
@@ -89,5 +93,8 @@ struct StructuredPruneReport {
 // (input axis). Graph outputs keep every channel. BN is folded into the
 // preceding Conv first unless the criterion is kBnScale.
 StructuredPruneReport prune_structured(Model &model, const StructuredPruneOptions &options);
+
+// l1 | l2 | bn-scale; throws Error (invalid input) otherwise.
+ChannelCriterion parse_channel_criterion(const std::string &name);
 
 }  // namespace edgeopt

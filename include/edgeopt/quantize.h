@@ -83,6 +83,11 @@ bool host_has_int8_dot_product();
 enum class QuantMode { kStatic, kDynamic, kFp16 };
 enum class QuantFormat { kQdq, kQOperator };
 
+// The names the CLI and recipes use; each throws Error (invalid input) naming the choices.
+QuantMode parse_quant_mode(const std::string& name);        // static | dynamic | fp16
+QuantFormat parse_quant_format(const std::string& name);    // qdq | qoperator
+DType parse_activation_type(const std::string& name);       // uint8 (u8) | int8 (i8)
+
 struct QuantizeOptions {
   QuantMode mode = QuantMode::kStatic;
   QuantFormat format = QuantFormat::kQdq;

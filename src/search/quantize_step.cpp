@@ -1,5 +1,4 @@
 // Recipe step "quantize": post-training quantization (include/edgeopt/quantize.h).
-#include <cstdio>
 #include <string>
 
 #include "edgeopt/error.h"
@@ -12,27 +11,12 @@ namespace {
 
 std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   QuantizeOptions q;
-  const std::string mode = opt_string(o, "mode", "static");
-  if (mode == "static") {
-    q.mode = QuantMode::kStatic;
-  } else if (mode == "dynamic") {
-    q.mode = QuantMode::kDynamic;
-  } else if (mode == "fp16") {
-    q.mode = QuantMode::kFp16;
-  } else {
-    fail_input("quantize: \"mode\" must be static, dynamic or fp16, not '", mode, "'");
-  }
-  const std::string format = opt_string(o, "format", "qdq");
-  if (format != "qdq" && format != "qoperator")
-    fail_input("quantize: \"format\" must be qdq or qoperator, not '", format, "'");
-  q.format = format == "qdq" ? QuantFormat::kQdq : QuantFormat::kQOperator;
+  q.mode = parse_quant_mode(opt_string(o, "mode", "static"));
+  q.format = parse_quant_format(opt_string(o, "format", "qdq"));
   q.method = parse_calib_method(opt_string(o, "method", "minmax"));
   q.percentile = opt_double(o, "percentile", q.percentile);
   q.per_channel = opt_bool(o, "per_channel", true);
-  const std::string act = opt_string(o, "activations", "uint8");
-  if (act != "uint8" && act != "int8")
-    fail_input("quantize: \"activations\" must be uint8 or int8, not '", act, "'");
-  q.activations = act == "uint8" ? DType::kU8 : DType::kI8;
+  q.activations = parse_activation_type(opt_string(o, "activations", "uint8"));
   q.symmetric = opt_bool(o, "symmetric", false);
   // 7-bit weights where the host has no int8 dot product, as the quantize command does.
   q.reduce_range = opt_bool(o, "reduce_range", !host_has_int8_dot_product());
@@ -51,18 +35,13 @@ std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   }
   QuantizeReport r;
   m = quantize_model(m, q, calib, nullptr, &r);
-  char buf[160];
-  if (q.mode == QuantMode::kFp16) {
-    std::snprintf(buf, sizeof buf, "fp16 weights");
-  } else {
-    std::snprintf(buf, sizeof buf, "%s %s int8 (%d-bit weights, %s), %lld nodes%s", mode.c_str(),
-                  format.c_str(), q.reduce_range ? 7 : 8,
-                  q.per_channel ? "per-channel" : "per-tensor",
-                  static_cast<long long>(r.quantized_nodes),
-                  calib ? (", " + std::to_string(r.calib_samples) + " calibration samples").c_str()
-                        : "");
-  }
-  return buf;
+  if (q.mode == QuantMode::kFp16) return "fp16 weights";
+  std::string summary = r.mode + " " + r.format + " int8 (" +
+                        std::to_string(q.reduce_range ? 7 : 8) + "-bit weights, " +
+                        (q.per_channel ? "per-channel" : "per-tensor") + "), " +
+                        std::to_string(r.quantized_nodes) + " nodes";
+  if (calib) summary += ", " + std::to_string(r.calib_samples) + " calibration samples";
+  return summary;
 }
 
 const StepRegistrar quantize_reg(

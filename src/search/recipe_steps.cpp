@@ -32,16 +32,7 @@ std::string prune_step(Model& m, const nlohmann::json& o, StepContext&) {
     StructuredPruneOptions opts;
     opts.ratio = opt_double(o, "ratio", 0.3);
     if (!(opts.ratio >= 0 && opts.ratio < 1)) fail_input("prune: \"ratio\" must be in [0, 1)");
-    const std::string c = opt_string(o, "criterion", "l1");
-    if (c == "l1") {
-      opts.criterion = ChannelCriterion::kL1;
-    } else if (c == "l2") {
-      opts.criterion = ChannelCriterion::kL2;
-    } else if (c == "bn-scale") {
-      opts.criterion = ChannelCriterion::kBnScale;
-    } else {
-      fail_input("prune: \"criterion\" must be l1, l2 or bn-scale, not '", c, "'");
-    }
+    opts.criterion = parse_channel_criterion(opt_string(o, "criterion", "l1"));
     opts.exclude = opt_strings(o, "exclude");
     opts.round_to = static_cast<int>(opt_int(o, "round_to", 8));
     const StructuredPruneReport r = prune_structured(m, opts);
@@ -59,14 +50,8 @@ std::string prune_step(Model& m, const nlohmann::json& o, StepContext&) {
   opts.sparsity = opt_double(o, "sparsity", 0.5);
   if (!(opts.sparsity >= 0 && opts.sparsity < 1))
     fail_input("prune: \"sparsity\" must be in [0, 1)");
-  const std::string scope = opt_string(o, "scope", "layer");
-  if (scope != "layer" && scope != "global")
-    fail_input("prune: \"scope\" must be layer or global, not '", scope, "'");
-  opts.scope = scope == "global" ? PruneScope::kGlobal : PruneScope::kLayer;
-  const std::string pattern = opt_string(o, "pattern", "unstructured");
-  if (pattern != "unstructured" && pattern != "2:4")
-    fail_input("prune: \"pattern\" must be unstructured or 2:4, not '", pattern, "'");
-  opts.pattern = pattern == "2:4" ? PrunePattern::k2of4 : PrunePattern::kUnstructured;
+  opts.scope = parse_prune_scope(opt_string(o, "scope", "layer"));
+  opts.pattern = parse_prune_pattern(opt_string(o, "pattern", "unstructured"));
   opts.exclude = opt_strings(o, "exclude");
   const PruneReport r = prune_unstructured(m, opts);
   std::snprintf(buf, sizeof buf, "unstructured: %.1f%% of %lld weights zero",

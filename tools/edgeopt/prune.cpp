@@ -63,9 +63,7 @@ int run_prune(const PruneArgs &a) {
     StructuredPruneOptions o;
     o.ratio = a.ratio;
     o.exclude = a.exclude;
-    o.criterion = a.criterion == "l2"         ? ChannelCriterion::kL2
-                  : a.criterion == "bn-scale" ? ChannelCriterion::kBnScale
-                                              : ChannelCriterion::kL1;
+    o.criterion = parse_channel_criterion(a.criterion);
     const StructuredPruneReport r = prune_structured(model, o);
     save_model(model, a.out, {}, a.model);
     nlohmann::json groups = nlohmann::json::array();
@@ -90,8 +88,8 @@ int run_prune(const PruneArgs &a) {
     if (a.sparsity < 0 && a.pattern != "2:4") fail_input("give --sparsity (or --structured)");
     PruneOptions o;
     o.sparsity = a.pattern == "2:4" ? 0.5 : a.sparsity;
-    o.scope = a.scope == "global" ? PruneScope::kGlobal : PruneScope::kLayer;
-    o.pattern = a.pattern == "2:4" ? PrunePattern::k2of4 : PrunePattern::kUnstructured;
+    o.scope = parse_prune_scope(a.scope);
+    o.pattern = parse_prune_pattern(a.pattern);
     o.exclude = a.exclude;
     const PruneReport r = prune_unstructured(model, o);
     save_model(model, a.out, {}, a.model);

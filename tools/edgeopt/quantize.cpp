@@ -50,26 +50,9 @@ nlohmann::json json_number(double v) {
 
 int run_quantize(const QuantArgs& a) {
   QuantizeOptions o;
-  if (a.mode == "static")
-    o.mode = QuantMode::kStatic;
-  else if (a.mode == "dynamic")
-    o.mode = QuantMode::kDynamic;
-  else if (a.mode == "fp16")
-    o.mode = QuantMode::kFp16;
-  else
-    fail_input("--mode must be static, dynamic or fp16, not '", a.mode, "'");
-  if (a.format == "qdq")
-    o.format = QuantFormat::kQdq;
-  else if (a.format == "qoperator")
-    o.format = QuantFormat::kQOperator;
-  else
-    fail_input("--format must be qdq or qoperator, not '", a.format, "'");
-  if (a.activations == "uint8" || a.activations == "u8")
-    o.activations = DType::kU8;
-  else if (a.activations == "int8" || a.activations == "i8")
-    o.activations = DType::kI8;
-  else
-    fail_input("--activations must be uint8 or int8, not '", a.activations, "'");
+  o.mode = parse_quant_mode(a.mode);
+  o.format = parse_quant_format(a.format);
+  o.activations = parse_activation_type(a.activations);
   o.method = parse_calib_method(a.method);
   o.percentile = a.percentile;
   if (!(a.percentile > 0 && a.percentile <= 100)) fail_input("--percentile must be in (0, 100]");

@@ -610,6 +610,13 @@ StructuredPruneReport ChannelPruner::run() {
 
 }  // namespace
 
+ChannelCriterion parse_channel_criterion(const std::string &name) {
+  if (name == "l1") return ChannelCriterion::kL1;
+  if (name == "l2") return ChannelCriterion::kL2;
+  if (name == "bn-scale") return ChannelCriterion::kBnScale;
+  fail_input("channel criterion must be l1, l2 or bn-scale, not '", name, "'");
+}
+
 StructuredPruneReport prune_structured(Model &model, const StructuredPruneOptions &options) {
   return ChannelPruner(model, options).run();
 }

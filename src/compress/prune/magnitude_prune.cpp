@@ -86,6 +86,18 @@ int64_t count_zeros(const Tensor &w) {
 
 }  // namespace
 
+PruneScope parse_prune_scope(const std::string &name) {
+  if (name == "layer") return PruneScope::kLayer;
+  if (name == "global") return PruneScope::kGlobal;
+  fail_input("pruning scope must be layer or global, not '", name, "'");
+}
+
+PrunePattern parse_prune_pattern(const std::string &name) {
+  if (name == "unstructured") return PrunePattern::kUnstructured;
+  if (name == "2:4") return PrunePattern::k2of4;
+  fail_input("pruning pattern must be unstructured or 2:4, not '", name, "'");
+}
+
 PruneReport prune_unstructured(Model &model, const PruneOptions &options) {
   if (!(options.sparsity >= 0 && options.sparsity < 1))
     fail_input("--sparsity must be in [0, 1), got ", options.sparsity);

@@ -45,6 +45,25 @@ CalibMethod parse_calib_method(const std::string& name) {
   fail_input("unknown calibration method '", name, "' (minmax, percentile, entropy or mse)");
 }
 
+QuantMode parse_quant_mode(const std::string& name) {
+  if (name == "static") return QuantMode::kStatic;
+  if (name == "dynamic") return QuantMode::kDynamic;
+  if (name == "fp16") return QuantMode::kFp16;
+  fail_input("quantization mode must be static, dynamic or fp16, not '", name, "'");
+}
+
+QuantFormat parse_quant_format(const std::string& name) {
+  if (name == "qdq") return QuantFormat::kQdq;
+  if (name == "qoperator") return QuantFormat::kQOperator;
+  fail_input("quantized format must be qdq or qoperator, not '", name, "'");
+}
+
+DType parse_activation_type(const std::string& name) {
+  if (name == "uint8" || name == "u8") return DType::kU8;
+  if (name == "int8" || name == "i8") return DType::kI8;
+  fail_input("activations must be uint8 or int8, not '", name, "'");
+}
+
 const char* calib_method_name(CalibMethod m) {
   switch (m) {
     case CalibMethod::kMinMax:
