@@ -4,10 +4,10 @@
 // runtime batch by batch.
 #include <memory>
 
-#include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "train/commands/train_args.h"
+#include "train_commands.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -23,26 +23,24 @@ int run_distill(TrainArgs& a) {
   return 0;
 }
 
-CommandRegistrar reg(
-    140, "distill", "Train a student model from a teacher's logits (libtorch)", [](CLI::App& sub) {
-      auto a = std::make_shared<TrainArgs>();
-      add_train_options(sub, *a, 10, 0.05);
-      // The student is the positional MODEL; --student names it explicitly.
-      sub.get_option("model")->required(false);
-      sub.add_option("--student", a->model, "Student ONNX model");
-      sub.add_option("--teacher", a->opt.teacher, "Teacher ONNX model")->required();
-      sub.add_option("--teacher-provider", a->opt.teacher_providers,
-                     "Providers running the teacher (default: all, best first)")
-          ->delimiter(',');
-      sub.add_option("--alpha", a->opt.alpha, "Weight of the label loss")
-          ->check(CLI::Range(0.0, 1.0));
-      sub.add_option("--temperature", a->opt.temperature, "Softmax temperature")
-          ->check(CLI::PositiveNumber);
-      return [a] {
-        if (a->model.empty()) fail_input("distill: give the student model (--student S.onnx)");
-        return run_distill(*a);
-      };
-    });
+const CommandRegistrar reg = register_train_command("distill", [](CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  add_train_options(sub, *a, 10, 0.05);
+  // The student is the positional MODEL; --student names it explicitly.
+  sub.get_option("model")->required(false);
+  sub.add_option("--student", a->model, "Student ONNX model");
+  sub.add_option("--teacher", a->opt.teacher, "Teacher ONNX model")->required();
+  sub.add_option("--teacher-provider", a->opt.teacher_providers,
+                 "Providers running the teacher (default: all, best first)")
+      ->delimiter(',');
+  sub.add_option("--alpha", a->opt.alpha, "Weight of the label loss")->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--temperature", a->opt.temperature, "Softmax temperature")
+      ->check(CLI::PositiveNumber);
+  return [a] {
+    if (a->model.empty()) fail_input("distill: give the student model (--student S.onnx)");
+    return run_distill(*a);
+  };
+});
 
 }  // namespace
 }  // namespace edgeopt::cli

@@ -5,11 +5,11 @@
 // network can still recover and the last steps remove little.
 #include <memory>
 
-#include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/prune.h"
 #include "train/commands/train_args.h"
+#include "train_commands.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -62,21 +62,19 @@ int run_iterative_prune(PruneArgs& a) {
   return 0;
 }
 
-CommandRegistrar reg(
-    130, "iterative-prune", "Gradual pruning: prune and fine-tune in K steps (cubic schedule)",
-    [](CLI::App& sub) {
-      auto a = std::make_shared<PruneArgs>();
-      add_train_options(sub, a->t, 1, 0.01);
-      sub.add_option("--target-sparsity", a->sparsity, "Final fraction of zero weights")
-          ->check(CLI::Range(0.0, 0.999));
-      sub.add_flag("--structured", a->structured, "Remove whole channels instead");
-      sub.add_option("--target-ratio", a->ratio, "Final fraction of channels removed")
-          ->check(CLI::Range(0.0, 0.95));
-      sub.add_option("--steps", a->steps, "Prune/fine-tune rounds")->check(CLI::PositiveNumber);
-      sub.add_option("--finetune-epochs", a->finetune_epochs, "Epochs after every round")
-          ->check(CLI::PositiveNumber);
-      return [a] { return run_iterative_prune(*a); };
-    });
+const CommandRegistrar reg = register_train_command("iterative-prune", [](CLI::App& sub) {
+  auto a = std::make_shared<PruneArgs>();
+  add_train_options(sub, a->t, 1, 0.01);
+  sub.add_option("--target-sparsity", a->sparsity, "Final fraction of zero weights")
+      ->check(CLI::Range(0.0, 0.999));
+  sub.add_flag("--structured", a->structured, "Remove whole channels instead");
+  sub.add_option("--target-ratio", a->ratio, "Final fraction of channels removed")
+      ->check(CLI::Range(0.0, 0.95));
+  sub.add_option("--steps", a->steps, "Prune/fine-tune rounds")->check(CLI::PositiveNumber);
+  sub.add_option("--finetune-epochs", a->finetune_epochs, "Epochs after every round")
+      ->check(CLI::PositiveNumber);
+  return [a] { return run_iterative_prune(*a); };
+});
 
 }  // namespace
 }  // namespace edgeopt::cli

@@ -4,9 +4,9 @@
 // as a QDQ model.
 #include <memory>
 
-#include "command.h"
 #include "edgeopt/onnx_io.h"
 #include "train/commands/train_args.h"
+#include "train_commands.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -39,16 +39,15 @@ int run_qat(QatArgs& a) {
   return 0;
 }
 
-CommandRegistrar reg(150, "qat", "Quantization-aware training, exported as a QDQ int8 model",
-                     [](CLI::App& sub) {
-                       auto a = std::make_shared<QatArgs>();
-                       add_train_options(sub, a->t, 1, 0.002);
-                       a->t.opt.weight_decay = 0;
-                       sub.add_option("--calib", a->calib, "Calibration set SPEC")->required();
-                       sub.add_option("--calib-samples", a->q.calib_samples, "Calibration samples")
-                           ->check(CLI::PositiveNumber);
-                       return [a] { return run_qat(*a); };
-                     });
+const CommandRegistrar reg = register_train_command("qat", [](CLI::App& sub) {
+  auto a = std::make_shared<QatArgs>();
+  add_train_options(sub, a->t, 1, 0.002);
+  a->t.opt.weight_decay = 0;
+  sub.add_option("--calib", a->calib, "Calibration set SPEC")->required();
+  sub.add_option("--calib-samples", a->q.calib_samples, "Calibration samples")
+      ->check(CLI::PositiveNumber);
+  return [a] { return run_qat(*a); };
+});
 
 }  // namespace
 }  // namespace edgeopt::cli

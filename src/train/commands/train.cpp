@@ -2,9 +2,9 @@
 // edgeopt finetune: the same, keeping pruned (zero) weights at zero.
 #include <memory>
 
-#include "command.h"
 #include "edgeopt/onnx_io.h"
 #include "train/commands/train_args.h"
+#include "train_commands.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -20,21 +20,18 @@ int run_train(TrainArgs& a) {
   return 0;
 }
 
-CommandRegistrar reg_train(110, "train", "Train a model's weights on a dataset (libtorch)",
-                           [](CLI::App& sub) {
-                             auto a = std::make_shared<TrainArgs>();
-                             add_train_options(sub, *a, 10, 0.05);
-                             return [a] { return run_train(*a); };
-                           });
+const CommandRegistrar reg_train = register_train_command("train", [](CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  add_train_options(sub, *a, 10, 0.05);
+  return [a] { return run_train(*a); };
+});
 
-CommandRegistrar reg_finetune(
-    120, "finetune", "Fine-tune a pruned model: zero weights stay zero, the structure is kept",
-    [](CLI::App& sub) {
-      auto a = std::make_shared<TrainArgs>();
-      add_train_options(sub, *a, 2, 0.01);
-      a->opt.keep_zeros = true;
-      return [a] { return run_train(*a); };
-    });
+const CommandRegistrar reg_finetune = register_train_command("finetune", [](CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  add_train_options(sub, *a, 2, 0.01);
+  a->opt.keep_zeros = true;
+  return [a] { return run_train(*a); };
+});
 
 }  // namespace
 }  // namespace edgeopt::cli

@@ -3,10 +3,10 @@
 #include <memory>
 #include <sstream>
 
-#include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "train/train.h"
+#include "train_commands.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -43,21 +43,19 @@ int run_zoo(ZooArgs& a) {
   return 0;
 }
 
-CommandRegistrar reg(
-    100, "zoo", "Build a freshly initialised model (lenet5, mlp, resnet8, ...)", [](CLI::App& sub) {
-      auto a = std::make_shared<ZooArgs>();
-      sub.add_option("arch", a->arch,
-                     "lenet5 | mlp | resnet8 | resnet18 | mobilenet_v2 | "
-                     "squeezenet")
-          ->required();
-      sub.add_option("-o,--output", a->out, "ONNX file to write")->required();
-      sub.add_option("--classes", a->opt.classes, "Classes")->check(CLI::PositiveNumber);
-      sub.add_option("--input", a->input, "Input shape NxCxHxW");
-      sub.add_option("--width", a->opt.width, "Channel width multiplier")
-          ->check(CLI::PositiveNumber);
-      sub.add_option("--seed", a->opt.seed, "Initialisation seed");
-      return [a] { return run_zoo(*a); };
-    });
+const CommandRegistrar reg = register_train_command("zoo", [](CLI::App& sub) {
+  auto a = std::make_shared<ZooArgs>();
+  sub.add_option("arch", a->arch,
+                 "lenet5 | mlp | resnet8 | resnet18 | mobilenet_v2 | "
+                 "squeezenet")
+      ->required();
+  sub.add_option("-o,--output", a->out, "ONNX file to write")->required();
+  sub.add_option("--classes", a->opt.classes, "Classes")->check(CLI::PositiveNumber);
+  sub.add_option("--input", a->input, "Input shape NxCxHxW");
+  sub.add_option("--width", a->opt.width, "Channel width multiplier")->check(CLI::PositiveNumber);
+  sub.add_option("--seed", a->opt.seed, "Initialisation seed");
+  return [a] { return run_zoo(*a); };
+});
 
 }  // namespace
 }  // namespace edgeopt::cli
