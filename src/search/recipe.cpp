@@ -187,7 +187,9 @@ RecipeReport run_recipe(const Model& model, const std::string& model_name, const
   ctx.train_spec = options.train_spec;
 
   Dataset* eval_data = options.eval_spec.empty() ? nullptr : &ctx.dataset(options.eval_spec);
+  // The baseline's session is the reference every other row's agreement is measured against.
   std::unique_ptr<Session> baseline_session;
+  if (eval_data) baseline_session = std::make_unique<Session>(model);
 
   auto measure = [&](const Model& m, RecipeRow& row) {
     row.file = dir / (file_stem(row.name) + ".onnx");
@@ -202,18 +204,14 @@ RecipeReport run_recipe(const Model& model, const std::string& model_name, const
     if (eval_data) {
       EvalOptions eo;
       eo.limit = options.eval_limit;
-      if (!baseline_session) {
-        baseline_session = std::make_unique<Session>(model);
-        const EvalResult r = evaluate(*baseline_session, *eval_data, eo);
-        row.top1 = r.metrics.top1();
-        row.eval_count = r.metrics.count;
-      } else {
-        Session s(m);
-        const EvalResult r = evaluate(s, *eval_data, eo, baseline_session.get());
-        row.top1 = r.metrics.top1();
-        row.eval_count = r.metrics.count;
-        if (r.fidelity) row.agreement = r.fidelity->agreement;
-      }
+      const bool is_baseline = &m == &model;
+      std::optional<Session> own;
+      Session& session = is_baseline ? *baseline_session : own.emplace(m);
+      const EvalResult r =
+          evaluate(session, *eval_data, eo, is_baseline ? nullptr : baseline_session.get());
+      row.top1 = r.metrics.top1();
+      row.eval_count = r.metrics.count;
+      if (r.fidelity) row.agreement = r.fidelity->agreement;
     }
     std::string line = row.name + ": " + fmt("%.3f MB, ", row.file_bytes / 1e6) +
                        fmt("%.1f MMACs", row.macs / 1e6);
