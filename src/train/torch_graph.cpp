@@ -101,9 +101,12 @@ torch::Tensor along_axis(const torch::Tensor& p, const torch::Tensor& x, int64_t
 
 class Executor {
  public:
+  // `s8_limit`: the int8 range of a QuantizeLinear is [−s8_limit, s8_limit] when below 128
+  // (reduced-range weights).
   Executor(const Node& node, const TensorList& in, bool training, int64_t opset,
-           torch::Dtype fdtype)
-      : n_(node), in_(in), training_(training), opset_(opset), fdtype_(fdtype) {}
+           torch::Dtype fdtype, int s8_limit = 127)
+      : n_(node), in_(in), training_(training), opset_(opset), fdtype_(fdtype),
+        s8_limit_(s8_limit) {}
 
   TensorList run() {
     const std::string& op = n_.op_type;
@@ -515,9 +518,11 @@ class Executor {
   }
 
   // Integer range of a QuantizeLinear output, given by the zero point's type (u8 default).
-  static std::pair<double, double> qrange(const torch::Tensor& zp) {
+  std::pair<double, double> qrange(const torch::Tensor& zp) const {
     if (!zp.defined() || zp.scalar_type() == torch::kUInt8) return {0, 255};
-    if (zp.scalar_type() == torch::kInt8) return {-128, 127};
+    if (zp.scalar_type() == torch::kInt8)
+      return s8_limit_ < 127 ? std::pair<double, double>{-s8_limit_, s8_limit_}
+                             : std::pair<double, double>{-128, 127};
     fail_unsupported("QuantizeLinear: zero point type must be uint8 or int8");
   }
 
@@ -536,7 +541,7 @@ class Executor {
   TensorList dequantize_linear() {
     const int64_t axis = n_.attr_int("axis", 1);
     torch::Tensor q = x().is_floating_point() ? x() : x().to(fdtype_);
-    const double levels = has(2) && in(2).scalar_type() == torch::kInt8 ? 127 : 255;
+    const double levels = has(2) && in(2).scalar_type() == torch::kInt8 ? s8_limit_ : 255;
     torch::Tensor s = along_axis(lsq_scale(in(1), q, levels), q, axis);
     torch::Tensor z =
         has(2) ? along_axis(in(2).to(q.dtype()), q, axis) : torch::zeros({}, q.options());
@@ -549,6 +554,7 @@ class Executor {
   bool training_;
   int64_t opset_;
   torch::Dtype fdtype_;
+  int s8_limit_;
 };
 
 }  // namespace
@@ -585,6 +591,10 @@ TorchGraph::TorchGraph(const Model& model, GraphOptions options)
     }
     if ((n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") && n.inputs.size() > 1)
       qscales.insert(n.inputs[1]);
+    if (n.op_type == "QuantizeLinear" && !n.outputs.empty())
+      if (const NamedTensor* w = model.graph.find_initializer(n.inputs[0]);
+          w && dtype_is_float(w->tensor.dtype()))
+        weight_quantizers_.insert(n.outputs[0]);
     // Clip bounds (ReLU6) and dropout ratios are hyper-parameters, not weights.
     if (n.op_type == "Clip")
       for (size_t i = 1; i < n.inputs.size(); ++i) fixed.insert(n.inputs[i]);
@@ -636,7 +646,10 @@ std::vector<torch::Tensor> TorchGraph::forward(const std::vector<torch::Tensor>&
     }
     TensorList out;
     try {
-      out = Executor(n, in, training_, opset_, options_.dtype).run();
+      const bool weight = !n.outputs.empty() && weight_quantizers_.count(n.outputs[0]);
+      out = Executor(n, in, training_, opset_, options_.dtype,
+                     weight ? options_.weight_qmax : 127)
+                .run();
     } catch (const c10::Error& e) {
       // libtorch's message (shape mismatch, ...) without its backtrace, on one line.
       std::string msg = e.what_without_backtrace();

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,9 @@ struct GraphOptions {
   torch::Dtype dtype = torch::kFloat;
   // Make QuantizeLinear/DequantizeLinear scales trainable (QAT). Otherwise they are constants.
   bool train_quant_scales = false;
+  // QuantizeLinear of a float initializer to int8 (a weight) saturates to
+  // [−weight_qmax, weight_qmax]: 127 for 8-bit weights, 63 for 7-bit ones (reduce range).
+  int weight_qmax = 127;
 };
 
 class TorchGraph {
@@ -59,6 +63,7 @@ class TorchGraph {
   std::vector<Node> nodes_;
   std::vector<ValueInfo> inputs_;
   std::vector<std::string> outputs_;
+  std::set<std::string> weight_quantizers_;  // outputs of QuantizeLinear nodes of weights
   std::map<std::string, torch::Tensor> constants_;  // params, buffers and other initializers
   std::vector<std::pair<std::string, torch::Tensor>> params_, buffers_;
   GraphOptions options_;

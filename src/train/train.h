@@ -45,8 +45,10 @@ struct TrainOptions {
   std::vector<std::string> teacher_providers;  // session providers (empty: all, best first)
   double alpha = 0.5;
   double temperature = 4.0;
-  // QAT: make QuantizeLinear/DequantizeLinear scales trainable.
+  // QAT: make QuantizeLinear/DequantizeLinear scales trainable; int8 weights saturate to
+  // [−weight_qmax, weight_qmax] (63: 7-bit weights).
   bool train_quant_scales = false;
+  int weight_qmax = 127;
   // Progress: a bar on stderr when it is a terminal; epoch lines go to `log` (stdout in the CLI).
   bool progress = true;
   std::function<void(const std::string&)> log;
@@ -73,17 +75,21 @@ double evaluate_top1(const Model& model, Dataset& data, int64_t limit = 0, int t
 struct QatOptions {
   int64_t calib_samples = 512;
   int64_t batch = 64;
+  // Weights quantize to [−weight_qmax, weight_qmax]: 127 (8-bit) or 63 (7-bit, reduce range,
+  // exact on x86 int8 kernels without VNNI; see QuantizeOptions::reduce_range).
+  int weight_qmax = 127;
 };
 
 // Folds BatchNormalization into convolutions, then inserts fake quantization in QDQ form:
 // activations entering Conv/Gemm/MatMul per-tensor asymmetric u8, weights per-channel
-// symmetric s8 (S_w = max|w_c| / 127). Activation ranges come from a min/max pass over the
-// first `calib_samples` of `calib`. Returns the number of quantized nodes.
+// symmetric s8 (S_w = max|w_c| / weight_qmax). Activation ranges come from a min/max pass
+// over the first `calib_samples` of `calib`. Returns the number of quantized nodes.
 int64_t insert_fake_quant(Model& model, Dataset& calib, const QatOptions& options);
 
 // Turns the fake-quantized model into a plain QDQ model: weights pass through QuantizeLinear
-// once here and are stored as s8 initializers feeding DequantizeLinear.
-void finalize_qdq(Model& model);
+// once here (saturating to [−weight_qmax, weight_qmax]) and are stored as s8 initializers
+// feeding DequantizeLinear.
+void finalize_qdq(Model& model, int weight_qmax = 127);
 
 // ---- zoo ------------------------------------------------------------------------------------
 

@@ -268,6 +268,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
 
   GraphOptions go;
   go.train_quant_scales = o.train_quant_scales;
+  go.weight_qmax = o.weight_qmax;
   TorchGraph graph(model, go);
   if (graph.inputs().size() != 1)
     fail_unsupported("training: models with ", graph.inputs().size(),
@@ -511,7 +512,7 @@ int64_t insert_fake_quant(Model& model, Dataset& calib, const QatOptions& qo) {
       const int64_t axis = weight_axis(n, g);
       const Tensor& w = g.find_initializer(n.inputs[1])->tensor;
       const int64_t channels = w.dim(static_cast<int>(axis));
-      // S_w[c] = max |w[c, ...]| / 127 (symmetric s8, zero point 0).
+      // S_w[c] = max |w[c, ...]| / qmax (symmetric s8, zero point 0).
       std::vector<float> scale(channels, 0.0f);
       const int64_t inner = [&] {
         int64_t p = 1;
@@ -522,7 +523,8 @@ int64_t insert_fake_quant(Model& model, Dataset& calib, const QatOptions& qo) {
         const int64_t c = (k / inner) % channels;
         scale[c] = std::max(scale[c], std::fabs(w.data<float>()[k]));
       }
-      for (float& s : scale) s = std::max(s / 127.0f, 1e-8f);
+      const float qmax = static_cast<float>(qo.weight_qmax);
+      for (float& s : scale) s = std::max(s / qmax, 1e-8f);
       const std::string wdq = add_qdq(n.inputs[1], Tensor::from_vector(scale, {channels}),
                                       Tensor(DType::kI8, {channels}), axis);
       n.inputs[0] = dequantized[a];
@@ -535,7 +537,7 @@ int64_t insert_fake_quant(Model& model, Dataset& calib, const QatOptions& qo) {
   return static_cast<int64_t>(targets.size());
 }
 
-void finalize_qdq(Model& model) {
+void finalize_qdq(Model& model, int weight_qmax) {
   Graph& g = model.graph;
   // Learned scales must stay positive: S ← max(|S|, 1e-8).
   for (const Node& n : g.nodes)
@@ -559,7 +561,8 @@ void finalize_qdq(Model& model) {
     const torch::Tensor s = along_axis(to_torch(g.find_initializer(n.inputs[1])->tensor), wt, axis);
     const torch::Tensor z = along_axis(zt.to(torch::kFloat), wt, axis);
     const bool is_u8 = zt.scalar_type() == torch::kUInt8;
-    torch::Tensor q = torch::clamp(torch::round(wt / s) + z, is_u8 ? 0 : -128, is_u8 ? 255 : 127);
+    const int lo = is_u8 ? 0 : std::max(-128, -weight_qmax), hi = is_u8 ? 255 : weight_qmax;
+    torch::Tensor q = torch::clamp(torch::round(wt / s) + z, lo, hi);
     g.add_initializer(n.outputs[0], from_torch(q.to(is_u8 ? torch::kUInt8 : torch::kInt8)));
     maybe_unused.insert(n.inputs[0]);
   }

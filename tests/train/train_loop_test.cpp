@@ -157,7 +157,9 @@ TEST(Finetune, PrunedWeightsStayZero) {
   EXPECT_GT(changed, 0);
 }
 
-TEST(Qat, ExportsQdqModelThatEdgeoptRuns) {
+// QAT with int8 weights in [−qmax, qmax]: the exported QDQ model keeps that range and
+// edgeopt's runtime agrees with the fake-quantized torch graph.
+void check_qat_export(int qmax) {
   auto data = open_dataset("fashion-mnist:train");
   Model m = build_zoo_model("lenet5", {});
   TrainOptions o = small_options();
@@ -165,18 +167,28 @@ TEST(Qat, ExportsQdqModelThatEdgeoptRuns) {
   train_model(m, *data, nullptr, o);
   QatOptions qo;
   qo.calib_samples = 128;
+  qo.weight_qmax = qmax;
   const int64_t quantized = insert_fake_quant(m, *data, qo);
   EXPECT_EQ(quantized, 5);  // 2 convolutions, 3 linear layers
   o.train_quant_scales = true;
+  o.weight_qmax = qmax;
   o.lr = 0.002;
   train_model(m, *data, nullptr, o);
   const double fake = evaluate_top1(m, *data, 256);
-  finalize_qdq(m);
-  int64_t s8 = 0;
-  for (const NamedTensor& t : m.graph.initializers)
-    s8 += t.tensor.dtype() == DType::kI8 && t.tensor.rank() >= 2;
+  finalize_qdq(m, qmax);
+  int64_t s8 = 0, at_limit = 0;
+  for (const NamedTensor& t : m.graph.initializers) {
+    if (t.tensor.dtype() != DType::kI8 || t.tensor.rank() < 2) continue;
+    ++s8;
+    for (int64_t i = 0; i < t.tensor.numel(); ++i) {
+      const int v = t.tensor.data<int8_t>()[i];
+      ASSERT_LE(std::abs(v), qmax);
+      at_limit += std::abs(v) == qmax;
+    }
+  }
   EXPECT_EQ(s8, 5);
-  const fs::path path = temp_dir() / "qat.onnx";
+  EXPECT_GT(at_limit, 0);  // the range is used
+  const fs::path path = temp_dir() / ("qat" + std::to_string(qmax) + ".onnx");
   save_model(m, path);  // checker
   Model loaded = load_model(path);
   Session s(loaded);
@@ -185,6 +197,10 @@ TEST(Qat, ExportsQdqModelThatEdgeoptRuns) {
   Batch b = data->read(0, 4);
   EXPECT_EQ(s.run({b.x})[0].shape(), (Shape{4, 10}));
 }
+
+TEST(Qat, ExportsQdqModelThatEdgeoptRuns) { check_qat_export(127); }
+
+TEST(Qat, SevenBitWeightsStayInTheirRange) { check_qat_export(63); }
 
 TEST(Distill, TrainsTheStudentFromTheTeacher) {
   const fs::path teacher = fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx";

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "edgeopt/onnx_io.h"
+#include "edgeopt/quantize.h"
 #include "train/commands/train_args.h"
 #include "train_commands.h"
 
@@ -15,25 +16,34 @@ struct QatArgs {
   TrainArgs t;
   std::string calib;
   train::QatOptions q;
+  bool reduce_range = false, full_range = false;
 };
 
 int run_qat(QatArgs& a) {
   check_output(a.t);
+  if (a.reduce_range && a.full_range)
+    fail_input("qat: --reduce-range and --full-range exclude each other");
+  // The same default as `edgeopt quantize`: 7-bit weights where the int8 kernels are exact
+  // only for them (x86 without VNNI).
+  const bool reduce = a.reduce_range || (!a.full_range && !host_has_int8_dot_product());
+  a.q.weight_qmax = reduce ? 63 : 127;
+  a.t.opt.weight_qmax = a.q.weight_qmax;
   std::unique_ptr<Dataset> data = open_dataset(a.t.data);
   std::unique_ptr<Dataset> calib = open_dataset(a.calib);
   std::unique_ptr<Dataset> val = open_val(a.t);
   Model model = load_model(a.t.model);
   const int64_t quantized = train::insert_fake_quant(model, *calib, a.q);
-  std::printf("fake quantization on %lld nodes (calibrated on %lld samples)\n",
+  std::printf("fake quantization on %lld nodes (calibrated on %lld samples, int%d weights)\n",
               static_cast<long long>(quantized),
-              static_cast<long long>(std::min(a.q.calib_samples, calib->size())));
+              static_cast<long long>(std::min(a.q.calib_samples, calib->size())),
+              reduce ? 7 : 8);
   if (val) {
     const double before = train::evaluate_top1(model, *val, a.t.opt.val_limit, a.t.opt.threads);
     std::printf("val top-1 before fine-tuning (min/max scales) %.4f\n", before);
   }
   a.t.opt.train_quant_scales = true;
   train::train_model(model, *data, val.get(), a.t.opt);
-  train::finalize_qdq(model);
+  train::finalize_qdq(model, a.q.weight_qmax);
   save_model(model, a.t.out, {}, a.t.model);
   std::printf("wrote %s\n", a.t.out.c_str());
   return 0;
@@ -46,6 +56,9 @@ const CommandRegistrar reg = register_train_command("qat", [](CLI::App& sub) {
   sub.add_option("--calib", a->calib, "Calibration set SPEC")->required();
   sub.add_option("--calib-samples", a->q.calib_samples, "Calibration samples")
       ->check(CLI::PositiveNumber);
+  sub.add_flag("--reduce-range", a->reduce_range,
+               "7-bit weights (default on x86 without VNNI, as for `edgeopt quantize`)");
+  sub.add_flag("--full-range", a->full_range, "8-bit weights (for VNNI or ARM targets)");
   return [a] { return run_qat(*a); };
 });
 
