@@ -191,7 +191,12 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
   };
   for (const Node& n : g.nodes) {
     if (!nodes.count(n.name)) continue;
-    for (const std::string& s : activation_inputs(n, g)) want(s, nullptr);
+    for (const std::string& s : activation_inputs(n, g)) {
+      // Conv → Relu/Clip: quantized once, after the activation (the runtime fuses it).
+      const int p = g.producer(s);
+      if (p >= 0 && nodes.count(g.nodes[p].name) && fused_into_activation(g.nodes[p], s)) continue;
+      want(s, nullptr);
+    }
     if (n.outputs.empty() || fused_into_activation(n, n.outputs[0])) continue;
     const QParams* inherit = nullptr;
     if (keeps_input_params(n.op_type) && qp.count(n.inputs[0])) inherit = &qp[n.inputs[0]];
