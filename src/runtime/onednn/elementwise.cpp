@@ -1,7 +1,7 @@
 // Element-wise ops on oneDNN (f32): unary activations (eltwise primitive over the flat tensor),
 // Add/Sub/Mul/Div with numpy broadcasting (binary primitive) and Concat. All of them are
-// layout-agnostic: the graph rewrite lets them run on channels-last tensors unchanged (a
-// broadcast permutes consistently when every operand has rank 4 and the same dim order).
+// layout-agnostic: the graph rewrite lets them run on channels-last or blocked tensors unchanged
+// (a broadcast permutes consistently when every operand has the same rank and dim order).
 #include <memory>
 
 #include "common.h"
@@ -104,7 +104,16 @@ class Binary final : public Kernel {
     sa_ = sa;
     out_ = out;
     const tag t = plain_tag(static_cast<int>(r));
-    const dnnl::memory::desc md0(to_dims(out), dt::f32, t), md1(to_dims(sb), dt::f32, t);
+    dnnl::memory::desc md0(to_dims(out), dt::f32, t), md1(to_dims(sb), dt::f32, t);
+    if (r == 5 && (out[4] == 8 || out[4] == 16) && sb[4] == out[4] && sb[1] == out[1]) {
+      // [N, C/b, H, W, b] (blocked activations, common.h) with the second operand broadcast
+      // over N, H or W only: the same bytes described as the logical [N, C, H, W] in oneDNN's
+      // blocked format, for which it has a jit kernel (e.g. a per-channel gate), not the
+      // reference one it takes for a general rank-5 broadcast.
+      const tag bt = blocked_tag(out[4]);
+      md0 = dnnl::memory::desc({out[0], out[1] * out[4], out[2], out[3]}, dt::f32, bt);
+      md1 = dnnl::memory::desc({sb[0], sb[1] * sb[4], sb[2], sb[3]}, dt::f32, bt);
+    }
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg_, md0, md1, md0), attr,
