@@ -255,7 +255,8 @@ class Rewriter {
   }
 
   // A constant of rank <= 4 broadcast-aligned to rank 4 [n, c, h, w], in the run's layout:
-  // channels-last [n, h, w, c]; blocked [n, ceil(c/b), h, w, b] (lanes past c hold `pad`) or [n, 1, h, w, 1] when c == 1 (broadcast over all channels). Its name.
+  // channels-last [n, h, w, c]; blocked [n, ceil(c/b), h, w, b] (lanes past c hold `pad`) or
+  // [n, 1, h, w, 1] when c == 1 (broadcast over all channels). Its name.
   std::string laid_out_constant(const std::string& v, const Tensor& c, float pad) {
     Shape s = c.shape();
     while (s.size() < 4) s.insert(s.begin(), 1);
