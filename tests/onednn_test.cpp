@@ -306,6 +306,20 @@ TEST(Onednn, ConcatChannelsAndGraphOutputInsideRun) {
   expect_close(b.build(), {random_tensor({1, 6, 5, 7}, 40)}, 4);
 }
 
+// Concat (rows of memcpy) with an empty input, on inner and outer axes, batch > 1.
+TEST(Onednn, ConcatEmptyInputAndAxes) {
+  GraphBuilder b;
+  b.input("a", {2, 3, 4}).input("e", {2, 0, 4}).input("c", {2, 5, 4});
+  b.node("Concat", {"a", "e", "c"}, {"y"}).set_attr_int("axis", 1);
+  b.node("Concat", {"y", "y"}, {"z"}).set_attr_int("axis", -1);
+  b.node("Concat", {"a", "a"}, {"w"}).set_attr_int("axis", 0);
+  b.output("z").output("w");
+  expect_close(b.build(),
+               {random_tensor({2, 3, 4}, 55), Tensor(DType::kF32, {2, 0, 4}),
+                random_tensor({2, 5, 4}, 56)},
+               3);
+}
+
 TEST(Onednn, PlainBinaryBroadcastAndUnary) {
   // No conv: default-domain kernels on NCHW, including a broadcast first operand of Sub.
   GraphBuilder b;
