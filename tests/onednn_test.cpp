@@ -226,7 +226,7 @@ TEST(Onednn, ResidualAddFusedAsPostOp) {
   const Model m = b.build();
   expect_close(m, {random_tensor({1, 12, 9, 9}, 10)}, 4);
   Session s(m, SessionOptions{{"onednn", "reference"}, 1, false});
-  // 4 convs + ToNhwc + ToNchw: the Adds and Relus are all fused.
+  // 4 convs + ToBlocked + ToNchw: the Adds and Relus are all fused.
   EXPECT_EQ(s.assignment().size(), 6u);
   for (const auto& [node, provider] : s.assignment()) EXPECT_EQ(provider, "onednn") << node;
 }
@@ -306,6 +306,20 @@ TEST(Onednn, ConcatChannelsAndGraphOutputInsideRun) {
   expect_close(b.build(), {random_tensor({1, 6, 5, 7}, 40)}, 4);
 }
 
+// Concat (rows of memcpy) with an empty input, on inner and outer axes, batch > 1.
+TEST(Onednn, ConcatEmptyInputAndAxes) {
+  GraphBuilder b;
+  b.input("a", {2, 3, 4}).input("e", {2, 0, 4}).input("c", {2, 5, 4});
+  b.node("Concat", {"a", "e", "c"}, {"y"}).set_attr_int("axis", 1);
+  b.node("Concat", {"y", "y"}, {"z"}).set_attr_int("axis", -1);
+  b.node("Concat", {"a", "a"}, {"w"}).set_attr_int("axis", 0);
+  b.output("z").output("w");
+  expect_close(b.build(),
+               {random_tensor({2, 3, 4}, 55), Tensor(DType::kF32, {2, 0, 4}),
+                random_tensor({2, 5, 4}, 56)},
+               3);
+}
+
 TEST(Onednn, PlainBinaryBroadcastAndUnary) {
   // No conv: default-domain kernels on NCHW, including a broadcast first operand of Sub.
   GraphBuilder b;
@@ -342,6 +356,82 @@ TEST(Onednn, TwoThreadsAndNewBatchSize) {
   b.output("y");
   const Model m = b.build();
   expect_close(m, {random_tensor({1, 16, 14, 14}, 70)}, 1, 2);
+}
+
+// f32 graphs run in oneDNN's blocked layout ([N, C/8, H, W, 8] on AVX2): channel counts that
+// leave padded lanes (5, 17, 6, 3), a depthwise and a grouped dilated conv, strides, asymmetric
+// pads, a fused residual add, activations that map the zero padding to non-zero values
+// (Sigmoid), Div by a per-channel constant, an NCHW graph input joining the run (ToBlocked),
+// outputs in the middle of the run.
+TEST(OnednnBlocked, OddChannelsGroupsResidual) {
+  GraphBuilder b;
+  b.input("x", {1, 5, 11, 9})
+      .input("z", {1, 6, 6, 5})
+      .constant("w1", random_tensor({17, 5, 3, 3}, 101))
+      .constant("w2", random_tensor({17, 1, 3, 3}, 102))
+      .constant("w3", random_tensor({6, 17, 1, 1}, 103))
+      .constant("w4", random_tensor({6, 2, 3, 3}, 104))
+      .constant("b4", random_tensor({6}, 105))
+      .constant("dv", random_tensor({6, 1, 1}, 106, 0.5f, 2.f))
+      .constant("k", random_tensor({1}, 107));
+  Node& c1 = b.node("Conv", {"x", "w1"}, {"c1"});
+  c1.set_attr_ints("pads", {1, 1, 1, 1});
+  c1.set_attr_ints("strides", {2, 2});
+  b.node("Relu", {"c1"}, {"r1"});
+  Node& c2 = b.node("Conv", {"r1", "w2"}, {"c2"});
+  c2.set_attr_int("group", 17);
+  c2.set_attr_ints("pads", {0, 1, 2, 1});
+  b.node("Add", {"c2", "r1"}, {"a"});
+  b.node("Relu", {"a"}, {"ra"});
+  b.node("Conv", {"ra", "w3"}, {"c3"});
+  Node& c4 = b.node("Conv", {"c3", "w4", "b4"}, {"c4"});
+  c4.set_attr_int("group", 3);
+  c4.set_attr_ints("dilations", {2, 2});
+  c4.set_attr_ints("pads", {2, 2, 2, 2});
+  b.node("Sigmoid", {"c4"}, {"s"});
+  b.node("Div", {"s", "dv"}, {"d"});
+  b.node("Mul", {"d", "k"}, {"mk"});
+  b.node("Add", {"mk", "z"}, {"az"});
+  Node& mp = b.node("MaxPool", {"az"}, {"p"});
+  mp.set_attr_ints("kernel_shape", {3, 2});
+  mp.set_attr_ints("pads", {1, 0, 1, 1});
+  b.node("GlobalAveragePool", {"p"}, {"y"});
+  b.output("y").output("c3").output("s");
+  const Model m = b.build();
+  expect_close(m, {random_tensor({1, 5, 11, 9}, 100), random_tensor({1, 6, 6, 5}, 108)}, 10);
+  Session s(m, SessionOptions{{"onednn", "reference"}, 1, false});
+  int to_blocked = 0;
+  for (const auto& [node, provider] : s.assignment()) {
+    EXPECT_EQ(provider, "onednn") << node;
+    to_blocked += node.rfind("to_blocked_", 0) == 0;
+  }
+  EXPECT_EQ(to_blocked, 1);  // z; x has fewer channels than a block: read as NCHW
+}
+
+// An RGB stem reads its NCHW input directly; a 3-channel value inside the run is blocked. A
+// channel Concat of whole blocks stays in the run, batch 2 and two threads.
+TEST(OnednnBlocked, StemConcatAndBatch) {
+  GraphBuilder b;
+  b.input("x", {2, 3, 12, 10})
+      .constant("w1", random_tensor({8, 3, 3, 3}, 111))
+      .constant("w2", random_tensor({3, 8, 1, 1}, 112))
+      .constant("w3", random_tensor({16, 3, 3, 3}, 113))
+      .constant("w4", random_tensor({8, 8, 1, 1}, 114));
+  Node& c1 = b.node("Conv", {"x", "w1"}, {"c1"});
+  c1.set_attr_ints("strides", {2, 2});
+  c1.set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Conv", {"c1", "w2"}, {"c2"});
+  b.node("Conv", {"c2", "w3"}, {"c3"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Conv", {"c1", "w4"}, {"c4"});
+  b.node("Concat", {"c3", "c4"}, {"cat"}).set_attr_int("axis", -3);
+  b.node("Relu", {"cat"}, {"y"});
+  b.node("Concat", {"c2", "c2"}, {"y2"}).set_attr_int("axis", 1);  // 3 + 3: NCHW
+  b.output("y").output("y2");
+  const Model m = b.build();
+  expect_close(m, {random_tensor({2, 3, 12, 10}, 110)}, 6, 2);
+  Session s(m, SessionOptions{{"onednn", "reference"}, 1, false});
+  for (const auto& [node, provider] : s.assignment())
+    EXPECT_NE(node.rfind("to_blocked_", 0), 0u) << node;
 }
 
 // ---------------------------------------------------------------- whole models

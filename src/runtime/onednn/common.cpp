@@ -42,6 +42,22 @@ tag plain_tag(int rank) {
   }
 }
 
+int64_t activation_block() {
+  static const int64_t block =
+      dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core ? 16 : 8;
+  return block;
+}
+
+tag blocked_tag(int64_t block) {
+  if (block == 8) return tag::aBcd8b;
+  if (block == 16) return tag::aBcd16b;
+  fail_unsupported("onednn: no blocked layout with ", block, " lanes");
+}
+
+Shape blocked_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t block) {
+  return {n, (c + block - 1) / block, h, w, block};
+}
+
 dnnl::memory user_memory(const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine(), DNNL_MEMORY_NONE);
 }

@@ -3,8 +3,15 @@
 //
 // Layout convention. Default-domain ONNX nodes the provider takes work on the ONNX layout
 // (NCHW, plain row-major). Nodes of the `edgeopt.onednn` domain, made by the provider's graph
-// rewrite (rewrite.cpp), work on channels-last tensors whose edgeopt shape is the true NHWC
-// shape [N, H, W, C]; the rewrite inserts ToNhwc / ToNchw at the borders of such runs.
+// rewrite (rewrite.cpp), work on one of two activation layouts the rewrite picks per graph:
+//  - channels-last (int8 graphs): edgeopt shape [N, H, W, C], oneDNN's nhwc;
+//  - blocked (f32 graphs): oneDNN's nChw8c (nChw16c with AVX-512), channels split into blocks of
+//    b lanes; edgeopt shape [N, ceil(C/b), H, W, b] (rank 5), element (n, c, h, w) at
+//    [n, c/b, h, w, c%b]. The lanes past C in the last block are padding: oneDNN writes them
+//    (zeros from reorders, finite values from convs and pools) and weights ignore them, so they
+//    only need to stay finite. A blocked tensor's numel is the padded size, so the arena holds
+//    oneDNN's whole buffer (desc.get_size()).
+// The rewrite inserts ToNhwc / ToBlocked / ToNchw at the borders of such runs.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +40,12 @@ using dt = dnnl::memory::data_type;
 dims to_dims(const Shape& s);
 // Plain row-major tag for a rank (1..6): a, ab, abc, ...
 tag plain_tag(int rank);
+
+// Blocked activation layout (see above): the block the rewrite uses on this CPU (8 on AVX2, 16
+// with AVX-512), oneDNN's tag for a rank-4 tensor with that block, and the edgeopt shape.
+int64_t activation_block();
+tag blocked_tag(int64_t block);
+Shape blocked_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t block);
 
 // A memory object wrapping user memory whose pointer is set on every run (no allocation).
 dnnl::memory user_memory(const dnnl::memory::desc& md);

@@ -2,8 +2,11 @@
 // blocked layout the chosen kernel wants (format_tag::any), user scratchpad from the session.
 //
 // Default domain: ONNX Conv with 1-3 spatial dims in the plain NC[D]HW layout.
-// edgeopt.onednn domain: 2-D Conv on [N, H, W, C] tensors with fused post-ops (post_ops,
-// post_alpha, post_beta attributes; each "Add" post-op reads the next input after the bias).
+// edgeopt.onednn domain: 2-D Conv with fused post-ops (post_ops, post_alpha, post_beta
+// attributes; each "Add" post-op reads the next input after the bias), in the layout the rewrite
+// chose (common.h): without attribute `block`, [N, H, W, C] in and out; with `block` b, a blocked
+// output [N, ceil(M/b), OH, OW, b] from a blocked input (rank 5) or a plain NCHW one (rank 4,
+// used where C < b, e.g. an RGB stem, which oneDNN reads directly).
 #include <algorithm>
 #include <memory>
 #include <unordered_map>
@@ -18,6 +21,8 @@ class Conv final : public Kernel {
  public:
   Conv(const KernelInit& init, bool nhwc)
       : node_(init.node), nhwc_(nhwc), attrs_(ref::parse_window_attrs(init.node)) {
+    if (nhwc_) block_ = node_.attr_int("block", 0);
+    if (block_ < 0) fail_input("node ", node_.describe(), ": bad block ", block_);
     // Weights and bias are normally constants (prepacked once); default-domain nodes may also
     // take them as inputs (then reordered on every run).
     if (init.constants.at(1)) w_ = *init.constants[1];
@@ -40,12 +45,18 @@ class Conv final : public Kernel {
     require_f32(node_, x, "input");
     require_f32(node_, w, "weights");
     const int rank = w.rank();
-    if (x.rank() != rank || rank < 3 || rank > 5)
+    // Layout of the activations: plain NC[D]HW, channels-last or blocked (see the top).
+    const bool blocked_in = block_ > 0 && x.rank() == 5;
+    const bool plain_in = !nhwc_ || (block_ > 0 && x.rank() == 4);
+    if (x.rank() != rank + (blocked_in ? 1 : 0) || rank < 3 || rank > 5 ||
+        (blocked_in && (x.dim(4) != block_ || w.dim(1) * group_ > x.dim(1) * block_ ||
+                        w.dim(1) * group_ <= (x.dim(1) - 1) * block_)))
       fail_input("node ", node_.describe(), ": input ", shape_str(x.shape()), " and weights ",
                  shape_str(w.shape()), " do not match");
     const int64_t n = x.dim(0);
-    const int64_t c = nhwc_ ? x.dim(3) : x.dim(1);
-    Shape spatial = nhwc_ ? Shape{x.dim(1), x.dim(2)} : Shape(x.shape().begin() + 2, x.shape().end());
+    const int64_t c = blocked_in ? w.dim(1) * group_ : (plain_in ? x.dim(1) : x.dim(3));
+    Shape spatial{x.dim(1), x.dim(2)};  // channels-last
+    if (plain_in || blocked_in) spatial.assign(x.shape().begin() + 2, x.shape().begin() + rank);
     const int64_t m = w.dim(0);
     if (group_ < 1 || c % group_ || m % group_ || w.dim(1) * group_ != c)
       fail_input("node ", node_.describe(), ": ", c, " input channels, group ", group_,
@@ -55,7 +66,8 @@ class Conv final : public Kernel {
     const Shape kernel(w.shape().begin() + 2, w.shape().end());
     const ref::Window win = ref::resolve_window(node_, attrs_, spatial, kernel);
     Shape out;
-    if (nhwc_) out = {n, win.out[0], win.out[1], m};
+    if (block_ > 0) out = blocked_shape(n, m, win.out[0], win.out[1], block_);
+    else if (nhwc_) out = {n, win.out[0], win.out[1], m};
     else {
       out = {n, m};
       out.insert(out.end(), win.out.begin(), win.out.end());
@@ -72,7 +84,10 @@ class Conv final : public Kernel {
     if (shape_numel(out) == 0 || x.numel() == 0) return;
     Shape key = x.shape();
     key.insert(key.end(), w.shape().begin(), w.shape().end());
-    Entry& e = entry(key, w, b != nullptr, win, n, c, m);
+    const tag src_tag =
+        blocked_in ? blocked_tag(block_) : (plain_in ? plain_tag(rank) : tag::nhwc);
+    const tag dst_tag = block_ > 0 ? blocked_tag(block_) : (nhwc_ ? tag::nhwc : plain_tag(rank));
+    Entry& e = entry(key, w, b != nullptr, win, n, c, m, src_tag, dst_tag);
     ctx.request_scratch(e.scratch_bytes);
   }
 
@@ -122,7 +137,7 @@ class Conv final : public Kernel {
   }
 
   Entry& entry(const Shape& key, const Tensor& w, bool has_bias, const ref::Window& win,
-               int64_t n, int64_t c, int64_t m) {
+               int64_t n, int64_t c, int64_t m, tag src_tag, tag dst_tag) {
     if (Entry* e = find(key)) return *e;
     const int nd = win.nd;
     dims src_dims{n, c}, dst_dims{n, m}, strides, dil, pad_l, pad_r;
@@ -134,10 +149,8 @@ class Conv final : public Kernel {
       pad_l.push_back(win.pad_begin[d]);
       pad_r.push_back(win.pad_end[d]);
     }
-    const int rank = nd + 2;
-    const tag act_tag = nhwc_ ? tag::nhwc : plain_tag(rank);
-    const dnnl::memory::desc src_md(src_dims, dt::f32, act_tag);
-    const dnnl::memory::desc dst_md(dst_dims, dt::f32, act_tag);
+    const dnnl::memory::desc src_md(src_dims, dt::f32, src_tag);
+    const dnnl::memory::desc dst_md(dst_dims, dt::f32, dst_tag);
     // ONNX weights [M, C/g, k...]; grouped: the same bytes read as [g, M/g, C/g, k...].
     dims w_dims;
     if (group_ > 1) w_dims = {group_, m / group_, c / group_};
@@ -204,6 +217,7 @@ class Conv final : public Kernel {
 
   const Node& node_;
   bool nhwc_;
+  int64_t block_ = 0;  // edgeopt.onednn: blocked output with this many lanes, 0 for NHWC
   ref::WindowAttrs attrs_;
   Tensor w_, b_;  // constant weights / bias, undefined when given as inputs
   bool dyn_bias_ = false;

@@ -1,6 +1,9 @@
-// ToNhwc / ToNchw (edgeopt.onednn): the layout changes the graph rewrite puts at the borders of
-// a channels-last run, as oneDNN reorders. ToNhwc: [N, C, H, W] → [N, H, W, C] with
-// y[n, h, w, c] = x[n, c, h, w]; ToNchw is the inverse. f32, u8 or s8.
+// ToNhwc / ToBlocked / ToNchw (edgeopt.onednn): the layout changes the graph rewrite puts at the
+// borders of a channels-last or blocked run (common.h), as oneDNN reorders. ToNhwc:
+// [N, C, H, W] → [N, H, W, C] with y[n, h, w, c] = x[n, c, h, w]. ToBlocked (attribute block b):
+// [N, C, H, W] → [N, ceil(C/b), H, W, b], padded lanes zero. ToNchw is the inverse of either:
+// from a rank-4 input channels-last, from a rank-5 (blocked) one whose attribute `channels`
+// gives C. f32, u8 or s8.
 #include <memory>
 
 #include "common.h"
@@ -11,7 +14,11 @@ namespace {
 class Layout final : public Kernel {
  public:
   Layout(const KernelInit& init, bool to_nhwc)
-      : node_(init.node), to_nhwc_(to_nhwc), threads_(init.threads) {}
+      : node_(init.node), to_nhwc_(to_nhwc), threads_(init.threads) {
+    block_ = node_.op_type == "ToBlocked" ? node_.attr_int("block", 0) : 0;
+    channels_ = node_.attr_int("channels", 0);
+    if (node_.op_type == "ToBlocked") blocked_tag(block_);  // fails on a bad block
+  }
 
   void infer(InferContext& ctx) override {
     set_threads(threads_);  // jit kernels fix their thread split at creation
@@ -23,19 +30,31 @@ class Layout final : public Kernel {
     else
       fail_unsupported("node ", node_.describe(), ": layout change of ", dtype_name(x.dtype()),
                        " is not supported");
-    if (x.rank() != 4) fail_input("node ", node_.describe(), ": input must be 4-D");
     const Shape& s = x.shape();
+    const bool from_blocked = !to_nhwc_ && x.rank() == 5;
+    if (x.rank() != (from_blocked ? 5 : 4))
+      fail_input("node ", node_.describe(), ": input must be 4-D");
+    if (from_blocked && (channels_ <= (s[1] - 1) * s[4] || channels_ > s[1] * s[4]))
+      fail_input("node ", node_.describe(), ": ", channels_, " channels do not fit the blocked ",
+                 shape_str(s));
     // NCHW dims of the tensor either way.
-    const Shape nchw = to_nhwc_ ? s : Shape{s[0], s[3], s[1], s[2]};
-    ctx.set_output(0, x.dtype(),
-                   to_nhwc_ ? Shape{s[0], s[2], s[3], s[1]} : nchw);
-    if (x.numel() == 0 || (nchw == key_ && type == type_)) return;
-    key_ = nchw;
+    Shape nchw = s;
+    if (from_blocked) nchw = {s[0], channels_, s[2], s[3]};
+    else if (!to_nhwc_) nchw = {s[0], s[3], s[1], s[2]};
+    // The other side: channels-last or blocked.
+    const int64_t block = from_blocked ? s[4] : block_;
+    const tag other = block ? blocked_tag(block) : tag::nhwc;
+    Shape out = nchw;
+    if (block_) out = blocked_shape(s[0], s[1], s[2], s[3], block_);
+    else if (to_nhwc_) out = {s[0], s[2], s[3], s[1]};
+    ctx.set_output(0, x.dtype(), out);
+    if (x.numel() == 0 || (s == key_ && type == type_)) return;
+    key_ = s;
     type_ = type;
     const dnnl::memory::desc nchw_md(to_dims(nchw), type, tag::nchw);
-    const dnnl::memory::desc nhwc_md(to_dims(nchw), type, tag::nhwc);
-    src_ = user_memory(to_nhwc_ ? nchw_md : nhwc_md);
-    dst_ = user_memory(to_nhwc_ ? nhwc_md : nchw_md);
+    const dnnl::memory::desc other_md(to_dims(nchw), type, other);
+    src_ = user_memory(to_nhwc_ ? nchw_md : other_md);
+    dst_ = user_memory(to_nhwc_ ? other_md : nchw_md);
     prim_ = dnnl::reorder(src_, dst_);
   }
 
@@ -50,7 +69,8 @@ class Layout final : public Kernel {
 
  private:
   const Node& node_;
-  bool to_nhwc_;
+  bool to_nhwc_;  // from NCHW (ToNhwc, ToBlocked)
+  int64_t block_ = 0, channels_ = 0;
   int threads_ = 1;
   Shape key_;
   dt type_ = dt::undef;
@@ -61,6 +81,11 @@ class Layout final : public Kernel {
 const bool registered = [] {
   auto& reg = KernelRegistry::global();
   reg.add(KernelDef{kProvider, kDomain, "ToNhwc", 1, INT_MAX,
+                    [](const KernelInit& i) -> std::unique_ptr<Kernel> {
+                      return std::make_unique<Layout>(i, true);
+                    },
+                    nullptr});
+  reg.add(KernelDef{kProvider, kDomain, "ToBlocked", 1, INT_MAX,
                     [](const KernelInit& i) -> std::unique_ptr<Kernel> {
                       return std::make_unique<Layout>(i, true);
                     },

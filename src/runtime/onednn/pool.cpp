@@ -2,7 +2,9 @@
 // edgeopt.onednn domain also u8 / s8, which the int8 rewrite uses where DQ → MaxPool → Q keep
 // the same scale and zero point: max commutes with that monotone map, so it is exact).
 //
-// Default domain: plain NC[D]HW with 1-3 spatial dims. edgeopt.onednn domain: [N, H, W, C].
+// Default domain: plain NC[D]HW with 1-3 spatial dims. edgeopt.onednn domain: [N, H, W, C], or
+// blocked [N, C/b, H, W, b] when the input has rank 5 (common.h; the padded lanes are pooled
+// like the others, so the output keeps the input's blocks).
 // ONNX's output size (floor or ceil_mode) is reproduced by giving oneDNN the right padding
 //   pad_r = (out - 1) * stride + (k - 1) * dilation + 1 - in - pad_l,
 // which only adds window positions past the input; max ignores them, and AveragePool without
@@ -36,12 +38,18 @@ class Pool final : public Kernel {
     if (!(int8 && nhwc_ && alg_ == dnnl::algorithm::pooling_max)) require_f32(node_, x, "input");
     type_ = x.dtype() == DType::kU8 ? dt::u8 : (x.dtype() == DType::kI8 ? dt::s8 : dt::f32);
     const int rank = x.rank();
-    if (rank < 3 || rank > 5 || (nhwc_ && rank != 4))
+    const bool blocked = nhwc_ && rank == 5;
+    if (rank < 3 || rank > 5 || (nhwc_ && rank != 4 && !blocked))
       fail_unsupported("node ", node_.describe(), ": onednn pools 1-3 spatial dims, got input ",
                        shape_str(x.shape()));
-    const int64_t n = x.dim(0), c = nhwc_ ? x.dim(3) : x.dim(1);
-    const Shape spatial = nhwc_ ? Shape{x.dim(1), x.dim(2)}
-                                : Shape(x.shape().begin() + 2, x.shape().end());
+    const int64_t n = x.dim(0);
+    const int64_t c = blocked ? x.dim(1) * x.dim(4) : (nhwc_ ? x.dim(3) : x.dim(1));
+    Shape spatial{x.dim(1), x.dim(2)};  // channels-last
+    if (!nhwc_) spatial.assign(x.shape().begin() + 2, x.shape().end());
+    if (blocked) spatial = {x.dim(2), x.dim(3)};
+    if (blocked && x.dim(4) != 8 && x.dim(4) != 16)
+      fail_input("node ", node_.describe(), ": blocked input ", shape_str(x.shape()),
+                 " must have 8 or 16 lanes");
     ref::Window win;
     if (global_) {
       win.nd = static_cast<int>(spatial.size());
@@ -56,14 +64,16 @@ class Pool final : public Kernel {
       win = ref::resolve_window(node_, attrs_, spatial, attrs_.kernel_shape);
     }
     Shape out;
-    if (nhwc_) out = {n, win.out[0], win.out[1], c};
+    if (blocked) out = blocked_shape(n, c, win.out[0], win.out[1], x.dim(4));
+    else if (nhwc_) out = {n, win.out[0], win.out[1], c};
     else {
       out = {n, c};
       out.insert(out.end(), win.out.begin(), win.out.end());
     }
     ctx.set_output(0, x.dtype(), out);
     if (x.numel() == 0 || shape_numel(out) == 0) return;
-    ctx.request_scratch(entry(x.shape(), win, n, c).scratch_bytes);
+    const tag t = blocked ? blocked_tag(x.dim(4)) : (nhwc_ ? tag::nhwc : plain_tag(win.nd + 2));
+    ctx.request_scratch(entry(x.shape(), win, n, c, t).scratch_bytes);
   }
 
   void run(RunContext& ctx) override {
@@ -94,7 +104,7 @@ class Pool final : public Kernel {
     return nullptr;
   }
 
-  Entry& entry(const Shape& key, const ref::Window& win, int64_t n, int64_t c) {
+  Entry& entry(const Shape& key, const ref::Window& win, int64_t n, int64_t c, tag t) {
     if (Entry* e = find(key)) return *e;
     dims src_dims{n, c}, dst_dims{n, c}, strides, kernel, dil, pad_l, pad_r;
     for (int d = 0; d < win.nd; ++d) {
@@ -107,7 +117,6 @@ class Pool final : public Kernel {
       const int64_t eff_k = (win.kernel[d] - 1) * win.dilation[d] + 1;
       pad_r.push_back((win.out[d] - 1) * win.stride[d] + eff_k - win.in[d] - win.pad_begin[d]);
     }
-    const tag t = nhwc_ ? tag::nhwc : plain_tag(win.nd + 2);
     const dnnl::memory::desc src_md(src_dims, type_, t), dst_md(dst_dims, type_, t);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
