@@ -12,6 +12,8 @@ and, with --fx-int8, an int8 ResNet-18 quantized by PyTorch FX post-training qua
   resnet18_fxq_op13.onnx   its QDQ export
   resnet18_fxq_inputs.npy  100 random 1x3x224x224 inputs, stacked (100x3x224x224)
   resnet18_fxq_logits.npy  PyTorch's int8 logits for them (100x1000)
+and, with --fx-int8-all, the same FX int8 QDQ export of every model of --models (for the peer
+benchmark; no inputs or logits): <model>_fxq_op13.onnx.
 Files that already exist are kept (a cache in the build folder); every file is written to a
 temporary name and renamed, so an interrupted run never leaves a partial fixture.
 
@@ -106,24 +108,61 @@ FXQ_FILES = ["resnet18_fxq_op13.onnx", "resnet18_fxq_inputs.npy", "resnet18_fxq_
 FXQ_SAMPLES = 100
 
 
-def make_fx_int8(out_dir):
-    """ResNet-18 through FX static quantization (per-channel weights, onednn engine)."""
-    import io
-
-    import numpy as np
+def fx_quantize(name):
+    """The model through FX static quantization (per-channel weights, onednn engine), calibrated
+    on 32 random inputs; returns it and the generator that drew them. SqueezeNet's concats run
+    in float (dequantize → cat → quantize): torch.onnx cannot export a concat of quantized
+    tensors."""
     import torch
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
     torch.backends.quantized.engine = "onednn"
-    model = build_model("resnet18")
-    x = fixed_input()
-    prepared = prepare_fx(model, get_default_qconfig_mapping("onednn"), example_inputs=(x,))
+    model = build_model(name)
+    qconfig = get_default_qconfig_mapping("onednn")
+    custom = None
+    if name == "squeezenet1_1":
+
+        class FloatCat(torch.nn.Module):
+            def forward(self, a, b):
+                return torch.cat([a, b], 1)
+
+        def fire_forward(self, x):
+            x = self.squeeze_activation(self.squeeze(x))
+            a = self.expand1x1_activation(self.expand1x1(x))
+            return self.cat(a, self.expand3x3_activation(self.expand3x3(x)))
+
+        for m in model.modules():
+            if type(m).__name__ == "Fire":
+                m.cat = FloatCat()
+                m.forward = fire_forward.__get__(m)
+        qconfig.set_object_type(FloatCat, None)
+        custom = {"non_traceable_module_class": [FloatCat]}
+    prepared = prepare_fx(
+        model, qconfig, example_inputs=(fixed_input(),), prepare_custom_config=custom
+    )
     gen = torch.Generator().manual_seed(7)
     with torch.no_grad():
         for _ in range(8):  # calibration
             prepared(torch.randn(4, 3, 224, 224, generator=gen))
-    quantized = convert_fx(prepared)
+    return convert_fx(prepared), gen
+
+
+def make_fx_int8_export(out_dir, name):
+    """<name>_fxq_op13.onnx only (benchmark models)."""
+    quantized, _ = fx_quantize(name)
+    export(quantized, fixed_input(), os.path.join(out_dir, name + "_fxq_op13.onnx"), 13, False)
+
+
+def make_fx_int8(out_dir):
+    """ResNet-18 through FX static quantization, with inputs and PyTorch's int8 logits."""
+    import io
+
+    import numpy as np
+    import torch
+
+    quantized, gen = fx_quantize("resnet18")
+    x = fixed_input()
     inputs = torch.randn(FXQ_SAMPLES, 3, 224, 224, generator=gen)
     with torch.no_grad():
         logits = torch.cat([quantized(inputs[i : i + 1]) for i in range(FXQ_SAMPLES)])
@@ -140,6 +179,9 @@ def main():
     parser.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
     parser.add_argument("--opsets", nargs="*", type=int, default=OPSETS)
     parser.add_argument("--fx-int8", action="store_true", help="also the FX int8 ResNet-18")
+    parser.add_argument(
+        "--fx-int8-all", action="store_true", help="also FX int8 exports of every model"
+    )
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = os.path.join(args.out_dir, "VERSION")
@@ -158,7 +200,12 @@ def main():
         if not all(os.path.exists(f) for f in files):
             todo.append(name)
     fxq = args.fx_int8 and not all(os.path.exists(os.path.join(args.out_dir, f)) for f in FXQ_FILES)
-    if not todo and not fxq:
+    fxq_all = [
+        n
+        for n in (args.models if args.fx_int8_all else [])
+        if not os.path.exists(os.path.join(args.out_dir, n + "_fxq_op13.onnx"))
+    ]
+    if not todo and not fxq and not fxq_all:
         print("torchvision fixtures: all present in", args.out_dir)
         return 0
 
@@ -189,6 +236,10 @@ def main():
         t0 = time.time()
         make_fx_int8(args.out_dir)
         print("torchvision fixtures: resnet18 FX int8 done in %.1f s" % (time.time() - t0))
+    for name in fxq_all:
+        t0 = time.time()
+        make_fx_int8_export(args.out_dir, name)
+        print("torchvision fixtures: %s FX int8 done in %.1f s" % (name, time.time() - t0))
     return 0
 
 
