@@ -6,10 +6,11 @@
 //
 // Each int8 node is exact in integers; the reference computes DQ → Conv in float, so an output
 // within a float rounding of a .5 boundary can come out one step apart (about 1e-5 of the
-// first layers' elements). Such one-step flips propagate: through MobileNet's 17 layers (with
-// DequantizeLinear → Clip → QuantizeLinear going from coarse to fine scales) about 2% of the
-// logits end more than one step apart, while every element of fashion_resnet stays within one
-// step on >= 99.9%. (oneDNN's fp32 path on the same QDQ model, no int8 fusion: 97.2%.)
+// first layers' elements). Such one-step flips propagate: through MobileNet's 17 layers about
+// 0.4% of the logits end more than one step apart (99.65% QDQ, 99.60% QOperator within one
+// step; 98.1% when `quantize` still put a Q/DQ pair between Conv and Clip, whose coarse → fine
+// requantization multiplied the flips), while every element of fashion_resnet stays within one
+// step on >= 99.9%.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -262,8 +263,8 @@ INSTANTIATE_TEST_SUITE_P(
     Models, OnednnInt8Fashion,
     ::testing::Values(FashionCase{"resnet", QuantFormat::kQdq, 1000, 0.999},
                       FashionCase{"resnet", QuantFormat::kQOperator, 200, 0.999},
-                      FashionCase{"mobilenet", QuantFormat::kQdq, 1000, 0.97},
-                      FashionCase{"mobilenet", QuantFormat::kQOperator, 200, 0.97}),
+                      FashionCase{"mobilenet", QuantFormat::kQdq, 1000, 0.995},
+                      FashionCase{"mobilenet", QuantFormat::kQOperator, 200, 0.995}),
     [](const ::testing::TestParamInfo<FashionCase>& i) {
       return i.param.model + (i.param.format == QuantFormat::kQdq ? "_qdq" : "_qoperator");
     });
