@@ -1,9 +1,9 @@
 // oneDNN fp32 forward convolution (+bias, ReLU post-op) on resnet18's and squeezenet1_1's layer
 // shapes, batch 1, with src/dst channels-last (nhwc), oneDNN's own choice (format_tag::any:
 // nChw8c on AVX2) and plain nchw. The three variants alternate rep by rep (so that load from
-// other processes hits them alike); each cell is the median of the reps. Standalone:
-//   g++ -O2 -std=c++17 bench/onednn_conv_layouts.cpp -ldnnl -o /tmp/conv_layouts
-//   OMP_NUM_THREADS=1 /tmp/conv_layouts [REPS] [squeezenet]
+// other processes hits them alike); each cell is the median of the reps. Built as
+// build/onednn_conv_layouts:
+//   OMP_NUM_THREADS=1 build/onednn_conv_layouts [REPS] [squeezenet]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
