@@ -92,4 +92,8 @@ void require_f32(const Node& node, const Tensor& t, const char* what);
 // edgeopt.onednn domain (see qconv.cpp), before the fp32 fusions and the layout pass run.
 void fuse_int8(Model& model);
 
+// Float islands between a per-tensor DequantizeLinear and QuantizeLinear (e.g. SiLU of an int8
+// export) become one 256-entry table lookup, Lut of the edgeopt.onednn domain (lut.cpp).
+void fuse_lut(Model& model);
+
 }  // namespace edgeopt::rt::onednn

@@ -3,7 +3,8 @@
 //  1. conv_bn_fold, identity_elimination and constant_folding (passes/) so that BatchNorm is
 //     folded into Conv and Constant nodes become initializers the fusions below can read.
 //  2. int8 (int8_rewrite.cpp): QDQ / QLinear patterns around Conv, Gemm and MatMul become QConv
-//     and QGemm with requantization, ReLU/Clip and residual Adds fused, u8 in and out.
+//     and QGemm with requantization, ReLU/Clip and residual Adds fused, u8 in and out. Then
+//     float islands DQ → element-wise ops → Q become 256-entry tables, Lut (lut.cpp).
 //  3. Fusion: a 2-D f32 Conv with constant weights absorbs the chain of nodes that alone read
 //     its output — activations (Relu, LeakyRelu, Clip, Sigmoid, HardSwish, Tanh, Elu), SiLU
 //     (Mul(y, Sigmoid(y))) and a residual Add of a tensor of the same shape — as oneDNN
@@ -15,8 +16,8 @@
 //     kernels are written for: resnet18's 3x3 convs run 1.1-1.7x faster than on nhwc at 1
 //     thread on AVX2, 1x1 convs about the same); graphs with int8 nodes
 //     stay channels-last [N, H, W, C] (what the int8 kernels use). Layout-agnostic nodes (unary
-//     activations, Add/Sub/Mul/Div, Concat, per-tensor QuantizeLinear / DequantizeLinear) that
-//     read a laid-out value run in that layout too (rank-4 constants are permuted or blocked,
+//     activations, Add/Sub/Mul/Div, Concat, per-tensor QuantizeLinear / DequantizeLinear, Lut)
+//     that read a laid-out value run in that layout too (rank-4 constants are permuted or blocked,
 //     Concat's axis remapped), so a network keeps the layout between its input and output:
 //     ToNhwc / ToBlocked is inserted where a run reads an NCHW value and ToNchw where an NCHW
 //     reader (or a graph output) needs a laid-out one. A blocked Conv whose input has fewer
@@ -78,6 +79,7 @@ class Rewriter {
   void run() {
     prepare();
     fuse_int8(m_);
+    fuse_lut(m_);
     fuse();
     g_.topological_sort();  // a fused residual input may come from a later node
     to_layout();
@@ -382,6 +384,12 @@ class Rewriter {
         }
       } else if (n.domain == kDomain && n.op_type == "QGemm") {
         continue;
+      } else if (n.domain == kDomain && n.op_type == "Lut") {
+        // Element-wise on its input alone (input 1 is the table): follows a laid-out input.
+        const std::string& x = n.inputs[0];
+        if (!twin_.count(x) || !produced_.count(x)) continue;
+        data.push_back(0);
+        channels = block_ ? channels_.at(x) : 0;
       } else if (n.domain == kDomain) {  // pools
         data.push_back(0);
         if (block_) {
