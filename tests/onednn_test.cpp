@@ -410,6 +410,29 @@ TEST(OnednnBlocked, OddChannelsGroupsResidual) {
 
 // An RGB stem reads its NCHW input directly; a 3-channel value inside the run is blocked. A
 // channel Concat of whole blocks stays in the run, batch 2 and two threads.
+// LeNet's conv2 reads 6 channels from a blocked run: it gets them back as NCHW (oneDNN 2.6 has
+// only its slow reference conv for a padded blocked input of fewer channels than a block).
+TEST(OnednnBlocked, FewChannelsFromTheRunAreReadAsNchw) {
+  GraphBuilder b;
+  b.input("x", {1, 1, 28, 28})
+      .constant("w1", random_tensor({6, 1, 5, 5}, 121))
+      .constant("w2", random_tensor({16, 6, 5, 5}, 122));
+  b.node("Conv", {"x", "w1"}, {"c1"}).set_attr_ints("pads", {2, 2, 2, 2});
+  b.node("Relu", {"c1"}, {"r1"});
+  Node& p = b.node("MaxPool", {"r1"}, {"p1"});
+  p.set_attr_ints("kernel_shape", {2, 2});
+  p.set_attr_ints("strides", {2, 2});
+  b.node("Conv", {"p1", "w2"}, {"c2"});
+  b.node("Relu", {"c2"}, {"y"});
+  b.output("y");
+  const Model m = b.build();
+  expect_close(m, {random_tensor({1, 1, 28, 28}, 120)}, 1, 1);
+  Session s(m, SessionOptions{{"onednn", "reference"}, 1, false});
+  int to_nchw = 0;
+  for (const auto& [node, provider] : s.assignment()) to_nchw += node.rfind("to_nchw_", 0) == 0;
+  EXPECT_EQ(to_nchw, 2);  // p1 for conv2, y for the graph output
+}
+
 TEST(OnednnBlocked, StemConcatAndBatch) {
   GraphBuilder b;
   b.input("x", {2, 3, 12, 10})
