@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 edgeopt=$build/edgeopt
 out=$build/demo
 mkdir -p "$out"
-model=models/fashion_resnet.onnx
+model=models/fashion_resnet8.onnx  # trained by edgeopt itself (models/README.md)
 recipe=recipes/lab.json
 if [[ ! -x $build/edgeopt-train ]]; then
   # Built without the training backend (EDGEOPT_TRAIN=0): the same recipe minus fine-tuning;
@@ -41,10 +41,10 @@ echo "== edgeopt inspect $model"
 "$edgeopt" inspect "$model"
 echo
 echo "== the lab recipe on $model (Fashion-MNIST)"
-"$edgeopt" optimize "$model" -o "$out/fashion_resnet_lab.onnx" --recipe "$recipe" \
+"$edgeopt" optimize "$model" -o "$out/fashion_resnet8_lab.onnx" --recipe "$recipe" \
   --calib fashion-mnist:train $([[ -x $build/edgeopt-train ]] && echo --train fashion-mnist:train) --eval fashion-mnist:test --bench --bench-runs 200 \
-  --bench-warmup 20 --threads 1 --keep "$out/fashion_resnet" --table "$out/fashion_resnet.md" \
-  --report "$out/fashion_resnet.json"
+  --bench-warmup 20 --threads 1 --keep "$out/fashion_resnet8" --table "$out/fashion_resnet8.md" \
+  --report "$out/fashion_resnet8.json"
 echo
 echo "== the lab recipe on torchvision resnet18 (random weights: size and speed only)"
 /usr/bin/python3 scripts/make_torchvision_fixtures.py "$build/fixtures" --models resnet18 \

@@ -290,6 +290,24 @@ Classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shir
 that edgeopt's `eval` predicts the same class image by image. Check with ONNX Runtime:
 `bench/ort/setup.sh && node bench/ort/eval_ort.js models/fashion_<name>.onnx`.
 
+## fashion_resnet8.onnx: trained by edgeopt itself (the demo's model)
+
+The same architecture as `fashion_resnet.onnx` (`edgeopt zoo resnet8`), trained by edgeopt's
+training backend; BatchNormalization is kept in the file (the demo's fold/fuse step folds it).
+`make demo` runs the lab on this model.
+
+    edgeopt zoo resnet8 -o resnet8.onnx
+    OMP_WAIT_POLICY=PASSIVE edgeopt train resnet8.onnx -o models/fashion_resnet8.onnx \\
+        --data fashion-mnist:train --val fashion-mnist:test --epochs 10 --batch 128 --lr 0.1 \\
+        --optimizer sgd --momentum 0.9 --schedule cosine --weight-decay 5e-4 \\
+        --label-smoothing 0.1 --augment --seed 0 --threads 2
+
+Test top-1 92.12% (9212/10000) in edgeopt (`edgeopt eval models/fashion_resnet8.onnx --data
+fashion-mnist:test`) and in ONNX Runtime (`node bench/ort/eval_ort.js
+models/fashion_resnet8.onnx`); 317,813 bytes; 24 min wall on the shared 2-core machine
+(docs/training.md, "resnet8 on Fashion-MNIST", has the per-epoch log). sha256
+`6889207feacc2a5c48fda9f678d843dfb01e96d4142cfd93310a6d38c8695aa1`.
+
 ## Architectures
 
 - `fashion_resnet.onnx`: stem conv3x3 16 + BN + ReLU at 28x28; three stages of one basic
