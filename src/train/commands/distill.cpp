@@ -5,23 +5,11 @@
 #include <memory>
 
 #include "edgeopt/error.h"
-#include "edgeopt/onnx_io.h"
 #include "train/commands/train_args.h"
 #include "train_commands.h"
 
 namespace edgeopt::cli {
 namespace {
-
-int run_distill(TrainArgs& a) {
-  check_output(a);
-  std::unique_ptr<Dataset> data = open_dataset(a.data);
-  std::unique_ptr<Dataset> val = open_val(a);
-  Model model = load_model(a.model);
-  train::train_model(model, *data, val.get(), a.opt);
-  save_model(model, a.out, {}, a.model);
-  std::printf("wrote %s\n", a.out.c_str());
-  return 0;
-}
 
 const CommandRegistrar reg = register_train_command("distill", [](CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
@@ -38,7 +26,7 @@ const CommandRegistrar reg = register_train_command("distill", [](CLI::App& sub)
       ->check(CLI::PositiveNumber);
   return [a] {
     if (a->model.empty()) fail_input("distill: give the student model (--student S.onnx)");
-    return run_distill(*a);
+    return run_training(*a);
   };
 });
 

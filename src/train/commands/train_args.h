@@ -10,6 +10,7 @@
 #include "edgeopt/data.h"
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
+#include "edgeopt/onnx_io.h"
 #include "train/train.h"
 
 namespace edgeopt::cli {
@@ -71,6 +72,18 @@ inline void check_output(const TrainArgs& a) {
 
 inline std::unique_ptr<Dataset> open_val(const TrainArgs& a) {
   return a.val.empty() ? nullptr : open_dataset(a.val);
+}
+
+// train, finetune and distill: load MODEL, train it with a.opt, write OUT.
+inline int run_training(TrainArgs& a) {
+  check_output(a);
+  std::unique_ptr<Dataset> data = open_dataset(a.data);
+  std::unique_ptr<Dataset> val = open_val(a);
+  Model model = load_model(a.model);
+  train::train_model(model, *data, val.get(), a.opt);
+  save_model(model, a.out, {}, a.model);
+  std::printf("wrote %s\n", a.out.c_str());
+  return 0;
 }
 
 }  // namespace edgeopt::cli
