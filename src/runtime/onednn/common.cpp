@@ -62,6 +62,31 @@ dnnl::memory user_memory(const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine(), DNNL_MEMORY_NONE);
 }
 
+dt to_dt(DType t) {
+  switch (t) {
+    case DType::kF32: return dt::f32;
+    case DType::kU8: return dt::u8;
+    case DType::kI8: return dt::s8;
+    default: return dt::undef;
+  }
+}
+
+void InputReorder::make(const dnnl::memory::desc& from, const dnnl::memory::desc& to,
+                        const dnnl::primitive_attr& attr) {
+  src = user_memory(from);
+  dst = user_memory(to);
+  prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to, attr));
+}
+
+void InputReorder::run(RunContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.numel() == 0) return;
+  set_threads(ctx.threads);
+  src.set_data_handle(const_cast<void*>(x.raw()));
+  dst.set_data_handle(ctx.output(0).raw());
+  prim.execute(stream(), src, dst);
+}
+
 Eltwise eltwise_of(const std::string& op, float alpha, float beta) {
   using A = dnnl::algorithm;
   if (op == "Relu") return {A::eltwise_relu, 0.f, 0.f};

@@ -50,6 +50,19 @@ Shape blocked_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t block);
 // A memory object wrapping user memory whose pointer is set on every run (no allocation).
 dnnl::memory user_memory(const dnnl::memory::desc& md);
 
+// oneDNN's data type for f32, u8 and s8 tensors; undef for the others.
+dt to_dt(DType t);
+
+// A reorder from a kernel's input 0 to its output 0 (layout changes, per-tensor Q/DQ), made
+// in infer() and run on the tensors' own memory.
+struct InputReorder {
+  dnnl::memory src, dst;
+  dnnl::reorder prim;
+  void make(const dnnl::memory::desc& from, const dnnl::memory::desc& to,
+            const dnnl::primitive_attr& attr = {});
+  void run(RunContext& ctx);  // nothing for an empty input
+};
+
 // One element-wise function y = f(x) as oneDNN computes it.
 struct Eltwise {
   dnnl::algorithm alg = dnnl::algorithm::undef;

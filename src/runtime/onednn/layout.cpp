@@ -23,11 +23,8 @@ class Layout final : public Kernel {
   void infer(InferContext& ctx) override {
     set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(0);
-    dt type = dt::undef;
-    if (x.dtype() == DType::kF32) type = dt::f32;
-    else if (x.dtype() == DType::kU8) type = dt::u8;
-    else if (x.dtype() == DType::kI8) type = dt::s8;
-    else
+    const dt type = to_dt(x.dtype());
+    if (type == dt::undef)
       fail_unsupported("node ", node_.describe(), ": layout change of ", dtype_name(x.dtype()),
                        " is not supported");
     const Shape& s = x.shape();
@@ -53,19 +50,10 @@ class Layout final : public Kernel {
     type_ = type;
     const dnnl::memory::desc nchw_md(to_dims(nchw), type, tag::nchw);
     const dnnl::memory::desc other_md(to_dims(nchw), type, other);
-    src_ = user_memory(to_nhwc_ ? nchw_md : other_md);
-    dst_ = user_memory(to_nhwc_ ? other_md : nchw_md);
-    prim_ = dnnl::reorder(src_, dst_);
+    reorder_.make(to_nhwc_ ? nchw_md : other_md, to_nhwc_ ? other_md : nchw_md);
   }
 
-  void run(RunContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.numel() == 0) return;
-    set_threads(ctx.threads);
-    src_.set_data_handle(const_cast<void*>(x.raw()));
-    dst_.set_data_handle(ctx.output(0).raw());
-    prim_.execute(stream(), src_, dst_);
-  }
+  void run(RunContext& ctx) override { reorder_.run(ctx); }
 
  private:
   const Node& node_;
@@ -74,8 +62,7 @@ class Layout final : public Kernel {
   int threads_ = 1;
   Shape key_;
   dt type_ = dt::undef;
-  dnnl::memory src_, dst_;
-  dnnl::reorder prim_;
+  InputReorder reorder_;
 };
 
 const bool registered = [] {

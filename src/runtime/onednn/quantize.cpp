@@ -12,7 +12,7 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-dt int8_dt(DType t) { return t == DType::kU8 ? dt::u8 : (t == DType::kI8 ? dt::s8 : dt::undef); }
+bool is_int8(DType t) { return t == DType::kU8 || t == DType::kI8; }
 
 class QuantizeReorder final : public Kernel {
  public:
@@ -33,31 +33,21 @@ class QuantizeReorder final : public Kernel {
     const Tensor& x = ctx.input(0);
     if (!quantize_ && q_type_ == DType::kUndefined) q_type_ = x.dtype();
     const DType want = quantize_ ? DType::kF32 : q_type_;
-    if (x.dtype() != want || int8_dt(q_type_) == dt::undef)
+    if (x.dtype() != want || !is_int8(q_type_))
       fail_unsupported("node ", node_.describe(), ": onednn takes ", dtype_name(want),
                        " input, got ", dtype_name(x.dtype()));
     ctx.set_output(0, quantize_ ? q_type_ : DType::kF32, x.shape());
     if (x.numel() == 0 || x.numel() == numel_) return;
     numel_ = x.numel();
     const dnnl::memory::desc f_md({numel_}, dt::f32, tag::a);
-    const dnnl::memory::desc q_md({numel_}, int8_dt(q_type_), tag::a);
+    const dnnl::memory::desc q_md({numel_}, to_dt(q_type_), tag::a);
     dnnl::primitive_attr attr;
     attr.set_output_scales(0, {quantize_ ? 1.f / scale_ : scale_});
     if (zp_) attr.set_zero_points(quantize_ ? DNNL_ARG_DST : DNNL_ARG_SRC, 0, {zp_});
-    src_ = user_memory(quantize_ ? f_md : q_md);
-    dst_ = user_memory(quantize_ ? q_md : f_md);
-    prim_ = dnnl::reorder(
-        dnnl::reorder::primitive_desc(engine(), src_.get_desc(), engine(), dst_.get_desc(), attr));
+    reorder_.make(quantize_ ? f_md : q_md, quantize_ ? q_md : f_md, attr);
   }
 
-  void run(RunContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.numel() == 0) return;
-    set_threads(ctx.threads);
-    src_.set_data_handle(const_cast<void*>(x.raw()));
-    dst_.set_data_handle(ctx.output(0).raw());
-    prim_.execute(stream(), src_, dst_);
-  }
+  void run(RunContext& ctx) override { reorder_.run(ctx); }
 
  private:
   const Node& node_;
@@ -67,8 +57,7 @@ class QuantizeReorder final : public Kernel {
   int32_t zp_ = 0;
   DType q_type_ = DType::kUndefined;
   int64_t numel_ = -1;
-  dnnl::memory src_, dst_;
-  dnnl::reorder prim_;
+  InputReorder reorder_;
 };
 
 // Constant scalar f32 scale (positive, finite), optional constant scalar u8/s8 zero point.
@@ -81,15 +70,15 @@ bool qdq_accepts(const KernelInit& init) {
   if (!(v > 0) || !std::isfinite(v) || !std::isfinite(1.f / v)) return false;
   const bool has_zp = n.inputs.size() > 2 && !n.inputs[2].empty();
   const Tensor* zp = init.constants.size() > 2 ? init.constants[2] : nullptr;
-  if (has_zp && (!zp || zp->numel() != 1 || int8_dt(zp->dtype()) == dt::undef)) return false;
+  if (has_zp && (!zp || zp->numel() != 1 || !is_int8(zp->dtype()))) return false;
   const DType x = init.input_dtypes.empty() ? DType::kUndefined : init.input_dtypes[0];
   if (n.op_type == "QuantizeLinear") {
     if (!has_zp &&
-        int8_dt(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))) == dt::undef)
+        !is_int8(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))))
       return false;
     return x == DType::kF32 || x == DType::kUndefined;
   }
-  return x == DType::kUndefined || int8_dt(x) != dt::undef;
+  return x == DType::kUndefined || is_int8(x);
 }
 
 const bool registered = [] {
