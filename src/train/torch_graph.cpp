@@ -584,7 +584,9 @@ TorchGraph::TorchGraph(const Model& model, GraphOptions options)
   // Roles of initializers decide what trains: BN mean/var are buffers, Q/DQ scales train only
   // in QAT, every other float initializer is a parameter.
   std::set<std::string> bn_stats, qscales, fixed;
-  for (const Node& n : nodes_) {
+  s8_limit_.assign(nodes_.size(), 127);
+  for (size_t k = 0; k < nodes_.size(); ++k) {
+    const Node& n = nodes_[k];
     if (n.op_type == "BatchNormalization") {
       if (n.inputs.size() > 3) bn_stats.insert(n.inputs[3]);
       if (n.inputs.size() > 4) bn_stats.insert(n.inputs[4]);
@@ -594,7 +596,7 @@ TorchGraph::TorchGraph(const Model& model, GraphOptions options)
     if (n.op_type == "QuantizeLinear" && !n.outputs.empty())
       if (const NamedTensor* w = model.graph.find_initializer(n.inputs[0]);
           w && dtype_is_float(w->tensor.dtype()))
-        weight_quantizers_.insert(n.outputs[0]);
+        s8_limit_[k] = options_.weight_qmax;
     // Clip bounds (ReLU6) and dropout ratios are hyper-parameters, not weights.
     if (n.op_type == "Clip")
       for (size_t i = 1; i < n.inputs.size(); ++i) fixed.insert(n.inputs[i]);
@@ -631,7 +633,8 @@ std::vector<torch::Tensor> TorchGraph::forward(const std::vector<torch::Tensor>&
     torch::Tensor t = inputs[i];
     env[inputs_[i].name] = t.is_floating_point() ? t.to(options_.dtype) : t;
   }
-  for (const Node& n : nodes_) {
+  for (size_t k = 0; k < nodes_.size(); ++k) {
+    const Node& n = nodes_[k];
     TensorList in;
     in.reserve(n.inputs.size());
     for (const std::string& name : n.inputs) {
@@ -646,10 +649,7 @@ std::vector<torch::Tensor> TorchGraph::forward(const std::vector<torch::Tensor>&
     }
     TensorList out;
     try {
-      const bool weight = !n.outputs.empty() && weight_quantizers_.count(n.outputs[0]);
-      out = Executor(n, in, training_, opset_, options_.dtype,
-                     weight ? options_.weight_qmax : 127)
-                .run();
+      out = Executor(n, in, training_, opset_, options_.dtype, s8_limit_[k]).run();
     } catch (const c10::Error& e) {
       // libtorch's message (shape mismatch, ...) without its backtrace, on one line.
       std::string msg = e.what_without_backtrace();

@@ -14,7 +14,6 @@
 #include <torch/torch.h>
 
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,7 +62,7 @@ class TorchGraph {
   std::vector<Node> nodes_;
   std::vector<ValueInfo> inputs_;
   std::vector<std::string> outputs_;
-  std::set<std::string> weight_quantizers_;  // outputs of QuantizeLinear nodes of weights
+  std::vector<int> s8_limit_;  // per node: int8 range of a QuantizeLinear (weights: weight_qmax)
   std::map<std::string, torch::Tensor> constants_;  // params, buffers and other initializers
   std::vector<std::pair<std::string, torch::Tensor>> params_, buffers_;
   GraphOptions options_;
