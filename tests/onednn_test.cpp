@@ -198,6 +198,27 @@ TEST_P(OnednnConvAct, FusedActivationMatches) {
   EXPECT_EQ(s.assignment().size(), 3u);
 }
 
+// A SiLU ending a conv's post-ops runs as edgeopt's own pass over the output (silu.cpp), split
+// across threads: an output of several chunks, values far into both tails (e^-|x| clamped,
+// sigmoid of large negatives), after a residual Add, at 1 and 2 threads.
+TEST(OnednnConvAct, SiluTailOnLargeOutputs) {
+  GraphBuilder b(13);
+  b.input("x", {1, 13, 37, 41}).input("r", {1, 21, 37, 41});
+  b.constant("w", random_tensor({21, 13, 3, 3}, 91, -3.f, 3.f))
+      .constant("b", random_tensor({21}, 92));
+  b.node("Conv", {"x", "w", "b"}, {"y"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Add", {"y", "r"}, {"a"});
+  b.node("Sigmoid", {"a"}, {"s"});
+  b.node("Mul", {"a", "s"}, {"z"});
+  b.output("z");
+  const Model m = b.build();
+  const std::vector<Tensor> in{random_tensor({1, 13, 37, 41}, 93, -4.f, 4.f),
+                               random_tensor({1, 21, 37, 41}, 94, -50.f, 50.f)};
+  for (int threads : {1, 2}) expect_close(m, in, 1, threads);
+  Session s(m, SessionOptions{{"onednn", "reference"}, 2, false});
+  EXPECT_EQ(s.assignment().size(), 4u) << "Conv + Add + SiLU fused (plus three layout changes)";
+}
+
 INSTANTIATE_TEST_SUITE_P(Acts, OnednnConvAct,
                          ::testing::Values("Relu", "Clip", "Sigmoid", "SiLU", "HardSwish",
                                            "LeakyRelu", "Tanh", "Elu"));

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cfloat>
 
 namespace edgeopt::rt::onednn {
@@ -26,6 +27,42 @@ void set_threads(int threads) {
   static GetFn get_fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
   if (!set_fn || !get_fn || threads < 1) return;
   if (get_fn() != threads) set_fn(threads);
+}
+
+namespace {
+
+struct ParallelJob {
+  const std::function<void(int64_t, int64_t)>* fn;
+  int64_t n;
+  int (*thread_num)();
+  int (*num_threads)();
+};
+
+void parallel_body(void* data) {
+  const ParallelJob& job = *static_cast<ParallelJob*>(data);
+  const int64_t t = job.thread_num(), nt = job.num_threads();
+  const int64_t begin = job.n * t / nt, end = job.n * (t + 1) / nt;
+  if (begin < end) (*job.fn)(begin, end);
+}
+
+}  // namespace
+
+void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  // GOMP_parallel is what GCC compiles `#pragma omp parallel num_threads(k)` to; looked up at
+  // run time like omp_set_num_threads above, so edgeopt is not built with -fopenmp.
+  using ParallelFn = void (*)(void (*)(void*), void*, unsigned, unsigned);
+  using IntFn = int (*)();
+  static ParallelFn par = reinterpret_cast<ParallelFn>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
+  static IntFn num = reinterpret_cast<IntFn>(dlsym(RTLD_DEFAULT, "omp_get_thread_num"));
+  static IntFn count = reinterpret_cast<IntFn>(dlsym(RTLD_DEFAULT, "omp_get_num_threads"));
+  if (n <= 0) return;
+  const int64_t k = std::min<int64_t>(threads, n);
+  if (k <= 1 || !par || !num || !count) {
+    fn(0, n);
+    return;
+  }
+  ParallelJob job{&fn, n, num, count};
+  par(parallel_body, &job, static_cast<unsigned>(k), 0);
 }
 
 dims to_dims(const Shape& s) { return dims(s.begin(), s.end()); }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ dnnl::stream& stream();
 
 // Makes oneDNN's OpenMP parallel regions use `threads` threads from this calling thread on.
 void set_threads(int threads);
+
+// Runs fn(begin, end) over [0, n) split in contiguous ranges, one per thread, on the OpenMP
+// runtime oneDNN uses (the same thread pool, so no oversubscription); inline when threads <= 1,
+// n <= 1 or no OpenMP runtime is loaded.
+void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+
+// y = x * sigmoid(x) in place over n floats (AVX2 when the CPU has it), on `threads` threads.
+void silu_inplace(float* p, int64_t n, int threads);
 
 using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;

@@ -33,6 +33,10 @@ class Conv final : public Kernel {
     group_ = node_.attr_int("group", 1);
     threads_ = init.threads;
     post_ = parse_post_ops(node_);
+    // A SiLU ending the chain runs as a pass of our own over the output (silu.cpp: a third of
+    // oneDNN's fused swish cost); earlier entries keep their indices, which Add inputs use.
+    silu_tail_ = !post_.empty() && post_.back().op == "SiLU";
+    if (silu_tail_) post_.pop_back();
     if (nhwc_ && w_.rank() != 4)
       fail_unsupported("node ", node_.describe(), ": NHWC conv must be 2-D");
   }
@@ -117,6 +121,7 @@ class Conv final : public Kernel {
       e->adds[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
     if (e->scratch_bytes) e->scratch.set_data_handle(ctx.scratch);
     e->prim.execute(stream(), args);
+    if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), ctx.threads);
   }
 
  private:
@@ -223,7 +228,8 @@ class Conv final : public Kernel {
   bool dyn_bias_ = false;
   int threads_ = 1;
   int64_t group_ = 1;
-  std::vector<PostOp> post_;
+  std::vector<PostOp> post_;  // without the SiLU tail
+  bool silu_tail_ = false;
   std::vector<std::unique_ptr<Entry>> cache_;
 };
 
