@@ -13,9 +13,10 @@
 # ratio = edgeopt / ORT (below 1: edgeopt is faster). Peak RSS is the whole process's maximum
 # resident set (GNU time %M; for ORT that includes Node.js), median over rounds.
 # --provider: edgeopt's --provider (default: edgeopt's default, onednn then reference on x86).
-# Idle threads sleep in both runtimes (edgeopt's CLI sets OMP_WAIT_POLICY=PASSIVE, ORT gets
-# --no-spin, i.e. allow_spinning 0); --ort-spin keeps ORT's default spinning pool, which on a
-# busy machine is several times slower at 2 threads. Prints one Markdown table on stdout.
+# Idle threads sleep in both runtimes: edgeopt's CLI spins ~30 us between nodes and then sleeps
+# (OMP_WAIT_POLICY=PASSIVE, GOMP_SPINCOUNT=3000), ORT gets --no-spin, i.e. allow_spinning 0;
+# --ort-spin keeps ORT's default spinning pool, which on a busy machine is several times slower
+# at 2 threads. Prints one Markdown table on stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
