@@ -539,7 +539,8 @@ INSTANTIATE_TEST_SUITE_P(
                       WinogradCase{"c12_m16_14x14_batch2", 2, 12, 16, 14, 14, 1},
                       WinogradCase{"c8_m40_13x7_2threads", 1, 8, 40, 13, 7, 2},
                       WinogradCase{"c20_m32_14x13_batch2_2threads", 2, 20, 32, 14, 13, 2},
-                      WinogradCase{"c64_m64_5x14_2threads", 1, 64, 64, 5, 14, 2}),
+                      WinogradCase{"c64_m64_5x14_2threads", 1, 64, 64, 5, 14, 2},
+                      WinogradCase{"c64_m72_27x28_batch2_2threads", 2, 64, 72, 27, 28, 2}),
     [](const ::testing::TestParamInfo<WinogradCase>& i) { return std::string(i.param.name); });
 
 // The size rule (no EDGEOPT_WINOGRAD) must agree with the reference too, on a map it takes.

@@ -183,7 +183,7 @@ class Conv final : public Kernel {
     e->key = key;
     e->winograd = true;
     e->plan = wino_->plan(n, win.in[0], win.in[1], win.out[0], win.out[1], win.pad_begin[0],
-                          win.pad_begin[1]);
+                          win.pad_begin[1], threads_);
     e->scratch_bytes = e->plan.scratch_bytes;
     e->add_ptrs.assign(count_adds(post_), nullptr);
     if (cache_.size() >= 8) cache_.erase(cache_.begin());

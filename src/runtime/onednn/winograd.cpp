@@ -35,16 +35,14 @@ struct Post {
 struct Omp {
   using ParallelFn = void (*)(void (*)(void*), void*, unsigned, unsigned);
   ParallelFn parallel = nullptr;
-  void (*barrier)() = nullptr;
   int (*thread_num)() = nullptr;
   int (*num_threads)() = nullptr;
   Omp() {
     parallel = reinterpret_cast<ParallelFn>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
-    barrier = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "GOMP_barrier"));
     thread_num = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_thread_num"));
     num_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_num_threads"));
   }
-  bool ok() const { return parallel && barrier && thread_num && num_threads; }
+  bool ok() const { return parallel && thread_num && num_threads; }
 };
 
 const Omp& omp() {
@@ -61,17 +59,14 @@ struct Job {
   const Post* post;
   int npost;
   int64_t kb, nb;
-  float *v, *m;  // scratch: V and M of one block
+  float* scratch;  // per thread: V and M of one block
+  int groups;      // output channel groups (see body)
   void (*body)(const Job&, int tid, int nth);
 };
 
 void region(void* data) {
   const Job& j = *static_cast<const Job*>(data);
   j.body(j, omp().thread_num(), omp().num_threads());
-}
-
-void sync(int nth) {
-  if (nth > 1) omp().barrier();
 }
 
 // [begin, end) of `n` items for thread `tid` of `nth`.
@@ -224,6 +219,11 @@ void output_tile(const Job& j, const float* m, int64_t xi_stride, int64_t n, int
   }
 }
 
+// Work items are (output channel group, tile block): a thread takes a contiguous run of them
+// and does input transform -> GEMMs -> output transform for each on its own V and M, with no
+// barrier (with passive OpenMP waiting, 2 barriers per block made 2 threads 2x slower than 1).
+// With few tile blocks the output channels are split into one group per thread instead, each
+// thread transforming the same input tiles.
 void body(const Job& j, int tid, int nth) {
   const Winograd::Plan& p = *j.p;
   const int64_t T = p.block;
@@ -231,47 +231,50 @@ void body(const Job& j, int tid, int nth) {
   const int64_t per_image = p.tiles_h * p.tiles_w;
   const int64_t panels = (j.nb + 1) / 2;
   const int64_t k_all = j.kb * kLanes, n_all = j.nb * kLanes;
+  const int64_t blocks = (p.tiles + T - 1) / T;
+  float* v = j.scratch + tid * kXi * (j.kb + j.nb) * kLanes * T;
+  float* m = v + kXi * j.kb * kLanes * T;
   int64_t b, e;
-  for (int64_t t0 = 0; t0 < p.tiles; t0 += T) {
+  split(blocks * j.groups, tid, nth, b, e);
+  for (int64_t item = b; item < e; ++item) {
+    const int64_t group = item / blocks, t0 = item % blocks * T;
+    const int64_t p0 = panels * group / j.groups, p1 = panels * (group + 1) / j.groups;
     const int64_t count = std::min(T, p.tiles - t0);
     const int64_t rows = (count + kRows - 1) / kRows * kRows;
-    // 1. Input transform: (tile, input block) items; rows past `count` are zeros.
-    split(rows * j.kb, tid, nth, b, e);
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t t = it / j.kb, cb = it % j.kb;
-      float* v = j.v + (cb * T + t) * kLanes;
-      if (t >= count) {
-        for (int k = 0; k < kXi; ++k) _mm256_storeu_ps(v + k * v_xi, _mm256_setzero_ps());
-        continue;
-      }
+    // 1. Input transform of every input block; rows past `count` are zeros.
+    for (int64_t t = 0; t < rows; ++t) {
       const int64_t g = t0 + t, n = g / per_image, th = (g % per_image) / p.tiles_w,
                     tw = g % p.tiles_w;
-      const float* xb = j.x + (n * j.kb + cb) * p.h * p.w * kLanes;
-      input_tile(p, xb, th * 4 - p.pad_t, tw * 4 - p.pad_l, v, v_xi);
-    }
-    sync(nth);
-    // 2. GEMMs: (position, panel of 16 output channels) items.
-    split(kXi * panels, tid, nth, b, e);
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t xi = it / panels, pn = it % panels;
-      const float* a = j.v + xi * v_xi;
-      const float* u = j.u + xi * k_all * n_all + pn * kPanel * k_all;
-      float* c = j.m + xi * m_xi + 2 * pn * T * kLanes;
-      const bool full = 2 * pn + 1 < j.nb;
-      for (int64_t r = 0; r < rows; r += kRows) {
-        if (full) gemm_6x<2>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
-        else gemm_6x<1>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
+      for (int64_t cb = 0; cb < j.kb; ++cb) {
+        float* vt = v + (cb * T + t) * kLanes;
+        if (t >= count) {
+          for (int k = 0; k < kXi; ++k) _mm256_storeu_ps(vt + k * v_xi, _mm256_setzero_ps());
+          continue;
+        }
+        const float* xb = j.x + (n * j.kb + cb) * p.h * p.w * kLanes;
+        input_tile(p, xb, th * 4 - p.pad_t, tw * 4 - p.pad_l, vt, v_xi);
       }
     }
-    sync(nth);
-    // 3. Output transform: (tile, output block) items. The next block's input transform may
-    // start before the others finish here: it writes V, this reads M.
-    split(count * j.nb, tid, nth, b, e);
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t t = it / j.nb, ob = it % j.nb;
+    // 2. GEMMs of each position for the group's panels of 16 output channels.
+    for (int64_t xi = 0; xi < kXi; ++xi) {
+      const float* a = v + xi * v_xi;
+      for (int64_t pn = p0; pn < p1; ++pn) {
+        const float* u = j.u + xi * k_all * n_all + pn * kPanel * k_all;
+        float* c = m + xi * m_xi + 2 * pn * T * kLanes;
+        const bool full = 2 * pn + 1 < j.nb;
+        for (int64_t r = 0; r < rows; r += kRows) {
+          if (full) gemm_6x<2>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
+          else gemm_6x<1>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
+        }
+      }
+    }
+    // 3. Output transform of the group's output blocks.
+    const int64_t ob_end = std::min(2 * p1, j.nb);
+    for (int64_t t = 0; t < count; ++t) {
       const int64_t g = t0 + t, n = g / per_image, th = (g % per_image) / p.tiles_w,
                     tw = g % p.tiles_w;
-      output_tile(j, j.m + (ob * T + t) * kLanes, m_xi, n, ob, th * 4, tw * 4);
+      for (int64_t ob = 2 * p0; ob < ob_end; ++ob)
+        output_tile(j, m + (ob * T + t) * kLanes, m_xi, n, ob, th * 4, tw * 4);
     }
   }
 }
@@ -333,7 +336,7 @@ Winograd::Winograd(const float* w, const float* bias, int64_t m, int64_t c,
 }
 
 Winograd::Plan Winograd::plan(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow,
-                              int64_t pad_t, int64_t pad_l) const {
+                              int64_t pad_t, int64_t pad_l, int threads) const {
   Plan p;
   p.n = n;
   p.h = h;
@@ -352,7 +355,8 @@ Winograd::Plan Winograd::plan(int64_t n, int64_t h, int64_t w, int64_t oh, int64
   const int64_t fit = static_cast<int64_t>(budget / per_tile) / kRows * kRows;
   const int64_t all = (p.tiles + kRows - 1) / kRows * kRows;
   p.block = std::clamp<int64_t>(fit, kRows, all);
-  p.scratch_bytes = per_tile * static_cast<size_t>(p.block) + 64;
+  p.threads = std::max(threads, 1);
+  p.scratch_bytes = per_tile * static_cast<size_t>(p.block) * p.threads + 64;
   return p;
 }
 
@@ -368,9 +372,13 @@ void Winograd::run(const Plan& p, const float* x, float* y,
     else post.push_back({Post::kAdd, 0, 0, add++});
   }
   float* s = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  // At most the threads the scratch was planned for; one group per thread when the tile blocks
+  // are too few to share out evenly (fewer than 4 per thread).
+  const int nth = std::clamp(threads, 1, p.threads);
+  const int64_t blocks = (p.tiles + p.block - 1) / p.block;
+  const int groups = nth > 1 && blocks < 4 * nth ? nth : 1;
   Job j{&p, x, u_.data(), bias_.data(), y, adds.data(), post.data(),
-        static_cast<int>(post.size()), kb_, nb_, s, s + kXi * kb_ * kLanes * p.block, body};
-  const int nth = std::max(threads, 1);
+        static_cast<int>(post.size()), kb_, nb_, s, groups, body};
   if (nth > 1 && omp().ok()) omp().parallel(region, &j, static_cast<unsigned>(nth), 0);
   else body(j, 0, 1);
 #else

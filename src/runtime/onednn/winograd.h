@@ -10,7 +10,8 @@
 //  - V (per tile block): V[xi][k/8][tile][8], the 8 channels of an input block in one ymm;
 //  - M (per tile block): M[xi][n/8][tile][8].
 // A block of tiles goes through input transform -> 36 GEMMs -> output transform while V and M
-// stay in L2; the GEMM micro-kernel holds 6 tiles x 16 output channels in 12 ymm.
+// stay in L2; the GEMM micro-kernel holds 6 tiles x 16 output channels in 12 ymm. Threads take
+// tile blocks (or output channel groups) on the OpenMP team oneDNN runs.
 #pragma once
 
 #include <cstddef>
@@ -29,10 +30,12 @@ class Winograd {
   static bool supports(const std::vector<PostOp>& ops);
 
   // Per input shape: batch, input and output sizes, top/left pads (bottom/right follow from the
-  // output size), the tile split and the scratch it needs (V and M of one block).
+  // output size), the tile split, up to how many threads and the scratch they need (V and M of
+  // one block per thread).
   struct Plan {
     int64_t n = 0, h = 0, w = 0, oh = 0, ow = 0, pad_t = 0, pad_l = 0;
     int64_t tiles_h = 0, tiles_w = 0, tiles = 0, block = 0;
+    int threads = 1;
     size_t scratch_bytes = 0;
   };
 
@@ -40,7 +43,7 @@ class Winograd {
   Winograd(const float* w, const float* bias, int64_t m, int64_t c, std::vector<PostOp> post);
 
   Plan plan(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t pad_t,
-            int64_t pad_l) const;
+            int64_t pad_l, int threads) const;
   // x: [n, ceil(c/8), h, w, 8]; y: [n, ceil(m/8), oh, ow, 8]; adds: one tensor of y's shape per
   // Add post-op, in order; scratch: plan.scratch_bytes.
   void run(const Plan& p, const float* x, float* y, const std::vector<const float*>& adds,
