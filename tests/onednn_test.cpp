@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -476,6 +477,109 @@ TEST(OnednnBlocked, StemConcatAndBatch) {
   Session s(m, SessionOptions{{"onednn", "reference"}, 1, false});
   for (const auto& [node, provider] : s.assignment())
     EXPECT_NE(node.rfind("to_blocked_", 0), 0u) << node;
+}
+
+// ---------------------------------------------------------------- Winograd
+
+// EDGEOPT_WINOGRAD=1 makes every eligible conv (3x3, stride 1, dilation 1, group 1, blocked
+// input) take the Winograd F(4x4, 3x3) kernel whatever its size, =0 none (src/runtime/onednn/
+// conv.cpp); restored on scope exit.
+class WinogradMode {
+ public:
+  explicit WinogradMode(const char* mode) {
+    if (const char* old = std::getenv("EDGEOPT_WINOGRAD")) old_ = old;
+    setenv("EDGEOPT_WINOGRAD", mode, 1);
+  }
+  ~WinogradMode() {
+    if (old_.empty()) unsetenv("EDGEOPT_WINOGRAD");
+    else setenv("EDGEOPT_WINOGRAD", old_.c_str(), 1);
+  }
+
+ private:
+  std::string old_;
+};
+
+struct WinogradCase {
+  const char* name;
+  int64_t n, c, m, h, w;
+  int threads;
+};
+
+class OnednnWinograd : public ::testing::TestWithParam<WinogradCase> {};
+
+// conv1 (bias, Relu) -> conv2 (no bias, + x, Relu) -> conv3 (bias, asymmetric pads, Clip) ->
+// conv4 (no bias, LeakyRelu): all four are Winograd convs; edge tiles, padded channel lanes,
+// batches and two threads. The oneDNN direct run of the same graph must differ in rounding
+// (evidence that the Winograd path ran) while both match the reference.
+TEST_P(OnednnWinograd, MatchesReference) {
+  const WinogradCase& p = GetParam();
+  GraphBuilder b;
+  b.input("x", {p.n, p.c, p.h, p.w})
+      .constant("w1", random_tensor({p.m, p.c, 3, 3}, 201))
+      .constant("b1", random_tensor({p.m}, 202))
+      .constant("w2", random_tensor({p.c, p.m, 3, 3}, 203))
+      .constant("w3", random_tensor({p.m, p.c, 3, 3}, 204))
+      .constant("b3", random_tensor({p.m}, 205))
+      .constant("w4", random_tensor({p.c, p.m, 3, 3}, 206))
+      .constant("lo", Tensor::scalar<float>(-0.5f))
+      .constant("hi", Tensor::scalar<float>(2.f));
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"});
+  b.node("Conv", {"r1", "w2"}, {"c2"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Add", {"c2", "x"}, {"a2"});
+  b.node("Relu", {"a2"}, {"r2"});
+  b.node("Conv", {"r2", "w3", "b3"}, {"c3"}).set_attr_ints("pads", {2, 1, 1, 2});
+  b.node("Clip", {"c3", "lo", "hi"}, {"r3"});
+  b.node("Conv", {"r3", "w4"}, {"c4"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("LeakyRelu", {"c4"}, {"y"}).set_attr_float("alpha", 0.1f);
+  b.output("y").output("r2");
+  const Model m = b.build();
+  const Tensor x = random_tensor({p.n, p.c, p.h, p.w}, 200);
+  std::vector<Tensor> direct;
+  {
+    WinogradMode off("0");
+    direct = Session(m, SessionOptions{{"onednn", "reference"}, p.threads, false}).run({x});
+  }
+  WinogradMode on("1");
+  expect_close(m, {x}, 4, p.threads);
+  Session s(m, SessionOptions{{"onednn", "reference"}, p.threads, false});
+  const std::vector<Tensor> wino = s.run({x});
+  for (const auto& [node, provider] : s.assignment()) EXPECT_EQ(provider, "onednn") << node;
+  ASSERT_EQ(wino.size(), direct.size());
+  double d = 0;
+  for (int64_t i = 0; i < wino[0].numel(); ++i)
+    d = std::max(d, std::fabs(wino[0].get_f64(i) - direct[0].get_f64(i)));
+  EXPECT_GT(d, 0.0) << "the Winograd kernel did not run";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, OnednnWinograd,
+    ::testing::Values(WinogradCase{"c12_m20_1x1", 1, 12, 20, 1, 1, 1},
+                      WinogradCase{"c20_m12_2x5", 1, 20, 12, 2, 5, 1},
+                      WinogradCase{"c16_m24_7x13", 1, 16, 24, 7, 13, 1},
+                      WinogradCase{"c12_m16_14x14_batch2", 2, 12, 16, 14, 14, 1},
+                      WinogradCase{"c8_m40_13x7_2threads", 1, 8, 40, 13, 7, 2},
+                      WinogradCase{"c20_m32_14x13_batch2_2threads", 2, 20, 32, 14, 13, 2},
+                      WinogradCase{"c64_m64_5x14_2threads", 1, 64, 64, 5, 14, 2},
+                      WinogradCase{"c64_m72_27x28_batch2_2threads", 2, 64, 72, 27, 28, 2}),
+    [](const ::testing::TestParamInfo<WinogradCase>& i) { return std::string(i.param.name); });
+
+// The size rule (no EDGEOPT_WINOGRAD) must agree with the reference too, on a map it takes.
+TEST(OnednnWinogradRule, ResidualBlock) {
+  const char* old = std::getenv("EDGEOPT_WINOGRAD");
+  if (old) GTEST_SKIP() << "EDGEOPT_WINOGRAD is set";
+  GraphBuilder b;
+  b.input("x", {1, 32, 28, 28})
+      .constant("w1", random_tensor({32, 32, 3, 3}, 211))
+      .constant("b1", random_tensor({32}, 212))
+      .constant("w2", random_tensor({32, 32, 3, 3}, 213));
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"});
+  b.node("Conv", {"r1", "w2"}, {"c2"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Add", {"c2", "x"}, {"a"});
+  b.node("Relu", {"a"}, {"y"});
+  b.output("y");
+  expect_close(b.build(), {random_tensor({1, 32, 28, 28}, 210)}, 2);
 }
 
 // ---------------------------------------------------------------- whole models

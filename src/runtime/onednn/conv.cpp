@@ -8,11 +8,14 @@
 // output [N, ceil(M/b), OH, OW, b] from a blocked input (rank 5) or a plain NCHW one (rank 4,
 // used where C < b, e.g. an RGB stem, which oneDNN reads directly).
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 
 #include "common.h"
 #include "runtime/reference/pool_common.h"
+#include "winograd.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
@@ -88,6 +91,11 @@ class Conv final : public Kernel {
     if (shape_numel(out) == 0 || x.numel() == 0) return;
     Shape key = x.shape();
     key.insert(key.end(), w.shape().begin(), w.shape().end());
+    if (blocked_in && use_winograd(c, m, win)) {
+      Entry& e = winograd_entry(key, n, win);
+      ctx.request_scratch(e.scratch_bytes);
+      return;
+    }
     const tag src_tag =
         blocked_in ? blocked_tag(block_) : (plain_in ? plain_tag(rank) : tag::nhwc);
     const tag dst_tag = block_ > 0 ? blocked_tag(block_) : (nhwc_ ? tag::nhwc : plain_tag(rank));
@@ -108,6 +116,12 @@ class Conv final : public Kernel {
     key.insert(key.end(), w.shape().begin(), w.shape().end());
     Entry* e = find(key);
     if (!e) fail_input("node ", node_.describe(), ": run() before infer() for this shape");
+    if (e->winograd) {
+      std::vector<const float*>& adds = e->add_ptrs;
+      for (size_t k = 0; k < adds.size(); ++k) adds[k] = ctx.input(3 + k).data<float>();
+      wino_->run(e->plan, x.data<float>(), y.data<float>(), adds, ctx.scratch, ctx.threads);
+      return;
+    }
     set_threads(ctx.threads);
     if (!w_.defined()) {  // weights given as an input: bring them to the kernel's layout now
       e->w_user.set_data_handle(const_cast<void*>(w.raw()));
@@ -133,7 +147,54 @@ class Conv final : public Kernel {
     std::vector<dnnl::memory> adds;
     std::unordered_map<int, dnnl::memory> args;
     size_t scratch_bytes = 0;
+    bool winograd = false;  // run by wino_ with `plan` instead of a oneDNN primitive
+    Winograd::Plan plan;
+    std::vector<const float*> add_ptrs;
   };
+
+  // Winograd F(4x4, 3x3) (winograd.cpp) instead of oneDNN's direct conv: blocked 8-lane input,
+  // 3x3, stride 1, dilation 1, group 1, constant weights and bias, post-ops it fuses, AVX2+FMA.
+  // EDGEOPT_WINOGRAD=0 turns it off, =1 takes it for every such conv (tests, benchmarks).
+  // Otherwise the rule below, from bench/winograd_conv (1 thread, conv + bias + Relu, oneDNN
+  // 2.6 jit:avx2 direct vs Winograd, median of 5 alternating rounds, ms, ratio wino/direct):
+  //   64->64 @56 2.48 / 0.95 (0.38)   128->128 @28 2.51 / 0.90 (0.36)
+  //   256->256 @14 2.63 / 1.33 (0.51) 512->512 @7 3.45 / 5.07 (1.47)  16->64 @55 0.65 / 0.47
+  //   32->128 @27 0.67 / 0.32 (0.48)  48->192 @13 0.31 / 0.18 (0.58)  16->16 @14 (0.78)
+  //   32->32 @7 (0.66)                64->64 @7 (0.71)                256->256 @7 (0.65)
+  // It wins wherever the transformed weights (36/9 = 4x the 3x3 ones) stay in the L3: 512->512
+  // (37.7 MB of them) loses at 7x7, where 4 tiles cannot hide streaming them from DRAM, and
+  // would also cost 4x the memory of resnet18's layer4. So: transformed weights <= 16 MiB, and
+  // at least half the multiplies of the direct conv (36 per 4x4 tile vs 9 per pixel: maps of
+  // 5x5 or 6x6 gain nothing, 7x7 does).
+  bool use_winograd(int64_t c, int64_t m, const ref::Window& win) const {
+    if (block_ != 8 || group_ != 1 || win.nd != 2 || !w_.defined() || dyn_bias_) return false;
+    for (int d = 0; d < 2; ++d)
+      if (win.kernel[d] != 3 || win.stride[d] != 1 || win.dilation[d] != 1) return false;
+    if (!Winograd::supports(post_) || !Winograd::available()) return false;
+    const char* env = std::getenv("EDGEOPT_WINOGRAD");
+    if (env && std::strcmp(env, "0") == 0) return false;
+    if (env && std::strcmp(env, "1") == 0) return true;
+    const int64_t u_bytes = 36 * 4 * ((c + 7) / 8 * 8) * ((m + 7) / 8 * 8);
+    const int64_t tiles = (win.out[0] + 3) / 4 * ((win.out[1] + 3) / 4);
+    return u_bytes <= (int64_t{16} << 20) && 9 * win.out[0] * win.out[1] >= 2 * 36 * tiles;
+  }
+
+  Entry& winograd_entry(const Shape& key, int64_t n, const ref::Window& win) {
+    if (Entry* e = find(key)) return *e;
+    if (!wino_)
+      wino_ = std::make_unique<Winograd>(w_.data<float>(), b_.defined() ? b_.data<float>() : nullptr,
+                                         w_.dim(0), w_.dim(1), post_);
+    auto e = std::make_unique<Entry>();
+    e->key = key;
+    e->winograd = true;
+    e->plan = wino_->plan(n, win.in[0], win.in[1], win.out[0], win.out[1], win.pad_begin[0],
+                          win.pad_begin[1], threads_);
+    e->scratch_bytes = e->plan.scratch_bytes;
+    e->add_ptrs.assign(count_adds(post_), nullptr);
+    if (cache_.size() >= 8) cache_.erase(cache_.begin());
+    cache_.push_back(std::move(e));
+    return *cache_.back();
+  }
 
   Entry* find(const Shape& key) {
     for (auto& e : cache_)
@@ -231,6 +292,7 @@ class Conv final : public Kernel {
   std::vector<PostOp> post_;  // without the SiLU tail
   bool silu_tail_ = false;
   std::vector<std::unique_ptr<Entry>> cache_;
+  std::unique_ptr<Winograd> wino_;  // transformed weights, made on first use
 };
 
 class ConvNchw final : public Kernel {
