@@ -120,6 +120,7 @@ class Conv final : public Kernel {
       std::vector<const float*>& adds = e->add_ptrs;
       for (size_t k = 0; k < adds.size(); ++k) adds[k] = ctx.input(3 + k).data<float>();
       wino_->run(e->plan, x.data<float>(), y.data<float>(), adds, ctx.scratch, ctx.threads);
+      if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), ctx.threads);
       return;
     }
     set_threads(ctx.threads);

@@ -1,6 +1,5 @@
+// Winograd F(4x4, 3x3) fp32 conv on the blocked layout: layouts and blocking in winograd.h.
 #include "winograd.h"
-
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstring>
@@ -29,27 +28,6 @@ struct Post {
   int add = 0;  // index into the Add inputs
 };
 
-// Parallel regions on the OpenMP runtime oneDNN already runs (GNU libgomp, loaded by libdnnl;
-// looked up like omp_set_num_threads in common.cpp, so edgeopt does not link it): the same
-// thread team, so no oversubscription, and its threads spin between regions like oneDNN's.
-struct Omp {
-  using ParallelFn = void (*)(void (*)(void*), void*, unsigned, unsigned);
-  ParallelFn parallel = nullptr;
-  int (*thread_num)() = nullptr;
-  int (*num_threads)() = nullptr;
-  Omp() {
-    parallel = reinterpret_cast<ParallelFn>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
-    thread_num = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_thread_num"));
-    num_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_num_threads"));
-  }
-  bool ok() const { return parallel && thread_num && num_threads; }
-};
-
-const Omp& omp() {
-  static const Omp o;
-  return o;
-}
-
 // Everything a thread of the parallel region needs.
 struct Job {
   const Winograd::Plan* p;
@@ -63,11 +41,6 @@ struct Job {
   int groups;      // output channel groups (see body)
   void (*body)(const Job&, int tid, int nth);
 };
-
-void region(void* data) {
-  const Job& j = *static_cast<const Job*>(data);
-  j.body(j, omp().thread_num(), omp().num_threads());
-}
 
 // [begin, end) of `n` items for thread `tid` of `nth`.
 inline void split(int64_t n, int tid, int nth, int64_t& begin, int64_t& end) {
@@ -379,8 +352,10 @@ void Winograd::run(const Plan& p, const float* x, float* y,
   const int groups = nth > 1 && blocks < 4 * nth ? nth : 1;
   Job j{&p, x, u_.data(), bias_.data(), y, adds.data(), post.data(),
         static_cast<int>(post.size()), kb_, nb_, s, groups, body};
-  if (nth > 1 && omp().ok()) omp().parallel(region, &j, static_cast<unsigned>(nth), 0);
-  else body(j, 0, 1);
+  // One item per thread on oneDNN's OpenMP team (common.h); inline when nth is 1.
+  parallel_for(nth, nth, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) body(j, static_cast<int>(t), nth);
+  });
 #else
   fail_unsupported("winograd: x86-64 only");
 #endif
