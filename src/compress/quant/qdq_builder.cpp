@@ -181,12 +181,37 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     const Node& c = g.nodes[cons[0]];
     return nodes.count(c.name) && (c.op_type == "Relu" || c.op_type == "Clip") && c.inputs[0] == t;
   };
+  // A Concat whose inputs each feed only it gets one scale and zero point for all of them and
+  // its output (over the union of their ranges; TFLite's int8 spec asks the same), so that a
+  // runtime concatenates the integers without requantizing: DQ → Concat → Q is then exact on q.
+  std::map<std::string, Range> shared;
+  for (const Node& n : g.nodes) {
+    if (!nodes.count(n.name) || n.op_type != "Concat" || n.outputs.size() != 1) continue;
+    const std::vector<std::string> ins = activation_inputs(n, g);
+    auto out = ranges.find(n.outputs[0]);
+    if (ins.size() != n.inputs.size() || out == ranges.end()) continue;
+    Range u = out->second;
+    bool ok = true;
+    for (const std::string& s : ins) {
+      const int p = g.producer(s);
+      auto r = ranges.find(s);
+      ok = ok && r != ranges.end() && g.consumers(s).size() == 1 && !g.is_graph_output(s) &&
+           !shared.count(s) && (p < 0 || !keeps_input_params(g.nodes[p].op_type));
+      if (!ok) break;
+      u.lo = std::min(u.lo, r->second.lo);
+      u.hi = std::max(u.hi, r->second.hi);
+    }
+    if (!ok) continue;
+    for (const std::string& s : ins) shared[s] = u;
+    shared[n.outputs[0]] = u;
+  }
   auto want = [&](const std::string& t, const QParams* inherit) {
     if (qp.count(t) || g.is_graph_output(t)) return;
     auto r = ranges.find(t);
     if (r == ranges.end()) return;
-    qp[t] =
-        inherit ? *inherit : choose_qparams(r->second.lo, r->second.hi, qtype, options.symmetric);
+    auto sh = shared.find(t);
+    const Range& range = sh != shared.end() ? sh->second : r->second;
+    qp[t] = inherit ? *inherit : choose_qparams(range.lo, range.hi, qtype, options.symmetric);
     order.push_back(t);
   };
   for (const Node& n : g.nodes) {

@@ -183,7 +183,8 @@ class Binary final : public Kernel {
   dnnl::memory src0_, src1_, dst_;
 };
 
-// Concat along `axis` of plain row-major tensors (skipping empty inputs).
+// Concat along `axis` of plain row-major tensors (skipping empty inputs), of any one dtype: f32,
+// and u8 / s8 where the int8 rewrite concatenates quantized tensors.
 class Concat final : public Kernel {
  public:
   explicit Concat(const KernelInit& init) : node_(init.node) {}
@@ -200,7 +201,9 @@ class Concat final : public Kernel {
     std::vector<Shape> keys;
     for (size_t i = 0; i < ctx.num_inputs(); ++i) {
       const Tensor& x = ctx.input(i);
-      require_f32(node_, x, "input");
+      if (x.dtype() != x0.dtype())
+        fail_input("node ", node_.describe(), ": input ", i, " is ", dtype_name(x.dtype()),
+                   ", input 0 ", dtype_name(x0.dtype()));
       for (int d = 0; d < r; ++d)
         if (x.rank() != r || (d != axis && x.dim(d) != out[d]))
           fail_input("node ", node_.describe(), ": input ", i, " has shape ",
@@ -208,7 +211,8 @@ class Concat final : public Kernel {
       out[axis] += x.dim(static_cast<int>(axis));
       keys.push_back(x.shape());
     }
-    ctx.set_output(0, DType::kF32, out);
+    ctx.set_output(0, x0.dtype(), out);
+    esize_ = dtype_size(x0.dtype());
     // Row-major tensors concatenated along `axis` are [outer, inner_i] matrices concatenated
     // along their columns (outer: the product of the dims before the axis): rows of memcpy.
     // (oneDNN's concat took several times longer than memcpy on squeezenet's blocked maps.)
@@ -221,11 +225,11 @@ class Concat final : public Kernel {
   void run(RunContext& ctx) override {
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
-    float* dst = y.data<float>();
+    char* dst = static_cast<char*>(y.raw());
     for (int64_t o = 0; o < outer_; ++o)
       for (size_t i = 0; i < inner_.size(); ++i) {
-        const int64_t n = inner_[i];
-        if (n) std::memcpy(dst, ctx.input(i).data<float>() + o * n, n * sizeof(float));
+        const size_t n = static_cast<size_t>(inner_[i]) * esize_;
+        if (n) std::memcpy(dst, static_cast<const char*>(ctx.input(i).raw()) + o * n, n);
         dst += n;
       }
   }
@@ -234,7 +238,20 @@ class Concat final : public Kernel {
   const Node& node_;
   int64_t outer_ = 0;
   std::vector<int64_t> inner_;  // per input: elements per outer row
+  size_t esize_ = 4;
 };
+
+// One dtype for every input: f32, u8 or s8 (unknown at load: infer checks).
+bool concat_accepts(const KernelInit& init) {
+  DType first = DType::kUndefined;
+  for (DType d : init.input_dtypes) {
+    if (d == DType::kUndefined) continue;
+    if (d != DType::kF32 && d != DType::kU8 && d != DType::kI8) return false;
+    if (first != DType::kUndefined && d != first) return false;
+    first = d;
+  }
+  return true;
+}
 
 const bool registered = [] {
   auto& reg = KernelRegistry::global();
@@ -255,7 +272,7 @@ const bool registered = [] {
                     [](const KernelInit& i) -> std::unique_ptr<Kernel> {
                       return std::make_unique<Concat>(i);
                     },
-                    all_f32});
+                    concat_accepts});
   return true;
 }();
 

@@ -108,6 +108,8 @@ class Int8Fuser {
         try_seed(static_cast<int>(i), false);
       else if (op == "MaxPool")
         try_max_pool(static_cast<int>(i));
+      else if (op == "Concat")
+        try_concat(static_cast<int>(i));
     }
     std::vector<Node> kept;
     for (size_t i = 0; i < g_.nodes.size(); ++i)
@@ -526,6 +528,40 @@ class Int8Fuser {
     pool.inputs = {q};
     pool.outputs = {g_.nodes[q2].outputs[0]};
     for (int u : {d, q2}) {
+      dead_[u] = 1;
+      g_.nodes[u].inputs.clear();
+      g_.nodes[u].outputs.clear();
+    }
+  }
+
+  // Concat(DQ(q1), DQ(q2), ...) → Q, every DQ and the Q with the same parameters (edgeopt's
+  // quantizer gives a Concat's inputs its output's, as TFLite does): Q(DQ(q)) = q, so the Concat
+  // runs on the integers. It stays a default-domain Concat; the layout pass runs it channels-last.
+  void try_concat(int i) {
+    const Node& n = g_.nodes[i];
+    if (n.outputs.size() != 1 || n.inputs.empty()) return;
+    std::vector<std::string> qs;
+    std::vector<int> used;
+    QP first;
+    for (const std::string& v : n.inputs) {
+      const int d = v.empty() ? -1 : g_.producer(v);
+      std::string q;
+      QP p;
+      if (d < 0 || dead_[d] || sole_reader(v) != i || !dq_of(v, q, p)) return;
+      if (p.dt != DType::kU8 && p.dt != DType::kI8) return;
+      if (qs.empty()) first = p;
+      else if (!(p == first)) return;
+      qs.push_back(q);
+      used.push_back(d);
+    }
+    QP out;
+    const int q2 = sole_q(n.outputs[0], out);
+    if (q2 < 0 || !(out == first)) return;
+    used.push_back(q2);
+    Node& concat = g_.nodes[i];
+    concat.inputs = qs;
+    concat.outputs = {g_.nodes[q2].outputs[0]};
+    for (int u : used) {
       dead_[u] = 1;
       g_.nodes[u].inputs.clear();
       g_.nodes[u].outputs.clear();
