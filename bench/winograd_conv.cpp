@@ -1,8 +1,8 @@
 // Times one 3x3 stride-1 Conv (+ bias, Relu) on the oneDNN provider with oneDNN's direct conv
-// (EDGEOPT_WINOGRAD=0) and with the Winograd F(4x4, 3x3) kernel (EDGEOPT_WINOGRAD=1), the two
-// sessions alternating for several rounds; prints the median over rounds of each one's mean
-// conv time (per-node profile) and their ratio. The data behind the size rule in
-// src/runtime/onednn/conv.cpp.
+// (EDGEOPT_WINOGRAD=0) and with Winograd (EDGEOPT_WINOGRAD=1: edgeopt's F(4x4, 3x3) kernel on
+// AVX2 hosts, oneDNN's own Winograd on AVX-512 ones), the two sessions alternating for several
+// rounds; prints the median over rounds of each one's mean conv time (per-node profile) and
+// their ratio. The data behind the rules in src/runtime/onednn/conv.cpp.
 //
 // Usage: winograd_conv [threads] [rounds] [runs]  (default 1 7 20)
 #include <algorithm>
@@ -86,11 +86,11 @@ int main(int argc, char** argv) {
   };
   // resnet18 (64@56, 128@28, 256@14, 512@7), squeezenet1_1 expand3x3 (16->64@55,
   // 32->128@27, 48->192@13, 64->256@13) and smaller channel counts / maps.
-  const std::vector<Case> cases = {
-      {64, 64, 56},   {128, 128, 28}, {256, 256, 14}, {512, 512, 7},  {16, 64, 55},
-      {32, 128, 27},  {48, 192, 13},  {64, 256, 13},  {16, 16, 56},   {16, 16, 14},
-      {32, 32, 28},   {32, 32, 7},    {64, 64, 14},   {64, 64, 7},    {128, 128, 14},
-      {128, 128, 7},  {256, 256, 7},  {256, 256, 10}, {512, 512, 14}, {8, 8, 56}};
+  const std::vector<Case> cases = {{64, 64, 56},  {128, 128, 28}, {256, 256, 14}, {512, 512, 7},
+                                   {16, 64, 55},  {32, 128, 27},  {48, 192, 13},  {64, 256, 13},
+                                   {16, 16, 56},  {16, 16, 14},   {32, 32, 28},   {32, 32, 7},
+                                   {64, 64, 14},  {64, 64, 7},    {128, 128, 14}, {128, 128, 7},
+                                   {256, 256, 7}, {256, 256, 10}, {512, 512, 14}, {8, 8, 56}};
   std::printf("%-16s %10s %10s %7s\n", "C->M @HxW", "direct ms", "wino ms", "ratio");
   for (const Case& k : cases) {
     const Model model = conv_model(k.c, k.m, k.h);

@@ -73,8 +73,10 @@ class Conv final : public Kernel {
     const Shape kernel(w.shape().begin() + 2, w.shape().end());
     const ref::Window win = ref::resolve_window(node_, attrs_, spatial, kernel);
     Shape out;
-    if (block_ > 0) out = blocked_shape(n, m, win.out[0], win.out[1], block_);
-    else if (nhwc_) out = {n, win.out[0], win.out[1], m};
+    if (block_ > 0)
+      out = blocked_shape(n, m, win.out[0], win.out[1], block_);
+    else if (nhwc_)
+      out = {n, win.out[0], win.out[1], m};
     else {
       out = {n, m};
       out.insert(out.end(), win.out.begin(), win.out.end());
@@ -96,10 +98,10 @@ class Conv final : public Kernel {
       ctx.request_scratch(e.scratch_bytes);
       return;
     }
-    const tag src_tag =
-        blocked_in ? blocked_tag(block_) : (plain_in ? plain_tag(rank) : tag::nhwc);
+    const tag src_tag = blocked_in ? blocked_tag(block_) : (plain_in ? plain_tag(rank) : tag::nhwc);
     const tag dst_tag = block_ > 0 ? blocked_tag(block_) : (nhwc_ ? tag::nhwc : plain_tag(rank));
-    Entry& e = entry(key, w, b != nullptr, win, n, c, m, src_tag, dst_tag);
+    Entry& e = entry(key, w, b != nullptr, win, n, c, m, src_tag, dst_tag,
+                     blocked_in && use_onednn_winograd(c, m, win));
     ctx.request_scratch(e.scratch_bytes);
   }
 
@@ -134,6 +136,13 @@ class Conv final : public Kernel {
     std::unordered_map<int, dnnl::memory>& args = e->args;
     for (size_t k = 0; k < e->adds.size(); ++k)
       e->adds[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
+    if (e->sum_residual) {  // the sum post-op adds what dst holds: start it as the residual
+      const float* r = ctx.input(3).data<float>();
+      float* out = y.data<float>();
+      parallel_for(ctx.threads, y.numel(), [&](int64_t lo, int64_t hi) {
+        std::memcpy(out + lo, r + lo, (hi - lo) * sizeof(float));
+      });
+    }
     if (e->scratch_bytes) e->scratch.set_data_handle(ctx.scratch);
     e->prim.execute(stream(), args);
     if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), ctx.threads);
@@ -148,7 +157,8 @@ class Conv final : public Kernel {
     std::vector<dnnl::memory> adds;
     std::unordered_map<int, dnnl::memory> args;
     size_t scratch_bytes = 0;
-    bool winograd = false;  // run by wino_ with `plan` instead of a oneDNN primitive
+    bool winograd = false;      // run by wino_ with `plan` instead of a oneDNN primitive
+    bool sum_residual = false;  // oneDNN Winograd: the Add post-op runs as sum over dst
     Winograd::Plan plan;
     std::vector<const float*> add_ptrs;
   };
@@ -180,11 +190,40 @@ class Conv final : public Kernel {
     return u_bytes <= (int64_t{16} << 20) && 9 * win.out[0] * win.out[1] >= 2 * 36 * tiles;
   }
 
+  // oneDNN's own Winograd (jit_fp32_wino_2x3 / jit_wino_4x3, AVX-512 only, so 16-lane blocks)
+  // for the same kind of conv: oneDNN never picks it by itself (convolution_auto stays direct)
+  // and fuses only Relu and sum, so a residual Add becomes a sum over a dst copied from the
+  // residual. From bench/winograd_conv --onednn (conv + bias + Relu, oneDNN 2.6 avx512_core,
+  // median of 5 alternating rounds, ms direct / Winograd, 1 thread):
+  //   64->64 @56 1.12 / 0.56   128->128 @28 1.09 / 0.48   256->256 @14 1.17 / 0.63
+  //   512->512 @7 1.62 / 0.94  (2 threads: the same ratios)
+  // Its weights take 16/9 (2x3) or 4x (4x3) the 3x3 ones: +22 MB over resnet18. Maps smaller
+  // than 7x7 were not measured to gain and stay direct unless EDGEOPT_WINOGRAD=1.
+  bool use_onednn_winograd(int64_t c, int64_t m, const ref::Window& win) const {
+    if (block_ != 16 || group_ != 1 || win.nd != 2 || !w_.defined() || dyn_bias_) return false;
+    for (int d = 0; d < 2; ++d)
+      if (win.kernel[d] != 3 || win.stride[d] != 1 || win.dilation[d] != 1) return false;
+    int adds = 0;
+    for (const PostOp& p : post_) {
+      if (p.op == "Add")
+        ++adds;
+      else if (p.op != "Relu")
+        return false;
+    }
+    if (adds > 1) return false;
+    const char* env = std::getenv("EDGEOPT_WINOGRAD");
+    if (env && std::strcmp(env, "0") == 0) return false;
+    if (env && std::strcmp(env, "1") == 0) return true;
+    (void)c;
+    (void)m;
+    return win.out[0] >= 7 && win.out[1] >= 7;
+  }
+
   Entry& winograd_entry(const Shape& key, int64_t n, const ref::Window& win) {
     if (Entry* e = find(key)) return *e;
     if (!wino_)
-      wino_ = std::make_unique<Winograd>(w_.data<float>(), b_.defined() ? b_.data<float>() : nullptr,
-                                         w_.dim(0), w_.dim(1), post_);
+      wino_ = std::make_unique<Winograd>(
+          w_.data<float>(), b_.defined() ? b_.data<float>() : nullptr, w_.dim(0), w_.dim(1), post_);
     auto e = std::make_unique<Entry>();
     e->key = key;
     e->winograd = true;
@@ -203,8 +242,8 @@ class Conv final : public Kernel {
     return nullptr;
   }
 
-  Entry& entry(const Shape& key, const Tensor& w, bool has_bias, const ref::Window& win,
-               int64_t n, int64_t c, int64_t m, tag src_tag, tag dst_tag) {
+  Entry& entry(const Shape& key, const Tensor& w, bool has_bias, const ref::Window& win, int64_t n,
+               int64_t c, int64_t m, tag src_tag, tag dst_tag, bool winograd) {
     if (Entry* e = find(key)) return *e;
     const int nd = win.nd;
     dims src_dims{n, c}, dst_dims{n, m}, strides, dil, pad_l, pad_r;
@@ -220,27 +259,51 @@ class Conv final : public Kernel {
     const dnnl::memory::desc dst_md(dst_dims, dt::f32, dst_tag);
     // ONNX weights [M, C/g, k...]; grouped: the same bytes read as [g, M/g, C/g, k...].
     dims w_dims;
-    if (group_ > 1) w_dims = {group_, m / group_, c / group_};
-    else w_dims = {m, c};
+    if (group_ > 1)
+      w_dims = {group_, m / group_, c / group_};
+    else
+      w_dims = {m, c};
     for (int d = 0; d < nd; ++d) w_dims.push_back(w.dim(2 + d));
     const dnnl::memory::desc w_user_md(w_dims, dt::f32, plain_tag(static_cast<int>(w_dims.size())));
     const dnnl::memory::desc w_any_md(w_dims, dt::f32, tag::any);
     const dnnl::memory::desc b_md =
         has_bias ? dnnl::memory::desc({m}, dt::f32, tag::a) : dnnl::memory::desc();
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (!post_.empty()) attr.set_post_ops(make_post_ops(node_, post_, dst_md));
-    const dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_any_md,
-        b_md, dst_md, strides, dil, pad_l, pad_r);
     auto e = std::make_unique<Entry>();
     e->key = key;
     dnnl::convolution_forward::primitive_desc pd;
-    try {
-      pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine());
-    } catch (const dnnl::error& err) {
-      fail_unsupported("node ", node_.describe(), ": oneDNN has no convolution for input ",
-                       shape_str(key), ": ", err.what());
+    if (winograd) {  // falls back to direct where oneDNN has no Winograd for this shape
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::post_ops po;
+      for (const PostOp& p : post_) {
+        if (p.op == "Add")
+          po.append_sum(1.f);
+        else
+          po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      }
+      attr.set_post_ops(po);
+      const dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd, src_md,
+          w_any_md, b_md, dst_md, strides, dil, pad_l, pad_r);
+      try {
+        pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine(), true);
+      } catch (const dnnl::error&) {
+      }
+      e->sum_residual = pd && count_adds(post_) > 0;
+    }
+    if (!pd) {
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      if (!post_.empty()) attr.set_post_ops(make_post_ops(node_, post_, dst_md));
+      const dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_any_md,
+          b_md, dst_md, strides, dil, pad_l, pad_r);
+      try {
+        pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+      } catch (const dnnl::error& err) {
+        fail_unsupported("node ", node_.describe(), ": oneDNN has no convolution for input ",
+                         shape_str(key), ": ", err.what());
+      }
     }
     e->prim = dnnl::convolution_forward(pd);
     if (w_.defined()) {
@@ -267,7 +330,7 @@ class Conv final : public Kernel {
       e->args[DNNL_ARG_BIAS] = e->bias;
     }
     for (size_t k = 0; k < post_.size(); ++k) {
-      if (post_[k].op != "Add") continue;
+      if (post_[k].op != "Add" || e->sum_residual) continue;
       e->adds.push_back(user_memory(dst_md));
       e->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(static_cast<int>(k)) | DNNL_ARG_SRC_1] =
           e->adds.back();
@@ -324,11 +387,10 @@ bool conv_accepts(const KernelInit& init) {
   return true;
 }
 
-KernelRegistrar reg_nchw(KernelDef{kProvider, "", "Conv", 1, INT_MAX,
-                                   [](const KernelInit& i) -> std::unique_ptr<Kernel> {
-                                     return std::make_unique<ConvNchw>(i);
-                                   },
-                                   conv_accepts});
+KernelRegistrar reg_nchw(KernelDef{
+    kProvider, "", "Conv", 1, INT_MAX,
+    [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ConvNchw>(i); },
+    conv_accepts});
 EDGEOPT_REGISTER_KERNEL(kProvider, kDomain, "Conv", 1, INT_MAX, ConvNhwc);
 
 }  // namespace
