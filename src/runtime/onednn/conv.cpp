@@ -101,7 +101,7 @@ class Conv final : public Kernel {
     const tag src_tag = blocked_in ? blocked_tag(block_) : (plain_in ? plain_tag(rank) : tag::nhwc);
     const tag dst_tag = block_ > 0 ? blocked_tag(block_) : (nhwc_ ? tag::nhwc : plain_tag(rank));
     Entry& e = entry(key, w, b != nullptr, win, n, c, m, src_tag, dst_tag,
-                     blocked_in && use_onednn_winograd(c, m, win));
+                     blocked_in && use_onednn_winograd(n, c, m, win));
     ctx.request_scratch(e.scratch_bytes);
   }
 
@@ -193,13 +193,17 @@ class Conv final : public Kernel {
   // oneDNN's own Winograd (jit_fp32_wino_2x3 / jit_wino_4x3, AVX-512 only, so 16-lane blocks)
   // for the same kind of conv: oneDNN never picks it by itself (convolution_auto stays direct)
   // and fuses only Relu and sum, so a residual Add becomes a sum over a dst copied from the
-  // residual. From bench/winograd_conv --onednn (conv + bias + Relu, oneDNN 2.6 avx512_core,
-  // median of 5 alternating rounds, ms direct / Winograd, 1 thread):
-  //   64->64 @56 1.12 / 0.56   128->128 @28 1.09 / 0.48   256->256 @14 1.17 / 0.63
-  //   512->512 @7 1.62 / 0.94  (2 threads: the same ratios)
-  // Its weights take 16/9 (2x3) or 4x (4x3) the 3x3 ones: +22 MB over resnet18. Maps smaller
-  // than 7x7 were not measured to gain and stay direct unless EDGEOPT_WINOGRAD=1.
-  bool use_onednn_winograd(int64_t c, int64_t m, const ref::Window& win) const {
+  // residual. From bench/winograd_conv (conv + bias + Relu, oneDNN 2.6 avx512_core, median of 5
+  // alternating rounds, ratio Winograd / direct time at 1 | 2 threads; MACs in millions):
+  //   64->64 @56 (116M) 0.50 | 0.56    128->128 @28 0.38 | 0.49   256->256 @14 0.46 | 0.57
+  //   512->512 @7 0.62 | 0.65          16->64 @55 (28M) 0.66 | 0.82  32->128 @27 (27M) 0.56 | 0.66
+  //   48->192 @13 (14M) 0.64 | 0.99    64->256 @13 (25M) 0.87 | 1.03  128->128 @14 (29M) 0.73 |
+  //   0.88 64->64 @14 (7M) 0.57 | 1.05      128->128 @7 (7M) 0.69 | 1.13   64->64 @7 (2M) 0.69
+  //   | 1.74
+  // It never loses at 1 thread; split over 2, small convs lose to the extra transform passes'
+  // synchronization. So: at least 13M MACs per thread. Its weights take 16/9 (2x3) or 4x (4x3)
+  // the 3x3 ones: +22 MB over resnet18.
+  bool use_onednn_winograd(int64_t n, int64_t c, int64_t m, const ref::Window& win) const {
     if (block_ != 16 || group_ != 1 || win.nd != 2 || !w_.defined() || dyn_bias_) return false;
     for (int d = 0; d < 2; ++d)
       if (win.kernel[d] != 3 || win.stride[d] != 1 || win.dilation[d] != 1) return false;
@@ -214,9 +218,8 @@ class Conv final : public Kernel {
     const char* env = std::getenv("EDGEOPT_WINOGRAD");
     if (env && std::strcmp(env, "0") == 0) return false;
     if (env && std::strcmp(env, "1") == 0) return true;
-    (void)c;
-    (void)m;
-    return win.out[0] >= 7 && win.out[1] >= 7;
+    const int64_t macs = 9 * n * c * m * win.out[0] * win.out[1];
+    return macs >= int64_t{13'000'000} * std::max(threads_, 1);
   }
 
   Entry& winograd_entry(const Shape& key, int64_t n, const ref::Window& win) {
