@@ -19,6 +19,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "runtime/onednn/common.h"
 
 namespace edgeopt {
 namespace {
@@ -227,6 +228,28 @@ TEST_P(OnednnConvAct, FusedActivationMatches) {
   expect_close(m, {x});
   // Fused: one Conv, no separate activation node.
   EXPECT_EQ(compute_ops(m, {x}), std::multiset<std::string>{"Conv"});
+}
+
+// Every SiLU path this CPU has (scalar, AVX2, AVX-512) against x / (1 + e^-x) in double: finite
+// values across both tails and zero, lengths with vector tails of every size, and the error
+// bounds silu.cpp states (relative 1e-6; absolute 2e-36 below x = -87, where e^-|x| is clamped).
+TEST(OnednnSilu, EveryIsaMatchesDouble) {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> wide(-100.f, 100.f), narrow(-6.f, 6.f);
+  for (int isa = 0; isa <= 2; ++isa) {
+    for (int64_t n : {1, 7, 15, 16, 17, 31, 100, 1000}) {
+      std::vector<float> x(n);
+      for (int64_t i = 0; i < n; ++i) x[i] = i % 3 == 0 ? wide(gen) : narrow(gen);
+      x[0] = n > 1 ? 0.f : -87.5f;
+      std::vector<float> y = x;
+      rt::onednn::silu_inplace_isa(y.data(), n, isa);
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = x[i] / (1.0 + std::exp(-static_cast<double>(x[i])));
+        EXPECT_LE(std::fabs(y[i] - want), x[i] < -87.f ? 2e-36 : 1e-6 * std::fabs(want))
+            << "isa " << isa << " n " << n << " x " << x[i];
+      }
+    }
+  }
 }
 
 // A SiLU ending a conv's post-ops runs as edgeopt's own pass over the output (silu.cpp), split

@@ -16,10 +16,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <vector>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "runtime/kernel.h"
 
@@ -39,8 +38,12 @@ void set_threads(int threads);
 // n <= 1 or no OpenMP runtime is loaded.
 void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
-// y = x * sigmoid(x) in place over n floats (AVX2 when the CPU has it), on `threads` threads.
+// y = x * sigmoid(x) in place over n floats (AVX-512 or AVX2 when the CPU has it), on `threads`
+// threads.
 void silu_inplace(float* p, int64_t n, int threads);
+// The same on one thread with at most the given instruction set (0 scalar, 1 AVX2, 2 AVX-512;
+// capped at what the CPU has): tests and bench/silu_bench compare the paths on one host.
+void silu_inplace_isa(float* p, int64_t n, int max_isa);
 
 using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
