@@ -252,6 +252,22 @@ TEST(OnednnSilu, EveryIsaMatchesDouble) {
   }
 }
 
+// The Lut kernel's byte lookup on every instruction set the CPU has, against the table itself:
+// lengths around the 32- and 64-byte vectors, every byte value.
+TEST(OnednnLut, EveryIsaMatchesTable) {
+  std::mt19937 gen(11);
+  uint8_t table[256];
+  for (int b = 0; b < 256; ++b) table[b] = static_cast<uint8_t>(gen());
+  for (int isa = 0; isa <= 2; ++isa)
+    for (int64_t n : {1, 31, 32, 33, 63, 64, 65, 127, 256, 1000, 4099}) {
+      std::vector<uint8_t> x(n), y(n, 0);
+      for (int64_t i = 0; i < n; ++i) x[i] = static_cast<uint8_t>(n >= 256 ? i : gen());
+      rt::onednn::lut_lookup_isa(x.data(), y.data(), n, table, isa);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(y[i], table[x[i]]) << "isa " << isa << " n " << n << " i " << i;
+    }
+}
+
 // A SiLU ending a conv's post-ops runs as edgeopt's own pass over the output (silu.cpp), split
 // across threads: an output of several chunks, values far into both tails (e^-|x| clamped,
 // sigmoid of large negatives), after a residual Add, at 1 and 2 threads.

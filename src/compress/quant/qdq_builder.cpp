@@ -228,7 +228,13 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     want(n.outputs[0], inherit);
   }
 
-  // 2. Q → DQ pairs; consumers among the selected nodes read the dequantized tensor.
+  // 2. Q → DQ pairs. The selected nodes read the dequantized tensor, and so do the ops that have
+  //    no int8 form (Sigmoid, Mul, ... as ONNX Runtime's quantizer does: DQ → Sigmoid → Mul → Q
+  //    is what a runtime turns into one table lookup); only a quantizable op kept in float
+  //    (excluded, or fallen back for accuracy) still reads the float tensor.
+  auto reads_dequantized = [&](const Node& c) {
+    return nodes.count(c.name) || !(is_weighted_op(c, g) || is_passthrough_op(c.op_type));
+  };
   std::vector<Node> added;
   std::map<std::string, std::string> dq_source;  // dequantized name → quantized tensor
   for (const std::string& t : order) {
@@ -240,7 +246,7 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     g.add_initializer(z, scalar_zero(qtype, p.zero_point));
     for (int ci : g.consumers(t)) {
       Node& c = g.nodes[ci];
-      if (!nodes.count(c.name)) continue;
+      if (!reads_dequantized(c)) continue;
       for (std::string& in : c.inputs)
         if (in == t) in = tdq;
     }

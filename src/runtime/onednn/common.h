@@ -45,6 +45,10 @@ void silu_inplace(float* p, int64_t n, int threads);
 // capped at what the CPU has): tests and bench/silu_bench compare the paths on one host.
 void silu_inplace_isa(float* p, int64_t n, int max_isa);
 
+// dst[i] = table[src[i]] over n bytes on one thread with at most the given instruction set (0
+// scalar, 1 AVX2, 2 AVX512-VBMI; capped at what the CPU has): the Lut kernel's loop (lut.cpp).
+void lut_lookup_isa(const uint8_t* src, uint8_t* dst, int64_t n, const uint8_t* table, int max_isa);
+
 using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
