@@ -43,6 +43,36 @@ float output_step(const Graph& g) {
   return p >= 0 && g.nodes[p].op_type == "DequantizeLinear" ? scale_of(g, g.nodes[p]) : 0.f;
 }
 
+// Runs `q` on the fixture's input and a calibration sample with the oneDNN provider and the
+// reference provider; returns the fraction of outputs within one output step, and counts what
+// the oneDNN provider ran per op type.
+double onednn_vs_reference(const Model& q, Dataset& calib, double* max_steps,
+                           std::map<std::string, int>* onednn) {
+  SessionOptions fast_opts{{"onednn", "reference"}, 1, false}, ref_opts{{"reference"}, 1, false};
+  fast_opts.profile = true;
+  Session fast(q, fast_opts), ref(q, ref_opts);
+  const float step = output_step(q.graph);
+  EXPECT_GT(step, 0.f);
+  std::vector<Tensor> inputs{load_tensor_pb(fixtures_dir() / "squeezenet1_1_input.pb")};
+  inputs.push_back(calib.read(3, 1).x);
+  int64_t close = 0, total = 0;
+  *max_steps = 0;
+  for (const Tensor& x : inputs) {
+    const Tensor got = fast.run(std::vector<Tensor>{x})[0];
+    const Tensor want = ref.run(std::vector<Tensor>{x})[0];
+    EXPECT_EQ(got.shape(), want.shape());
+    const float* w = want.data<float>();
+    for (int64_t i = 0; i < want.numel(); ++i, ++total) {
+      const double d = std::fabs(got.data<float>()[i] - w[i]) / step;
+      close += d <= 1.01;
+      *max_steps = std::max(*max_steps, d);
+    }
+  }
+  for (const NodeProfile& p : fast.profile())
+    if (p.provider == "onednn") ++(*onednn)[p.op_type];
+  return double(close) / double(total);
+}
+
 TEST(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
   const fs::path dir = fixtures_dir();
   for (const char* f : {"squeezenet1_1_op13.onnx", "squeezenet1_1_input.pb", "resnet18_calib.npz"})
@@ -73,30 +103,9 @@ TEST(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
   }
   EXPECT_EQ(concats, 8);
 
-  SessionOptions fast_opts{{"onednn", "reference"}, 1, false}, ref_opts{{"reference"}, 1, false};
-  fast_opts.profile = true;
-  Session fast(q, fast_opts), ref(q, ref_opts);
-  const float step = output_step(g);
-  ASSERT_GT(step, 0.f);
-  std::vector<Tensor> inputs{load_tensor_pb(dir / "squeezenet1_1_input.pb")};
-  inputs.push_back(calib->read(3, 1).x);
-  int64_t close = 0, total = 0;
   double max_steps = 0;
-  for (const Tensor& x : inputs) {
-    const Tensor got = fast.run(std::vector<Tensor>{x})[0];
-    const Tensor want = ref.run(std::vector<Tensor>{x})[0];
-    ASSERT_EQ(got.shape(), want.shape());
-    const float* w = want.data<float>();
-    for (int64_t i = 0; i < want.numel(); ++i, ++total) {
-      const double d = std::fabs(got.data<float>()[i] - w[i]) / step;
-      close += d <= 1.01;
-      max_steps = std::max(max_steps, d);
-    }
-  }
-  const double close_frac = double(close) / double(total);
   std::map<std::string, int> onednn;
-  for (const NodeProfile& p : fast.profile())
-    if (p.provider == "onednn") ++onednn[p.op_type];
+  const double close_frac = onednn_vs_reference(q, *calib, &max_steps, &onednn);
   std::printf("edgeopt int8 squeezenet1_1, onednn vs reference: within one step %.4f, max %.2f "
               "steps; onednn ran %d Concat, %d QuantizeLinear, %d DequantizeLinear\n",
               close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
@@ -105,6 +114,56 @@ TEST(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
   EXPECT_EQ(onednn["Concat"], 8);
   // Q / DQ only where the network enters and leaves int8 (the input; the classifier's
   // GlobalAveragePool, which runs in float), none around the Concats.
+  EXPECT_LE(onednn["QuantizeLinear"], 2);
+  EXPECT_LE(onednn["DequantizeLinear"], 2);
+}
+
+// PyTorch's FX export observes a Concat's inputs apart from its output, so its QDQ graphs give
+// each input its own scale (squeezenet1_1_fxq_op13.onnx). The same graph made here from the
+// edgeopt-quantized one: the first input of every Concat, and the QuantizeLinear that writes it,
+// get a scale 1.3x the output's. The oneDNN provider must requantize those inputs inside the
+// convs that produce them and still concatenate integers, matching the reference.
+TEST(TorchvisionInt8Concat, InputsOnOtherScalesAreRequantizedByTheirProducers) {
+  const fs::path dir = fixtures_dir();
+  for (const char* f : {"squeezenet1_1_op13.onnx", "squeezenet1_1_input.pb", "resnet18_calib.npz"})
+    if (!fs::exists(dir / f)) GTEST_SKIP() << dir / f << " is missing: run ctest -R make_fixtures";
+  std::unique_ptr<Dataset> calib = open_dataset((dir / "resnet18_calib.npz").string());
+  QuantizeOptions o;
+  o.samples = 16;
+  o.reduce_range = !host_has_int8_dot_product();
+  Model q =
+      quantize_model(load_model(dir / "squeezenet1_1_op13.onnx"), o, calib.get(), nullptr, nullptr);
+  Graph& g = q.graph;
+  int moved = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (g.nodes[i].op_type != "Concat") continue;
+    const int dq = g.producer(g.nodes[i].inputs.at(0));
+    ASSERT_GE(dq, 0);
+    ASSERT_EQ(g.nodes[dq].op_type, "DequantizeLinear");
+    const int qn = g.producer(g.nodes[dq].inputs.at(0));
+    ASSERT_GE(qn, 0);
+    ASSERT_EQ(g.nodes[qn].op_type, "QuantizeLinear");
+    ASSERT_EQ(g.consumers(g.nodes[qn].outputs[0]).size(), 1u);
+    const float s = scale_of(g, g.nodes[dq]);
+    ASSERT_GT(s, 0.f);
+    const std::string name = g.unique_name(g.nodes[i].name + "_input0_scale");
+    g.add_initializer(name, Tensor::scalar(1.3f * s));
+    g.nodes[dq].inputs[1] = name;
+    g.nodes[qn].inputs[1] = name;
+    ++moved;
+  }
+  ASSERT_EQ(moved, 8);
+
+  double max_steps = 0;
+  std::map<std::string, int> onednn;
+  const double close_frac = onednn_vs_reference(q, *calib, &max_steps, &onednn);
+  std::printf("squeezenet1_1 with Concat inputs on other scales, onednn vs reference: within one "
+              "step %.4f, max %.2f steps; onednn ran %d Concat, %d QuantizeLinear, %d "
+              "DequantizeLinear\n",
+              close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
+              onednn["DequantizeLinear"]);
+  EXPECT_GE(close_frac, 0.999);
+  EXPECT_EQ(onednn["Concat"], 8);
   EXPECT_LE(onednn["QuantizeLinear"], 2);
   EXPECT_LE(onednn["DequantizeLinear"], 2);
 }

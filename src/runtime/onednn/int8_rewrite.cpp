@@ -98,6 +98,7 @@ class Int8Fuser {
   explicit Int8Fuser(Model& m) : m_(m), g_(m.graph) {}
 
   void run() {
+    requantize_concat_inputs();
     dead_.assign(g_.nodes.size(), 0);
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       if (dead_[i] || !is_default(g_.nodes[i])) continue;
@@ -463,10 +464,11 @@ class Int8Fuser {
       }
       std::vector<PostOp> acts;
       v = activations(v, acts, step_used);
-      if (residual.empty() && acts.empty()) break;
       QP next;
       const int q2 = sole_q(v, next);
       if (q2 < 0 || (next.dt != DType::kU8 && next.dt != DType::kI8)) break;
+      // Q(DQ(q)) with other parameters (requantize_concat_inputs makes them) is a step too.
+      if (residual.empty() && acts.empty() && next == cur) break;
       append_scaled(steps, acts, unit);
       steps.push_back({"Linear", unit / next.scale, 0.f});
       post.insert(post.end(), steps.begin(), steps.end());
@@ -566,6 +568,66 @@ class Int8Fuser {
       g_.nodes[u].inputs.clear();
       g_.nodes[u].outputs.clear();
     }
+  }
+
+  // Concat(DQ(q1), DQ(q2), ...) → Q whose inputs have other parameters than the Q (PyTorch's FX
+  // export observes each input and the output apart): since Q is element-wise,
+  //   Q(Concat(DQ(q_i))) = Concat(Q(DQ(q_i))) = Q(Concat(DQ(Q(DQ(q_i)))))
+  // with Q, DQ of the output's parameters. Each DQ(q_i) whose q_i comes from a QuantizeLinear
+  // (a seed's output, most often) gets that Q → DQ pair inserted before the Concat: the seed's
+  // chain then absorbs Q(DQ(q_i)) as a requantizing step and writes q_i in the output's
+  // parameters, and try_concat concatenates the integers. Runs before dead_ is sized (it inserts
+  // nodes).
+  void requantize_concat_inputs() {
+    dead_.assign(g_.nodes.size(), 0);
+    std::vector<std::vector<Node>> before(g_.nodes.size());
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const Node& n = g_.nodes[i];
+      if (!is_default(n) || n.op_type != "Concat" || n.outputs.size() != 1 || n.inputs.empty())
+        continue;
+      QP out;
+      const int q = sole_q(n.outputs[0], out);
+      if (q < 0 || (out.dt != DType::kU8 && out.dt != DType::kI8)) continue;
+      std::vector<size_t> differ;
+      bool ok = true;
+      for (size_t k = 0; k < n.inputs.size() && ok; ++k) {
+        std::string src;
+        QP in;
+        ok = !n.inputs[k].empty() && dq_of(n.inputs[k], src, in) &&
+             sole_reader(n.inputs[k]) == static_cast<int>(i) &&
+             (in.dt == DType::kU8 || in.dt == DType::kI8);
+        if (!ok || in == out) continue;
+        const int p = g_.producer(src);
+        ok = p >= 0 && is_default(g_.nodes[p]) && g_.nodes[p].op_type == "QuantizeLinear";
+        differ.push_back(k);
+      }
+      if (!ok || differ.empty()) continue;
+      const Node& qn = g_.nodes[q];
+      for (size_t k : differ) {
+        const std::string& v = n.inputs[k];
+        Node rq, rd;
+        rq.name = g_.unique_name(v + "_requantize");
+        rq.op_type = "QuantizeLinear";
+        rq.attributes = qn.attributes;
+        rq.inputs = {v, qn.input(1), qn.input(2)};
+        rq.outputs = {g_.unique_name(v + "_requantized")};
+        rd.name = g_.unique_name(v + "_requantized_dq");
+        rd.op_type = "DequantizeLinear";
+        rd.inputs = {rq.outputs[0], qn.input(1), qn.input(2)};
+        rd.outputs = {g_.unique_name(v + "_requantized_dequantized")};
+        if (rd.inputs.back().empty()) rd.inputs.pop_back();
+        if (rq.inputs.back().empty()) rq.inputs.pop_back();
+        g_.nodes[i].inputs[k] = rd.outputs[0];
+        before[i].push_back(std::move(rq));
+        before[i].push_back(std::move(rd));
+      }
+    }
+    std::vector<Node> nodes;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      for (Node& x : before[i]) nodes.push_back(std::move(x));
+      nodes.push_back(std::move(g_.nodes[i]));
+    }
+    g_.nodes = std::move(nodes);
   }
 
   // DequantizeLinear nodes nobody reads any more (the seeds read their inputs directly).
