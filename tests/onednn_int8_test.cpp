@@ -79,11 +79,12 @@ class QdqBuilder {
     m_.graph.nodes.push_back(std::move(n));
     return m_.graph.nodes.back();
   }
-  // y = DQ(Q(x)) with u8 scale s and zero point z; returns y.
-  std::string qdq(const std::string& x, float s, uint8_t z) {
+  // y = DQ(Q(x)) with scale s and zero point z (u8, or s8 when `s8`); returns y.
+  std::string qdq(const std::string& x, float s, int z, bool s8 = false) {
     const std::string p = x + "_q";
     constant(p + "_s", Tensor::scalar(s));
-    constant(p + "_z", Tensor::scalar(z));
+    constant(p + "_z", s8 ? Tensor::scalar(static_cast<int8_t>(z))
+                          : Tensor::scalar(static_cast<uint8_t>(z)));
     node("QuantizeLinear", {x, p + "_s", p + "_z"}, {p});
     node("DequantizeLinear", {p, p + "_s", p + "_z"}, {x + "_dq"});
     return x + "_dq";
@@ -192,6 +193,69 @@ TEST_P(OnednnInt8Chain, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Channels, OnednnInt8Chain, ::testing::Values(7, 16));
+
+// A squeeze-excitation block in QDQ form, as edgeopt's quantizer writes EfficientNet's:
+//   a = DQ(Q(conv1x1(x)));  s = Sigmoid([DQ(Q(] GlobalAveragePool(a) [))]);  y = DQ(Q(a · s))
+// The oneDNN provider runs the pool on the 8-bit a (QGlobalAveragePool, with the Q when there
+// is one) and the product as QChannelMul, so a is never dequantized.
+struct SeCase {
+  const char* name;
+  int64_t channels, height, width;
+  bool s8;              // a and y in s8 (else u8)
+  bool quantized_pool;  // a Q/DQ pair after the pool
+  bool scale_first;     // Mul(s, a) instead of Mul(a, s)
+  int threads;
+};
+
+class OnednnInt8Se : public ::testing::TestWithParam<SeCase> {};
+
+TEST_P(OnednnInt8Se, MatchesReference) {
+  const SeCase& c = GetParam();
+  QdqBuilder b;
+  const Shape shape{2, c.channels, c.height, c.width};
+  b.input("x", shape);
+  const float sx = 0.03f;
+  std::string v = b.qdq("x", sx, 120);
+  auto [w, bias] = b.weights("c1", {c.channels, c.channels, 1, 1}, sx, 5);
+  b.node("Conv", {v, w, bias}, {"c1y"});
+  const std::string a = b.qdq("c1y", 0.05f, c.s8 ? -3 : 131, c.s8);
+  b.node("GlobalAveragePool", {a}, {"pooled"});
+  v = c.quantized_pool ? b.qdq("pooled", 0.02f, c.s8 ? 0 : 128, c.s8) : "pooled";
+  b.node("Sigmoid", {v}, {"gate"});
+  b.node("Mul", c.scale_first ? std::vector<std::string>{"gate", a}
+                              : std::vector<std::string>{a, "gate"},
+         {"scaled"});
+  v = b.qdq("scaled", 0.03f, c.s8 ? 5 : 110, c.s8);
+  b.output(v);
+  const Model m = b.build();
+
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> dist(-3.5f, 4.f);
+  Tensor x(DType::kF32, shape);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = dist(gen);
+  Session fast(m, fast_options(c.threads)), ref(m, reference_options());
+  const Tensor got = fast.run(std::vector<Tensor>{x})[0];
+  const Tensor want = ref.run(std::vector<Tensor>{x})[0];
+  ASSERT_EQ(got.shape(), want.shape());
+  double worst = 0;
+  EXPECT_GE(fraction_within(got, want, 0.03, &worst), 0.999);
+  EXPECT_LE(worst, 1.001);
+  const std::map<std::string, int> ops = onednn_ops(fast);
+  EXPECT_EQ(ops.count("QChannelMul") ? ops.at("QChannelMul") : 0, 1);
+  EXPECT_EQ(ops.count("QGlobalAveragePool") ? ops.at("QGlobalAveragePool") : 0, 1);
+  EXPECT_EQ(ops.count("Mul") + ops.count("GlobalAveragePool"), 0u);
+  // The DequantizeLinears left make the graph's float output and the Sigmoid's input from a
+  // quantized pool: none reads a.
+  EXPECT_EQ(ops.count("DequantizeLinear") ? ops.at("DequantizeLinear") : 0,
+            c.quantized_pool ? 2 : 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, OnednnInt8Se,
+    ::testing::Values(SeCase{"u8_c37_quantized_pool", 37, 9, 11, false, true, false, 1},
+                      SeCase{"s8_c70_float_pool", 70, 7, 5, true, false, true, 1},
+                      SeCase{"u8_c16_48x48_two_threads", 16, 48, 48, false, true, true, 2}),
+    [](const ::testing::TestParamInfo<SeCase>& i) { return std::string(i.param.name); });
 
 // ---- edgeopt-quantized Fashion-MNIST models ------------------------------------------------
 

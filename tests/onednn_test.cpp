@@ -268,6 +268,42 @@ TEST(OnednnLut, EveryIsaMatchesTable) {
     }
 }
 
+// The per-channel int8 loops (qchannel.cpp) on every instruction set the CPU has, against the
+// formulas in 64-bit integers / double: channel counts around the 16-lane vectors and the
+// 64-channel register blocks, u8 and s8 on both sides, multipliers that saturate both ways.
+TEST(OnednnQChannel, EveryIsaMatchesFormula) {
+  std::mt19937 gen(13);
+  std::uniform_real_distribution<float> md(-3.f, 3.f);
+  for (int isa = 0; isa <= 2; isa += 2)
+    for (int64_t c : {1, 15, 16, 17, 63, 64, 65, 130})
+      for (int signs = 0; signs < 4; ++signs) {
+        const bool xs = signs & 1, ys = signs & 2;
+        const int64_t rows = 5;
+        std::vector<uint8_t> x(rows * c), y(c);
+        for (uint8_t& b : x) b = static_cast<uint8_t>(gen());
+        std::vector<float> m(c);
+        for (float& v : m) v = md(gen);
+        const int32_t zx = xs ? -7 : 131, zy = ys ? 3 : 120;
+        const auto xval = [&](int64_t i) {
+          return xs ? int32_t(static_cast<int8_t>(x[i])) : int32_t(x[i]);
+        };
+        rt::onednn::channel_scale_isa(x.data(), xs, y.data(), ys, m.data(), c, zx, zy, isa);
+        for (int64_t k = 0; k < c; ++k) {
+          const double v = std::nearbyint(double(float(xval(k) - zx) * m[k])) + zy;
+          const int32_t want = static_cast<int32_t>(std::clamp(v, ys ? -128.0 : 0.0, ys ? 127.0 : 255.0));
+          const int32_t got = ys ? int32_t(static_cast<int8_t>(y[k])) : int32_t(y[k]);
+          ASSERT_EQ(got, want) << "isa " << isa << " c " << c << " k " << k;
+        }
+        std::vector<int32_t> acc(c, 1000);
+        rt::onednn::channel_sum_isa(x.data(), xs, rows, acc.data(), c, isa);
+        for (int64_t k = 0; k < c; ++k) {
+          int64_t want = 1000;
+          for (int64_t r = 0; r < rows; ++r) want += xval(r * c + k);
+          ASSERT_EQ(acc[k], want) << "isa " << isa << " c " << c << " k " << k;
+        }
+      }
+}
+
 // A SiLU ending a conv's post-ops runs as edgeopt's own pass over the output (silu.cpp), split
 // across threads: an output of several chunks, values far into both tails (e^-|x| clamped,
 // sigmoid of large negatives), after a residual Add, at 1 and 2 threads.

@@ -49,6 +49,16 @@ void silu_inplace_isa(float* p, int64_t n, int max_isa);
 // scalar, 1 AVX2, 2 AVX512-VBMI; capped at what the CPU has): the Lut kernel's loop (lut.cpp).
 void lut_lookup_isa(const uint8_t* src, uint8_t* dst, int64_t n, const uint8_t* table, int max_isa);
 
+// The per-channel int8 loops of QChannelMul and QGlobalAveragePool (qchannel.cpp) on one
+// thread with at most the given instruction set (0 scalar, 2 AVX-512 BW/VL; capped at what the
+// CPU has), over one channels-last row of c channels (8-bit x, y; `signed`: s8, else u8):
+//   channel_scale  y[k] = saturate(round_half_even((x[k] − zx)·m[k]) + zy)
+//   channel_sum    acc[k] += Σ_r x[r·c + k] over `rows` rows
+void channel_scale_isa(const void* x, bool x_signed, void* y, bool y_signed, const float* m,
+                       int64_t c, int32_t zx, int32_t zy, int max_isa);
+void channel_sum_isa(const void* x, bool x_signed, int64_t rows, int32_t* acc, int64_t c,
+                     int max_isa);
+
 using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;

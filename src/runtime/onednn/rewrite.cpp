@@ -15,7 +15,8 @@
 //     blocked layout (nChw8c on AVX2: [N, ceil(C/8), H, W, 8], the layout its f32 conv and pool
 //     kernels are written for: resnet18's 3x3 convs run 1.1-1.7x faster than on nhwc at 1
 //     thread on AVX2, 1x1 convs about the same); graphs with int8 nodes
-//     stay channels-last [N, H, W, C] (what the int8 kernels use). Layout-agnostic nodes (unary
+//     stay channels-last [N, H, W, C] (what the int8 kernels use, QChannelMul and
+//     QGlobalAveragePool included). Layout-agnostic nodes (unary
 //     activations, Add/Sub/Mul/Div, Concat, per-tensor QuantizeLinear / DequantizeLinear, Lut)
 //     that read a laid-out value run in that layout too (rank-4 constants are permuted or blocked,
 //     Concat's axis remapped), so a network keeps the layout between its input and output:
@@ -358,7 +359,9 @@ class Rewriter {
   // present (QConv / QGemm and the int8 pools work on NHWC).
   int64_t choose_block() {
     for (const Node& n : g_.nodes)
-      if (n.domain == kDomain && (n.op_type == "QConv" || n.op_type == "QGemm")) return 0;
+      if (n.domain == kDomain && (n.op_type == "QConv" || n.op_type == "QGemm" ||
+                                  n.op_type == "QChannelMul" || n.op_type == "QGlobalAveragePool"))
+        return 0;
     return activation_block();
   }
 
@@ -389,6 +392,8 @@ class Rewriter {
         }
       } else if (n.domain == kDomain && n.op_type == "QGemm") {
         continue;
+      } else if (n.domain == kDomain && n.op_type == "QChannelMul") {
+        data = {0, 1};  // both channels-last: x [N, H, W, C], the scales [N, 1, 1, C]
       } else if (n.domain == kDomain && n.op_type == "Lut") {
         // Element-wise on its input alone (input 1 is the table): follows a laid-out input.
         const std::string& x = n.inputs[0];
