@@ -21,6 +21,17 @@ foreach(folder simple pytorch-converted pytorch-operator)
 endforeach()
 set_tests_properties(onnx_conformance onnx_conformance_simple onnx_conformance_pytorch_converted
   onnx_conformance_pytorch_operator PROPERTIES TIMEOUT 900)
+# The same test data with each fast provider first: the nodes it takes run on it (the fused
+# and laid-out graphs its rewrite makes included), the reference provider runs the rest.
+foreach(provider onednn xnnpack)
+  foreach(folder node simple pytorch-converted pytorch-operator)
+    string(REPLACE "-" "_" suffix ${folder})
+    add_test(NAME onnx_conformance_${provider}_${suffix}
+      COMMAND edgeopt_conformance --data ${EDGEOPT_ONNX_TESTDATA}/${folder}
+              --skip ${EDGEOPT_CONFORMANCE_SKIP} --provider ${provider},reference)
+    set_tests_properties(onnx_conformance_${provider}_${suffix} PROPERTIES TIMEOUT 900)
+  endforeach()
+endforeach()
 
 # torchvision models exported by PyTorch (Debian's python3-torch), cached in the build folder.
 set(EDGEOPT_FIXTURES_DIR ${PROJECT_BINARY_DIR}/fixtures)

@@ -29,6 +29,11 @@ void set_threads(int threads) {
   if (get_fn() != threads) set_fn(threads);
 }
 
+int threads_for(int threads, int64_t macs, int64_t bytes) {
+  const int64_t worth = std::max(macs >> 18, bytes >> 16);
+  return static_cast<int>(std::clamp<int64_t>(worth, 1, std::max(threads, 1)));
+}
+
 namespace {
 
 struct ParallelJob {
@@ -115,10 +120,10 @@ void InputReorder::make(const dnnl::memory::desc& from, const dnnl::memory::desc
   prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to, attr));
 }
 
-void InputReorder::run(RunContext& ctx) {
+void InputReorder::run(RunContext& ctx, int threads) {
   const Tensor& x = ctx.input(0);
   if (x.numel() == 0) return;
-  set_threads(ctx.threads);
+  set_threads(threads);
   src.set_data_handle(const_cast<void*>(x.raw()));
   dst.set_data_handle(ctx.output(0).raw());
   prim.execute(stream(), src, dst);

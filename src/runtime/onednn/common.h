@@ -33,6 +33,15 @@ dnnl::stream& stream();
 // Makes oneDNN's OpenMP parallel regions use `threads` threads from this calling thread on.
 void set_threads(int threads);
 
+// Threads worth using for one node out of `threads`: a parallel region costs a few
+// microseconds (waking the sleeping OpenMP workers, the barrier at its end; ~4 us per node on
+// the 2-core test host, where LeNet-5 ran 4x slower at 2 threads than at 1), more than it saves
+// on small work, so each thread gets at least 256K multiply-adds or 64 KiB of memory traffic
+// (activations read and written, weights read), whichever allows more threads: a
+// matrix-vector product (a classifier at batch 1) or a depthwise conv is bound by its bytes.
+int threads_for(int threads, int64_t macs, int64_t bytes);
+inline int threads_for_bytes(int threads, int64_t bytes) { return threads_for(threads, 0, bytes); }
+
 // Runs fn(begin, end) over [0, n) split in contiguous ranges, one per thread, on the OpenMP
 // runtime oneDNN uses (the same thread pool, so no oversubscription); inline when threads <= 1,
 // n <= 1 or no OpenMP runtime is loaded.
@@ -86,7 +95,7 @@ struct InputReorder {
   dnnl::reorder prim;
   void make(const dnnl::memory::desc& from, const dnnl::memory::desc& to,
             const dnnl::primitive_attr& attr = {});
-  void run(RunContext& ctx);  // nothing for an empty input
+  void run(RunContext& ctx, int threads);  // nothing for an empty input
 };
 
 // One element-wise function y = f(x) as oneDNN computes it.

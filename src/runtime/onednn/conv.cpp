@@ -45,7 +45,6 @@ class Conv final : public Kernel {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(0);
     const Tensor& w = w_.defined() ? w_ : ctx.input(1);
     const Tensor* b = b_.defined() ? &b_ : (dyn_bias_ ? &ctx.input(2) : nullptr);
@@ -91,6 +90,9 @@ class Conv final : public Kernel {
     }
     ctx.set_output(0, DType::kF32, out);
     if (shape_numel(out) == 0 || x.numel() == 0) return;
+    run_threads_ = threads_for(threads_, n * shape_numel(win.out) * w.numel(),
+                               4 * (x.numel() + shape_numel(out) + w.numel()));
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     Shape key = x.shape();
     key.insert(key.end(), w.shape().begin(), w.shape().end());
     if (blocked_in && use_winograd(c, m, win)) {
@@ -121,11 +123,11 @@ class Conv final : public Kernel {
     if (e->winograd) {
       std::vector<const float*>& adds = e->add_ptrs;
       for (size_t k = 0; k < adds.size(); ++k) adds[k] = ctx.input(3 + k).data<float>();
-      wino_->run(e->plan, x.data<float>(), y.data<float>(), adds, ctx.scratch, ctx.threads);
-      if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), ctx.threads);
+      wino_->run(e->plan, x.data<float>(), y.data<float>(), adds, ctx.scratch, run_threads_);
+      if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), run_threads_);
       return;
     }
-    set_threads(ctx.threads);
+    set_threads(run_threads_);
     if (!w_.defined()) {  // weights given as an input: bring them to the kernel's layout now
       e->w_user.set_data_handle(const_cast<void*>(w.raw()));
       if (e->w_reorder) e->w_reorder.execute(stream(), e->w_user, e->weights);
@@ -139,13 +141,13 @@ class Conv final : public Kernel {
     if (e->sum_residual) {  // the sum post-op adds what dst holds: start it as the residual
       const float* r = ctx.input(3).data<float>();
       float* out = y.data<float>();
-      parallel_for(ctx.threads, y.numel(), [&](int64_t lo, int64_t hi) {
+      parallel_for(run_threads_, y.numel(), [&](int64_t lo, int64_t hi) {
         std::memcpy(out + lo, r + lo, (hi - lo) * sizeof(float));
       });
     }
     if (e->scratch_bytes) e->scratch.set_data_handle(ctx.scratch);
     e->prim.execute(stream(), args);
-    if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), ctx.threads);
+    if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), run_threads_);
   }
 
  private:
@@ -354,7 +356,7 @@ class Conv final : public Kernel {
   ref::WindowAttrs attrs_;
   Tensor w_, b_;  // constant weights / bias, undefined when given as inputs
   bool dyn_bias_ = false;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   int64_t group_ = 1;
   std::vector<PostOp> post_;  // without the SiLU tail
   bool silu_tail_ = false;

@@ -22,11 +22,12 @@ class Unary final : public Kernel {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(0);
     require_f32(node_, x, "input");
     ctx.set_output(0, DType::kF32, x.shape());
+    run_threads_ = threads_for_bytes(threads_, 8 * x.numel());
     if (x.numel() == 0 || numel_ == x.numel()) return;
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     numel_ = x.numel();
     const dnnl::memory::desc md({numel_}, dt::f32, tag::a);
     dnnl::primitive_attr attr;
@@ -44,7 +45,7 @@ class Unary final : public Kernel {
     const Tensor& x = ctx.input(0);
     if (x.numel() == 0) return;
     if (x.numel() != numel_) fail_input("node ", node_.describe(), ": run() before infer()");
-    set_threads(ctx.threads);
+    set_threads(run_threads_);
     src_.set_data_handle(const_cast<void*>(x.raw()));
     dst_.set_data_handle(ctx.output(0).raw());
     prim_.execute(stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
@@ -52,7 +53,7 @@ class Unary final : public Kernel {
 
  private:
   const Node& node_;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   Eltwise fn_;
   int64_t numel_ = -1;
   dnnl::eltwise_forward prim_;
@@ -80,7 +81,6 @@ class Binary final : public Kernel {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     require_f32(node_, a, "input A");
@@ -95,8 +95,10 @@ class Binary final : public Kernel {
     }
     Shape real_out(out.end() - std::max(a.rank(), b.rank()), out.end());
     ctx.set_output(0, DType::kF32, real_out);
+    run_threads_ = threads_for_bytes(threads_, 12 * shape_numel(out));
     if (shape_numel(out) == 0) return;
     if (key_a_ == a.shape() && key_b_ == b.shape()) return;
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     key_a_ = a.shape();
     key_b_ = b.shape();
     swap_ = sa != out && commutative_ && sb == out;
@@ -131,7 +133,7 @@ class Binary final : public Kernel {
     const Tensor* a = &ctx.input(0);
     const Tensor* b = &ctx.input(1);
     if (swap_) std::swap(a, b);
-    set_threads(ctx.threads);
+    set_threads(run_threads_);
     const void* first = a->raw();
     if (expand_) {
       broadcast_copy(a->data<float>(), sa_, c.data<float>(), out_);
@@ -175,7 +177,7 @@ class Binary final : public Kernel {
   }
 
   const Node& node_;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   bool commutative_ = false, swap_ = false, expand_ = false;
   dnnl::algorithm alg_;
   Shape key_a_{-1}, key_b_{-1}, sa_, out_;

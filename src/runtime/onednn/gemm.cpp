@@ -38,7 +38,6 @@ class MatMulKernel final : public Kernel {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& a = ctx.input(0);
     require_f32(node_, a, "input A");
     Shape out;
@@ -62,6 +61,8 @@ class MatMulKernel final : public Kernel {
     ctx.set_output(0, DType::kF32, out);
     if (m == 0 || n_ == 0) return;
     if (k_ == 0) return;  // run() writes the bias (or zeros)
+    run_threads_ = threads_for(threads_, m * k_ * n_, 4 * (m * (k_ + n_) + k_ * n_));
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     ctx.request_scratch(entry(m).scratch_bytes);
   }
 
@@ -75,7 +76,7 @@ class MatMulKernel final : public Kernel {
     }
     Entry* e = find(y.numel() / n_);
     if (!e) fail_input("node ", node_.describe(), ": run() before infer() for this shape");
-    set_threads(ctx.threads);
+    set_threads(run_threads_);
     e->src.set_data_handle(const_cast<void*>(ctx.input(0).raw()));
     e->dst.set_data_handle(y.raw());
     if (e->scratch_bytes) e->scratch.set_data_handle(ctx.scratch);
@@ -136,7 +137,7 @@ class MatMulKernel final : public Kernel {
   const Node& node_;
   bool gemm_ = false, trans_a_ = false;
   int64_t k_ = 0, n_ = 0;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   Tensor w_, bias_;
   std::vector<std::unique_ptr<Entry>> cache_;
 };

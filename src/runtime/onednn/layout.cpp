@@ -21,7 +21,6 @@ class Layout final : public Kernel {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(0);
     const dt type = to_dt(x.dtype());
     if (type == dt::undef)
@@ -45,7 +44,9 @@ class Layout final : public Kernel {
     if (block_) out = blocked_shape(s[0], s[1], s[2], s[3], block_);
     else if (to_nhwc_) out = {s[0], s[2], s[3], s[1]};
     ctx.set_output(0, x.dtype(), out);
+    run_threads_ = threads_for_bytes(threads_, 2 * x.numel() * dtype_size(x.dtype()));
     if (x.numel() == 0 || (s == key_ && type == type_)) return;
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     key_ = s;
     type_ = type;
     const dnnl::memory::desc nchw_md(to_dims(nchw), type, tag::nchw);
@@ -53,13 +54,13 @@ class Layout final : public Kernel {
     reorder_.make(to_nhwc_ ? nchw_md : other_md, to_nhwc_ ? other_md : nchw_md);
   }
 
-  void run(RunContext& ctx) override { reorder_.run(ctx); }
+  void run(RunContext& ctx) override { reorder_.run(ctx, run_threads_); }
 
  private:
   const Node& node_;
   bool to_nhwc_;  // from NCHW (ToNhwc, ToBlocked)
   int64_t block_ = 0, channels_ = 0;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   Shape key_;
   dt type_ = dt::undef;
   InputReorder reorder_;

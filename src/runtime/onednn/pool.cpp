@@ -32,7 +32,6 @@ class Pool final : public Kernel {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(0);
     const bool int8 = x.dtype() == DType::kU8 || x.dtype() == DType::kI8;
     if (!(int8 && nhwc_ && alg_ == dnnl::algorithm::pooling_max)) require_f32(node_, x, "input");
@@ -72,6 +71,9 @@ class Pool final : public Kernel {
     }
     ctx.set_output(0, x.dtype(), out);
     if (x.numel() == 0 || shape_numel(out) == 0) return;
+    run_threads_ = threads_for_bytes(
+        threads_, (x.numel() + shape_numel(out)) * static_cast<int64_t>(dtype_size(x.dtype())));
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     const tag t = blocked ? blocked_tag(x.dim(4)) : (nhwc_ ? tag::nhwc : plain_tag(win.nd + 2));
     ctx.request_scratch(entry(x.shape(), win, n, c, t).scratch_bytes);
   }
@@ -82,7 +84,7 @@ class Pool final : public Kernel {
     if (x.numel() == 0 || y.numel() == 0) return;
     Entry* e = find(x.shape());
     if (!e) fail_input("node ", node_.describe(), ": run() before infer() for this shape");
-    set_threads(ctx.threads);
+    set_threads(run_threads_);
     e->src.set_data_handle(const_cast<void*>(x.raw()));
     e->dst.set_data_handle(y.raw());
     if (e->scratch_bytes) e->scratch.set_data_handle(ctx.scratch);
@@ -150,7 +152,7 @@ class Pool final : public Kernel {
   bool nhwc_;
   ref::WindowAttrs attrs_;
   bool global_ = false;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   dnnl::algorithm alg_;
   dt type_ = dt::f32;
   std::vector<std::unique_ptr<Entry>> cache_;

@@ -194,7 +194,7 @@ class QBase {
   }
 
   void execute(Entry& e, RunContext& ctx) {
-    set_threads(ctx.threads);
+    set_threads(run_threads_);
     e.src.set_data_handle(const_cast<void*>(ctx.input(kX).raw()));
     e.dst.set_data_handle(ctx.output(0).raw());
     for (size_t k = 0; k < e.adds.size(); ++k)
@@ -222,6 +222,7 @@ class QBase {
 
   const Node& node_;
   int threads_ = 1;
+  int run_threads_ = 1;  // for the shape of the latest infer (threads_for_macs)
   Tensor w_, b_;
   std::vector<float> oscale_;
   int32_t x_zp_ = 0, y_zp_ = 0;
@@ -250,7 +251,6 @@ class QConv final : public Kernel, QBase {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);  // jit kernels fix their thread split at creation
     const Tensor& x = ctx.input(kX);
     check_x(x);
     if (x.rank() != 4)
@@ -265,6 +265,9 @@ class QConv final : public Kernel, QBase {
     check_adds(ctx, out);
     ctx.set_output(0, y_dtype_, out);
     if (shape_numel(out) == 0 || x.numel() == 0) return;
+    run_threads_ = threads_for(threads_, shape_numel(out) * w_.numel() / m,
+                               x.numel() + shape_numel(out) + w_.numel());
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     Entry* e = find(x.shape());
     if (!e) e = &build(ctx, x, win, n, c, m);
     ctx.request_scratch(e->scratch_bytes);
@@ -329,7 +332,6 @@ class QGemm final : public Kernel, QBase {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);
     const Tensor& x = ctx.input(kX);
     check_x(x);
     if (x.rank() < 1 || x.dim(-1) != k_)
@@ -345,6 +347,8 @@ class QGemm final : public Kernel, QBase {
         fail_unsupported("node ", node_.describe(), ": K = 0 is not supported");
       return;
     }
+    run_threads_ = threads_for(threads_, m * k_ * n_, m * (k_ + n_) + k_ * n_);
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     Entry* e = find(Shape{m});
     if (!e) e = &build(ctx, x, m);
     ctx.request_scratch(e->scratch_bytes);

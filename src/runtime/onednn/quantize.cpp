@@ -29,7 +29,6 @@ class QuantizeReorder final : public Kernel {
   }
 
   void infer(InferContext& ctx) override {
-    set_threads(threads_);
     const Tensor& x = ctx.input(0);
     if (!quantize_ && q_type_ == DType::kUndefined) q_type_ = x.dtype();
     const DType want = quantize_ ? DType::kF32 : q_type_;
@@ -37,7 +36,9 @@ class QuantizeReorder final : public Kernel {
       fail_unsupported("node ", node_.describe(), ": onednn takes ", dtype_name(want),
                        " input, got ", dtype_name(x.dtype()));
     ctx.set_output(0, quantize_ ? q_type_ : DType::kF32, x.shape());
+    run_threads_ = threads_for_bytes(threads_, 5 * x.numel());
     if (x.numel() == 0 || x.numel() == numel_) return;
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
     numel_ = x.numel();
     const dnnl::memory::desc f_md({numel_}, dt::f32, tag::a);
     const dnnl::memory::desc q_md({numel_}, to_dt(q_type_), tag::a);
@@ -47,12 +48,12 @@ class QuantizeReorder final : public Kernel {
     reorder_.make(quantize_ ? f_md : q_md, quantize_ ? q_md : f_md, attr);
   }
 
-  void run(RunContext& ctx) override { reorder_.run(ctx); }
+  void run(RunContext& ctx) override { reorder_.run(ctx, run_threads_); }
 
  private:
   const Node& node_;
   bool quantize_;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   float scale_ = 1;
   int32_t zp_ = 0;
   DType q_type_ = DType::kUndefined;
