@@ -3,7 +3,8 @@
 //  1. conv_bn_fold, identity_elimination and constant_folding (passes/) so that BatchNorm is
 //     folded into Conv and Constant nodes become initializers the fusions below can read.
 //  2. int8 (int8_rewrite.cpp): QDQ / QLinear patterns around Conv, Gemm and MatMul become QConv
-//     and QGemm with requantization, ReLU/Clip and residual Adds fused, u8 in and out. Then
+//     and QGemm with requantization, ReLU/Clip and residual Adds fused, u8 in and out;
+//     squeeze-excitation pools and scales on 8-bit data (QGlobalAveragePool, QChannelMul). Then
 //     float islands DQ → element-wise ops → Q become 256-entry tables, Lut (lut.cpp).
 //  3. Fusion: a 2-D f32 Conv with constant weights absorbs the chain of nodes that alone read
 //     its output — activations (Relu, LeakyRelu, Clip, Sigmoid, HardSwish, Tanh, Elu), SiLU
@@ -14,11 +15,11 @@
 //     read and write one activation layout per graph (common.h). f32 graphs use oneDNN's
 //     blocked layout (nChw8c on AVX2: [N, ceil(C/8), H, W, 8], the layout its f32 conv and pool
 //     kernels are written for: resnet18's 3x3 convs run 1.1-1.7x faster than on nhwc at 1
-//     thread on AVX2, 1x1 convs about the same); graphs with int8 nodes
+//     thread on AVX2, 1x1 convs about the same; nChw16c with AVX-512); graphs with int8 nodes
 //     stay channels-last [N, H, W, C] (what the int8 kernels use, QChannelMul and
-//     QGlobalAveragePool included). Layout-agnostic nodes (unary
-//     activations, Add/Sub/Mul/Div, Concat, per-tensor QuantizeLinear / DequantizeLinear, Lut)
-//     that read a laid-out value run in that layout too (rank-4 constants are permuted or blocked,
+//     QGlobalAveragePool included). Layout-agnostic nodes (unary activations, Add/Sub/Mul/Div,
+//     Concat, per-tensor QuantizeLinear / DequantizeLinear, Lut) that read a laid-out value
+//     run in that layout too (rank-4 constants are permuted or blocked,
 //     Concat's axis remapped), so a network keeps the layout between its input and output:
 //     ToNhwc / ToBlocked is inserted where a run reads an NCHW value and ToNchw where an NCHW
 //     reader (or a graph output) needs a laid-out one. A blocked Conv whose input has fewer
