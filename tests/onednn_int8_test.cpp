@@ -254,7 +254,7 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, OnednnInt8Se,
     ::testing::Values(SeCase{"u8_c37_quantized_pool", 37, 9, 11, false, true, false, 1},
                       SeCase{"s8_c70_float_pool", 70, 7, 5, true, false, true, 1},
-                      SeCase{"u8_c16_48x48_two_threads", 16, 48, 48, false, true, true, 2}),
+                      SeCase{"u8_c16_64x64_two_threads", 16, 64, 64, false, true, true, 2}),
     [](const ::testing::TestParamInfo<SeCase>& i) { return std::string(i.param.name); });
 
 // ---- edgeopt-quantized Fashion-MNIST models ------------------------------------------------

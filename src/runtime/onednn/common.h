@@ -27,6 +27,11 @@ namespace edgeopt::rt::onednn {
 inline constexpr const char* kProvider = "onednn";
 inline constexpr const char* kDomain = "edgeopt.onednn";
 
+// 8-bit quantized types and their ranges (u8 [0, 255], s8 [-128, 127]).
+inline bool is_8bit(DType t) { return t == DType::kU8 || t == DType::kI8; }
+inline int32_t qmin(DType t) { return t == DType::kU8 ? 0 : -128; }
+inline int32_t qmax(DType t) { return t == DType::kU8 ? 255 : 127; }
+
 dnnl::engine& engine();
 dnnl::stream& stream();
 

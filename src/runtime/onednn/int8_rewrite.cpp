@@ -40,8 +40,6 @@ struct QP {
   bool operator==(const QP& o) const { return scale == o.scale && zp == o.zp && dt == o.dt; }
 };
 
-int32_t qmin(DType t) { return t == DType::kU8 ? 0 : -128; }
-int32_t qmax(DType t) { return t == DType::kU8 ? 255 : 127; }
 
 // A constant positive finite f32 scalar.
 bool scalar_scale(const Graph& g, const std::string& v, float& s) {
@@ -56,7 +54,7 @@ bool scalar_zp(const Graph& g, const std::string& v, DType def, int32_t& zp, DTy
   if (v.empty()) {
     zp = 0;
     dt = def;
-    return def == DType::kU8 || def == DType::kI8;
+    return is_8bit(def);
   }
   const Tensor* t = constant_of(g, v);
   if (!t || t->numel() != 1) return false;
@@ -163,6 +161,13 @@ class Int8Fuser {
     if (g_.is_graph_output(v) || passes::use_count(g_, v) != 1) return -1;
     const std::vector<int> r = passes::readers(g_, v);
     return r.size() == 1 && !dead_[r[0]] ? r[0] : -1;
+  }
+
+  // Marks node u as absorbed by a fused node: dead, and no longer a reader or producer.
+  void retire(int u) {
+    dead_[u] = 1;
+    g_.nodes[u].inputs.clear();
+    g_.nodes[u].outputs.clear();
   }
 
   // The QuantizeLinear that alone reads `v`, or -1.
@@ -417,7 +422,7 @@ class Int8Fuser {
       std::vector<PostOp> acts;
       const std::string v = activations(out, acts, acts_used);
       const int q = sole_q(v, cur);
-      if (q >= 0 && (cur.dt == DType::kU8 || cur.dt == DType::kI8)) {
+      if (q >= 0 && is_8bit(cur.dt)) {
         quantized = true;
         out = g_.nodes[q].outputs[0];
         append_scaled(post, acts, cur.scale);
@@ -458,7 +463,7 @@ class Int8Fuser {
         QP rq;
         const std::vector<Dim> dy = dims_of(v), dr = dims_of(other);
         if (!dq_of(other, residual, rq) || dy.empty() || dy != dr) break;
-        if ((conv && dy.size() != 4) || (rq.dt != DType::kU8 && rq.dt != DType::kI8)) break;
+        if ((conv && dy.size() != 4) || !is_8bit(rq.dt)) break;
         // v·s/sr − zr + r = ((q − z)·s + (r − zr)·sr) / sr
         steps.push_back({"Linear", cur.scale / rq.scale, static_cast<float>(-rq.zp)});
         steps.push_back({"Add", 0.f, 0.f});
@@ -470,7 +475,7 @@ class Int8Fuser {
       v = activations(v, acts, step_used);
       QP next;
       const int q2 = sole_q(v, next);
-      if (q2 < 0 || (next.dt != DType::kU8 && next.dt != DType::kI8)) break;
+      if (q2 < 0 || !is_8bit(next.dt)) break;
       // Q(DQ(q)) with other parameters (requantize_concat_inputs makes them) is a step too.
       if (residual.empty() && acts.empty() && next == cur) break;
       append_scaled(steps, acts, unit);
@@ -509,11 +514,7 @@ class Int8Fuser {
     f.set_attr_int("y_dtype", static_cast<int64_t>(quantized ? cur.dt : DType::kF32));
     set_post_ops(f, post);
     g_.nodes[i] = std::move(f);
-    for (int u : used) {
-      dead_[u] = 1;
-      g_.nodes[u].inputs.clear();  // no longer counts as a reader
-      g_.nodes[u].outputs.clear();
-    }
+    for (int u : used) retire(u);
   }
 
   // DQ(q) → MaxPool → Q with the same parameters: Q(max(DQ(q))) = max(q) exactly (DQ is
@@ -526,18 +527,15 @@ class Int8Fuser {
     if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return;
     std::string q;
     QP in, out;
-    if (!dq_of(n.inputs[0], q, in) || (in.dt != DType::kU8 && in.dt != DType::kI8)) return;
+    if (!dq_of(n.inputs[0], q, in) || !is_8bit(in.dt)) return;
     const int q2 = sole_q(n.outputs[0], out);
     if (q2 < 0 || !(out == in)) return;
     Node& pool = g_.nodes[i];
     pool.domain = kDomain;
     pool.inputs = {q};
     pool.outputs = {g_.nodes[q2].outputs[0]};
-    for (int u : {d, q2}) {
-      dead_[u] = 1;
-      g_.nodes[u].inputs.clear();
-      g_.nodes[u].outputs.clear();
-    }
+    retire(d);
+    retire(q2);
   }
 
   // Concat(DQ(q1), DQ(q2), ...) → Q, every DQ and the Q with the same parameters (edgeopt's
@@ -554,7 +552,7 @@ class Int8Fuser {
       std::string q;
       QP p;
       if (d < 0 || dead_[d] || sole_reader(v) != i || !dq_of(v, q, p)) return;
-      if (p.dt != DType::kU8 && p.dt != DType::kI8) return;
+      if (!is_8bit(p.dt)) return;
       if (qs.empty()) first = p;
       else if (!(p == first)) return;
       qs.push_back(q);
@@ -567,11 +565,28 @@ class Int8Fuser {
     Node& concat = g_.nodes[i];
     concat.inputs = qs;
     concat.outputs = {g_.nodes[q2].outputs[0]};
-    for (int u : used) {
-      dead_[u] = 1;
-      g_.nodes[u].inputs.clear();
-      g_.nodes[u].outputs.clear();
+    for (int u : used) retire(u);
+  }
+
+  // A QChannelMul / QGlobalAveragePool node (qchannel.cpp) reading x with parameters xq; y:
+  // the output's parameters, or nullptr for an f32 output.
+  static Node qchannel_node(const char* op, const std::string& name,
+                            std::vector<std::string> inputs, const std::string& output,
+                            const QP& xq, const QP* y) {
+    Node f;
+    f.name = name;
+    f.op_type = op;
+    f.domain = kDomain;
+    f.inputs = std::move(inputs);
+    f.outputs = {output};
+    f.set_attr_float("x_scale", xq.scale);
+    f.set_attr_int("x_zero_point", xq.zp);
+    f.set_attr_int("y_dtype", static_cast<int64_t>(y ? y->dt : DType::kF32));
+    if (y) {
+      f.set_attr_float("y_scale", y->scale);
+      f.set_attr_int("y_zero_point", y->zp);
     }
+    return f;
   }
 
   // Q(Mul(DQ(q), s)) with q a u8/s8 [N, C, H, W] and s an f32 [N or 1, C, 1, 1] (the
@@ -586,11 +601,11 @@ class Int8Fuser {
     if (n.inputs.size() != 2 || n.outputs.size() != 1 || n.inputs[0] == n.inputs[1]) return;
     QP y;
     const int q = sole_q(n.outputs[0], y);
-    if (q < 0 || (y.dt != DType::kU8 && y.dt != DType::kI8)) return;
+    if (q < 0 || !is_8bit(y.dt)) return;
     for (int k = 0; k < 2; ++k) {
       std::string x;
       QP xq;
-      if (!dq_of(n.inputs[k], x, xq) || (xq.dt != DType::kU8 && xq.dt != DType::kI8)) continue;
+      if (!dq_of(n.inputs[k], x, xq) || !is_8bit(xq.dt)) continue;
       const std::string& s = n.inputs[1 - k];
       const std::vector<Dim> dx = dims_of(n.inputs[k]), ds = dims_of(s);
       if (dx.size() != 4 || ds.size() != 4 || passes::dtype_of_value(g_, s) != DType::kF32)
@@ -602,21 +617,8 @@ class Int8Fuser {
       if (!ok || ds[1].value != dx[1].value || ds[2].value != 1 || ds[3].value != 1 ||
           dx[2].value * dx[3].value == 1)
         continue;
-      Node f;
-      f.name = n.name;
-      f.op_type = "QChannelMul";
-      f.domain = kDomain;
-      f.inputs = {x, s};
-      f.outputs = {g_.nodes[q].outputs[0]};
-      f.set_attr_float("x_scale", xq.scale);
-      f.set_attr_int("x_zero_point", xq.zp);
-      f.set_attr_float("y_scale", y.scale);
-      f.set_attr_int("y_zero_point", y.zp);
-      f.set_attr_int("y_dtype", static_cast<int64_t>(y.dt));
-      g_.nodes[i] = std::move(f);
-      dead_[q] = 1;
-      g_.nodes[q].inputs.clear();
-      g_.nodes[q].outputs.clear();
+      g_.nodes[i] = qchannel_node("QChannelMul", n.name, {x, s}, g_.nodes[q].outputs[0], xq, &y);
+      retire(q);
       return;
     }
   }
@@ -630,33 +632,18 @@ class Int8Fuser {
     if (n.inputs.size() != 1 || n.outputs.size() != 1) return;
     std::string x;
     QP xq;
-    if (!dq_of(n.inputs[0], x, xq) || (xq.dt != DType::kU8 && xq.dt != DType::kI8)) return;
+    if (!dq_of(n.inputs[0], x, xq) || !is_8bit(xq.dt)) return;
     const std::vector<Dim> dx = dims_of(n.inputs[0]);
     if (dx.size() != 4 || !dx[2].is_static() || !dx[3].is_static()) return;
     // The kernel's int32 sums: H·W·255 must fit with room to spare.
     if (dx[2].value * dx[3].value > (int64_t{1} << 22)) return;
     QP y;
     const int q = sole_q(n.outputs[0], y);
-    const bool quantized = q >= 0 && (y.dt == DType::kU8 || y.dt == DType::kI8);
-    Node f;
-    f.name = n.name;
-    f.op_type = "QGlobalAveragePool";
-    f.domain = kDomain;
-    f.inputs = {x};
-    f.outputs = {quantized ? g_.nodes[q].outputs[0] : n.outputs[0]};
-    f.set_attr_float("x_scale", xq.scale);
-    f.set_attr_int("x_zero_point", xq.zp);
-    f.set_attr_int("y_dtype", static_cast<int64_t>(quantized ? y.dt : DType::kF32));
-    if (quantized) {
-      f.set_attr_float("y_scale", y.scale);
-      f.set_attr_int("y_zero_point", y.zp);
-    }
-    g_.nodes[i] = std::move(f);
-    if (quantized) {
-      dead_[q] = 1;
-      g_.nodes[q].inputs.clear();
-      g_.nodes[q].outputs.clear();
-    }
+    const bool quantized = q >= 0 && is_8bit(y.dt);
+    g_.nodes[i] = qchannel_node("QGlobalAveragePool", n.name, {x},
+                                quantized ? g_.nodes[q].outputs[0] : n.outputs[0], xq,
+                                quantized ? &y : nullptr);
+    if (quantized) retire(q);
   }
 
   // Concat(DQ(q1), DQ(q2), ...) → Q whose inputs have other parameters than the Q (PyTorch's FX
@@ -676,7 +663,7 @@ class Int8Fuser {
         continue;
       QP out;
       const int q = sole_q(n.outputs[0], out);
-      if (q < 0 || (out.dt != DType::kU8 && out.dt != DType::kI8)) continue;
+      if (q < 0 || !is_8bit(out.dt)) continue;
       std::vector<size_t> differ;
       bool ok = true;
       for (size_t k = 0; k < n.inputs.size() && ok; ++k) {
@@ -684,7 +671,7 @@ class Int8Fuser {
         QP in;
         ok = !n.inputs[k].empty() && dq_of(n.inputs[k], src, in) &&
              sole_reader(n.inputs[k]) == static_cast<int>(i) &&
-             (in.dt == DType::kU8 || in.dt == DType::kI8);
+             is_8bit(in.dt);
         if (!ok || in == out) continue;
         const int p = g_.producer(src);
         ok = p >= 0 && is_default(g_.nodes[p]) && g_.nodes[p].op_type == "QuantizeLinear";

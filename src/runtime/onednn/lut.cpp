@@ -33,8 +33,6 @@ using passes::constant_of;
 
 bool is_default(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
 
-bool is_8bit(DType t) { return t == DType::kU8 || t == DType::kI8; }
-
 // Largest island (nodes between DQ and Q) considered.
 constexpr size_t kMaxIsland = 16;
 

@@ -27,11 +27,6 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-bool is_8bit(DType t) { return t == DType::kU8 || t == DType::kI8; }
-
-int32_t qmin(DType t) { return t == DType::kU8 ? 0 : -128; }
-int32_t qmax(DType t) { return t == DType::kU8 ? 255 : 127; }
-
 bool have_avx512() {
 #if defined(__x86_64__)
   static const bool yes =
@@ -120,9 +115,6 @@ struct QAttrs {
         y_dtype(static_cast<DType>(n.attr_int("y_dtype", static_cast<int64_t>(DType::kU8)))) {}
 };
 
-// Rows of at least 16 KiB per thread: below that a second thread costs more than it saves.
-int64_t row_chunk(int64_t c) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(c, 1)); }
-
 class QChannelMul final : public Kernel {
  public:
   explicit QChannelMul(const KernelInit& init)
@@ -142,6 +134,7 @@ class QChannelMul final : public Kernel {
                  shape_str(xs));
     ctx.set_output(0, q_.y_dtype, xs);
     mult_.resize(static_cast<size_t>(s.numel()));
+    run_threads_ = threads_for_bytes(threads_, 2 * x.numel());
   }
 
   void run(RunContext& ctx) override {
@@ -153,10 +146,9 @@ class QChannelMul final : public Kernel {
     // The multiplier per (n, c): sx · s / sy.
     const float* sp = s.data<float>();
     for (int64_t k = 0; k < s.numel(); ++k) mult_[k] = q_.x_scale * sp[k] / q_.y_scale;
-    const int64_t chunk = row_chunk(c), rows = n * hw;
     const bool x_signed = x.dtype() == DType::kI8, y_signed = q_.y_dtype == DType::kI8;
-    parallel_for(threads_, (rows + chunk - 1) / chunk, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin * chunk; r < std::min(rows, end * chunk); ++r) {
+    parallel_for(run_threads_, n * hw, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
         const float* m = mult_.data() + (s.dim(0) == 1 ? 0 : (r / hw) * c);
         channel_scale_isa(static_cast<const uint8_t*>(x.raw()) + r * c, x_signed,
                           static_cast<uint8_t*>(y.raw()) + r * c, y_signed, m, c, q_.x_zp,
@@ -168,7 +160,7 @@ class QChannelMul final : public Kernel {
  private:
   const Node& node_;
   QAttrs q_;
-  int threads_ = 1;
+  int threads_ = 1, run_threads_ = 1;
   std::vector<float> mult_;
 };
 
@@ -185,13 +177,10 @@ class QGlobalAveragePool final : public Kernel {
                  ": QGlobalAveragePool needs a u8/s8 [N, H, W, C] input");
     const Shape& s = x.shape();
     ctx.set_output(0, q_.y_dtype, {s[0], 1, 1, s[3]});
-    acc_.resize(static_cast<size_t>(parts(s[1] * s[2], s[3]) * s[3]));
-  }
-
-  // Each part of the H·W rows sums into its own accumulators; with parts == threads each
-  // thread gets one.
-  int64_t parts(int64_t hw, int64_t c) const {
-    return std::max<int64_t>(1, std::min<int64_t>(threads_, hw / row_chunk(c)));
+    // Each part of an image's H·W rows sums into its own accumulators, one part per thread.
+    parts_ = std::min<int64_t>(threads_for_bytes(threads_, s[1] * s[2] * s[3]),
+                               std::max<int64_t>(s[1] * s[2], 1));
+    acc_.resize(static_cast<size_t>(parts_ * s[3]));
   }
 
   void run(RunContext& ctx) override {
@@ -199,10 +188,10 @@ class QGlobalAveragePool final : public Kernel {
     Tensor& y = ctx.output(0);
     const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
     if (y.numel() == 0) return;
-    const int64_t parts = this->parts(hw, c);
+    const int64_t parts = parts_;
     for (int64_t b = 0; b < n; ++b) {
       std::fill(acc_.begin(), acc_.end(), 0);
-      parallel_for(threads_, parts, [&](int64_t begin, int64_t end) {
+      parallel_for(static_cast<int>(parts), parts, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
           const int64_t lo = hw * p / parts, hi = hw * (p + 1) / parts;
           channel_sum_isa(static_cast<const uint8_t*>(x.raw()) + (b * hw + lo) * c,
@@ -233,6 +222,7 @@ class QGlobalAveragePool final : public Kernel {
   const Node& node_;
   QAttrs q_;
   int threads_ = 1;
+  int64_t parts_ = 1;
   std::vector<int32_t> acc_;
 };
 

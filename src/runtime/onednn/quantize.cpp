@@ -12,8 +12,6 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-bool is_int8(DType t) { return t == DType::kU8 || t == DType::kI8; }
-
 class QuantizeReorder final : public Kernel {
  public:
   explicit QuantizeReorder(const KernelInit& init)
@@ -32,7 +30,7 @@ class QuantizeReorder final : public Kernel {
     const Tensor& x = ctx.input(0);
     if (!quantize_ && q_type_ == DType::kUndefined) q_type_ = x.dtype();
     const DType want = quantize_ ? DType::kF32 : q_type_;
-    if (x.dtype() != want || !is_int8(q_type_))
+    if (x.dtype() != want || !is_8bit(q_type_))
       fail_unsupported("node ", node_.describe(), ": onednn takes ", dtype_name(want),
                        " input, got ", dtype_name(x.dtype()));
     ctx.set_output(0, quantize_ ? q_type_ : DType::kF32, x.shape());
@@ -71,15 +69,15 @@ bool qdq_accepts(const KernelInit& init) {
   if (!(v > 0) || !std::isfinite(v) || !std::isfinite(1.f / v)) return false;
   const bool has_zp = n.inputs.size() > 2 && !n.inputs[2].empty();
   const Tensor* zp = init.constants.size() > 2 ? init.constants[2] : nullptr;
-  if (has_zp && (!zp || zp->numel() != 1 || !is_int8(zp->dtype()))) return false;
+  if (has_zp && (!zp || zp->numel() != 1 || !is_8bit(zp->dtype()))) return false;
   const DType x = init.input_dtypes.empty() ? DType::kUndefined : init.input_dtypes[0];
   if (n.op_type == "QuantizeLinear") {
     if (!has_zp &&
-        !is_int8(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))))
+        !is_8bit(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))))
       return false;
     return x == DType::kF32 || x == DType::kUndefined;
   }
-  return x == DType::kUndefined || is_int8(x);
+  return x == DType::kUndefined || is_8bit(x);
 }
 
 const bool registered = [] {
