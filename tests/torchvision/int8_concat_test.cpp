@@ -73,17 +73,28 @@ double onednn_vs_reference(const Model& q, Dataset& calib, double* max_steps,
   return double(close) / double(total);
 }
 
-TEST(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
-  const fs::path dir = fixtures_dir();
-  for (const char* f : {"squeezenet1_1_op13.onnx", "squeezenet1_1_input.pb", "resnet18_calib.npz"})
-    if (!fs::exists(dir / f)) GTEST_SKIP() << dir / f << " is missing: run ctest -R make_fixtures";
-  std::unique_ptr<Dataset> calib = open_dataset((dir / "resnet18_calib.npz").string());
-  QuantizeOptions o;
-  o.samples = 16;
-  o.reduce_range = !host_has_int8_dot_product();  // as the CLI does (7-bit weights on AVX2)
-  const Model q =
-      quantize_model(load_model(dir / "squeezenet1_1_op13.onnx"), o, calib.get(), nullptr, nullptr);
+// SqueezeNet 1.1 quantized by edgeopt, calibrated on the fixture's 16 samples (calib_).
+class TorchvisionInt8Concat : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const fs::path dir = fixtures_dir();
+    for (const char* f :
+         {"squeezenet1_1_op13.onnx", "squeezenet1_1_input.pb", "resnet18_calib.npz"})
+      if (!fs::exists(dir / f))
+        GTEST_SKIP() << dir / f << " is missing: run ctest -R make_fixtures";
+    calib_ = open_dataset((dir / "resnet18_calib.npz").string());
+    QuantizeOptions o;
+    o.samples = 16;
+    o.reduce_range = !host_has_int8_dot_product();  // as the CLI does (7-bit weights on AVX2)
+    q_ = quantize_model(load_model(dir / "squeezenet1_1_op13.onnx"), o, calib_.get(), nullptr,
+                        nullptr);
+  }
+  std::unique_ptr<Dataset> calib_;
+  Model q_;
+};
 
+TEST_F(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
+  const Model& q = q_;
   // Every Concat reads DequantizeLinears of one scale and feeds a QuantizeLinear of that scale.
   const Graph& g = q.graph;
   int concats = 0;
@@ -105,15 +116,15 @@ TEST(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
 
   double max_steps = 0;
   std::map<std::string, int> onednn;
-  const double close_frac = onednn_vs_reference(q, *calib, &max_steps, &onednn);
+  const double close_frac = onednn_vs_reference(q, *calib_, &max_steps, &onednn);
   std::printf("edgeopt int8 squeezenet1_1, onednn vs reference: within one step %.4f, max %.2f "
               "steps; onednn ran %d Concat, %d QuantizeLinear, %d DequantizeLinear\n",
               close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
               onednn["DequantizeLinear"]);
   EXPECT_GE(close_frac, 0.999);
   EXPECT_EQ(onednn["Concat"], 8);
-  // Q / DQ only where the network enters and leaves int8 (the input; the classifier's
-  // GlobalAveragePool, which runs in float), none around the Concats.
+  // Q / DQ only where the network enters and leaves int8 (the input, the logits; the
+  // classifier's GlobalAveragePool now pools the u8 map itself), none around the Concats.
   EXPECT_LE(onednn["QuantizeLinear"], 2);
   EXPECT_LE(onednn["DequantizeLinear"], 2);
 }
@@ -123,16 +134,8 @@ TEST(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
 // edgeopt-quantized one: the first input of every Concat, and the QuantizeLinear that writes it,
 // get a scale 1.3x the output's. The oneDNN provider must requantize those inputs inside the
 // convs that produce them and still concatenate integers, matching the reference.
-TEST(TorchvisionInt8Concat, InputsOnOtherScalesAreRequantizedByTheirProducers) {
-  const fs::path dir = fixtures_dir();
-  for (const char* f : {"squeezenet1_1_op13.onnx", "squeezenet1_1_input.pb", "resnet18_calib.npz"})
-    if (!fs::exists(dir / f)) GTEST_SKIP() << dir / f << " is missing: run ctest -R make_fixtures";
-  std::unique_ptr<Dataset> calib = open_dataset((dir / "resnet18_calib.npz").string());
-  QuantizeOptions o;
-  o.samples = 16;
-  o.reduce_range = !host_has_int8_dot_product();
-  Model q =
-      quantize_model(load_model(dir / "squeezenet1_1_op13.onnx"), o, calib.get(), nullptr, nullptr);
+TEST_F(TorchvisionInt8Concat, InputsOnOtherScalesAreRequantizedByTheirProducers) {
+  Model& q = q_;
   Graph& g = q.graph;
   int moved = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -156,7 +159,7 @@ TEST(TorchvisionInt8Concat, InputsOnOtherScalesAreRequantizedByTheirProducers) {
 
   double max_steps = 0;
   std::map<std::string, int> onednn;
-  const double close_frac = onednn_vs_reference(q, *calib, &max_steps, &onednn);
+  const double close_frac = onednn_vs_reference(q, *calib_, &max_steps, &onednn);
   std::printf("squeezenet1_1 with Concat inputs on other scales, onednn vs reference: within one "
               "step %.4f, max %.2f steps; onednn ran %d Concat, %d QuantizeLinear, %d "
               "DequantizeLinear\n",
