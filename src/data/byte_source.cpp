@@ -71,6 +71,13 @@ class GzipSource : public ByteSource {
     gz_ = gzopen(path.c_str(), "rb");
     if (!gz_) fail_input(name_, ": cannot open");
     gzbuffer(gz_, 1 << 17);
+    // A plain file read through zlib's pass-through has a known size, which lets callers check
+    // what a header declares against it before allocating.
+    std::error_code ec;
+    if (gzdirect(gz_) == 1) {
+      const uintmax_t n = fs::file_size(path, ec);
+      if (!ec) size_ = n;
+    }
   }
   ~GzipSource() override {
     if (gz_) gzclose(gz_);
@@ -95,12 +102,13 @@ class GzipSource : public ByteSource {
       n -= static_cast<size_t>(got);
     }
   }
-  uint64_t size() const override { return std::numeric_limits<uint64_t>::max(); }
+  uint64_t size() const override { return size_; }
   const std::string& name() const override { return name_; }
 
  private:
   std::string name_;
   gzFile gz_ = nullptr;
+  uint64_t size_ = std::numeric_limits<uint64_t>::max();  // known for plain files only
 };
 
 class InflateSource : public ByteSource {

@@ -40,6 +40,19 @@ IdxHeader read_idx_header(ByteSource& src, int want_ndim) {
   return h;
 }
 
+// Largest image edgeopt reads from IDX (far above any IDX data set: MNIST is 28x28).
+constexpr int64_t kMaxPixels = int64_t{1} << 28;
+
+// Fails when a source of known size cannot hold `bytes` at `offset` (what its header declares).
+void check_backed(ByteSource& src, uint64_t offset, uint64_t bytes, int64_t count,
+                  const char* what) {
+  const uint64_t size = src.size();
+  if (size == UINT64_MAX) return;  // compressed: reads fail where the data ends
+  if (offset > size || bytes > size - offset)
+    fail_input(src.name(), ": header declares ", count, " ", what, " (", bytes,
+               " bytes) but the file holds ", size > offset ? size - offset : 0);
+}
+
 // First existing file among the usual spellings: "t10k-images-idx3-ubyte",
 // "t10k-images.idx3-ubyte", each optionally gzip-compressed.
 fs::path find_idx_file(const fs::path& dir, const std::string& prefix, const std::string& kind,
@@ -74,10 +87,23 @@ class IdxDataset : public Dataset {
     rows_ = ih.dims[1];
     cols_ = ih.dims[2];
     if (rows_ <= 0 || cols_ <= 0) fail_input(images_->name(), ": empty images");
+    // Dims are u32 each: bound one image before any product is formed or allocated.
+    if (rows_ * cols_ > kMaxPixels)
+      fail_input(images_->name(), ": images of ", rows_, "x", cols_, " pixels (over ", kMaxPixels,
+                 " per image)");
     image_offset_ = ih.data_offset;
-    // Labels are one byte per sample: small enough to hold whole.
-    labels_.resize(static_cast<size_t>(n_));
-    labels_src->read_at(lh.data_offset, labels_.data(), labels_.size());
+    // The header's counts must be backed by the files before anything is sized from them.
+    check_backed(*images_, image_offset_, static_cast<uint64_t>(n_) * rows_ * cols_, n_, "images");
+    check_backed(*labels_src, lh.data_offset, static_cast<uint64_t>(n_), n_, "labels");
+    // Labels are one byte per sample: small enough to hold whole. Read in slices, so that a
+    // compressed file (whose size is known only once inflated) that lies about its count fails
+    // before it has been allocated for.
+    constexpr int64_t kSlice = int64_t{1} << 20;
+    for (int64_t at = 0; at < n_; at += kSlice) {
+      const int64_t len = std::min(kSlice, n_ - at);
+      labels_.resize(static_cast<size_t>(at + len));
+      labels_src->read_at(lh.data_offset + at, labels_.data() + at, static_cast<size_t>(len));
+    }
     const int64_t max_label = n_ ? *std::max_element(labels_.begin(), labels_.end()) : int64_t{-1};
     if (names.empty()) names = numbered_classes(std::max<int64_t>(10, max_label + 1));
     if (max_label >= static_cast<int64_t>(names.size()))

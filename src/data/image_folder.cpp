@@ -31,8 +31,30 @@ struct Image {
   int h = 0, w = 0;
 };
 
+// Largest image edgeopt decodes or produces: 64 Mpixel (8192 x 8192). A few bytes of PNG or
+// GIF can declare a 65535 x 65535 image; its size is checked before anything is allocated.
+constexpr int64_t kMaxPixels = int64_t{1} << 26;
+
+void check_pixels(const std::string& name, int64_t h, int64_t w, const char* what) {
+  if (h <= 0 || w <= 0 || h > kMaxPixels / w)
+    fail_input(name, ": ", what, " of ", w, "x", h, " pixels (at most ", kMaxPixels,
+               " pixels per image)");
+}
+
+// Width and height from the image's header, after the checks that must precede decoding.
+std::pair<int, int> probe(const std::string& bytes, const std::string& name) {
+  check_jpeg_tables(bytes, name);
+  int w = 0, h = 0, n = 0;
+  if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                             static_cast<int>(bytes.size()), &w, &h, &n))
+    fail_input(name, ": cannot decode image (", stbi_failure_reason(), ")");
+  check_pixels(name, h, w, "image");
+  return {w, h};
+}
+
 Image decode(const fs::path& path, int channels) {
   const std::string bytes = read_file(path);
+  probe(bytes, path.string());
   Image im;
   int n = 0;
   im.pixels.reset(stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
@@ -63,11 +85,13 @@ class ImageFolder : public Dataset {
     if (samples_.empty()) fail_input(dir_, ": no images (png, jpg, bmp, ...) in its sub-folders");
     channels_ = pre_.channels ? pre_.channels : 3;
     // The first image fixes the size when no resize/crop is given.
-    int w = 0, h = 0, n = 0;
     const std::string first = samples_[0].path.string();
-    if (!stbi_info(first.c_str(), &w, &h, &n))
-      fail_input(first, ": cannot decode image (", stbi_failure_reason(), ")");
+    const auto [w, h] = probe(read_file(samples_[0].path), first);
     const auto [oh, ow] = pre_.output_hw(h, w);
+    // What a model is fed is far smaller than a photo: 16 Mpixel (4096 x 4096) at most.
+    if (oh <= 0 || ow <= 0 || oh > (kMaxPixels / 4) / ow)
+      fail_input(dir_, ": preprocessed images of ", ow, "x", oh, " pixels (at most ",
+                 kMaxPixels / 4, " pixels; check size= and crop=)");
     shape_ = {channels_, oh, ow};
   }
 

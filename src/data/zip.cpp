@@ -148,7 +148,11 @@ std::unique_ptr<ByteSource> open_zip_entry(const fs::path& path, const ZipEntry&
 
 std::string zip_stored(const std::vector<std::pair<std::string, std::string>>& files) {
   std::string out, central;
-  for (const auto& [fname, bytes] : files) {
+  for (const auto& file : files) {
+    // Named references, not a structured binding: lambdas may not capture bindings before C++20
+    // compilers implement P1091 (clang 14 refuses it).
+    const std::string& fname = file.first;
+    const std::string& bytes = file.second;
     if (bytes.size() >= kMax32 || out.size() >= kMax32)
       fail_unsupported("zip writer: entry ", fname, " needs zip64 (over 4 GB)");
     const uint32_t crc = static_cast<uint32_t>(

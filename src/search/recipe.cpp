@@ -113,9 +113,12 @@ Recipe load_recipe(const fs::path& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    std::string msg = e.what();
-    fail_input(path.string(), ": not valid JSON: ", msg.substr(msg.find(']') + 2));
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for a number that overflows a double ("1e400").
+    const std::string msg = e.what();
+    const size_t bracket = msg.find("] ");
+    fail_input(path.string(), ": not valid JSON: ",
+               bracket == std::string::npos ? msg : msg.substr(bracket + 2));
   }
   try {
     return parse_recipe(j);

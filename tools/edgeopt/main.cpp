@@ -10,6 +10,7 @@
 #include "binaries.h"
 #include "command.h"
 #include "edgeopt/error.h"
+#include "format.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -76,20 +77,20 @@ int main(int argc, char** argv) {
     // --help and --version end parsing with a "successful" ParseError; usage mistakes are
     // bad input like any other: one line and exit 2.
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    std::cerr << "edgeopt: error: " << e.what() << " (see --help)\n";
+    std::cerr << "edgeopt: error: " << one_line(e.what()) << " (see --help)\n";
     return 2;
   }
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
   } catch (const edgeopt::Error& e) {
-    std::cerr << "edgeopt: error: " << e.what() << "\n";
+    std::cerr << "edgeopt: error: " << one_line(e.what()) << "\n";
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::cerr << "edgeopt: error: out of memory\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "edgeopt: internal error: " << e.what() << "\n";
+    std::cerr << "edgeopt: internal error: " << one_line(e.what()) << "\n";
     return 1;
   }
   return 1;

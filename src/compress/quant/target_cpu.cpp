@@ -4,12 +4,20 @@
 // 7-bit weights keep every pair sum below 255 · 63 · 2 = 32130.
 #include "edgeopt/quantize.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace edgeopt {
 
 bool host_has_int8_dot_product() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+  if (__builtin_cpu_supports("avx512vnni")) return true;
+  // AVX-VNNI (VEX-encoded, Alder Lake and later): CPUID leaf 7 sub-leaf 1, EAX bit 4. Read
+  // directly because clang before 16 does not know the name "avxvnni".
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) != 0;
 #else
   // ARM (sdot/udot, or widening multiplies) and others: no pair saturation in ONNX Runtime.
   return true;
