@@ -5,8 +5,12 @@
 // A space is the set of output channels created by one producer (a Conv with
 // group 1, a Gemm, a MatMul by a constant). Walking the graph in topological
 // order:
-//   - element-wise ops, pooling, BatchNormalization and depthwise convs pass
-//   the layout on;
+//   - element-wise ops, pooling, reductions over the spatial axes,
+//   BatchNormalization and depthwise convs pass the layout on;
+//   - a grouped conv (1 < group, not depthwise) creates a space of G equal
+//   blocks and marks its input's space as G equal blocks too: both lose the
+//   same number of channels in every block, so the conv stays a G-group conv
+//   (Cin/G and Cout/G shrink alike in every group);
 //   - a residual Add (or any element-wise op of two activations) unites the
 //   spaces of its
 //     inputs: they must lose the same channels;
@@ -20,11 +24,15 @@
 // Each united set of spaces is one group. Its channels are scored (L1 / L2 norm
 // of each producer's output-channel weights, summed over the group's producers,
 // or |gamma| of its BatchNormalizations), the lowest `ratio` of them are
-// removed, and every weight recorded along the way (producer output axis,
+// removed (in a space of G blocks: the lowest of every block, the same count
+// in each), and every weight recorded along the way (producer output axis,
 // pass-through vectors, consumer input axis, Gemm columns c·H·W .. c·H·W + H·W
-// - 1) is sliced to the kept channels.
+// - 1) is sliced to the kept channels. A grouped conv's weight [Cout, Cin/G, k..]
+// is cut on both axes at once: row o (group g = o / (Cout/G)) keeps the columns
+// of the kept input channels of block g, shifted to g's own range.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -55,14 +63,18 @@ int64_t layout_width(const Layout &l) {
   return w;
 }
 
-// A constant input sliced along `axis` to the kept entries of `layout` (or, for
-// kGroup, the group attribute set to the kept width of a depthwise conv).
+// A constant input sliced along `axis` to the kept entries of `layout`; for
+// kGroup, the group attribute set to the kept width of a depthwise conv; for
+// kGroupedWeight, a grouped conv weight cut to the kept output channels
+// (`layout`) and, within each group, the kept input channels (`in_layout`,
+// empty when the input has no prunable channels).
 struct Action {
-  enum Kind { kSlice, kGroup } kind;
+  enum Kind { kSlice, kGroup, kGroupedWeight } kind;
   int node;
   int input;
   int axis;
   Layout layout;
+  Layout in_layout = {};
 };
 
 // A weight whose entries along `axis` score the channels of `layout`.
@@ -81,7 +93,7 @@ class ChannelPruner {
 
  private:
   int new_space(int64_t channels, int producer) {
-    spaces_.push_back({static_cast<int>(spaces_.size()), channels, "", {}});
+    spaces_.push_back({static_cast<int>(spaces_.size()), channels, "", {}, 1});
     if (producer >= 0) spaces_.back().producers.push_back(producer);
     return static_cast<int>(spaces_.size()) - 1;
   }
@@ -107,6 +119,21 @@ class ChannelPruner {
     spaces_[b].parent = a;
     for (int p : spaces_[b].producers) spaces_[a].producers.push_back(p);
     if (spaces_[a].blocked.empty()) spaces_[a].blocked = spaces_[b].blocked;
+    set_blocks(a, spaces_[b].blocks, "united with a grouped convolution's channels");
+  }
+  // Space `s` must lose the same number of channels in each of `blocks` equal
+  // runs. Two such constraints hold together when the width splits into
+  // lcm(blocks) runs.
+  void set_blocks(int s, int64_t blocks, const std::string &why) {
+    s = root(s);
+    const int64_t l = std::lcm(spaces_[s].blocks, blocks);
+    if (spaces_[s].channels % l != 0) {
+      block(s, why + ": " + std::to_string(spaces_[s].channels) + " channels in " +
+                   std::to_string(spaces_[s].blocks) + " and " + std::to_string(blocks) +
+                   " equal groups");
+      return;
+    }
+    spaces_[s].blocks = l;
   }
   // Element-wise combination of two layouts: the same channel must go from
   // both.
@@ -144,6 +171,8 @@ class ChannelPruner {
   }
   void visit(int n);
   void visit_conv(int n);
+  void visit_grouped_conv(int n, const Layout *in, int64_t group);
+  void visit_reduce(int n);
   void visit_gemm(int n);
   void visit_matmul(int n);
   void visit_elementwise(int n);
@@ -152,12 +181,15 @@ class ChannelPruner {
   std::vector<double> score(int root_space);
   int64_t keep_count(int64_t c) const;
   std::vector<int64_t> kept_indices(const Layout &l);
+  std::vector<int64_t> keep_in_blocks(int root_space, int64_t keep_per_block);
+  Tensor grouped_weight(const Action &a);
 
   struct Space {
     int parent;
     int64_t channels;
     std::string blocked;
     std::vector<int> producers;
+    int64_t blocks;  // equal runs that must keep the same count (grouped convs)
   };
   Model &model_;
   Graph &g_;
@@ -263,6 +295,9 @@ void ChannelPruner::visit(int n) {
     visit_flatten(n, false);
   } else if (op == "Reshape") {
     visit_flatten(n, true);
+  } else if (op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin" || op == "ReduceSum" ||
+             op == "ReduceL1" || op == "ReduceL2") {
+    visit_reduce(n);
   } else {
     block_inputs(n, node.describe() + " is not understood by the pruner");
   }
@@ -297,11 +332,67 @@ void ChannelPruner::visit_conv(int n) {
     if (!bias.empty()) slice(n, 2, 0, l);
     actions_.push_back({Action::kGroup, n, 0, 0, l});
   } else {
-    if (in) block(*in, node.describe() + " is a grouped convolution");
-    const int s = new_space(cout, n);
-    block(s, node.describe() + " is a grouped convolution");
-    layouts_[node.outputs[0]] = {{s, cout, 1}};
+    visit_grouped_conv(n, in, group);
   }
+}
+
+// Output channel o of a G-group conv reads input channels g·Cin/G ..
+// (g+1)·Cin/G - 1 of its group g = o / (Cout/G). Keeping the same count of
+// input channels and of output channels in every group keeps a valid G-group
+// conv whose kept outputs compute what they computed before.
+void ChannelPruner::visit_grouped_conv(int n, const Layout *in, int64_t group) {
+  const Node &node = g_.nodes[n];
+  const Tensor &w = *constant_of(g_, node.input(1));
+  const int64_t cout = w.dim(0), cin = w.dim(1) * group;
+  const std::string what = node.describe() + " (group " + std::to_string(group) + ")";
+  const int s = new_space(cout, n);
+  const Layout out = {{s, cout, 1}};
+  layouts_[node.outputs[0]] = out;
+  if (cout % group != 0) {
+    block(s, what + " has " + std::to_string(cout) + " outputs, not a multiple of the groups");
+    if (in) block(*in, what + " has outputs that are not a multiple of the groups");
+    return;
+  }
+  set_blocks(s, group, what + " output");
+  Layout in_layout;
+  if (in) {
+    if (in->size() == 1 && (*in)[0].inner == 1 && (*in)[0].channels == cin) {
+      in_layout = *in;
+      set_blocks((*in)[0].space, group, what + " input");
+    } else {
+      block(*in, what + " reads a concatenation of several channel spaces");
+      in_layout.clear();
+    }
+  }
+  actions_.push_back({Action::kGroupedWeight, n, 1, 0, out, in_layout});
+  if (!node.input(2).empty()) slice(n, 2, 0, out);
+  weight_scorers_.push_back({n, 1, 0, out});
+}
+
+// A reduction over axes other than the batch and the channel axis keeps axis 1
+// as the channels (keepdims or not).
+void ChannelPruner::visit_reduce(int n) {
+  const Node &node = g_.nodes[n];
+  const Layout *l = layout_of(node.input(0));
+  if (!l) return;
+  const int rank = passes::rank_of(g_, node.input(0));
+  std::vector<int64_t> axes = node.attr_ints("axes");
+  if (node.inputs.size() > 1 && !node.input(1).empty()) {
+    const Tensor *t = constant_of(g_, node.input(1));
+    if (!t || t->dtype() != DType::kI64) {
+      block(*l, node.describe() + " has non-constant axes");
+      return;
+    }
+    axes.assign(t->data<int64_t>(), t->data<int64_t>() + t->numel());
+  }
+  bool ok = rank >= 2 && !axes.empty();
+  for (int64_t a : axes) ok = ok && (a < 0 ? a + rank : a) >= 2;
+  for (const Segment &s : *l) ok = ok && s.inner == 1;
+  if (!ok) {
+    block(*l, node.describe() + " reduces the batch or channel axis (or its rank is unknown)");
+    return;
+  }
+  layouts_[node.outputs[0]] = *l;
 }
 
 void ChannelPruner::visit_gemm(int n) {
@@ -506,6 +597,60 @@ int64_t ChannelPruner::keep_count(int64_t c) const {
   return exact;
 }
 
+// The `keep_per_block` highest-scoring channels of every block of root space
+// `r`, in their original order.
+std::vector<int64_t> ChannelPruner::keep_in_blocks(int r, int64_t keep_per_block) {
+  const std::vector<double> sc = score(r);
+  const int64_t per_block = spaces_[r].channels / spaces_[r].blocks;
+  std::vector<int64_t> kept;
+  for (int64_t b = 0; b < spaces_[r].blocks; ++b) {
+    std::vector<int64_t> order(per_block);
+    std::iota(order.begin(), order.end(), b * per_block);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t x, int64_t y) { return sc[x] > sc[y]; });
+    order.resize(keep_per_block);
+    std::sort(order.begin(), order.end());
+    kept.insert(kept.end(), order.begin(), order.end());
+  }
+  return kept;
+}
+
+// w' [Cout', Cin'/G, k..]: row o of the kept outputs, columns j - g·Cin/G for
+// the kept inputs j of its group g.
+Tensor ChannelPruner::grouped_weight(const Action &a) {
+  const Node &node = g_.nodes[a.node];
+  const Tensor &w = *constant_of(g_, node.input(a.input));
+  const int64_t group = node.attr_int("group", 1);
+  const int64_t cout = w.dim(0), cin_g = w.dim(1), cout_g = cout / group;
+  const std::vector<int64_t> outs = kept_indices(a.layout);
+  std::vector<int64_t> ins;
+  if (a.in_layout.empty()) {
+    ins.resize(cin_g * group);
+    std::iota(ins.begin(), ins.end(), 0);
+  } else {
+    ins = kept_indices(a.in_layout);
+  }
+  std::vector<std::vector<int64_t>> cols(group);  // kept columns of each group
+  for (int64_t j : ins) cols[j / cin_g].push_back(j % cin_g);
+  const int64_t kept_g = static_cast<int64_t>(cols[0].size());
+  for (const std::vector<int64_t> &c : cols)
+    if (static_cast<int64_t>(c.size()) != kept_g)
+      fail(ErrorKind::kInternal, node.describe(), ": groups keep different input channel counts");
+  Shape shape = w.shape();
+  shape[0] = static_cast<int64_t>(outs.size());
+  shape[1] = kept_g;
+  Tensor out(w.dtype(), shape);
+  const int64_t k = w.numel() / (cout * cin_g);
+  const size_t bytes = static_cast<size_t>(k) * dtype_size(w.dtype());
+  const char *src = static_cast<const char *>(w.raw());
+  char *dst = static_cast<char *>(out.raw());
+  for (size_t r = 0; r < outs.size(); ++r)
+    for (int64_t c = 0; c < kept_g; ++c)
+      std::memcpy(dst + (static_cast<int64_t>(r) * kept_g + c) * bytes,
+                  src + (outs[r] * cin_g + cols[outs[r] / cout_g][c]) * bytes, bytes);
+  return out;
+}
+
 std::vector<int64_t> ChannelPruner::kept_indices(const Layout &l) {
   std::vector<int64_t> idx;
   int64_t offset = 0;
@@ -570,17 +715,11 @@ StructuredPruneReport ChannelPruner::run() {
     group.kept = sp.channels;
     group.blocked = sp.blocked;
     if (sp.blocked.empty()) {
-      const int64_t keep = keep_count(sp.channels);
-      if (keep < sp.channels) {
-        const std::vector<double> sc = score(static_cast<int>(s));
-        std::vector<int64_t> order(sp.channels);
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(),
-                         [&](int64_t a, int64_t b) { return sc[a] > sc[b]; });
-        order.resize(keep);
-        std::sort(order.begin(), order.end());
-        keep_[static_cast<int>(s)] = order;
-        group.kept = keep;
+      const int64_t per_block = sp.channels / sp.blocks;
+      const int64_t keep = keep_count(per_block);
+      if (keep < per_block) {
+        keep_[static_cast<int>(s)] = keep_in_blocks(static_cast<int>(s), keep);
+        group.kept = keep * sp.blocks;
       }
     }
     report.groups.push_back(group);
@@ -591,8 +730,15 @@ StructuredPruneReport ChannelPruner::run() {
   for (const Action &a : actions_) {
     if (!done.insert({a.kind, a.node, a.input, a.axis}).second) continue;
     const std::vector<int64_t> idx = kept_indices(a.layout);
-    if (static_cast<int64_t>(idx.size()) == layout_width(a.layout)) continue;
     Node &node = g_.nodes[a.node];
+    if (a.kind == Action::kGroupedWeight) {
+      if (idx.size() == static_cast<size_t>(layout_width(a.layout)) &&
+          kept_indices(a.in_layout).size() == static_cast<size_t>(layout_width(a.in_layout)))
+        continue;
+      compress::set_node_constant(model_, a.node, a.input, grouped_weight(a));
+      continue;
+    }
+    if (static_cast<int64_t>(idx.size()) == layout_width(a.layout)) continue;
     if (a.kind == Action::kGroup) {
       node.set_attr_int("group", static_cast<int64_t>(idx.size()));
       continue;
