@@ -76,6 +76,10 @@ int run_prune(const PruneArgs &a) {
                         {"channels", g.channels},
                         {"kept", g.kept},
                         {"blocked", g.blocked}});
+      // One line per group left whole, on stderr whatever the output format.
+      if (!g.blocked.empty())
+        std::fprintf(stderr, "prune: kept all %lld channels of %s: %s\n",
+                     static_cast<long long>(g.channels), names.c_str(), g.blocked.c_str());
       if (!a.json) {
         const std::string shown = names.size() > 39 ? names.substr(0, 36) + "..." : names;
         std::printf("%-40s %8lld %8lld  %s\n", shown.c_str(), static_cast<long long>(g.channels),

@@ -178,6 +178,7 @@ class ChannelPruner {
   void visit_elementwise(int n);
   void visit_concat(int n);
   void visit_flatten(int n, bool reshape);
+  int64_t channel_shuffle_groups(int n) const;
   std::vector<double> score(int root_space);
   int64_t keep_count(int64_t c) const;
   std::vector<int64_t> kept_indices(const Layout &l);
@@ -514,6 +515,24 @@ void ChannelPruner::visit_concat(int n) {
   layouts_[node.outputs[0]] = out;
 }
 
+// g when Reshape `n` is the start of ShuffleNet's channel shuffle as torch.onnx
+// exports it: Reshape [N, C, H, W] → [N, g, C/g, H, W], Transpose perm
+// [0, 2, 1, 3, 4], Reshape back to rank 4; else 0.
+int64_t ChannelPruner::channel_shuffle_groups(int n) const {
+  const Node &node = g_.nodes[n];
+  std::optional<std::vector<Dim>> out = dims_of(g_, node.outputs[0]);
+  if (!out || out->size() != 5 || !(*out)[1].is_static()) return 0;
+  const std::vector<int> t = g_.consumers(node.outputs[0]);
+  if (t.size() != 1 || g_.nodes[t[0]].op_type != "Transpose" ||
+      g_.nodes[t[0]].attr_ints("perm") != std::vector<int64_t>{0, 2, 1, 3, 4})
+    return 0;
+  const std::vector<int> r = g_.consumers(g_.nodes[t[0]].outputs[0]);
+  if (r.size() != 1 || g_.nodes[r[0]].op_type != "Reshape" ||
+      passes::rank_of(g_, g_.nodes[r[0]].outputs[0]) != 4)
+    return 0;
+  return (*out)[1].value;
+}
+
 void ChannelPruner::visit_flatten(int n, bool reshape) {
   const Node &node = g_.nodes[n];
   const Layout *l = layout_of(node.input(0));
@@ -534,7 +553,12 @@ void ChannelPruner::visit_flatten(int n, bool reshape) {
   ok = ok && (*out)[1].value == (*in)[1].value * spatial;
   for (const Segment &s : *l) ok = ok && s.inner == 1;
   if (!ok) {
-    block(*l, node.describe() + " is not a flatten of [N, C, ...] to [N, C·...]");
+    const int64_t groups = reshape ? channel_shuffle_groups(n) : 0;
+    if (groups)
+      block(*l, node.describe() + " starts a channel shuffle of " + std::to_string(groups) +
+                    " groups (Reshape, Transpose, Reshape), which the pruner does not follow");
+    else
+      block(*l, node.describe() + " is not a flatten of [N, C, ...] to [N, C·...]");
     return;
   }
   // [N, C, H, W] → [N, C·H·W]: channel c owns columns c·H·W .. c·H·W + H·W - 1.
