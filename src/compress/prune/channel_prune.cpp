@@ -611,11 +611,8 @@ bool ChannelPruner::stream_half(const Segment &seg, int64_t half, int parity) {
     return parity == 0 && src.derived >= 0 && derived_[src.derived].kind == Derived::kShuffle &&
            src.channels == 2 * half;
   }
-  Space &sp = spaces_[root(seg.space)];
-  if (sp.producers.size() != 1 || sp.blocks != 1 || sp.parity >= 0) return false;
-  sp.parity = parity;
-  sp.stream_half = half;
-  return true;
+  const Space &sp = spaces_[root(seg.space)];
+  return sp.producers.size() == 1 && sp.blocks == 1 && sp.parity < 0;
 }
 
 void ChannelPruner::visit_shuffle(int n) {
@@ -626,24 +623,23 @@ void ChannelPruner::visit_shuffle(int n) {
   const std::string why = node.describe() +
                           " starts a channel shuffle that is not ShuffleNetV2's Concat(first "
                           "half of the stream, new channels) of two equal halves";
-  // The Concat's halves, as single segments.
-  std::vector<Segment> halves;
-  int64_t at = 0;
-  for (const Segment &s : *in) {
-    if (at != 0 && at != half) break;
-    halves.push_back(s);
-    at += s.channels * s.inner;
-  }
-  if (width % 2 || in->size() != 2 || halves.size() != 2 || !stream_half(halves[0], half, 0) ||
-      !stream_half(halves[1], half, 1)) {
-    for (const Segment &s : *in)
-      if (s.derived < 0 && spaces_[root(s.space)].stream_half) spaces_[root(s.space)].parity = -1;
+  // The Concat's two halves, each a single segment.
+  const bool same = in->size() == 2 && (*in)[0].derived < 0 && (*in)[1].derived < 0 &&
+                    root((*in)[0].space) == root((*in)[1].space);
+  if (width % 2 || in->size() != 2 || same || !stream_half((*in)[0], half, 0) ||
+      !stream_half((*in)[1], half, 1)) {
     block(*in, why);
     return;
   }
+  for (int parity : {0, 1}) {
+    const Segment &seg = (*in)[parity];
+    if (seg.derived >= 0) continue;
+    spaces_[root(seg.space)].parity = parity;
+    spaces_[root(seg.space)].stream_half = half;
+  }
   const int d = static_cast<int>(derived_.size());
   int chain = d;
-  if (halves[0].derived >= 0) chain = chain_root(derived_[halves[0].derived].input[0].derived);
+  if ((*in)[0].derived >= 0) chain = chain_root(derived_[(*in)[0].derived].input[0].derived);
   derived_.push_back({Derived::kShuffle, n, *in, 0, width, chain});
   // The shuffle's last Reshape carries the stream.
   const int t = g_.consumers(node.outputs[0])[0];
