@@ -13,7 +13,14 @@ and, with --fx-int8, an int8 ResNet-18 quantized by PyTorch FX post-training qua
   resnet18_fxq_inputs.npy  100 random 1x3x224x224 inputs, stacked (100x3x224x224)
   resnet18_fxq_logits.npy  PyTorch's int8 logits for them (100x1000)
 and, with --fx-int8-all, the same FX int8 QDQ export of every model of --models (for the peer
-benchmark; no inputs or logits): <model>_fxq_op13.onnx.
+benchmark; no inputs or logits): <model>_fxq_op13.onnx;
+and, with --prune-models, the grouped-conv and channel-shuffle families the structured pruner is
+tested on (opset 13 only, fixed batch 1 so that the channel-shuffle Reshapes keep constant shapes;
+<model>_input.pb / <model>_output.pb as above):
+  <model>_op13.onnx        regnet_x_400mf, regnet_y_400mf, shufflenet_v2_x1_0, and
+                           resnext26_32x8d: torchvision's ResNeXt bottleneck (32 groups of 8,
+                           as in resnext101_32x8d) with 2 blocks per stage instead of
+                           resnext50_32x4d's 3-4-6-3, to keep CI fast.
 Files that already exist are kept (a cache in the build folder); every file is written to a
 temporary name and renamed, so an interrupted run never leaves a partial fixture.
 
@@ -28,6 +35,7 @@ import time
 
 MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0"]
 OPSETS = [13, 17]
+PRUNE_MODELS = ["regnet_x_400mf", "regnet_y_400mf", "shufflenet_v2_x1_0", "resnext26_32x8d"]
 
 
 def write_atomic(path, data):
@@ -46,7 +54,11 @@ def build_model(name):
     import torchvision
 
     torch.manual_seed(0)
-    model = getattr(torchvision.models, name)(weights=None)
+    if name == "resnext26_32x8d":
+        resnet = torchvision.models.resnet
+        model = resnet.ResNet(resnet.Bottleneck, [2, 2, 2, 2], groups=32, width_per_group=8)
+    else:
+        model = getattr(torchvision.models, name)(weights=None)
     # Freshly built BatchNorm layers are identities (mean 0, var 1, scale 1, shift 0), so
     # folding them into the convolutions would go untested: give them trained-looking
     # statistics. This also keeps activations away from the vanishing scale of a plain init.
@@ -182,6 +194,11 @@ def main():
     parser.add_argument(
         "--fx-int8-all", action="store_true", help="also FX int8 exports of every model"
     )
+    parser.add_argument(
+        "--prune-models",
+        action="store_true",
+        help="also the grouped-conv / channel-shuffle models (opset 13, batch 1)",
+    )
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = os.path.join(args.out_dir, "VERSION")
@@ -192,8 +209,9 @@ def main():
         write_atomic(stamp, (FIXTURE_VERSION + "\n").encode())
 
     todo = []
-    for name in args.models:
-        files = [os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op)) for op in args.opsets]
+    for name in args.models + (PRUNE_MODELS if args.prune_models else []):
+        opsets = [13] if name in PRUNE_MODELS else args.opsets
+        files = [os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op)) for op in opsets]
         files += [os.path.join(args.out_dir, name + s) for s in ("_input.pb", "_output.pb")]
         if name == "resnet18":
             files.append(os.path.join(args.out_dir, CALIB_FILE))
@@ -227,10 +245,11 @@ def main():
                 write_atomic(path, proto.SerializeToString())
         if name == "resnet18" and not os.path.exists(os.path.join(args.out_dir, CALIB_FILE)):
             write_calibration(os.path.join(args.out_dir, CALIB_FILE))
-        for op in args.opsets:
+        opsets = [13] if name in PRUNE_MODELS else args.opsets
+        for op in opsets:
             path = os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op))
             if not os.path.exists(path):
-                export(model, x, path, op)
+                export(model, x, path, op, dynamic=name not in PRUNE_MODELS)
         print("torchvision fixtures: %s done in %.1f s" % (name, time.time() - t0), flush=True)
     if fxq:
         t0 = time.time()

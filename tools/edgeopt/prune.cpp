@@ -15,6 +15,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
+#include "edgeopt/passes.h"
 #include "format.h"
 
 namespace edgeopt::cli {
@@ -54,7 +55,16 @@ void print_sizes(const ModelStats &a, const ModelStats &b) {
 int run_prune(const PruneArgs &a) {
   refuse_same_file(a.model, a.out);
   Model model = load_model(a.model);
-  const ModelStats before = inspect_model(model, 1, a.model);
+  // inspect counts the MACs of the nodes whose shapes it knows; the structured
+  // pruner folds shape arithmetic first (ShuffleNetV2's chunk Slices read their
+  // bounds from Shape), so the baseline gets the same folding.
+  Model folded = model;
+  if (a.structured) {
+    PassOptions po;
+    po.only = {"constant_folding", "shape_folding"};
+    optimize(folded, po);
+  }
+  const ModelStats before = inspect_model(folded, 1, a.model);
   nlohmann::json j;
   j["model"] = a.model;
   j["output"] = a.out;
@@ -76,6 +86,10 @@ int run_prune(const PruneArgs &a) {
                         {"channels", g.channels},
                         {"kept", g.kept},
                         {"blocked", g.blocked}});
+      // One line per group left whole, on stderr whatever the output format.
+      if (!g.blocked.empty())
+        std::fprintf(stderr, "prune: kept all %lld channels of %s: %s\n",
+                     static_cast<long long>(g.channels), names.c_str(), g.blocked.c_str());
       if (!a.json) {
         const std::string shown = names.size() > 39 ? names.substr(0, 36) + "..." : names;
         std::printf("%-40s %8lld %8lld  %s\n", shown.c_str(), static_cast<long long>(g.channels),
