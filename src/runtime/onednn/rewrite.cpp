@@ -62,8 +62,8 @@ std::vector<Dim> known_dims(const Graph& g, const std::string& v) {
 }
 
 const std::vector<std::string>& unary_ops() {
-  static const std::vector<std::string> ops = {"Relu", "LeakyRelu", "Clip", "Sigmoid",
-                                               "HardSwish", "Tanh", "Elu"};
+  static const std::vector<std::string> ops = {"Relu",      "LeakyRelu", "Clip", "Sigmoid",
+                                               "HardSwish", "Tanh",      "Elu"};
   return ops;
 }
 bool is_unary(const Node& n) {
@@ -92,7 +92,8 @@ class Rewriter {
   void prepare() {
     PassOptions po;
     const std::vector<std::string> names = PassRegistry::global().names();
-    for (const char* p : {"identity_elimination", "constant_folding", "conv_bn_fold"})
+    for (const char* p :
+         {"identity_elimination", "shape_folding", "constant_folding", "conv_bn_fold"})
       if (std::count(names.begin(), names.end(), p)) po.only.push_back(p);
     if (!po.only.empty()) optimize(m_, po);
     bool have = false;
@@ -103,8 +104,10 @@ class Rewriter {
   // Eltwise post-op for node n (a unary activation), or op "" when it has none.
   PostOp as_post_op(const Node& n) {
     PostOp p{n.op_type, 0.f, 0.f};
-    if (n.op_type == "LeakyRelu") p.alpha = n.attr_float("alpha", 0.01f);
-    else if (n.op_type == "Elu") p.alpha = n.attr_float("alpha", 1.f);
+    if (n.op_type == "LeakyRelu")
+      p.alpha = n.attr_float("alpha", 0.01f);
+    else if (n.op_type == "Elu")
+      p.alpha = n.attr_float("alpha", 1.f);
     else if (n.op_type == "Clip") {
       p.alpha = -3.402823466e+38f;
       p.beta = 3.402823466e+38f;
@@ -132,7 +135,9 @@ class Rewriter {
   }
 
   bool conv_eligible(const Node& n) {
-    if (!is_default(n) || n.op_type != "Conv" || n.outputs.size() != 1) return false;
+    if (!is_default(n) || (n.op_type != "Conv" && n.op_type != "ConvTranspose") ||
+        n.outputs.size() != 1)
+      return false;
     const Tensor* w = constant_of(g_, n.input(1));
     if (!w || w->dtype() != DType::kF32 || w->rank() != 4) return false;
     if (!n.input(2).empty()) {
@@ -150,7 +155,58 @@ class Rewriter {
       return false;
     if (n.outputs.size() != 1 || rank_of(g_, n.inputs[0]) != 4 || !f32_or_unknown(g_, n.inputs[0]))
       return false;
-    return !(op == "AveragePool" && n.attr_int("ceil_mode", 0) && n.attr_int("count_include_pad", 0));
+    return !(op == "AveragePool" && n.attr_int("ceil_mode", 0) &&
+             n.attr_int("count_include_pad", 0));
+  }
+
+  // Resize (opset 10+) / Upsample (7-9) of a 4-D f32 tensor that resize.cpp computes: nearest or
+  // linear on H and W, no crop, antialias or axes. Rewritten to the edgeopt.onednn Resize with
+  // inputs [X, "", scales, sizes] and the coordinate and rounding modes spelled out.
+  bool to_onednn_resize(Node& n) {
+    const int64_t opset = m_.opset();
+    const bool upsample = n.op_type == "Upsample";
+    if (!is_default(n) || (n.op_type != "Resize" && !upsample) || n.outputs.size() != 1)
+      return false;
+    if ((upsample && (opset < 7 || opset > 9)) || (!upsample && opset < 10)) return false;
+    if (n.inputs.empty() || rank_of(g_, n.inputs[0]) != 4 || !f32_or_unknown(g_, n.inputs[0]))
+      return false;
+    std::string mode = n.attr_string("mode", "nearest");
+    if (mode == "bilinear") mode = "linear";
+    if (mode != "nearest" && mode != "linear") return false;
+    std::string coord = "asymmetric", nearest = upsample ? "floor" : "simple";
+    if (!upsample && opset >= 11) {
+      coord = n.attr_string("coordinate_transformation_mode", "half_pixel");
+      nearest = n.attr_string("nearest_mode", "round_prefer_floor");
+    }
+    if (coord == "tf_crop_and_resize" || n.attr_int("antialias", 0) != 0 || n.has_attr("axes") ||
+        n.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+      return false;
+    std::string scales, sizes;
+    if (upsample && opset < 9) {
+      const std::vector<float> s = n.attr_floats("scales");
+      if (s.size() != 4) return false;
+      scales = passes::add_constant(m_, n.name + "_scales", Tensor::from_vector(s, {4}));
+    } else if (upsample || opset == 10) {
+      scales = n.input(1);
+    } else {
+      scales = n.input(2);
+      sizes = n.input(3);
+    }
+    // Scales that would resample N or C stay with the reference.
+    const Tensor* sc = scales.empty() ? nullptr : constant_of(g_, scales);
+    if (sc && sc->numel() == 0)
+      scales.clear();
+    else if (sc && (sc->numel() != 4 || sc->get_f64(0) != 1 || sc->get_f64(1) != 1))
+      return false;
+    if (scales.empty() == sizes.empty()) return false;
+    n.domain = kDomain;
+    n.op_type = "Resize";
+    n.inputs = {n.inputs[0], "", scales, sizes};
+    n.attributes.clear();
+    n.set_attr_string("mode", mode);
+    n.set_attr_string("coordinate_transformation_mode", coord);
+    n.set_attr_string("nearest_mode", nearest);
+    return true;
   }
 
   void fuse() {
@@ -162,6 +218,7 @@ class Rewriter {
         n.domain = kDomain;
         continue;
       }
+      if (to_onednn_resize(n)) continue;
       if (!conv_eligible(n)) continue;
       n.domain = kDomain;
       n.inputs.resize(3);  // bias slot (maybe "") before residual inputs
@@ -185,8 +242,8 @@ class Rewriter {
           const PostOp p = as_post_op(c);
           if (p.op.empty()) break;
           post.push_back(p);
-        } else if (is_default(c) && c.op_type == "Add" && m_.opset() >= 7 &&
-                   c.inputs.size() == 2 && c.inputs[0] != c.inputs[1]) {
+        } else if (is_default(c) && c.op_type == "Add" && m_.opset() >= 7 && c.inputs.size() == 2 &&
+                   c.inputs[0] != c.inputs[1]) {
           const std::string other = c.inputs[0] == y ? c.inputs[1] : c.inputs[0];
           const std::vector<Dim> dy = known_dims(g_, y), dr = known_dims(g_, other);
           if (dy.size() != 4 || dy != dr || constant_of(g_, other)) break;
@@ -298,12 +355,16 @@ class Rewriter {
     const int64_t opset = m_.opset();
     data.clear();
     channels = -1;
-    if (is_unary(n)) data = {0};
-    else if (per_tensor_qdq(n)) data = {0};
-    else if (is_binary(n, opset) && n.inputs.size() == 2) data = {0, 1};
+    if (is_unary(n))
+      data = {0};
+    else if (per_tensor_qdq(n))
+      data = {0};
+    else if (is_binary(n, opset) && n.inputs.size() == 2)
+      data = {0, 1};
     else if (is_default(n) && n.op_type == "Concat" && opset >= 4)
       for (size_t i = 0; i < n.inputs.size(); ++i) data.push_back(i);
-    else return false;
+    else
+      return false;
     if (n.outputs.size() != 1) return false;
     const bool concat = n.op_type == "Concat";
     int64_t axis = concat ? n.attr_int("axis", 0) : 0;
@@ -321,8 +382,7 @@ class Rewriter {
         ch = block_ ? channels_.at(v) : 0;
       } else if (const Tensor* c = constant_of(g_, v)) {
         if (concat || c->dtype() != DType::kF32 || c->rank() > 4) return false;
-        if (block_ && c->rank() >= 3 && c->dim(c->rank() - 3) != 1)
-          ch = c->dim(c->rank() - 3);
+        if (block_ && c->rank() >= 3 && c->dim(c->rank() - 3) != 1) ch = c->dim(c->rank() - 3);
         if (block_ && n.op_type == "Div" && i == 0) return false;
         if (ch < 0) continue;  // broadcast over the channels
       } else {
@@ -391,6 +451,22 @@ class Rewriter {
           plain_src = w->dim(1) * group < block_ && (group == 1 || !produced_.count(n.inputs[0]));
           if (plain_src && produced_.count(n.inputs[0])) plain_readers.insert(n.inputs[0]);
         }
+      } else if (n.domain == kDomain && n.op_type == "ConvTranspose") {
+        data.push_back(0);
+        for (size_t k = 3; k < n.inputs.size(); ++k) data.push_back(k);
+        if (block_) {
+          const Tensor* w = constant_of(g_, n.inputs[1]);
+          channels = w->dim(1) * n.attr_int("group", 1);
+          n.set_attr_int("block", block_);
+        }
+      } else if (n.domain == kDomain && n.op_type == "Resize") {
+        // Channel-preserving, any lane count: joins the run (channels as its input) or stays
+        // NCHW when C is unknown.
+        const std::string& x = n.inputs[0];
+        channels = produced_.count(x) ? (block_ ? channels_.at(x) : 0) : nchw_channels(x);
+        if (block_ && channels < 0) continue;
+        n.set_attr_int("channels_last", 1);
+        data.push_back(0);
       } else if (n.domain == kDomain && n.op_type == "QGemm") {
         continue;
       } else if (n.domain == kDomain && n.op_type == "QChannelMul") {
@@ -464,7 +540,7 @@ class Rewriter {
 
   Model& m_;
   Graph& g_;
-  int64_t block_ = 0;  // blocked run lanes, 0 for channels-last
+  int64_t block_ = 0;                                  // blocked run lanes, 0 for channels-last
   std::unordered_map<std::string, std::string> twin_;  // value → its laid-out twin
   std::unordered_set<std::string> produced_;           // values whose producer was laid out
   std::unordered_map<std::string, int64_t> channels_;  // blocked: their channel count
