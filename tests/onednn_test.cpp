@@ -783,6 +783,54 @@ TEST(OnednnResizeRuntime, SizesFromAGraphInput) {
   }
 }
 
+// A segmenter's head: the last Resize writes the NCHW graph output itself (no ToNchw), for 21
+// channels (two 16-lane blocks, the last padded) and 5 (one block) at 1 and 2 threads.
+TEST(OnednnResize, LastResizeWritesNchwOutput) {
+  for (int64_t c : {21, 5}) {
+    GraphBuilder b(13);
+    b.input("x", {1, 3, 10, 9})
+        .constant("w1", random_tensor({c, 3, 3, 3}, 231))
+        .constant("scales", Tensor::from_vector(std::vector<float>{1, 1, 8, 8}, {4}));
+    b.node("Conv", {"x", "w1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+    Node& r = b.node("Resize", {"c1", "", "scales"}, {"y"});
+    r.set_attr_string("mode", "linear");
+    r.set_attr_string("coordinate_transformation_mode", "pytorch_half_pixel");
+    b.output("y");
+    const Model m = b.build();
+    const std::vector<Tensor> x = {random_tensor({1, 3, 10, 9}, 230)};
+    for (int threads : {1, 2}) {
+      expect_close(m, x, 2, threads);
+      const std::multiset<std::string> ops = all_ops(m, x, threads);
+      EXPECT_EQ(ops.count("Resize"), 1u);
+      EXPECT_EQ(ops.count("ToNchw"), 0u);
+    }
+  }
+}
+
+// MobileNetV3 as PyTorch exports it before opset 14: hardswish is Mul(y, HardSigmoid(y)) with
+// alpha 1/6, and the squeeze-excitation gate a HardSigmoid after a conv; both become post-ops
+// of the convs (HardSwish; Linear + Clip), nothing left on reference.
+TEST(OnednnConvAct, HardSigmoidAndHardSwishFused) {
+  GraphBuilder b(13);
+  b.input("x", {1, 3, 11, 9})
+      .constant("w1", random_tensor({20, 3, 3, 3}, 241, -2.f, 2.f))
+      .constant("w2", random_tensor({20, 20, 1, 1}, 242, -2.f, 2.f));
+  b.node("Conv", {"x", "w1"}, {"c1"});
+  b.node("HardSigmoid", {"c1"}, {"h1"}).set_attr_float("alpha", 1.f / 6);
+  b.node("Mul", {"c1", "h1"}, {"hs"});
+  b.node("Conv", {"hs", "w2"}, {"c2"});
+  Node& g = b.node("HardSigmoid", {"c2"}, {"gate"});
+  g.set_attr_float("alpha", 0.25f);
+  g.set_attr_float("beta", 0.4f);
+  b.node("Mul", {"hs", "gate"}, {"y"});
+  b.output("y");
+  const Model m = b.build();
+  const std::vector<Tensor> x = {random_tensor({1, 3, 11, 9}, 240, -2.f, 2.f)};
+  expect_close(m, x, 3);
+  const std::multiset<std::string> ops = compute_ops(m, x);
+  EXPECT_EQ(ops, (std::multiset<std::string>{"Conv", "Conv", "Mul"}));
+}
+
 struct ConvTCase {
   const char* name;
   int64_t c, m, h, w, kh, kw, group;

@@ -19,7 +19,9 @@
 // b] (outer N·C/b, lanes b; padded lanes are resampled like the others and stay finite),
 // channels-last [N, H, W, C] (attribute channels_last = 1; outer N, lanes C) and plain NCHW
 // (outer N·C, lanes 1). Threads take contiguous ranges of output rows; a row whose taps equal
-// the previous one's (an integer upscale) is a copy of it.
+// the previous one's (an integer upscale) is a copy of it. With attribute nchw_channels = C the
+// output is plain NCHW from a laid-out input (a segmenter's last up-sampling, written once as
+// the graph output instead of blocked and reordered: rows go through a per-thread scratch row).
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -43,6 +45,7 @@ class Resize final : public Kernel {
     spec_.coord = node_.attr_string("coordinate_transformation_mode", "half_pixel");
     spec_.nearest = node_.attr_string("nearest_mode", "round_prefer_floor");
     channels_last_ = node_.attr_int("channels_last", 0) != 0;
+    out_channels_ = node_.attr_int("nchw_channels", 0);
     if (spec_.mode != "nearest" && spec_.mode != "linear")
       fail_unsupported("node ", node_.describe(), ": onednn Resize mode '", spec_.mode, "'");
     if (spec_.coord == "tf_crop_and_resize")
@@ -72,8 +75,15 @@ class Resize final : public Kernel {
     out_w_ = out[1];
     lanes_ = blocked ? s[4] : (channels_last_ ? s[3] : 1);
     outer_ = blocked ? s[0] * s[1] : (channels_last_ ? s[0] : s[0] * s[1]);
+    blocks_ = blocked ? s[1] : 1;
+    if (out_channels_ > 0 && (!(blocked || channels_last_) || out_channels_ > lanes_ * blocks_ ||
+                              out_channels_ <= lanes_ * (blocks_ - 1)))
+      fail_input("node ", node_.describe(), ": ", out_channels_, " channels do not fit input ",
+                 shape_str(s));
     Shape y = s;
-    if (blocked)
+    if (out_channels_ > 0)
+      y = {s[0], out_channels_, out_h_, out_w_};
+    else if (blocked)
       y = {s[0], s[1], out_h_, out_w_, s[4]};
     else if (channels_last_)
       y = {s[0], out_h_, out_w_, s[3]};
@@ -84,6 +94,8 @@ class Resize final : public Kernel {
     cols_ = taps(in_w_, out_w_, scale[1], lanes_);
     run_threads_ = threads_for_bytes(
         threads_, (x.numel() + shape_numel(y)) * static_cast<int64_t>(dtype_size(x.dtype())));
+    if (out_channels_ > 0)
+      ctx.request_scratch(run_threads_ * out_w_ * lanes_ * dtype_size(x.dtype()));
   }
 
   void run(RunContext& ctx) override {
@@ -92,11 +104,11 @@ class Resize final : public Kernel {
     if (y.numel() == 0) return;
     switch (x.dtype()) {
       case DType::kF32:
-        return resample(x.data<float>(), y.data<float>());
+        return resample(x.data<float>(), y.data<float>(), ctx.scratch);
       case DType::kU8:
-        return resample(x.data<uint8_t>(), y.data<uint8_t>());
+        return resample(x.data<uint8_t>(), y.data<uint8_t>(), ctx.scratch);
       default:
-        return resample(x.data<int8_t>(), y.data<int8_t>());
+        return resample(x.data<int8_t>(), y.data<int8_t>(), ctx.scratch);
     }
   }
 
@@ -164,34 +176,60 @@ class Resize final : public Kernel {
     return t;
   }
 
+  // Output rows (o, h) split in one contiguous range per thread. Laid-out output: each row is
+  // computed in place, or copied from the row above when their taps agree. NCHW output: the
+  // row is computed into the thread's scratch row and its real channels scattered to their
+  // planes.
   template <class T>
-  void resample(const T* x, T* y) const {
-    const int64_t lanes = lanes_, ow = out_w_, oh = out_h_;
-    const int64_t in_plane = in_h_ * in_w_ * lanes, out_row = ow * lanes;
-    const bool linear = spec_.mode == "linear";
-    parallel_for(run_threads_, outer_ * oh, [&](int64_t lo, int64_t hi) {
-      for (int64_t r = lo; r < hi; ++r) {
-        const int64_t o = r / oh, h = r % oh;
-        T* __restrict dst = y + r * out_row;
-        if (r > lo && h > 0 && rows_[h] == rows_[h - 1]) {  // same taps: copy the row above
-          std::memcpy(dst, dst - out_row, out_row * sizeof(T));
-          continue;
-        }
-        const T* r0 = x + o * in_plane + rows_[h].i0;
-        const T* r1 = x + o * in_plane + rows_[h].i1;
-        if (!linear) {
-          for (int64_t w = 0; w < ow; ++w) nearest_lanes(r0 + cols_[w].i0, dst + w * lanes);
-        } else {
-          const float a = rows_[h].w1;
-          for (int64_t w = 0; w < ow; ++w) {
-            const Tap& c = cols_[w];
-            const float b = c.w1;
-            linear_lanes(r0 + c.i0, r0 + c.i1, r1 + c.i0, r1 + c.i1, (1 - a) * (1 - b), (1 - a) * b,
-                         a * (1 - b), a * b, dst + w * lanes);
+  void resample(const T* x, T* y, void* scratch) const {
+    const int64_t oh = out_h_, rows = outer_ * oh, out_row = out_w_ * lanes_;
+    const int threads = run_threads_;
+    parallel_for(threads, threads, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t lo = rows * t / threads, hi = rows * (t + 1) / threads;
+        T* buf = static_cast<T*>(scratch) + t * out_row;
+        for (int64_t r = lo; r < hi; ++r) {
+          const int64_t o = r / oh, h = r % oh;
+          const bool same = r > lo && h > 0 && rows_[h] == rows_[h - 1];
+          if (out_channels_ == 0) {
+            T* dst = y + r * out_row;
+            if (same)
+              std::memcpy(dst, dst - out_row, out_row * sizeof(T));
+            else
+              compute_row(x, o, h, dst);
+            continue;
+          }
+          if (!same) compute_row(x, o, h, buf);
+          // o = n * blocks + cb; lane l is channel cb * lanes + l of image n.
+          const int64_t n = o / blocks_, c0 = (o % blocks_) * lanes_;
+          const int64_t nl = std::min(lanes_, out_channels_ - c0);
+          for (int64_t l = 0; l < nl; ++l) {
+            T* __restrict dst = y + ((n * out_channels_ + c0 + l) * oh + h) * out_w_;
+            const T* __restrict src = buf + l;
+            for (int64_t w = 0; w < out_w_; ++w) dst[w] = src[w * lanes_];
           }
         }
       }
     });
+  }
+
+  // One output row of `lanes`-wide pixels: row h of outer index o.
+  template <class T>
+  void compute_row(const T* x, int64_t o, int64_t h, T* dst) const {
+    const int64_t lanes = lanes_;
+    const T* r0 = x + o * in_h_ * in_w_ * lanes + rows_[h].i0;
+    const T* r1 = x + o * in_h_ * in_w_ * lanes + rows_[h].i1;
+    if (spec_.mode != "linear") {
+      for (int64_t w = 0; w < out_w_; ++w) nearest_lanes(r0 + cols_[w].i0, dst + w * lanes);
+      return;
+    }
+    const float a = rows_[h].w1;
+    for (int64_t w = 0; w < out_w_; ++w) {
+      const Tap& c = cols_[w];
+      const float b = c.w1;
+      linear_lanes(r0 + c.i0, r0 + c.i1, r1 + c.i0, r1 + c.i1, (1 - a) * (1 - b), (1 - a) * b,
+                   a * (1 - b), a * b, dst + w * lanes);
+    }
   }
 
   template <class T>
@@ -220,7 +258,8 @@ class Resize final : public Kernel {
   int threads_ = 1, run_threads_ = 1;
   bool channels_last_ = false;
   ref::ResampleSpec spec_;
-  int64_t in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0, lanes_ = 1, outer_ = 0;
+  int64_t out_channels_ = 0;  // > 0: NCHW output of that many channels from a laid-out input
+  int64_t in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0, lanes_ = 1, outer_ = 0, blocks_ = 1;
   std::vector<Tap> rows_, cols_;
 };
 

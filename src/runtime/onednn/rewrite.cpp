@@ -28,6 +28,7 @@
 //     lanes must stay finite, so an agnostic node joins a blocked run only when its operands
 //     agree on the channels (or broadcast over them) and a Div divides by a constant (padded 1).
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -225,10 +226,14 @@ class Rewriter {
       std::vector<PostOp> post;
       for (;;) {
         const std::string y = n.outputs[0];
-        // SiLU: Mul(y, Sigmoid(y)) with y read only by those two and the sigmoid by the Mul.
-        if (int s = silu_sigmoid(y); s >= 0) {
+        // SiLU: Mul(y, Sigmoid(y)) with y read only by those two and the sigmoid by the Mul;
+        // HardSwish: Mul(y, HardSigmoid(y)) with HardSigmoid's alpha 1/6, beta 1/2 (PyTorch's
+        // export of hardswish before opset 14), oneDNN's y * relu6(y + 3) / 6.
+        int s = gated_by(y, "Sigmoid");
+        const bool hard = s < 0 && (s = gated_by(y, "HardSigmoid")) >= 0;
+        if (s >= 0) {
           const int mul = sole_reader(g_.nodes[s].outputs[0]);
-          post.push_back({"SiLU", 1.f, 0.f});
+          post.push_back({hard ? "HardSwish" : "SiLU", hard ? 0.f : 1.f, 0.f});
           n.outputs[0] = g_.nodes[mul].outputs[0];
           dead[s] = dead[mul] = 1;
           clear(s);
@@ -242,6 +247,10 @@ class Rewriter {
           const PostOp p = as_post_op(c);
           if (p.op.empty()) break;
           post.push_back(p);
+        } else if (is_default(c) && c.op_type == "HardSigmoid" && f32_or_unknown(g_, y)) {
+          // max(0, min(1, alpha * y + beta)): the squeeze-excitation gate of MobileNetV3.
+          post.push_back({"Linear", c.attr_float("alpha", 0.2f), c.attr_float("beta", 0.5f)});
+          post.push_back({"Clip", 0.f, 1.f});
         } else if (is_default(c) && c.op_type == "Add" && m_.opset() >= 7 && c.inputs.size() == 2 &&
                    c.inputs[0] != c.inputs[1]) {
           const std::string other = c.inputs[0] == y ? c.inputs[1] : c.inputs[0];
@@ -264,15 +273,18 @@ class Rewriter {
     g_.nodes = std::move(kept);
   }
 
-  // The Sigmoid node index when `y` feeds exactly Sigmoid(y) and Mul(y, that), else -1.
-  int silu_sigmoid(const std::string& y) {
+  // The gate node index when `y` feeds exactly gate(y) and Mul(y, that), else -1; gate is
+  // Sigmoid or HardSigmoid(alpha 1/6, beta 1/2).
+  int gated_by(const std::string& y, const char* gate) {
     if (g_.is_graph_output(y) || passes::use_count(g_, y) != 2) return -1;
     const std::vector<int> r = passes::readers(g_, y);
     if (r.size() != 2) return -1;
     for (int k = 0; k < 2; ++k) {
       const Node& s = g_.nodes[r[k]];
       const Node& mul = g_.nodes[r[1 - k]];
-      if (!is_default(s) || s.op_type != "Sigmoid" || !is_default(mul) || mul.op_type != "Mul")
+      if (!is_default(s) || s.op_type != gate || !is_default(mul) || mul.op_type != "Mul") continue;
+      if (s.op_type == "HardSigmoid" && (std::fabs(s.attr_float("alpha", 0.2f) - 1.f / 6) > 1e-6f ||
+                                         s.attr_float("beta", 0.5f) != 0.5f))
         continue;
       const int after = sole_reader(s.outputs[0]);
       if (after != r[1 - k]) continue;
@@ -533,9 +545,24 @@ class Rewriter {
       t.inputs = {twin_[v]};
       t.outputs = {v};
       if (block_) t.set_attr_int("channels", channels_[v]);
+      if (block_ && resize_writes_nchw(twin_[v], v)) continue;
       added_.push_back(std::move(t));
     }
     for (Node& t : added_) g_.nodes.push_back(std::move(t));
+  }
+
+  // A blocked Resize whose output only an NCHW reader (or the graph output) needs writes NCHW
+  // itself (resize.cpp, attribute nchw_channels): a segmenter's last up-sampling to the full
+  // image is the largest tensor of the model, written once instead of blocked and reordered.
+  bool resize_writes_nchw(const std::string& twin, const std::string& v) {
+    if (passes::use_count(g_, twin) != 0) return false;
+    const int p = g_.producer(twin);
+    if (p < 0) return false;
+    Node& r = g_.nodes[p];
+    if (r.domain != kDomain || r.op_type != "Resize") return false;
+    r.outputs[0] = v;
+    r.set_attr_int("nchw_channels", channels_.at(v));
+    return true;
   }
 
   Model& m_;
