@@ -266,4 +266,17 @@ class Resize final : public Kernel {
 EDGEOPT_REGISTER_KERNEL(kProvider, kDomain, "Resize", 1, INT_MAX, Resize);
 
 }  // namespace
+
+bool resize_supported(const Node& n, int64_t opset) {
+  const bool upsample = n.op_type == "Upsample";
+  if ((n.op_type != "Resize" && !upsample) || n.outputs.size() != 1 || n.inputs.empty())
+    return false;
+  if ((upsample && (opset < 7 || opset > 9)) || (!upsample && opset < 10)) return false;
+  const std::string mode = n.attr_string("mode", "nearest");
+  if (mode != "nearest" && mode != "linear" && mode != "bilinear") return false;
+  return (upsample || opset < 11 ||
+          n.attr_string("coordinate_transformation_mode", "half_pixel") != "tf_crop_and_resize") &&
+         n.attr_int("antialias", 0) == 0 && !n.has_attr("axes") &&
+         n.attr_string("keep_aspect_ratio_policy", "stretch") == "stretch";
+}
 }  // namespace edgeopt::rt::onednn

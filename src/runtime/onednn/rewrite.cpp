@@ -165,23 +165,19 @@ class Rewriter {
   // inputs [X, "", scales, sizes] and the coordinate and rounding modes spelled out.
   bool to_onednn_resize(Node& n) {
     const int64_t opset = m_.opset();
+    if (!is_default(n) || !resize_supported(n, opset) || rank_of(g_, n.inputs[0]) != 4)
+      return false;
+    // f32, or 8-bit where the int8 rewrite moved the Resize onto the quantized tensor.
+    if (!f32_or_unknown(g_, n.inputs[0]) && !is_8bit(passes::dtype_of_value(g_, n.inputs[0])))
+      return false;
     const bool upsample = n.op_type == "Upsample";
-    if (!is_default(n) || (n.op_type != "Resize" && !upsample) || n.outputs.size() != 1)
-      return false;
-    if ((upsample && (opset < 7 || opset > 9)) || (!upsample && opset < 10)) return false;
-    if (n.inputs.empty() || rank_of(g_, n.inputs[0]) != 4 || !f32_or_unknown(g_, n.inputs[0]))
-      return false;
     std::string mode = n.attr_string("mode", "nearest");
     if (mode == "bilinear") mode = "linear";
-    if (mode != "nearest" && mode != "linear") return false;
     std::string coord = "asymmetric", nearest = upsample ? "floor" : "simple";
     if (!upsample && opset >= 11) {
       coord = n.attr_string("coordinate_transformation_mode", "half_pixel");
       nearest = n.attr_string("nearest_mode", "round_prefer_floor");
     }
-    if (coord == "tf_crop_and_resize" || n.attr_int("antialias", 0) != 0 || n.has_attr("axes") ||
-        n.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
-      return false;
     std::string scales, sizes;
     if (upsample && opset < 9) {
       const std::vector<float> s = n.attr_floats("scales");
