@@ -1,16 +1,19 @@
 // The oneDNN provider's graph rewrite (run by the session on its own copy of the model):
 //
-//  1. conv_bn_fold, identity_elimination and constant_folding (passes/) so that BatchNorm is
-//     folded into Conv and Constant nodes become initializers the fusions below can read.
+//  1. conv_bn_fold, identity_elimination, shape_folding and constant_folding (passes/) so that
+//     BatchNorm is folded into Conv and Constant nodes, and Shape of a static value (an
+//     exporter's computed Resize sizes), become initializers the fusions below can read.
 //  2. int8 (int8_rewrite.cpp): QDQ / QLinear patterns around Conv, Gemm and MatMul become QConv
 //     and QGemm with requantization, ReLU/Clip and residual Adds fused, u8 in and out;
 //     squeeze-excitation pools and scales on 8-bit data (QGlobalAveragePool, QChannelMul). Then
 //     float islands DQ → element-wise ops → Q become 256-entry tables, Lut (lut.cpp).
 //  3. Fusion: a 2-D f32 Conv with constant weights absorbs the chain of nodes that alone read
 //     its output — activations (Relu, LeakyRelu, Clip, Sigmoid, HardSwish, Tanh, Elu), SiLU
-//     (Mul(y, Sigmoid(y))) and a residual Add of a tensor of the same shape — as oneDNN
-//     post-ops; it becomes Conv of the edgeopt.onednn domain (channels-last). 2-D f32 pools
-//     become edgeopt.onednn pools.
+//     (Mul(y, Sigmoid(y))), HardSwish (Mul(y, HardSigmoid(y)), alpha 1/6), HardSigmoid (Linear
+//     + Clip) and a residual Add of a tensor of the same shape — as oneDNN post-ops; it becomes
+//     Conv of the edgeopt.onednn domain (channels-last). ConvTranspose the same way (oneDNN
+//     deconvolution, conv_transpose.cpp). 2-D f32 pools become edgeopt.onednn pools; Resize /
+//     Upsample (nearest, linear) the edgeopt.onednn Resize (resize.cpp).
 //  4. Layout (to_layout, the one place that decides it): edgeopt.onednn nodes (QGemm excepted)
 //     read and write one activation layout per graph (common.h). f32 graphs use oneDNN's
 //     blocked layout (nChw8c on AVX2: [N, ceil(C/8), H, W, 8], the layout its f32 conv and pool
@@ -27,6 +30,7 @@
 //     each value's channel count (ToNchw needs it: the last block may be padded); the padded
 //     lanes must stay finite, so an agnostic node joins a blocked run only when its operands
 //     agree on the channels (or broadcast over them) and a Div divides by a constant (padded 1).
+//     A blocked Resize whose output only NCHW readers need writes NCHW itself.
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
