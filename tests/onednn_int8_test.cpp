@@ -83,8 +83,8 @@ class QdqBuilder {
   std::string qdq(const std::string& x, float s, int z, bool s8 = false) {
     const std::string p = x + "_q";
     constant(p + "_s", Tensor::scalar(s));
-    constant(p + "_z", s8 ? Tensor::scalar(static_cast<int8_t>(z))
-                          : Tensor::scalar(static_cast<uint8_t>(z)));
+    constant(p + "_z",
+             s8 ? Tensor::scalar(static_cast<int8_t>(z)) : Tensor::scalar(static_cast<uint8_t>(z)));
     node("QuantizeLinear", {x, p + "_s", p + "_z"}, {p});
     node("DequantizeLinear", {p, p + "_s", p + "_z"}, {x + "_dq"});
     return x + "_dq";
@@ -194,6 +194,66 @@ TEST_P(OnednnInt8Chain, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Channels, OnednnInt8Chain, ::testing::Values(7, 16));
 
+// x → Q → conv (5 → 21) → Q → DQ → Resize → Q (same parameters) → DQ → conv → Q → output, and
+// the resized tensor as a second output. The Resize runs on the u8 tensor (the Q after it is
+// gone): nearest equals the reference exactly, linear within one step (rounding ties), at 1
+// and 2 threads.
+struct Int8ResizeCase {
+  const char* name;
+  const char *mode, *coord;
+  std::vector<float> scales;
+  int threads;
+};
+
+class OnednnInt8Resize : public ::testing::TestWithParam<Int8ResizeCase> {};
+
+TEST_P(OnednnInt8Resize, RunsOnU8) {
+  const Int8ResizeCase& rc = GetParam();
+  QdqBuilder b;
+  b.input("x", {1, 5, 9, 7});
+  const float sx = 0.03f;
+  std::string v = b.qdq("x", sx, 120);
+  auto [w1, b1] = b.weights("c1", {21, 5, 3, 3}, sx, 11);
+  b.node("Conv", {v, w1, b1}, {"c1y"}).set_attr_ints("pads", {1, 1, 1, 1});
+  v = b.qdq("c1y", 0.05f, 131);
+  b.constant("scales", Tensor::from_vector(rc.scales, {4}));
+  Node& r = b.node("Resize", {v, "", "scales"}, {"r"});
+  r.set_attr_string("mode", rc.mode);
+  r.set_attr_string("coordinate_transformation_mode", rc.coord);
+  const std::string rq = b.qdq("r", 0.05f, 131);
+  auto [w2, b2] = b.weights("c2", {6, 21, 1, 1}, 0.05f, 12);
+  b.node("Conv", {rq, w2, b2}, {"c2y"});
+  b.output(b.qdq("c2y", 0.08f, 128));
+  b.output(rq);
+  const Model m = b.build();
+  std::mt19937 gen(17);
+  std::uniform_real_distribution<float> dist(-3.5f, 4.f);
+  Tensor x(DType::kF32, {1, 5, 9, 7});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = dist(gen);
+  Session fast(m, fast_options(rc.threads)), ref(m, reference_options());
+  const std::vector<Tensor> got = fast.run(std::vector<Tensor>{x});
+  const std::vector<Tensor> want = ref.run(std::vector<Tensor>{x});
+  ASSERT_EQ(got[1].shape(), want[1].shape());
+  double worst = 0;
+  EXPECT_EQ(fraction_within(got[1], want[1], 0.05, &worst), 1.0) << "max " << worst << " steps";
+  if (std::string(rc.mode) == "nearest") EXPECT_EQ(worst, 0.0);
+  EXPECT_EQ(fraction_within(got[0], want[0], 0.08, &worst), 1.0) << "max " << worst << " steps";
+  const std::map<std::string, int> ops = onednn_ops(fast);
+  EXPECT_EQ(ops.count("Resize") ? ops.at("Resize") : 0, 1);
+  EXPECT_EQ(ops.count("QConv") ? ops.at("QConv") : 0, 2);
+  EXPECT_EQ(ops.count("QuantizeLinear") ? ops.at("QuantizeLinear") : 0, 1);  // x's only
+  for (const NodeProfile& p : fast.profile()) EXPECT_EQ(p.provider, "onednn") << p.node;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, OnednnInt8Resize,
+    ::testing::Values(
+        Int8ResizeCase{"nearest_x2", "nearest", "asymmetric", {1, 1, 2, 2}, 1},
+        Int8ResizeCase{"nearest_half_pixel", "nearest", "half_pixel", {1, 1, 1.5f, 2.5f}, 2},
+        Int8ResizeCase{"linear_half_pixel", "linear", "half_pixel", {1, 1, 2, 2}, 1},
+        Int8ResizeCase{"linear_align_corners", "linear", "align_corners", {1, 1, 3, 1.5f}, 2}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 // A squeeze-excitation block in QDQ form, as edgeopt's quantizer writes EfficientNet's:
 //   a = DQ(Q(conv1x1(x)));  s = Sigmoid([DQ(Q(] GlobalAveragePool(a) [))]);  y = DQ(Q(a · s))
 // The oneDNN provider runs the pool on the 8-bit a (QGlobalAveragePool, with the Q when there
@@ -222,8 +282,8 @@ TEST_P(OnednnInt8Se, MatchesReference) {
   b.node("GlobalAveragePool", {a}, {"pooled"});
   v = c.quantized_pool ? b.qdq("pooled", 0.02f, c.s8 ? 0 : 128, c.s8) : "pooled";
   b.node("Sigmoid", {v}, {"gate"});
-  b.node("Mul", c.scale_first ? std::vector<std::string>{"gate", a}
-                              : std::vector<std::string>{a, "gate"},
+  b.node("Mul",
+         c.scale_first ? std::vector<std::string>{"gate", a} : std::vector<std::string>{a, "gate"},
          {"scaled"});
   v = b.qdq("scaled", 0.03f, c.s8 ? 5 : 110, c.s8);
   b.output(v);

@@ -43,10 +43,10 @@ class GraphBuilder {
     m_.graph.name = "onednn_test";
   }
 
-  GraphBuilder& input(const std::string& name, const Shape& shape) {
+  GraphBuilder& input(const std::string& name, const Shape& shape, DType dtype = DType::kF32) {
     ValueInfo v;
     v.name = name;
-    v.dtype = DType::kF32;
+    v.dtype = dtype;
     v.has_shape = true;
     for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
     m_.graph.inputs.push_back(v);
@@ -290,7 +290,8 @@ TEST(OnednnQChannel, EveryIsaMatchesFormula) {
         rt::onednn::channel_scale_isa(x.data(), xs, y.data(), ys, m.data(), c, zx, zy, isa);
         for (int64_t k = 0; k < c; ++k) {
           const double v = std::nearbyint(double(float(xval(k) - zx) * m[k])) + zy;
-          const int32_t want = static_cast<int32_t>(std::clamp(v, ys ? -128.0 : 0.0, ys ? 127.0 : 255.0));
+          const int32_t want =
+              static_cast<int32_t>(std::clamp(v, ys ? -128.0 : 0.0, ys ? 127.0 : 255.0));
           const int32_t got = ys ? int32_t(static_cast<int8_t>(y[k])) : int32_t(y[k]);
           ASSERT_EQ(got, want) << "isa " << isa << " c " << c << " k " << k;
         }
@@ -581,6 +582,348 @@ TEST(OnednnBlocked, StemConcatAndBatch) {
   for (const auto& [node, provider] : s.assignment())
     EXPECT_NE(node.rfind("to_blocked_", 0), 0u) << node;
 }
+
+// ---------------------------------------------------------------- Resize / ConvTranspose
+
+// Nodes of a onednn session by op type (layout changes included), every one on onednn.
+std::multiset<std::string> all_ops(const Model& model, const std::vector<Tensor>& inputs,
+                                   int threads) {
+  Session s(model, SessionOptions{{"onednn", "reference"}, threads, true, false});
+  s.run(inputs);
+  std::multiset<std::string> ops;
+  for (const NodeProfile& p : s.profile()) {
+    EXPECT_EQ(p.provider, "onednn") << p.node;
+    ops.insert(p.op_type);
+  }
+  return ops;
+}
+
+struct ResizeCase {
+  const char* name;
+  int64_t opset;
+  const char* op;                      // Resize or Upsample
+  const char *mode, *coord, *nearest;  // coord / nearest "" = the op's default
+  int64_t c, h, w;                     // the resized tensor [1, c, h, w]
+  std::vector<float> scales;           // or
+  std::vector<int64_t> sizes;
+};
+
+class OnednnResize : public ::testing::TestWithParam<std::tuple<ResizeCase, int>> {};
+
+// stem Conv (3 -> c, 1x1) -> Resize -> Conv (c -> 7, 3x3): the Resize runs inside the blocked
+// run, no layout change around it (the stem reads NCHW, one ToNchw for the output). c > 16 and
+// not a multiple of 8 (a conv reading fewer channels than a block would read NCHW).
+TEST_P(OnednnResize, MatchesReferenceInsideBlockedRun) {
+  const ResizeCase& rc = std::get<0>(GetParam());
+  const int threads = std::get<1>(GetParam());
+  GraphBuilder b(rc.opset);
+  b.input("x", {1, 3, rc.h, rc.w})
+      .constant("w1", random_tensor({rc.c, 3, 1, 1}, 201))
+      .constant("w2", random_tensor({7, rc.c, 3, 3}, 202));
+  b.node("Conv", {"x", "w1"}, {"c1"});
+  std::vector<std::string> in = {"c1"};
+  if (std::string(rc.op) == "Upsample" && rc.opset < 9) {
+  } else if (!rc.sizes.empty()) {
+    b.constant("sizes", Tensor::from_vector(rc.sizes, {4}));
+    in = {"c1", "", "", "sizes"};
+  } else {
+    b.constant("scales", Tensor::from_vector(rc.scales, {4}));
+    if (rc.opset >= 11 && std::string(rc.op) == "Resize")
+      in = {"c1", "", "scales"};
+    else
+      in.push_back("scales");
+  }
+  Node& r = b.node(rc.op, in, {"r"});
+  if (std::string(rc.op) == "Upsample" && rc.opset < 9) r.set_attr_floats("scales", rc.scales);
+  r.set_attr_string("mode", rc.mode);
+  if (*rc.coord) r.set_attr_string("coordinate_transformation_mode", rc.coord);
+  if (*rc.nearest) r.set_attr_string("nearest_mode", rc.nearest);
+  b.node("Conv", {"r", "w2"}, {"y"}).set_attr_ints("pads", {1, 1, 1, 1});
+  b.output("y");
+  const Model m = b.build();
+  const std::vector<Tensor> x = {random_tensor({1, 3, rc.h, rc.w}, 200)};
+  expect_close(m, x, 3, threads);
+  const std::multiset<std::string> ops = all_ops(m, x, threads);
+  EXPECT_EQ(ops.count("Resize"), 1u);
+  EXPECT_EQ(ops.count("ToBlocked"), 0u);
+  EXPECT_EQ(ops.count("ToNchw"), 1u);
+}
+
+const ResizeCase kResizeCases[] = {
+    {"nearest_default_x2", 13, "Resize", "nearest", "", "", 21, 7, 9, {1, 1, 2, 2}, {}},
+    {"nearest_asym_floor_x2",
+     13,
+     "Resize",
+     "nearest",
+     "asymmetric",
+     "floor",
+     19,
+     7,
+     9,
+     {1, 1, 2, 2},
+     {}},
+    {"nearest_half_pixel_ceil_sizes",
+     13,
+     "Resize",
+     "nearest",
+     "half_pixel",
+     "ceil",
+     35,
+     7,
+     9,
+     {},
+     {1, 35, 12, 20}},
+    {"nearest_align_corners_prefer_ceil",
+     13,
+     "Resize",
+     "nearest",
+     "align_corners",
+     "round_prefer_ceil",
+     17,
+     5,
+     11,
+     {1, 1, 3.f, 1.5f},
+     {}},
+    {"nearest_pytorch_half_pixel_down",
+     13,
+     "Resize",
+     "nearest",
+     "pytorch_half_pixel",
+     "round_prefer_floor",
+     21,
+     13,
+     11,
+     {1, 1, 0.5f, 0.6f},
+     {}},
+    {"nearest_tf_half_pixel_for_nn",
+     13,
+     "Resize",
+     "nearest",
+     "tf_half_pixel_for_nn",
+     "",
+     25,
+     6,
+     7,
+     {1, 1, 1.7f, 2.5f},
+     {}},
+    {"linear_half_pixel_x2", 13, "Resize", "linear", "half_pixel", "", 19, 7, 9, {1, 1, 2, 2}, {}},
+    {"linear_pytorch_half_pixel_sizes",
+     13,
+     "Resize",
+     "linear",
+     "pytorch_half_pixel",
+     "",
+     21,
+     7,
+     9,
+     {},
+     {1, 21, 1, 33}},
+    {"linear_align_corners_x8",
+     11,
+     "Resize",
+     "linear",
+     "align_corners",
+     "",
+     21,
+     5,
+     6,
+     {1, 1, 8, 8},
+     {}},
+    {"linear_asymmetric_down",
+     13,
+     "Resize",
+     "linear",
+     "asymmetric",
+     "",
+     33,
+     15,
+     13,
+     {1, 1, 0.4f, 0.75f},
+     {}},
+    {"resize10_nearest", 10, "Resize", "nearest", "", "", 17, 7, 9, {1, 1, 2, 3}, {}},
+    {"resize10_linear_down", 10, "Resize", "linear", "", "", 19, 9, 9, {1, 1, 0.6f, 0.5f}, {}},
+    {"upsample9_nearest", 9, "Upsample", "nearest", "", "", 21, 7, 9, {1, 1, 2, 2}, {}},
+    {"upsample9_linear", 9, "Upsample", "linear", "", "", 19, 7, 9, {1, 1, 2, 3}, {}},
+    {"upsample7_nearest_attr", 7, "Upsample", "nearest", "", "", 17, 7, 9, {1, 1, 3, 2}, {}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Modes, OnednnResize,
+                         ::testing::Combine(::testing::ValuesIn(kResizeCases),
+                                            ::testing::Values(1, 2)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param).name) + "_t" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+// Sizes only known when the graph runs (a graph input here; torchvision computes them from
+// Shape(x)), a Resize reading a graph input and writing a graph output (NCHW borders), and a
+// second input shape.
+TEST(OnednnResizeRuntime, SizesFromAGraphInput) {
+  GraphBuilder b(13);
+  b.input("x", {1, 5, 7, 9}).input("sizes", {4}, DType::kI64);
+  b.node("Resize", {"x", "", "", "sizes"}, {"y"}).set_attr_string("mode", "linear");
+  b.output("y");
+  const Model m = b.build();
+  for (const auto& s : {std::vector<int64_t>{1, 5, 16, 21}, std::vector<int64_t>{1, 5, 3, 4}}) {
+    const std::vector<Tensor> in = {random_tensor({1, 5, 7, 9}, 210), Tensor::from_vector(s, {4})};
+    for (int threads : {1, 2}) {
+      Session fast(m, SessionOptions{{"onednn", "reference"}, threads, false});
+      const Tensor got = fast.run(in).at(0);
+      const Tensor want = Session(m, SessionOptions{{"reference"}}).run(in).at(0);
+      ASSERT_EQ(got.shape(), want.shape());
+      double d = 0;
+      for (int64_t i = 0; i < got.numel(); ++i)
+        d = std::max(d, std::fabs(got.get_f64(i) - want.get_f64(i)));
+      EXPECT_LE(d, 1e-5 * max_abs(want));
+      int resize_on_onednn = 0;
+      for (const auto& [node, provider] : fast.assignment())
+        resize_on_onednn += node == "Resize_0" && provider == "onednn";
+      EXPECT_EQ(resize_on_onednn, 1);
+    }
+  }
+}
+
+// A segmenter's head: the last Resize writes the NCHW graph output itself (no ToNchw), for 21
+// channels (two 16-lane blocks, the last padded) and 5 (one block) at 1 and 2 threads.
+TEST(OnednnResize, LastResizeWritesNchwOutput) {
+  for (int64_t c : {21, 5}) {
+    GraphBuilder b(13);
+    b.input("x", {1, 3, 10, 9})
+        .constant("w1", random_tensor({c, 3, 3, 3}, 231))
+        .constant("scales", Tensor::from_vector(std::vector<float>{1, 1, 8, 8}, {4}));
+    b.node("Conv", {"x", "w1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+    Node& r = b.node("Resize", {"c1", "", "scales"}, {"y"});
+    r.set_attr_string("mode", "linear");
+    r.set_attr_string("coordinate_transformation_mode", "pytorch_half_pixel");
+    b.output("y");
+    const Model m = b.build();
+    const std::vector<Tensor> x = {random_tensor({1, 3, 10, 9}, 230)};
+    for (int threads : {1, 2}) {
+      expect_close(m, x, 2, threads);
+      const std::multiset<std::string> ops = all_ops(m, x, threads);
+      EXPECT_EQ(ops.count("Resize"), 1u);
+      EXPECT_EQ(ops.count("ToNchw"), 0u);
+    }
+  }
+}
+
+// MobileNetV3 as PyTorch exports it before opset 14: hardswish is Mul(y, HardSigmoid(y)) with
+// alpha 1/6, and the squeeze-excitation gate a HardSigmoid after a conv; both become post-ops
+// of the convs (HardSwish; Linear + Clip), nothing left on reference.
+TEST(OnednnConvAct, HardSigmoidAndHardSwishFused) {
+  GraphBuilder b(13);
+  b.input("x", {1, 3, 11, 9})
+      .constant("w1", random_tensor({20, 3, 3, 3}, 241, -2.f, 2.f))
+      .constant("w2", random_tensor({20, 20, 1, 1}, 242, -2.f, 2.f));
+  b.node("Conv", {"x", "w1"}, {"c1"});
+  b.node("HardSigmoid", {"c1"}, {"h1"}).set_attr_float("alpha", 1.f / 6);
+  b.node("Mul", {"c1", "h1"}, {"hs"});
+  b.node("Conv", {"hs", "w2"}, {"c2"});
+  Node& g = b.node("HardSigmoid", {"c2"}, {"gate"});
+  g.set_attr_float("alpha", 0.25f);
+  g.set_attr_float("beta", 0.4f);
+  b.node("Mul", {"hs", "gate"}, {"y"});
+  b.output("y");
+  const Model m = b.build();
+  const std::vector<Tensor> x = {random_tensor({1, 3, 11, 9}, 240, -2.f, 2.f)};
+  expect_close(m, x, 3);
+  const std::multiset<std::string> ops = compute_ops(m, x);
+  EXPECT_EQ(ops, (std::multiset<std::string>{"Conv", "Conv", "Mul"}));
+}
+
+struct ConvTCase {
+  const char* name;
+  int64_t c, m, h, w, kh, kw, group;
+  std::vector<int64_t> strides, pads, dilations, output_padding, output_shape;
+  std::string auto_pad;
+  bool bias, relu;
+};
+
+class OnednnConvTranspose : public ::testing::TestWithParam<std::tuple<ConvTCase, int>> {};
+
+// stem Conv (3 -> c) -> ConvTranspose [+ bias + Relu fused] -> Conv (m -> 5): blocked
+// throughout, the Relu gone into the deconvolution.
+TEST_P(OnednnConvTranspose, MatchesReferenceInsideBlockedRun) {
+  const ConvTCase& k = std::get<0>(GetParam());
+  const int threads = std::get<1>(GetParam());
+  GraphBuilder b;
+  b.input("x", {1, 3, k.h, k.w})
+      .constant("w1", random_tensor({k.c, 3, 1, 1}, 221))
+      .constant("wt", random_tensor({k.c, k.m / k.group, k.kh, k.kw}, 222))
+      .constant("bt", random_tensor({k.m}, 223))
+      .constant("w2", random_tensor({5, k.m, 1, 1}, 224));
+  b.node("Conv", {"x", "w1"}, {"c1"});
+  std::vector<std::string> in = {"c1", "wt"};
+  if (k.bias) in.push_back("bt");
+  Node& t = b.node("ConvTranspose", in, {k.relu ? "t" : "a"});
+  if (k.group > 1) t.set_attr_int("group", k.group);
+  if (!k.strides.empty()) t.set_attr_ints("strides", k.strides);
+  if (!k.pads.empty()) t.set_attr_ints("pads", k.pads);
+  if (!k.dilations.empty()) t.set_attr_ints("dilations", k.dilations);
+  if (!k.output_padding.empty()) t.set_attr_ints("output_padding", k.output_padding);
+  if (!k.output_shape.empty()) t.set_attr_ints("output_shape", k.output_shape);
+  if (!k.auto_pad.empty()) t.set_attr_string("auto_pad", k.auto_pad);
+  if (k.relu) b.node("Relu", {"t"}, {"a"});
+  b.node("Conv", {"a", "w2"}, {"y"});
+  b.output("y");
+  const Model m = b.build();
+  const std::vector<Tensor> x = {random_tensor({1, 3, k.h, k.w}, 220)};
+  expect_close(m, x, 3, threads);
+  const std::multiset<std::string> ops = all_ops(m, x, threads);
+  EXPECT_EQ(ops.count("ConvTranspose"), 1u);
+  EXPECT_EQ(ops.count("Relu"), 0u);
+  EXPECT_EQ(ops.count("ToBlocked"), 0u);
+  EXPECT_EQ(ops.count("ToNchw"), 1u);
+}
+
+const ConvTCase kConvTCases[] = {
+    {"k2s2_unet", 19, 17, 7, 9, 2, 2, 1, {2, 2}, {}, {}, {}, {}, "", true, true},
+    {"k3s2_pads_outpad",
+     5,
+     17,
+     7,
+     6,
+     3,
+     3,
+     1,
+     {2, 2},
+     {1, 1, 1, 1},
+     {},
+     {1, 1},
+     {},
+     "",
+     true,
+     false},
+    {"k4s2p1_fcn", 21, 21, 5, 7, 4, 4, 1, {2, 2}, {1, 1, 1, 1}, {}, {}, {}, "", false, true},
+    {"groups_dilation_asym",
+     12,
+     20,
+     6,
+     5,
+     3,
+     2,
+     4,
+     {1, 2},
+     {0, 1, 2, 0},
+     {2, 1},
+     {},
+     {},
+     "",
+     true,
+     true},
+    {"depthwise_s3", 16, 16, 5, 5, 3, 3, 16, {3, 3}, {}, {}, {2, 0}, {}, "", true, false},
+    {"output_shape", 7, 19, 6, 7, 3, 3, 1, {2, 2}, {}, {}, {}, {12, 14}, "", true, true},
+    {"same_upper", 9, 18, 5, 8, 3, 3, 1, {2, 2}, {}, {}, {}, {}, "SAME_UPPER", false, true},
+    {"same_lower", 9, 22, 5, 8, 4, 3, 1, {2, 3}, {}, {}, {}, {}, "SAME_LOWER", true, false},
+};
+
+INSTANTIATE_TEST_SUITE_P(Shapes, OnednnConvTranspose,
+                         ::testing::Combine(::testing::ValuesIn(kConvTCases),
+                                            ::testing::Values(1, 2)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param).name) + "_t" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
 
 // ---------------------------------------------------------------- Winograd
 

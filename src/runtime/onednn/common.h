@@ -140,6 +140,11 @@ bool all_f32(const KernelInit& init);
 // Fails with a message naming the node unless `t` is f32.
 void require_f32(const Node& node, const Tensor& t, const char* what);
 
+// Whether resize.cpp computes this default-domain Resize (opset >= 10) or Upsample (7-9) node:
+// nearest or (bi)linear, no tf_crop_and_resize, antialias, axes or keep_aspect_ratio_policy.
+// The rank (4) and the scales are checked where the node is rewritten.
+bool resize_supported(const Node& n, int64_t opset);
+
 // The int8 part of the provider's graph rewrite (int8_rewrite.cpp): QDQ patterns around
 // Conv/Gemm/MatMul and QLinearConv/QLinearMatMul become QConv / QGemm nodes of the
 // edgeopt.onednn domain (see qconv.cpp), before the fp32 fusions and the layout pass run.

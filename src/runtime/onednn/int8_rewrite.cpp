@@ -40,7 +40,6 @@ struct QP {
   bool operator==(const QP& o) const { return scale == o.scale && zp == o.zp && dt == o.dt; }
 };
 
-
 // A constant positive finite f32 scalar.
 bool scalar_scale(const Graph& g, const std::string& v, float& s) {
   const Tensor* t = v.empty() ? nullptr : constant_of(g, v);
@@ -109,6 +108,8 @@ class Int8Fuser {
         try_max_pool(static_cast<int>(i));
       else if (op == "Concat")
         try_concat(static_cast<int>(i));
+      else if (op == "Resize" || op == "Upsample")
+        try_resize(static_cast<int>(i));
       else if (op == "Mul")
         try_channel_mul(static_cast<int>(i));
       else if (op == "GlobalAveragePool")
@@ -538,6 +539,29 @@ class Int8Fuser {
     retire(q2);
   }
 
+  // DQ(q) → Resize → Q with the same parameters, a Resize that resize.cpp computes: nearest
+  // copies q exactly; linear gives Q(lerp(DQ(q))) = round(lerp(q)) (DQ and Q are affine with
+  // the same s and integer z, and a convex combination stays in range), which the kernel
+  // computes on q in float (the reference in three steps, so a result near a rounding tie may
+  // differ by one). The Resize reads q and writes the Q's output; the layout pass runs it
+  // channels-last.
+  void try_resize(int i) {
+    const Node& n = g_.nodes[i];
+    if (!resize_supported(n, m_.opset()) || passes::rank_of(g_, n.inputs[0]) != 4) return;
+    const int d = g_.producer(n.inputs[0]);
+    if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return;
+    std::string q;
+    QP in, out;
+    if (!dq_of(n.inputs[0], q, in) || !is_8bit(in.dt)) return;
+    const int q2 = sole_q(n.outputs[0], out);
+    if (q2 < 0 || !(out == in)) return;
+    Node& r = g_.nodes[i];
+    r.inputs[0] = q;
+    r.outputs = {g_.nodes[q2].outputs[0]};
+    retire(d);
+    retire(q2);
+  }
+
   // Concat(DQ(q1), DQ(q2), ...) → Q, every DQ and the Q with the same parameters (edgeopt's
   // quantizer gives a Concat's inputs its output's, as TFLite does): Q(DQ(q)) = q, so the Concat
   // runs on the integers. It stays a default-domain Concat; the layout pass runs it channels-last.
@@ -553,8 +577,10 @@ class Int8Fuser {
       QP p;
       if (d < 0 || dead_[d] || sole_reader(v) != i || !dq_of(v, q, p)) return;
       if (!is_8bit(p.dt)) return;
-      if (qs.empty()) first = p;
-      else if (!(p == first)) return;
+      if (qs.empty())
+        first = p;
+      else if (!(p == first))
+        return;
       qs.push_back(q);
       used.push_back(d);
     }
@@ -670,8 +696,7 @@ class Int8Fuser {
         std::string src;
         QP in;
         ok = !n.inputs[k].empty() && dq_of(n.inputs[k], src, in) &&
-             sole_reader(n.inputs[k]) == static_cast<int>(i) &&
-             is_8bit(in.dt);
+             sole_reader(n.inputs[k]) == static_cast<int>(i) && is_8bit(in.dt);
         if (!ok || in == out) continue;
         const int p = g_.producer(src);
         ok = p >= 0 && is_default(g_.nodes[p]) && g_.nodes[p].op_type == "QuantizeLinear";

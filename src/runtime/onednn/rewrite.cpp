@@ -1,16 +1,19 @@
 // The oneDNN provider's graph rewrite (run by the session on its own copy of the model):
 //
-//  1. conv_bn_fold, identity_elimination and constant_folding (passes/) so that BatchNorm is
-//     folded into Conv and Constant nodes become initializers the fusions below can read.
+//  1. conv_bn_fold, identity_elimination, shape_folding and constant_folding (passes/) so that
+//     BatchNorm is folded into Conv and Constant nodes, and Shape of a static value (an
+//     exporter's computed Resize sizes), become initializers the fusions below can read.
 //  2. int8 (int8_rewrite.cpp): QDQ / QLinear patterns around Conv, Gemm and MatMul become QConv
 //     and QGemm with requantization, ReLU/Clip and residual Adds fused, u8 in and out;
 //     squeeze-excitation pools and scales on 8-bit data (QGlobalAveragePool, QChannelMul). Then
 //     float islands DQ → element-wise ops → Q become 256-entry tables, Lut (lut.cpp).
 //  3. Fusion: a 2-D f32 Conv with constant weights absorbs the chain of nodes that alone read
 //     its output — activations (Relu, LeakyRelu, Clip, Sigmoid, HardSwish, Tanh, Elu), SiLU
-//     (Mul(y, Sigmoid(y))) and a residual Add of a tensor of the same shape — as oneDNN
-//     post-ops; it becomes Conv of the edgeopt.onednn domain (channels-last). 2-D f32 pools
-//     become edgeopt.onednn pools.
+//     (Mul(y, Sigmoid(y))), HardSwish (Mul(y, HardSigmoid(y)), alpha 1/6), HardSigmoid (Linear
+//     + Clip) and a residual Add of a tensor of the same shape — as oneDNN post-ops; it becomes
+//     Conv of the edgeopt.onednn domain (channels-last). ConvTranspose the same way (oneDNN
+//     deconvolution, conv_transpose.cpp). 2-D f32 pools become edgeopt.onednn pools; Resize /
+//     Upsample (nearest, linear) the edgeopt.onednn Resize (resize.cpp).
 //  4. Layout (to_layout, the one place that decides it): edgeopt.onednn nodes (QGemm excepted)
 //     read and write one activation layout per graph (common.h). f32 graphs use oneDNN's
 //     blocked layout (nChw8c on AVX2: [N, ceil(C/8), H, W, 8], the layout its f32 conv and pool
@@ -27,7 +30,9 @@
 //     each value's channel count (ToNchw needs it: the last block may be padded); the padded
 //     lanes must stay finite, so an agnostic node joins a blocked run only when its operands
 //     agree on the channels (or broadcast over them) and a Div divides by a constant (padded 1).
+//     A blocked Resize whose output only NCHW readers need writes NCHW itself.
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -62,8 +67,8 @@ std::vector<Dim> known_dims(const Graph& g, const std::string& v) {
 }
 
 const std::vector<std::string>& unary_ops() {
-  static const std::vector<std::string> ops = {"Relu", "LeakyRelu", "Clip", "Sigmoid",
-                                               "HardSwish", "Tanh", "Elu"};
+  static const std::vector<std::string> ops = {"Relu",      "LeakyRelu", "Clip", "Sigmoid",
+                                               "HardSwish", "Tanh",      "Elu"};
   return ops;
 }
 bool is_unary(const Node& n) {
@@ -92,7 +97,8 @@ class Rewriter {
   void prepare() {
     PassOptions po;
     const std::vector<std::string> names = PassRegistry::global().names();
-    for (const char* p : {"identity_elimination", "constant_folding", "conv_bn_fold"})
+    for (const char* p :
+         {"identity_elimination", "shape_folding", "constant_folding", "conv_bn_fold"})
       if (std::count(names.begin(), names.end(), p)) po.only.push_back(p);
     if (!po.only.empty()) optimize(m_, po);
     bool have = false;
@@ -103,8 +109,10 @@ class Rewriter {
   // Eltwise post-op for node n (a unary activation), or op "" when it has none.
   PostOp as_post_op(const Node& n) {
     PostOp p{n.op_type, 0.f, 0.f};
-    if (n.op_type == "LeakyRelu") p.alpha = n.attr_float("alpha", 0.01f);
-    else if (n.op_type == "Elu") p.alpha = n.attr_float("alpha", 1.f);
+    if (n.op_type == "LeakyRelu")
+      p.alpha = n.attr_float("alpha", 0.01f);
+    else if (n.op_type == "Elu")
+      p.alpha = n.attr_float("alpha", 1.f);
     else if (n.op_type == "Clip") {
       p.alpha = -3.402823466e+38f;
       p.beta = 3.402823466e+38f;
@@ -132,7 +140,9 @@ class Rewriter {
   }
 
   bool conv_eligible(const Node& n) {
-    if (!is_default(n) || n.op_type != "Conv" || n.outputs.size() != 1) return false;
+    if (!is_default(n) || (n.op_type != "Conv" && n.op_type != "ConvTranspose") ||
+        n.outputs.size() != 1)
+      return false;
     const Tensor* w = constant_of(g_, n.input(1));
     if (!w || w->dtype() != DType::kF32 || w->rank() != 4) return false;
     if (!n.input(2).empty()) {
@@ -150,7 +160,54 @@ class Rewriter {
       return false;
     if (n.outputs.size() != 1 || rank_of(g_, n.inputs[0]) != 4 || !f32_or_unknown(g_, n.inputs[0]))
       return false;
-    return !(op == "AveragePool" && n.attr_int("ceil_mode", 0) && n.attr_int("count_include_pad", 0));
+    return !(op == "AveragePool" && n.attr_int("ceil_mode", 0) &&
+             n.attr_int("count_include_pad", 0));
+  }
+
+  // Resize (opset 10+) / Upsample (7-9) of a 4-D f32 tensor that resize.cpp computes: nearest or
+  // linear on H and W, no crop, antialias or axes. Rewritten to the edgeopt.onednn Resize with
+  // inputs [X, "", scales, sizes] and the coordinate and rounding modes spelled out.
+  bool to_onednn_resize(Node& n) {
+    const int64_t opset = m_.opset();
+    if (!is_default(n) || !resize_supported(n, opset) || rank_of(g_, n.inputs[0]) != 4)
+      return false;
+    // f32, or 8-bit where the int8 rewrite moved the Resize onto the quantized tensor.
+    if (!f32_or_unknown(g_, n.inputs[0]) && !is_8bit(passes::dtype_of_value(g_, n.inputs[0])))
+      return false;
+    const bool upsample = n.op_type == "Upsample";
+    std::string mode = n.attr_string("mode", "nearest");
+    if (mode == "bilinear") mode = "linear";
+    std::string coord = "asymmetric", nearest = upsample ? "floor" : "simple";
+    if (!upsample && opset >= 11) {
+      coord = n.attr_string("coordinate_transformation_mode", "half_pixel");
+      nearest = n.attr_string("nearest_mode", "round_prefer_floor");
+    }
+    std::string scales, sizes;
+    if (upsample && opset < 9) {
+      const std::vector<float> s = n.attr_floats("scales");
+      if (s.size() != 4) return false;
+      scales = passes::add_constant(m_, n.name + "_scales", Tensor::from_vector(s, {4}));
+    } else if (upsample || opset == 10) {
+      scales = n.input(1);
+    } else {
+      scales = n.input(2);
+      sizes = n.input(3);
+    }
+    // Scales that would resample N or C stay with the reference.
+    const Tensor* sc = scales.empty() ? nullptr : constant_of(g_, scales);
+    if (sc && sc->numel() == 0)
+      scales.clear();
+    else if (sc && (sc->numel() != 4 || sc->get_f64(0) != 1 || sc->get_f64(1) != 1))
+      return false;
+    if (scales.empty() == sizes.empty()) return false;
+    n.domain = kDomain;
+    n.op_type = "Resize";
+    n.inputs = {n.inputs[0], "", scales, sizes};
+    n.attributes.clear();
+    n.set_attr_string("mode", mode);
+    n.set_attr_string("coordinate_transformation_mode", coord);
+    n.set_attr_string("nearest_mode", nearest);
+    return true;
   }
 
   void fuse() {
@@ -162,16 +219,21 @@ class Rewriter {
         n.domain = kDomain;
         continue;
       }
+      if (to_onednn_resize(n)) continue;
       if (!conv_eligible(n)) continue;
       n.domain = kDomain;
       n.inputs.resize(3);  // bias slot (maybe "") before residual inputs
       std::vector<PostOp> post;
       for (;;) {
         const std::string y = n.outputs[0];
-        // SiLU: Mul(y, Sigmoid(y)) with y read only by those two and the sigmoid by the Mul.
-        if (int s = silu_sigmoid(y); s >= 0) {
+        // SiLU: Mul(y, Sigmoid(y)) with y read only by those two and the sigmoid by the Mul;
+        // HardSwish: Mul(y, HardSigmoid(y)) with HardSigmoid's alpha 1/6, beta 1/2 (PyTorch's
+        // export of hardswish before opset 14), oneDNN's y * relu6(y + 3) / 6.
+        int s = gated_by(y, "Sigmoid");
+        const bool hard = s < 0 && (s = gated_by(y, "HardSigmoid")) >= 0;
+        if (s >= 0) {
           const int mul = sole_reader(g_.nodes[s].outputs[0]);
-          post.push_back({"SiLU", 1.f, 0.f});
+          post.push_back({hard ? "HardSwish" : "SiLU", hard ? 0.f : 1.f, 0.f});
           n.outputs[0] = g_.nodes[mul].outputs[0];
           dead[s] = dead[mul] = 1;
           clear(s);
@@ -185,8 +247,12 @@ class Rewriter {
           const PostOp p = as_post_op(c);
           if (p.op.empty()) break;
           post.push_back(p);
-        } else if (is_default(c) && c.op_type == "Add" && m_.opset() >= 7 &&
-                   c.inputs.size() == 2 && c.inputs[0] != c.inputs[1]) {
+        } else if (is_default(c) && c.op_type == "HardSigmoid" && f32_or_unknown(g_, y)) {
+          // max(0, min(1, alpha * y + beta)): the squeeze-excitation gate of MobileNetV3.
+          post.push_back({"Linear", c.attr_float("alpha", 0.2f), c.attr_float("beta", 0.5f)});
+          post.push_back({"Clip", 0.f, 1.f});
+        } else if (is_default(c) && c.op_type == "Add" && m_.opset() >= 7 && c.inputs.size() == 2 &&
+                   c.inputs[0] != c.inputs[1]) {
           const std::string other = c.inputs[0] == y ? c.inputs[1] : c.inputs[0];
           const std::vector<Dim> dy = known_dims(g_, y), dr = known_dims(g_, other);
           if (dy.size() != 4 || dy != dr || constant_of(g_, other)) break;
@@ -207,15 +273,18 @@ class Rewriter {
     g_.nodes = std::move(kept);
   }
 
-  // The Sigmoid node index when `y` feeds exactly Sigmoid(y) and Mul(y, that), else -1.
-  int silu_sigmoid(const std::string& y) {
+  // The gate node index when `y` feeds exactly gate(y) and Mul(y, that), else -1; gate is
+  // Sigmoid or HardSigmoid(alpha 1/6, beta 1/2).
+  int gated_by(const std::string& y, const char* gate) {
     if (g_.is_graph_output(y) || passes::use_count(g_, y) != 2) return -1;
     const std::vector<int> r = passes::readers(g_, y);
     if (r.size() != 2) return -1;
     for (int k = 0; k < 2; ++k) {
       const Node& s = g_.nodes[r[k]];
       const Node& mul = g_.nodes[r[1 - k]];
-      if (!is_default(s) || s.op_type != "Sigmoid" || !is_default(mul) || mul.op_type != "Mul")
+      if (!is_default(s) || s.op_type != gate || !is_default(mul) || mul.op_type != "Mul") continue;
+      if (s.op_type == "HardSigmoid" && (std::fabs(s.attr_float("alpha", 0.2f) - 1.f / 6) > 1e-6f ||
+                                         s.attr_float("beta", 0.5f) != 0.5f))
         continue;
       const int after = sole_reader(s.outputs[0]);
       if (after != r[1 - k]) continue;
@@ -298,12 +367,16 @@ class Rewriter {
     const int64_t opset = m_.opset();
     data.clear();
     channels = -1;
-    if (is_unary(n)) data = {0};
-    else if (per_tensor_qdq(n)) data = {0};
-    else if (is_binary(n, opset) && n.inputs.size() == 2) data = {0, 1};
+    if (is_unary(n))
+      data = {0};
+    else if (per_tensor_qdq(n))
+      data = {0};
+    else if (is_binary(n, opset) && n.inputs.size() == 2)
+      data = {0, 1};
     else if (is_default(n) && n.op_type == "Concat" && opset >= 4)
       for (size_t i = 0; i < n.inputs.size(); ++i) data.push_back(i);
-    else return false;
+    else
+      return false;
     if (n.outputs.size() != 1) return false;
     const bool concat = n.op_type == "Concat";
     int64_t axis = concat ? n.attr_int("axis", 0) : 0;
@@ -321,8 +394,7 @@ class Rewriter {
         ch = block_ ? channels_.at(v) : 0;
       } else if (const Tensor* c = constant_of(g_, v)) {
         if (concat || c->dtype() != DType::kF32 || c->rank() > 4) return false;
-        if (block_ && c->rank() >= 3 && c->dim(c->rank() - 3) != 1)
-          ch = c->dim(c->rank() - 3);
+        if (block_ && c->rank() >= 3 && c->dim(c->rank() - 3) != 1) ch = c->dim(c->rank() - 3);
         if (block_ && n.op_type == "Div" && i == 0) return false;
         if (ch < 0) continue;  // broadcast over the channels
       } else {
@@ -391,6 +463,22 @@ class Rewriter {
           plain_src = w->dim(1) * group < block_ && (group == 1 || !produced_.count(n.inputs[0]));
           if (plain_src && produced_.count(n.inputs[0])) plain_readers.insert(n.inputs[0]);
         }
+      } else if (n.domain == kDomain && n.op_type == "ConvTranspose") {
+        data.push_back(0);
+        for (size_t k = 3; k < n.inputs.size(); ++k) data.push_back(k);
+        if (block_) {
+          const Tensor* w = constant_of(g_, n.inputs[1]);
+          channels = w->dim(1) * n.attr_int("group", 1);
+          n.set_attr_int("block", block_);
+        }
+      } else if (n.domain == kDomain && n.op_type == "Resize") {
+        // Channel-preserving, any lane count: joins the run (channels as its input) or stays
+        // NCHW when C is unknown.
+        const std::string& x = n.inputs[0];
+        channels = produced_.count(x) ? (block_ ? channels_.at(x) : 0) : nchw_channels(x);
+        if (block_ && channels < 0) continue;
+        n.set_attr_int("channels_last", 1);
+        data.push_back(0);
       } else if (n.domain == kDomain && n.op_type == "QGemm") {
         continue;
       } else if (n.domain == kDomain && n.op_type == "QChannelMul") {
@@ -457,14 +545,29 @@ class Rewriter {
       t.inputs = {twin_[v]};
       t.outputs = {v};
       if (block_) t.set_attr_int("channels", channels_[v]);
+      if (block_ && resize_writes_nchw(twin_[v], v)) continue;
       added_.push_back(std::move(t));
     }
     for (Node& t : added_) g_.nodes.push_back(std::move(t));
   }
 
+  // A blocked Resize whose output only an NCHW reader (or the graph output) needs writes NCHW
+  // itself (resize.cpp, attribute nchw_channels): a segmenter's last up-sampling to the full
+  // image is the largest tensor of the model, written once instead of blocked and reordered.
+  bool resize_writes_nchw(const std::string& twin, const std::string& v) {
+    if (passes::use_count(g_, twin) != 0) return false;
+    const int p = g_.producer(twin);
+    if (p < 0) return false;
+    Node& r = g_.nodes[p];
+    if (r.domain != kDomain || r.op_type != "Resize") return false;
+    r.outputs[0] = v;
+    r.set_attr_int("nchw_channels", channels_.at(v));
+    return true;
+  }
+
   Model& m_;
   Graph& g_;
-  int64_t block_ = 0;  // blocked run lanes, 0 for channels-last
+  int64_t block_ = 0;                                  // blocked run lanes, 0 for channels-last
   std::unordered_map<std::string, std::string> twin_;  // value → its laid-out twin
   std::unordered_set<std::string> produced_;           // values whose producer was laid out
   std::unordered_map<std::string, int64_t> channels_;  // blocked: their channel count
