@@ -16,6 +16,7 @@
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
 #include "format.h"
+#include "shape_option.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -24,7 +25,7 @@ struct PruneArgs {
   std::string model, out;
   double sparsity = -1, ratio = -1;
   std::string scope = "layer", pattern = "unstructured", criterion = "l1";
-  std::vector<std::string> exclude;
+  std::vector<std::string> exclude, shapes;
   bool structured = false, json = false;
 };
 
@@ -53,7 +54,7 @@ void print_sizes(const ModelStats &a, const ModelStats &b) {
 
 int run_prune(const PruneArgs &a) {
   refuse_same_file(a.model, a.out);
-  Model model = load_model(a.model);
+  Model model = with_shapes(load_model(a.model), a.shapes);
   const ModelStats before = inspect_model(model, 1, a.model);
   nlohmann::json j;
   j["model"] = a.model;
@@ -137,6 +138,7 @@ CommandRegistrar reg(
       auto a = std::make_shared<PruneArgs>();
       sub.add_option("model", a->model, "ONNX model")->required();
       sub.add_option("-o,--output", a->out, "Pruned model to write")->required();
+      add_shape_option(sub, a->shapes);
       sub.add_option("--sparsity", a->sparsity, "Fraction of weights to zero (unstructured)")
           ->check(CLI::Range(0.0, 0.999999));
       sub.add_option("--scope", a->scope, "layer: same fraction per tensor; global: one threshold")
