@@ -44,7 +44,7 @@ std::string quantized_bytes(const Model& m, Dataset& calib, int64_t batch = 8) {
   QuantizeOptions o;
   o.samples = kSamples;
   o.batch = batch;
-  return serialize_model(quantize_model(m, o, &calib, nullptr));
+  return serialize_model(quantize_model(m, o, &calib, nullptr, nullptr));
 }
 
 class CalibrationData : public ::testing::Test {
@@ -176,6 +176,8 @@ Model two_input_model() {
   ValueInfo y;
   y.name = "y";
   y.dtype = DType::kF32;
+  y.has_shape = true;
+  y.dims = {Dim{-1, "N"}, Dim{4, ""}};
   m.graph.outputs.push_back(y);
   return m;
 }

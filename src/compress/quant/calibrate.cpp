@@ -61,7 +61,7 @@ bool fits(const Shape& want, const Shape& have) {
 // Tensors without the chunk's leading dim (not per sample) are taken from the first chunk.
 Tensor concat_rows(const std::vector<Tensor>& parts, int64_t chunk, int64_t n) {
   const Tensor& first = parts[0];
-  if (parts.size() == 1 || !first.has_data() || first.rank() < 1 || first.dim(0) != chunk ||
+  if (chunk == n || !first.has_data() || first.rank() < 1 || first.dim(0) != chunk ||
       first.dtype() == DType::kString)
     return first;
   Shape shape = first.shape();
