@@ -39,8 +39,10 @@ const Model& require_float_input(const Model& m) {
 
 std::string wanted_str(const Shape& s) {
   std::string out;
-  for (size_t i = 0; i < s.size(); ++i)
-    out += (i ? "x" : "") + (s[i] < 0 ? std::string("N") : std::to_string(s[i]));
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += 'x';
+    out += s[i] < 0 ? std::string("N") : std::to_string(s[i]);
+  }
   return out;
 }
 
