@@ -7,6 +7,8 @@ For each model (weights=None, torch.manual_seed(0), eval mode) writes into OUT_D
   <model>_output.pb        PyTorch's output for that input (onnx TensorProto)
   resnet18_calib.npz       16 random 3x224x224 samples (x) and zero labels (y): calibration data
                            for quantizing the random-weight model (size and speed demos only)
+  resnet18_b1_op13.onnx    ResNet-18 exported without dynamic axes: a fixed batch of 1, what
+                           torch.onnx.export writes by default
 and, with --fx-int8, an int8 ResNet-18 quantized by PyTorch FX post-training quantization
 (engine onednn):
   resnet18_fxq_op13.onnx   its QDQ export
@@ -102,6 +104,7 @@ def export(model, x, path, opset, dynamic=True):
 
 
 CALIB_FILE = "resnet18_calib.npz"
+FIXED_BATCH_FILE = "resnet18_b1_op13.onnx"
 
 
 def write_calibration(path):
@@ -215,6 +218,7 @@ def main():
         files += [os.path.join(args.out_dir, name + s) for s in ("_input.pb", "_output.pb")]
         if name == "resnet18":
             files.append(os.path.join(args.out_dir, CALIB_FILE))
+            files.append(os.path.join(args.out_dir, FIXED_BATCH_FILE))
         if not all(os.path.exists(f) for f in files):
             todo.append(name)
     fxq = args.fx_int8 and not all(os.path.exists(os.path.join(args.out_dir, f)) for f in FXQ_FILES)
@@ -250,6 +254,8 @@ def main():
             path = os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op))
             if not os.path.exists(path):
                 export(model, x, path, op, dynamic=name not in PRUNE_MODELS)
+        if name == "resnet18" and not os.path.exists(os.path.join(args.out_dir, FIXED_BATCH_FILE)):
+            export(model, x, os.path.join(args.out_dir, FIXED_BATCH_FILE), 13, dynamic=False)
         print("torchvision fixtures: %s done in %.1f s" % (name, time.time() - t0), flush=True)
     if fxq:
         t0 = time.time()

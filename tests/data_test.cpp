@@ -180,9 +180,19 @@ np.savez(f'{d}/fewer.npz', x=x, y=y[:10])
   u8 = open_dataset((d / "u8.npz").string() + "?scale=1&mean=1&std=2");
   b = u8->read(0, 3);
   EXPECT_FLOAT_EQ(b.x.data<float>()[11], (11.0f - 1.0f) / 2.0f);
-  EXPECT_THROW(open_dataset((d / "noy.npz").string()), Error);
+  // Without y (an .npz of x alone, a .npy): the same samples, unlabelled (calibration data).
+  for (const char* name : {"noy.npz", "x.npy"}) {
+    auto ds = open_dataset((d / name).string());
+    EXPECT_FALSE(ds->labelled()) << name;
+    EXPECT_TRUE(ds->input_names().empty()) << name;
+    ASSERT_EQ(ds->size(), 300) << name;
+    const Batch nb = ds->read(290, 10);
+    EXPECT_FALSE(nb.y.defined()) << name;
+    ASSERT_EQ(nb.x.shape(), (Shape{10, 2, 3, 3}));
+    for (int64_t i = 0; i < nb.x.numel(); ++i)
+      ASSERT_EQ(nb.x.data<float>()[i], x.data<float>()[290 * 18 + i]) << name;
+  }
   EXPECT_THROW(open_dataset((d / "fewer.npz").string()), Error);
-  EXPECT_THROW(open_dataset((d / "x.npy").string()), Error);
   EXPECT_THROW(open_dataset((d / "stored.npz").string() + "?size=4"), Error);
 }
 

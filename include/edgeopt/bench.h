@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "edgeopt/input_shapes.h"
 #include "edgeopt/session.h"
 #include "edgeopt/tensor.h"
 
@@ -44,6 +45,8 @@ struct BenchOptions {
   int warmup = 5;  // runs after the first, not measured
   int runs = 50;   // measured runs
   int64_t batch = 1;
+  // Input dims to fix (--shape); a symbolic input dim other than the batch must be fixed here.
+  std::vector<InputShape> shapes;
   // Called after each warm-up and measured run with (done, warmup + runs).
   std::function<void(int64_t, int64_t)> progress;
 };

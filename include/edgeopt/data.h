@@ -8,10 +8,15 @@
 //            | 'mnist:' DIR [ ':' SPLIT ]        IDX files in DIR: {train,t10k}-images-idx3-ubyte
 //                                                and -labels-idx1-ubyte ('.' instead of the
 //                                                second '-' is accepted), each optionally .gz
-//            | FILE.npz                          arrays 'x' (N, ...) and 'y' (N,) of integers
+//            | FILE.npz                          arrays 'x' (N, ...) and 'y' (N,) of integers;
+//                                                'x' alone: unlabelled; or arrays named after
+//                                                the model's inputs (one per input, the same N,
+//                                                unlabelled)
+//            | FILE.npy                          one array (N, ...), unlabelled
 //            | DIR                               image folder: DIR/<class>/<image>; classes are
 //                                                the sub-folder names sorted, label = index;
-//                                                PNG, JPEG, BMP, GIF, TGA, PNM
+//                                                images directly in DIR (no sub-folders):
+//                                                unlabelled; PNG, JPEG, BMP, GIF, TGA, PNM
 //   SPLIT   := 'test' (default) | 'train'
 //   OPTION  := 'size=' S          resize so that the shorter side is S (antialiased bilinear)
 //            | 'crop=' C | 'crop=' H 'x' W     center crop after the resize
@@ -25,6 +30,7 @@
 // `photos?size=256&crop=224&mean=0.485,0.456,0.406&std=0.229,0.224,0.225`.
 //
 // Every dataset yields x as f32 N×C×H×W (npz: N × the stored sample shape) and y as i64 (N).
+// Unlabelled data (calibration needs no labels) yields no y; eval and training refuse it.
 // Images are decoded when their batch is read; only the small label arrays are held whole.
 // Bad specs, missing files and inconsistent data throw Error (invalid input), one line.
 #pragma once
@@ -77,7 +83,9 @@ struct Preprocess {
 
 struct Batch {
   Tensor x;  // f32, N × sample_shape()
-  Tensor y;  // i64, N
+  Tensor y;  // i64, N; undefined for unlabelled data
+  // The other inputs of a multi-input dataset (input_names()[1..]), f32, N × their sample shape.
+  std::vector<Tensor> more;
 };
 
 class Dataset {
@@ -87,7 +95,14 @@ class Dataset {
   // Shape of one sample (C×H×W for images).
   virtual Shape sample_shape() const = 0;
   // Class names, index = label (derived "0", "1", ... when the source has none).
+  // Empty for unlabelled data.
   virtual const std::vector<std::string>& class_names() const = 0;
+  bool labelled() const { return !class_names().empty(); }
+  // Model input each array feeds (an .npz of arrays named after the model's inputs), x's first;
+  // empty when the data feeds the model's one input whatever its name.
+  virtual std::vector<std::string> input_names() const { return {}; }
+  // Sample shape of every array, in input_names() order (just sample_shape() when unnamed).
+  virtual std::vector<Shape> input_shapes() const { return {sample_shape()}; }
   int64_t num_classes() const { return static_cast<int64_t>(class_names().size()); }
   // Samples [begin, begin + count); reading forward in order is the fast path.
   virtual Batch read(int64_t begin, int64_t count) = 0;
@@ -97,6 +112,9 @@ class Dataset {
 
 // Opens a dataset from a SPEC (see the top of this file).
 std::unique_ptr<Dataset> open_dataset(const std::string& spec);
+
+// Throws Error (invalid input) naming the dataset and `what` ("eval") when it has no labels.
+void require_labels(const Dataset& data, const std::string& what);
 
 // Default folder of the Debian package dataset-fashion-mnist.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";

@@ -14,7 +14,7 @@ namespace edgeopt {
 struct NodeStats {
   std::string name;
   std::string op_type;
-  std::vector<Shape> input_shapes;   // empty shape with unknown=true when not inferable
+  std::vector<Shape> input_shapes;  // empty shape with unknown=true when not inferable
   std::vector<Shape> output_shapes;
   std::vector<bool> input_known, output_known;
   int64_t params = 0;        // elements of initializers this node reads
@@ -38,11 +38,13 @@ struct ModelStats {
   int64_t peak_activation_bytes = 0;   // max bytes of activations alive at once
   std::string peak_at;                 // node where the peak occurs
   int64_t batch = 1;
+  std::vector<std::string> symbolic_batch;  // inputs whose symbolic dim 0 was set to `batch`
   std::vector<NodeStats> nodes;
 };
 
 // Shapes for the given batch (symbolic first dims of inputs → batch; a static first dim is
-// replaced too when batch != 1). Uses ONNX shape inference with data propagation.
+// replaced too when batch != 1). Uses ONNX shape inference with data propagation. Any other
+// symbolic input dim throws Error (invalid input) naming it (fix it with set_input_shapes).
 std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int64_t batch);
 
 // `file` (optional) gives file_bytes and compressed_bytes.

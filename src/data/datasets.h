@@ -15,9 +15,11 @@ namespace edgeopt::data {
 std::unique_ptr<Dataset> open_idx_dataset(const std::filesystem::path& dir, bool train,
                                           const Preprocess& pre, const std::string& title,
                                           std::vector<std::string> class_names);
-// Arrays x and y of an .npz file.
+// Arrays x and y of an .npz file; or its arrays, unlabelled, when it has no y.
 std::unique_ptr<Dataset> open_npz_dataset(const std::filesystem::path& path, const Preprocess& pre);
-// DIR/<class>/<image> folder.
+// One unlabelled array in a .npy file.
+std::unique_ptr<Dataset> open_npy_dataset(const std::filesystem::path& path, const Preprocess& pre);
+// DIR/<class>/<image> folder, or DIR/<image> (unlabelled) when DIR has no sub-folders.
 std::unique_ptr<Dataset> open_image_folder(const std::filesystem::path& dir, const Preprocess& pre);
 
 // Refuses (invalid input, naming `name`) a JPEG whose Huffman tables the stb_image decoder

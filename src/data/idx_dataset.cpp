@@ -130,7 +130,9 @@ class IdxDataset : public Dataset {
     images_->read_at(image_offset_ + static_cast<uint64_t>(begin * pixels), raw.data(), raw.size());
     Shape xs = shape_;
     xs.insert(xs.begin(), count);
-    Batch b{Tensor(DType::kF32, xs), Tensor(DType::kI64, {count})};
+    Batch b;
+    b.x = Tensor(DType::kF32, xs);
+    b.y = Tensor(DType::kI64, {count});
     const int64_t per = shape_numel(shape_);
     std::vector<uint8_t> rgb;
     for (int64_t i = 0; i < count; ++i) {

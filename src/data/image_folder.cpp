@@ -1,5 +1,6 @@
 // Image folder dataset: DIR/<class>/**/<image>, classes sorted by name (label = index),
-// images sorted by path within a class. Images are decoded (stb_image) when read.
+// images sorted by path within a class; or DIR/<image> without labels when DIR has no
+// sub-folders. Images are decoded (stb_image) when read.
 #include <stb/stb_image.h>
 
 #include <algorithm>
@@ -71,8 +72,17 @@ class ImageFolder : public Dataset {
     for (const auto& e : fs::directory_iterator(dir))
       if (e.is_directory() && !hidden(e.path())) classes.push_back(e.path());
     std::sort(classes.begin(), classes.end());
-    if (classes.empty())
-      fail_input(dir_, ": an image folder needs one sub-folder per class, found none");
+    if (classes.empty()) {
+      // No class sub-folders: the images in DIR itself, unlabelled (calibration data).
+      std::vector<fs::path> files;
+      for (const auto& e : fs::directory_iterator(dir))
+        if (e.is_regular_file() && !hidden(e.path()) && is_image(e.path()))
+          files.push_back(e.path());
+      std::sort(files.begin(), files.end());
+      for (fs::path& f : files) samples_.push_back({std::move(f), -1});
+      if (samples_.empty())
+        fail_input(dir_, ": no images (png, jpg, bmp, ...) and no class sub-folders");
+    }
     for (size_t c = 0; c < classes.size(); ++c) {
       names_.push_back(classes[c].filename().string());
       std::vector<fs::path> files;
@@ -99,8 +109,10 @@ class ImageFolder : public Dataset {
   Shape sample_shape() const override { return shape_; }
   const std::vector<std::string>& class_names() const override { return names_; }
   std::string describe() const override {
-    return dir_ + " (" + std::to_string(samples_.size()) + " images, " +
-           std::to_string(names_.size()) + " classes, " + shape_str(shape_) + ")";
+    const std::string classes =
+        names_.empty() ? "unlabelled" : std::to_string(names_.size()) + " classes";
+    return dir_ + " (" + std::to_string(samples_.size()) + " images, " + classes + ", " +
+           shape_str(shape_) + ")";
   }
 
   Batch read(int64_t begin, int64_t count) override {
@@ -108,7 +120,9 @@ class ImageFolder : public Dataset {
       fail_input(dir_, ": samples [", begin, ", ", begin + count, ") out of range (", size(), ")");
     Shape xs = shape_;
     xs.insert(xs.begin(), count);
-    Batch b{Tensor(DType::kF32, xs), Tensor(DType::kI64, {count})};
+    Batch b;
+    b.x = Tensor(DType::kF32, xs);
+    if (!names_.empty()) b.y = Tensor(DType::kI64, {count});
     const int64_t per = shape_numel(shape_);
     for (int64_t i = 0; i < count; ++i) {
       const Sample& s = samples_[begin + i];
@@ -124,7 +138,7 @@ class ImageFolder : public Dataset {
                    shape_[1], "x", shape_[2],
                    "); add ?size=S&crop=C to the dataset spec to bring images to one size");
       pre_.apply(im.pixels.get(), im.h, im.w, channels_, 1.0 / 255.0, b.x.data<float>() + i * per);
-      b.y.data<int64_t>()[i] = s.label;
+      if (b.y.defined()) b.y.data<int64_t>()[i] = s.label;
     }
     return b;
   }

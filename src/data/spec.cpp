@@ -137,14 +137,19 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec) {
   if (ec || !fs::exists(st))
     fail_input("dataset '", source,
                "': no such file or folder (a spec is fashion-mnist[:test|"
-               ":train], mnist:DIR[:SPLIT], FILE.npz or an image FOLDER)");
+               ":train], mnist:DIR[:SPLIT], FILE.npz, FILE.npy or an image FOLDER)");
   if (fs::is_directory(st)) return data::open_image_folder(path, pre);
   if (path.extension() == ".npz") return data::open_npz_dataset(path, pre);
-  if (path.extension() == ".npy")
-    fail_input("dataset '", source,
-               "': a .npy has no labels; save x and y into an .npz "
-               "(numpy.savez(f, x=x, y=y))");
-  fail_input("dataset '", source, "': unknown format (expected an .npz or an image folder)");
+  if (path.extension() == ".npy") return data::open_npy_dataset(path, pre);
+  fail_input("dataset '", source,
+             "': unknown format (expected an .npz, a .npy or an image folder)");
+}
+
+void require_labels(const Dataset& data, const std::string& what) {
+  if (!data.labelled())
+    fail_input(data.describe(), ": ", what,
+               " needs labels (an .npz with arrays x and y, an image folder with one "
+               "sub-folder per class, or an IDX dataset)");
 }
 
 }  // namespace edgeopt

@@ -101,6 +101,7 @@ int64_t eval_batch_size(const Session& session, int64_t requested) {
 EvalResult evaluate(Session& session, Dataset& data, const EvalOptions& options,
                     Session* reference) {
   if (options.limit < 0) fail_input("limit must be positive, got ", options.limit);
+  require_labels(data, "eval");
   EvalResult r;
   r.batch = eval_batch_size(session, options.batch);
   const int64_t total = options.limit ? std::min(options.limit, data.size()) : data.size();

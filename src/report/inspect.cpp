@@ -9,6 +9,7 @@
 
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
+#include "edgeopt/input_shapes.h"
 #include "ir/onnx_proto_utils.h"
 
 namespace edgeopt {
@@ -25,8 +26,10 @@ ValueInfo info_from_proto(const onnx::ValueInfoProto& vp) {
   v.has_shape = true;
   for (const auto& d : tt.shape().dim()) {
     Dim dim;
-    if (d.has_dim_value() && d.dim_value() >= 0) dim.value = d.dim_value();
-    else if (d.has_dim_param()) dim.param = d.dim_param();
+    if (d.has_dim_value() && d.dim_value() >= 0)
+      dim.value = d.dim_value();
+    else if (d.has_dim_param())
+      dim.param = d.dim_param();
     v.dims.push_back(dim);
   }
   return v;
@@ -50,6 +53,9 @@ bool is_matmul_like(const std::string& op) {
 }  // namespace
 
 std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int64_t batch) {
+  // A symbolic spatial or sequence dim changes every figure: the user gives it (--shape) rather
+  // than getting numbers for a made-up size.
+  require_static_dims(model);
   onnx::ModelProto mp = model_to_proto(model);
   mp.clear_functions();
   auto* g = mp.mutable_graph();
@@ -65,8 +71,6 @@ std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int6
     if (shape->dim_size() == 0) continue;
     auto* d0 = shape->mutable_dim(0);
     if (!d0->has_dim_value() || batch != 1) d0->set_dim_value(batch);
-    for (auto& d : *shape->mutable_dim())
-      if (!d.has_dim_value()) d.set_dim_value(1);  // other symbolic dims: assume 1
   }
   // Declared intermediate and output shapes may carry the exported batch: let inference redo them.
   g->clear_value_info();
@@ -93,6 +97,7 @@ ModelStats inspect_model(const Model& model, int64_t batch, const std::filesyste
   if (batch < 1) fail_input("--batch must be at least 1");
   ModelStats s;
   s.batch = batch;
+  s.symbolic_batch = symbolic_batch_inputs(model);
   if (!file.empty()) {
     const std::string bytes = read_file(file);
     s.file_bytes = static_cast<int64_t>(bytes.size());
@@ -120,7 +125,8 @@ ModelStats inspect_model(const Model& model, int64_t batch, const std::filesyste
   for (const NamedTensor& t : g.initializers) {
     inits[t.name] = &t.tensor;
     s.weight_bytes += static_cast<int64_t>(t.tensor.nbytes());
-    s.weight_bytes_by_dtype[dtype_name(t.tensor.dtype())] += static_cast<int64_t>(t.tensor.nbytes());
+    s.weight_bytes_by_dtype[dtype_name(t.tensor.dtype())] +=
+        static_cast<int64_t>(t.tensor.nbytes());
     if (t.tensor.rank() >= 2 && t.tensor.dtype() != DType::kString) {
       const auto* p = static_cast<const uint8_t*>(t.tensor.raw());
       const size_t es = dtype_size(t.tensor.dtype());
@@ -245,7 +251,8 @@ ModelStats inspect_model(const Model& model, int64_t batch, const std::filesyste
     s.macs += ns.macs;
     s.nodes.push_back(std::move(ns));
   }
-  s.quantized_share = s.macs ? static_cast<double>(quantized_macs) / static_cast<double>(s.macs) : 0;
+  s.quantized_share =
+      s.macs ? static_cast<double>(quantized_macs) / static_cast<double>(s.macs) : 0;
   return s;
 }
 

@@ -37,6 +37,7 @@ struct Samples {
 Samples load_samples(Dataset& data, int64_t limit) {
   const int64_t n = limit > 0 ? std::min(limit, data.size()) : data.size();
   if (n <= 0) fail_input("training: the dataset ", data.describe(), " is empty");
+  require_labels(data, "training");
   std::vector<torch::Tensor> xs, ys;
   constexpr int64_t kChunk = 4096;
   for (int64_t b = 0; b < n; b += kChunk) {

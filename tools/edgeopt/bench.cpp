@@ -1,5 +1,5 @@
 // edgeopt bench MODEL [MODEL2] [--threads N] [--warmup W] [--runs R] [--batch B] [--json]
-//                     [--provider P] [--profile]
+//                     [--provider P] [--profile] [--shape NAME:DIMS]...
 #include "edgeopt/bench.h"
 
 #include <algorithm>
@@ -11,12 +11,13 @@
 #include "command.h"
 #include "edgeopt/error.h"
 #include "format.h"
+#include "shape_option.h"
 
 namespace edgeopt::cli {
 namespace {
 
 struct BenchArgs {
-  std::vector<std::string> models;
+  std::vector<std::string> models, shapes;
   std::string provider;
   int threads = 1, warmup = 5, runs = 50;
   int64_t batch = 1;
@@ -124,6 +125,7 @@ int run_bench(const BenchArgs& a) {
     bo.warmup = a.warmup;
     bo.runs = a.runs;
     bo.batch = a.batch;
+    for (const std::string& s : a.shapes) bo.shapes.push_back(parse_input_shape(s));
     bo.progress = terminal_progress("bench " + m);
     results.push_back(bench_model(m, so, bo));
   }
@@ -178,6 +180,7 @@ CommandRegistrar reg(
       sub.add_option("--runs", a->runs, "Measured runs")->check(CLI::PositiveNumber);
       sub.add_option("--batch", a->batch, "Batch size for a symbolic leading input dim")
           ->check(CLI::PositiveNumber);
+      add_shape_option(sub, a->shapes);
       sub.add_flag("--json", a->json, "Print one JSON object");
       sub.add_option("--provider", a->provider,
                      "Providers, comma-separated, best first; reference runs the rest");

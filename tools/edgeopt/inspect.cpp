@@ -1,11 +1,13 @@
-// edgeopt inspect MODEL [--json] [--batch N]
+// edgeopt inspect MODEL [--json] [--batch N] [--shape NAME:DIMS]...
+#include "edgeopt/inspect.h"
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
-#include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
 #include "format.h"
+#include "shape_option.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -24,13 +26,21 @@ nlohmann::json shapes_json(const std::vector<Shape>& shapes, const std::vector<b
   return a;
 }
 
-int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes) {
-  const Model model = load_model(path);
+std::string join(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes,
+                const std::vector<std::string>& shapes) {
+  const Model model = with_shapes(load_model(path), shapes);
   const ModelStats s = inspect_model(model, batch, path);
   if (json) {
     nlohmann::json j;
     j["model"] = path;
     j["batch"] = s.batch;
+    j["symbolic_batch"] = s.symbolic_batch;
     j["params"] = s.params;
     j["macs"] = s.macs;
     j["file_bytes"] = s.file_bytes;
@@ -58,8 +68,8 @@ int run_inspect(const std::string& path, bool json, int64_t batch, bool all_node
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params",
-              "MACs", "live");
+  std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params", "MACs",
+              "live");
   const size_t limit = all_nodes ? s.nodes.size() : std::min<size_t>(s.nodes.size(), 40);
   for (size_t i = 0; i < limit; ++i) {
     const NodeStats& n = s.nodes[i];
@@ -74,6 +84,10 @@ int run_inspect(const std::string& path, bool json, int64_t batch, bool all_node
   std::printf("\nmodel            %s (opset %lld, %zu nodes, batch %lld)\n", path.c_str(),
               static_cast<long long>(model.opset("")), s.nodes.size(),
               static_cast<long long>(s.batch));
+  if (!s.symbolic_batch.empty())
+    std::printf(
+        "batch            %lld for the symbolic dim 0 of %s (--batch or --shape to change)\n",
+        static_cast<long long>(s.batch), join(s.symbolic_batch).c_str());
   std::printf("parameters       %lld (%s)\n", static_cast<long long>(s.params),
               human_count(static_cast<double>(s.params)).c_str());
   std::printf("MACs             %lld (%.4f G)\n", static_cast<long long>(s.macs),
@@ -85,8 +99,8 @@ int run_inspect(const std::string& path, bool json, int64_t batch, bool all_node
   std::string by_dtype;
   for (const auto& [k, v] : s.weight_bytes_by_dtype)
     by_dtype += (by_dtype.empty() ? "" : ", ") + k + " " + human_bytes(static_cast<double>(v));
-  std::printf("weights          %s (%s)\n", human_bytes(static_cast<double>(s.weight_bytes)).c_str(),
-              by_dtype.c_str());
+  std::printf("weights          %s (%s)\n",
+              human_bytes(static_cast<double>(s.weight_bytes)).c_str(), by_dtype.c_str());
   std::printf("sparsity         %.2f%% zero weights\n", 100 * s.sparsity);
   std::printf("quantized share  %.2f%% of MACs\n", 100 * s.quantized_share);
   std::printf("peak activations %s (at %s)\n",
@@ -103,12 +117,14 @@ CommandRegistrar reg(10, "inspect", "Parameters, MACs, sizes and peak activation
                        auto json = std::make_shared<bool>(false);
                        auto all = std::make_shared<bool>(false);
                        auto batch = std::make_shared<int64_t>(1);
+                       auto shapes = std::make_shared<std::vector<std::string>>();
                        sub.add_option("model", *path, "ONNX model")->required();
                        sub.add_flag("--json", *json, "Print one JSON object");
                        sub.add_option("--batch", *batch, "Batch size for shapes and memory")
                            ->check(CLI::PositiveNumber);
+                       add_shape_option(sub, *shapes);
                        sub.add_flag("--all", *all, "List every node (text output)");
-                       return [=] { return run_inspect(*path, *json, *batch, *all); };
+                       return [=] { return run_inspect(*path, *json, *batch, *all, *shapes); };
                      });
 
 }  // namespace

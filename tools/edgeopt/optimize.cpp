@@ -13,6 +13,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/passes.h"
 #include "edgeopt/recipe.h"
+#include "shape_option.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 struct OptimizeArgs {
   std::string model, out;
   int level = 2;
-  std::vector<std::string> disabled, only;
+  std::vector<std::string> disabled, only, shapes;
   bool json = false;
   // Recipe mode.
   std::string recipe, eval, calib, train, keep, report, table, provider;
@@ -32,10 +33,15 @@ struct OptimizeArgs {
 // Runs `edgeopt bench MODEL --json ...` in a fresh process of the lean edgeopt (so the peak RSS
 // is this model's alone, without libtorch) and returns its JSON.
 nlohmann::json bench_in_child(const std::string& model, const OptimizeArgs& a) {
-  std::vector<std::string> args = {"bench", model, "--json",
-                                   "--runs", std::to_string(a.bench_runs),
-                                   "--warmup", std::to_string(a.bench_warmup),
-                                   "--threads", std::to_string(a.threads)};
+  std::vector<std::string> args = {"bench",
+                                   model,
+                                   "--json",
+                                   "--runs",
+                                   std::to_string(a.bench_runs),
+                                   "--warmup",
+                                   std::to_string(a.bench_warmup),
+                                   "--threads",
+                                   std::to_string(a.threads)};
   if (!a.provider.empty()) {
     args.push_back("--provider");
     args.push_back(a.provider);
@@ -71,7 +77,7 @@ void hand_over_training_steps(const std::string& recipe_path) {
 int run_recipe_mode(const OptimizeArgs& a) {
   hand_over_training_steps(a.recipe);
   const Recipe recipe = load_recipe(a.recipe);
-  const Model model = load_model(a.model);
+  const Model model = with_shapes(load_model(a.model), a.shapes);
   RecipeOptions opts;
   opts.eval_spec = a.eval;
   opts.eval_limit = a.eval_limit;
@@ -111,10 +117,10 @@ int run_recipe_mode(const OptimizeArgs& a) {
 
 int run_optimize(const OptimizeArgs& a) {
   if (!a.recipe.empty()) return run_recipe_mode(a);
-  if (!a.eval.empty() || !a.calib.empty() || !a.train.empty() || a.bench || !a.keep.empty() || !a.report.empty() ||
-      !a.table.empty())
+  if (!a.eval.empty() || !a.calib.empty() || !a.train.empty() || a.bench || !a.keep.empty() ||
+      !a.report.empty() || !a.table.empty())
     fail_input("--eval, --calib, --train, --bench, --keep, --report and --table go with --recipe");
-  Model model = load_model(a.model);
+  Model model = with_shapes(load_model(a.model), a.shapes);
   PassOptions opts;
   opts.level = a.level;
   opts.disabled = a.disabled;
@@ -155,63 +161,58 @@ int run_optimize(const OptimizeArgs& a) {
   return 0;
 }
 
-CommandRegistrar reg(20, "optimize",
-                     "Graph passes (BN folding, fusion, constant folding), or a recipe of steps",
-                     [](CLI::App& sub) {
-                       auto a = std::make_shared<OptimizeArgs>();
-                       sub.add_option("model", a->model, "ONNX model")->required();
-                       sub.add_option("-o,--output", a->out, "Output ONNX model")->required();
-                       sub.add_option("--level", a->level,
-                                      "0 none, 1 basic (redundancy), 2 extended (fusion)")
-                           ->check(CLI::Range(0, 2));
-                       sub.add_option("--disable", a->disabled, "Passes not to run (by name)");
-                       sub.add_option("--only", a->only, "Run only these passes");
-                       sub.add_flag("--json", a->json, "Print one JSON object");
-                       auto* recipe = sub.add_option("--recipe", a->recipe,
-                                                     "Recipe (JSON): steps to apply, each measured")
-                                          ->check(CLI::ExistingFile);
-                       for (const char* o : {"--level", "--disable", "--only"})
-                         recipe->excludes(sub.get_option(o));
-                       sub.add_option("--eval", a->eval,
-                                      "With --recipe: top-1 of every step on this dataset SPEC");
-                       sub.add_option("--calib", a->calib,
-                                      "Calibration data SPEC for quantize steps naming none");
-                       // Finetune steps run here, or in edgeopt-train (training backend built).
-                       if (StepRegistry::global().find("finetune") || train_binary())
-                         sub.add_option("--train", a->train,
-                                        "Training data SPEC for finetune steps naming none");
-                       sub.add_option("--eval-limit", a->eval_limit,
-                                      "Evaluate the first N samples only")
-                           ->check(CLI::NonNegativeNumber);
-                       sub.add_flag("--bench", a->bench,
-                                    "With --recipe: latency and peak RAM of every step");
-                       sub.add_option("--bench-runs", a->bench_runs, "Measured runs per model")
-                           ->check(CLI::PositiveNumber);
-                       sub.add_option("--bench-warmup", a->bench_warmup, "Warm-up runs per model")
-                           ->check(CLI::NonNegativeNumber);
-                       sub.add_option("--bench-rounds", a->bench_rounds,
-                                      "Interleaved benchmark rounds; the median is reported")
-                           ->check(CLI::PositiveNumber);
-                       sub.add_option("--threads", a->threads, "Threads for --bench")
-                           ->check(CLI::PositiveNumber);
-                       sub.add_option("--provider", a->provider,
-                                      "Providers for --bench, comma-separated, best first");
-                       sub.add_option("--keep", a->keep, "Write every step's model to this folder");
-                       sub.add_option("--report", a->report, "Write the JSON report here");
-                       sub.add_option("--table", a->table, "Write the Markdown table here");
-                       sub.footer("Passes: " + [] {
-                         std::string s;
-                         for (const auto& n : PassRegistry::global().names())
-                           s += (s.empty() ? "" : ", ") + n;
-                         return s;
-                       }() + "\nRecipe steps: " + [] {
-                         std::string s;
-                         for (const auto& n : StepRegistry::global().ops())
-                           s += (s.empty() ? "" : ", ") + n;
-                         return s;
-                       }());
-                       return [a] { return run_optimize(*a); };
-                     });
+CommandRegistrar reg(
+    20, "optimize", "Graph passes (BN folding, fusion, constant folding), or a recipe of steps",
+    [](CLI::App& sub) {
+      auto a = std::make_shared<OptimizeArgs>();
+      sub.add_option("model", a->model, "ONNX model")->required();
+      sub.add_option("-o,--output", a->out, "Output ONNX model")->required();
+      add_shape_option(sub, a->shapes);
+      sub.add_option("--level", a->level, "0 none, 1 basic (redundancy), 2 extended (fusion)")
+          ->check(CLI::Range(0, 2));
+      sub.add_option("--disable", a->disabled, "Passes not to run (by name)");
+      sub.add_option("--only", a->only, "Run only these passes");
+      sub.add_flag("--json", a->json, "Print one JSON object");
+      auto* recipe =
+          sub.add_option("--recipe", a->recipe, "Recipe (JSON): steps to apply, each measured")
+              ->check(CLI::ExistingFile);
+      for (const char* o : {"--level", "--disable", "--only"}) recipe->excludes(sub.get_option(o));
+      sub.add_option("--eval", a->eval, "With --recipe: top-1 of every step on this dataset SPEC");
+      sub.add_option("--calib", a->calib, "Calibration data SPEC for quantize steps naming none");
+      // Finetune steps run here, or in edgeopt-train (training backend built).
+      if (StepRegistry::global().find("finetune") || train_binary())
+        sub.add_option("--train", a->train, "Training data SPEC for finetune steps naming none");
+      sub.add_option("--eval-limit", a->eval_limit, "Evaluate the first N samples only")
+          ->check(CLI::NonNegativeNumber);
+      sub.add_flag("--bench", a->bench, "With --recipe: latency and peak RAM of every step");
+      sub.add_option("--bench-runs", a->bench_runs, "Measured runs per model")
+          ->check(CLI::PositiveNumber);
+      sub.add_option("--bench-warmup", a->bench_warmup, "Warm-up runs per model")
+          ->check(CLI::NonNegativeNumber);
+      sub.add_option("--bench-rounds", a->bench_rounds,
+                     "Interleaved benchmark rounds; the median is reported")
+          ->check(CLI::PositiveNumber);
+      sub.add_option("--threads", a->threads, "Threads for --bench")->check(CLI::PositiveNumber);
+      sub.add_option("--provider", a->provider,
+                     "Providers for --bench, comma-separated, best first");
+      sub.add_option("--keep", a->keep, "Write every step's model to this folder");
+      sub.add_option("--report", a->report, "Write the JSON report here");
+      sub.add_option("--table", a->table, "Write the Markdown table here");
+      sub.footer(
+          "Passes: " +
+          [] {
+            std::string s;
+            for (const auto& n : PassRegistry::global().names()) s += (s.empty() ? "" : ", ") + n;
+            return s;
+          }() +
+          "\nRecipe steps: " +
+          [] {
+            std::string s;
+            for (const auto& n : StepRegistry::global().ops()) s += (s.empty() ? "" : ", ") + n;
+            return s;
+          }());
+      return [a] { return run_optimize(*a); };
+    });
 
 }  // namespace
 }  // namespace edgeopt::cli

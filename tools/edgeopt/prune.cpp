@@ -17,6 +17,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/passes.h"
 #include "format.h"
+#include "shape_option.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -25,7 +26,7 @@ struct PruneArgs {
   std::string model, out;
   double sparsity = -1, ratio = -1;
   std::string scope = "layer", pattern = "unstructured", criterion = "l1";
-  std::vector<std::string> exclude;
+  std::vector<std::string> exclude, shapes;
   bool structured = false, json = false;
 };
 
@@ -54,7 +55,7 @@ void print_sizes(const ModelStats &a, const ModelStats &b) {
 
 int run_prune(const PruneArgs &a) {
   refuse_same_file(a.model, a.out);
-  Model model = load_model(a.model);
+  Model model = with_shapes(load_model(a.model), a.shapes);
   // inspect counts the MACs of the nodes whose shapes it knows; the structured
   // pruner folds shape arithmetic first (ShuffleNetV2's chunk Slices read their
   // bounds from Shape), so the baseline gets the same folding.
@@ -151,6 +152,7 @@ CommandRegistrar reg(
       auto a = std::make_shared<PruneArgs>();
       sub.add_option("model", a->model, "ONNX model")->required();
       sub.add_option("-o,--output", a->out, "Pruned model to write")->required();
+      add_shape_option(sub, a->shapes);
       sub.add_option("--sparsity", a->sparsity, "Fraction of weights to zero (unstructured)")
           ->check(CLI::Range(0.0, 0.999999));
       sub.add_option("--scope", a->scope, "layer: same fraction per tensor; global: one threshold")

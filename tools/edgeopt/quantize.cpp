@@ -2,7 +2,7 @@
 //   [--method minmax|percentile|entropy|mse] [--percentile P] [--per-tensor]
 //   [--activations uint8|int8] [--symmetric] [--reduce-range | --full-range]
 //   [--format qdq|qoperator] [--exclude NODE...] [--cle] [--bias-correction]
-//   [--eval SPEC --max-drop PP [--eval-limit N]] [--report] [--json]
+//   [--eval SPEC --max-drop PP [--eval-limit N]] [--shape NAME:DIMS]... [--report] [--json]
 //
 // Weights are 7-bit (--reduce-range) by default when this host has no int8 dot-product
 // instructions (x86 without VNNI), where ONNX Runtime computes 8-bit weights inexactly, and
@@ -30,6 +30,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "format.h"
+#include "shape_option.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -41,7 +42,7 @@ struct QuantArgs {
   double percentile = 99.99, max_drop = -1;
   bool per_tensor = false, symmetric = false, reduce_range = false, full_range = false, cle = false,
        bias_correction = false, report = false, json = false;
-  std::vector<std::string> exclude;
+  std::vector<std::string> exclude, shapes;
 };
 
 nlohmann::json json_number(double v) {
@@ -90,7 +91,7 @@ int run_quantize(const QuantArgs& a) {
   // memory stays flat however many samples are calibrated.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
-  const Model model = load_model(a.model);
+  const Model model = with_shapes(load_model(a.model), a.shapes);
   std::unique_ptr<Dataset> calib, eval;
   if (!a.calib.empty() && o.mode == QuantMode::kStatic) calib = open_dataset(a.calib);
   if (!a.eval.empty()) eval = open_dataset(a.eval);
@@ -195,6 +196,7 @@ CommandRegistrar reg(
       auto a = std::make_shared<QuantArgs>();
       sub.add_option("model", a->model, "ONNX model")->required();
       sub.add_option("-o,--output", a->out, "Output ONNX file")->required();
+      add_shape_option(sub, a->shapes);
       sub.add_option("--mode", a->mode, "static (default), dynamic or fp16");
       sub.add_option("--calib", a->calib,
                      "Calibration dataset SPEC (static mode), e.g. "

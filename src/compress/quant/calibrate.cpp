@@ -3,6 +3,7 @@
 // with the number of samples).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "edgeopt/error.h"
 #include "edgeopt/eval.h"
@@ -29,11 +30,53 @@ Model with_probes(const Model& m, const std::vector<std::string>& tensors) {
 const Model& require_float_input(const Model& m) {
   const std::vector<const ValueInfo*> ins = m.graph.real_inputs();
   if (ins.empty()) fail_input("model has no input to feed calibration data to");
-  const ValueInfo& in = *ins[0];
-  if (in.dtype != DType::kF32)
-    fail_input("model input '", in.name, "' is ", dtype_name(in.dtype),
-               "; calibration data is f32 (only f32-input models can be calibrated)");
+  for (const ValueInfo* in : ins)
+    if (in->dtype != DType::kF32)
+      fail_input("model input '", in->name, "' is ", dtype_name(in->dtype),
+                 "; calibration data is f32 (only f32-input models can be calibrated)");
   return m;
+}
+
+std::string wanted_str(const Shape& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += 'x';
+    out += s[i] < 0 ? std::string("N") : std::to_string(s[i]);
+  }
+  return out;
+}
+
+// Whether samples of `have` fit an input of `want` (-1: any): the same dims, or, for a fully
+// static input, the same element count in another layout (N×1×28×28 data for an N×784 model),
+// fed reshaped as eval does.
+bool fits(const Shape& want, const Shape& have) {
+  const Shape w(want.begin() + 1, want.end());
+  bool ok = w.size() == have.size();
+  for (size_t i = 0; ok && i < w.size(); ++i) ok = w[i] < 0 || w[i] == have[i];
+  if (ok) return true;
+  for (int64_t d : w)
+    if (d < 0) return false;
+  return shape_numel(w) == shape_numel(have);
+}
+
+// Rows [0, valid) of every chunk's tensor, concatenated: what one run over all rows gives.
+// Tensors without the chunk's leading dim (not per sample) are taken from the first chunk.
+Tensor concat_rows(const std::vector<Tensor>& parts, int64_t chunk, int64_t n) {
+  const Tensor& first = parts[0];
+  if (chunk == n || !first.has_data() || first.rank() < 1 || first.dim(0) != chunk ||
+      first.dtype() == DType::kString)
+    return first;
+  Shape shape = first.shape();
+  shape[0] = n;
+  Tensor out(first.dtype(), shape);
+  const size_t row = first.nbytes() / static_cast<size_t>(chunk);
+  auto* dst = static_cast<uint8_t*>(out.raw());
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const int64_t valid = std::min(chunk, n - static_cast<int64_t>(k) * chunk);
+    std::memcpy(dst, parts[k].raw(), row * static_cast<size_t>(valid));
+    dst += row * static_cast<size_t>(valid);
+  }
+  return out;
 }
 
 }  // namespace
@@ -46,12 +89,14 @@ SessionOptions reference_session() {
 
 ProbeRunner::ProbeRunner(const Model& m, const std::vector<std::string>& tensors)
     : session_(with_probes(require_float_input(m), tensors), reference_session()), names_(tensors) {
-  const ValueInfo& in = *m.graph.real_inputs()[0];
-  for (const Dim& d : in.dims) input_shape_.push_back(d.is_static() ? d.value : -1);
+  for (const ValueInfo* in : m.graph.real_inputs()) {
+    Shape s;
+    for (const Dim& d : in->dims) s.push_back(d.is_static() ? d.value : -1);
+    input_shapes_.push_back(std::move(s));
+  }
 }
 
-void ProbeRunner::check_data(Dataset& data) const {
-  const Shape s = data.sample_shape();
+void ProbeRunner::check_data(Dataset& data) {
   if (data.size() <= 0) fail_input("calibration set ", data.describe(), " is empty");
   // Reading one sample surfaces undecodable data (an unsupported dtype) before the long run,
   // with the data set named.
@@ -60,50 +105,98 @@ void ProbeRunner::check_data(Dataset& data) const {
   } catch (const Error& e) {
     fail_input("calibration data ", data.describe(), " cannot be read: ", e.what());
   }
-  if (input_shape_.empty()) return;
-  const Shape want(input_shape_.begin() + 1, input_shape_.end());
-  bool ok = want.size() == s.size();
-  for (size_t i = 0; ok && i < want.size(); ++i) ok = want[i] < 0 || want[i] == s[i];
-  if (!ok) {
-    // The same element count in another layout (N×1×28×28 data for an N×784 model) is fed
-    // reshaped, as eval does.
-    int64_t wn = 1;
-    bool dynamic = false;
-    for (int64_t d : want) d < 0 ? (dynamic = true) : (wn *= d, false);
-    ok = !dynamic && wn == shape_numel(s);
+  const std::vector<ValueInfo>& ins = session_.inputs();
+  const std::vector<std::string> names = data.input_names();
+  const std::vector<Shape> shapes = data.input_shapes();
+  source_.assign(ins.size(), 0);
+  if (names.empty()) {
+    if (ins.size() != 1) {
+      std::string list;
+      for (const ValueInfo& v : ins) list += (list.empty() ? "" : ", ") + v.name;
+      fail_input("the model has ", ins.size(), " inputs (", list, "); calibration data ",
+                 data.describe(),
+                 " feeds one: give an .npz with one array per input, named after it");
+    }
+  } else {
+    for (const std::string& a : names) {
+      bool known = false;
+      for (const ValueInfo& v : ins) known = known || v.name == a;
+      if (!known)
+        fail_input("calibration data ", data.describe(), ": array '", a,
+                   "' is not an input of the model");
+    }
+    for (size_t i = 0; i < ins.size(); ++i) {
+      size_t k = 0;
+      while (k < names.size() && names[k] != ins[i].name) ++k;
+      if (k == names.size())
+        fail_input("calibration data ", data.describe(), " has no array for model input '",
+                   ins[i].name, "'");
+      source_[i] = k;
+    }
   }
-  if (!ok) {
-    std::string ws;
-    for (size_t i = 0; i < input_shape_.size(); ++i)
-      ws += (i ? "x" : "") +
-            (input_shape_[i] < 0 ? std::string("N") : std::to_string(input_shape_[i]));
-    fail_input("calibration data samples are ", shape_str(s), " but the model input '",
-               session_.inputs()[0].name, "' is ", ws);
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const Shape& want = input_shapes_[i];
+    const Shape& have = shapes[source_[i]];
+    if (!want.empty() && !fits(want, have))
+      fail_input("calibration data samples are ", shape_str(have), " but the model input '",
+                 ins[i].name, "' is ", wanted_str(want));
   }
 }
 
 int64_t ProbeRunner::batch(int64_t requested) const { return eval_batch_size(session_, requested); }
 
 std::vector<Tensor> ProbeRunner::run(Dataset& data, int64_t begin, int64_t n) {
+  if (source_.empty()) check_data(data);
   Batch b = data.read(begin, n);
-  Shape shape = input_shape_;
-  if (shape.empty()) {
-    shape = b.x.shape();
-  } else {
-    shape[0] = n;
-    for (size_t i = 1; i < shape.size(); ++i)
-      if (shape[i] < 0) shape[i] = b.x.dim(static_cast<int>(i));
+  // Each input's n samples, shaped as the model wants them.
+  std::vector<Tensor> feeds;
+  for (size_t i = 0; i < input_shapes_.size(); ++i) {
+    const Tensor& x = source_[i] == 0 ? b.x : b.more[source_[i] - 1];
+    Shape shape = input_shapes_[i];
+    if (shape.empty()) {
+      shape = x.shape();
+    } else {
+      shape[0] = n;
+      for (size_t d = 1; d < shape.size(); ++d)
+        if (shape[d] < 0) shape[d] = x.dim(static_cast<int>(d));
+    }
+    feeds.push_back(x.reshaped(shape));
   }
-  Tensor x = b.x.reshaped(shape);
-  std::vector<Tensor> outs = session_.run(std::vector<Tensor>{x});
-  const std::vector<ValueInfo>& ov = session_.outputs();
+  // A model exported with a static batch B takes B samples per run: the samples go in chunks
+  // of B, the last one padded by repeating its last sample, and only real samples' rows are
+  // kept, so the probes are what a dynamic-batch model gives for the same n samples.
+  const int64_t sb = input_shapes_[0].empty() ? -1 : input_shapes_[0][0];
+  const int64_t chunk = sb > 0 ? sb : n;
+  std::vector<std::vector<Tensor>> parts(names_.size());
+  for (int64_t c0 = 0; c0 < n; c0 += chunk) {
+    std::vector<Tensor> in;
+    for (const Tensor& f : feeds) {
+      if (chunk == n) {
+        in.push_back(f);
+        continue;
+      }
+      Shape shape = f.shape();
+      shape[0] = chunk;
+      Tensor t(DType::kF32, shape);
+      const int64_t per = shape_numel(shape) / chunk;
+      const int64_t valid = std::min(chunk, n - c0);
+      const float* src = f.data<float>() + c0 * per;
+      std::memcpy(t.data<float>(), src, sizeof(float) * valid * per);
+      for (int64_t r = valid; r < chunk; ++r)
+        std::memcpy(t.data<float>() + r * per, src + (valid - 1) * per, sizeof(float) * per);
+      in.push_back(t);
+    }
+    std::vector<Tensor> outs = session_.run(in);
+    const std::vector<ValueInfo>& ov = session_.outputs();
+    for (size_t p = 0; p < names_.size(); ++p) {
+      size_t k = 0;
+      while (k < ov.size() && ov[k].name != names_[p]) ++k;
+      parts[p].push_back(k < ov.size() ? outs[k] : Tensor());
+    }
+  }
   std::vector<Tensor> probes;
   probes.reserve(names_.size());
-  for (const std::string& t : names_) {
-    size_t k = 0;
-    while (k < ov.size() && ov[k].name != t) ++k;
-    probes.push_back(k < ov.size() ? outs[k] : Tensor());
-  }
+  for (const std::vector<Tensor>& ps : parts) probes.push_back(concat_rows(ps, chunk, n));
   return probes;
 }
 
@@ -117,9 +210,7 @@ std::map<std::string, Histogram> collect_histograms(const Model& m,
   const int64_t batch = runner.batch(options.batch);
   std::map<std::string, Histogram> hist;
   for (int64_t done = 0; done < total;) {
-    int64_t n = std::min(batch, total - done);
-    // A model with a static batch takes exactly that many samples per run.
-    if (n < batch && runner.batch(0) == batch && batch > 1 && done > 0) break;
+    const int64_t n = std::min(batch, total - done);
     std::vector<Tensor> outs = runner.run(calib, done, n);
     for (size_t i = 0; i < tensors.size(); ++i) {
       const Tensor& t = outs[i];

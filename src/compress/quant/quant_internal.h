@@ -38,17 +38,22 @@ std::vector<std::string> tensors_to_calibrate(const Model& m, const std::set<std
 class ProbeRunner {
  public:
   ProbeRunner(const Model& m, const std::vector<std::string>& tensors);
-  // Checks the data fits the model's first input (shape, dtype); throws Error otherwise.
-  void check_data(Dataset& data) const;
+  // Checks the data fits the model's inputs (one unnamed array for a single-input model, else
+  // one array per input named after it; sample shapes) and maps arrays to inputs; throws Error
+  // otherwise. run() calls it on first use.
+  void check_data(Dataset& data);
+  // Samples read per run(): `requested`, or the model's static batch / 64 when 0.
   int64_t batch(int64_t requested) const;
-  // Runs samples [begin, begin + n) and returns the probed tensors.
+  // Runs samples [begin, begin + n) (any n, whatever the model's batch dim) and returns the
+  // probed tensors with n rows.
   std::vector<Tensor> run(Dataset& data, int64_t begin, int64_t n);
   const std::vector<std::string>& names() const { return names_; }
 
  private:
   Session session_;
   std::vector<std::string> names_;
-  Shape input_shape_;  // with -1 for a dynamic dim
+  std::vector<Shape> input_shapes_;  // per model input, -1 for a dynamic dim
+  std::vector<size_t> source_;       // per model input: its array in the dataset (0 = x)
 };
 
 // Streams the calibration set through the model and returns one histogram per tensor.

@@ -34,7 +34,6 @@ LayerStats compare_layers(const Model& fp32, const Model& q,
   s.noise.assign(k, 0);
   for (int64_t done = 0; done < total;) {
     const int64_t n = std::min(batch, total - done);
-    if (n < batch && rf.batch(0) == batch && batch > 1 && done > 0) break;
     const std::vector<Tensor> a = rf.run(calib, done, n);
     const std::vector<Tensor> b = rq.run(calib, done, n);
     for (size_t i = 0; i < k; ++i) {
@@ -67,7 +66,6 @@ std::vector<std::vector<double>> channel_means(const Model& m,
   std::vector<int64_t> count(tensors.size(), 0);
   for (int64_t done = 0; done < total;) {
     const int64_t n = std::min(batch, total - done);
-    if (n < batch && runner.batch(0) == batch && batch > 1 && done > 0) break;
     const std::vector<Tensor> t = runner.run(calib, done, n);
     for (size_t i = 0; i < t.size(); ++i) {
       if (!t[i].has_data() || t[i].dtype() != DType::kF32 || t[i].rank() < 2) continue;
@@ -197,6 +195,7 @@ Model quantize_model(const Model& model, const QuantizeOptions& o, Dataset* cali
   if (m.opset() < 13 && o.per_channel)
     fail_unsupported("per-channel weights need opset >= 13 (model has ", m.opset(),
                      "); use --per-tensor");
+  if (eval) require_labels(*eval, "--eval");
   if (!calib) fail_input("static quantization needs calibration data (--calib SPEC)");
   if (calib->size() <= 0) fail_input("calibration set ", calib->describe(), " is empty");
   if (o.samples <= 0) fail_input("--samples must be positive");
