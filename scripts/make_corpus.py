@@ -60,7 +60,9 @@ def fetch_npm(src, cache):
             os.replace(os.path.join(tmp, base), tgz)
     got = sha256(tgz)
     if got != src["sha256"]:
-        raise SystemExit("corpus: %s has sha256 %s, the manifest says %s" % (tgz, got, src["sha256"]))
+        raise SystemExit(
+            "corpus: %s has sha256 %s, the manifest says %s" % (tgz, got, src["sha256"])
+        )
     with tarfile.open(tgz) as tar:
         return tar.extractfile(src["file"]).read()
 
@@ -268,7 +270,8 @@ def main():
     entries = [
         e
         for e in manifest["models"]
-        if (not args.label or e["label"] in args.label) and (not args.model or e["name"] in args.model)
+        if (not args.label or e["label"] in args.label)
+        and (not args.model or e["name"] in args.model)
     ]
     if not entries:
         raise SystemExit("corpus: no model matches")

@@ -190,7 +190,8 @@ def run_model(args, manifest):
     os.makedirs(os.path.join(args.corpus_dir, "results"), exist_ok=True)
     with open(os.path.join(args.corpus_dir, "results", e["name"] + ".json"), "w") as f:
         json.dump({"model": e["name"], "label": e["label"], "checks": results}, f, indent=1)
-    print("%s: %d checks ran, %s" % (e["name"], ran, "as expected" if ok_all else "NOT as expected"))
+    print("%s: %d checks ran, %s" % (e["name"], ran,
+                                     "as expected" if ok_all else "NOT as expected"))
     return 0 if ok_all else 1
 
 
@@ -219,7 +220,8 @@ def summary(args, manifest):
             ran_checks += 1
             if not r[c]["ok"]:
                 bad.append("%s: %s not as expected" % (e["name"], c))
-            cells.append(r[c]["outcome"] + ("" if r[c]["outcome"] == "pass" else ": " + r[c]["error"]))
+            passed = r[c]["outcome"] == "pass"
+            cells.append(r[c]["outcome"] + ("" if passed else ": " + r[c]["error"]))
         print("| %s | " % e["name"] + " | ".join(cells) + " |")
     want = len(entries) * len(CHECKS)
     print("%s: %d of %d models, %d of %d checks ran" % (args.label, ran_models, len(entries),
