@@ -146,7 +146,9 @@ def check_prune(args, e, d, manifest):
                            "--structured", "--ratio", str(manifest["prune_ratio"])],
          args.corpus_dir)
     tol = manifest["tolerance"]
-    return check_written(args, e, d, p, tol["fp32"], tol["atol"])
+    line = check_written(args, e, d, p, tol["fp32"], tol["atol"])
+    ratio = os.path.getsize(p) / os.path.getsize(os.path.join(d, "model.onnx"))
+    return "%s; file %.2fx the original" % (line, ratio)
 
 
 RUNNERS = {"ort": check_ort, "quantize": check_quantize, "prune": check_prune}
