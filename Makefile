@@ -16,9 +16,10 @@ build: setup
 demo: build
 	@bash scripts/demo.sh $(BUILD)
 
-# Every test: GoogleTest suites, ONNX conformance, fuzzing of the loader. Prints ctest's summary.
+# Every test: GoogleTest suites, ONNX conformance, the real-model corpus, fuzzing of the loader
+# (not the corpus models too slow for CI: `ctest -L large_models`). Prints ctest's summary.
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE large_models
 
 clean:
 	rm -rf $(BUILD) build-fuzz

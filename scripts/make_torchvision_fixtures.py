@@ -61,20 +61,26 @@ def build_model(name):
         model = resnet.ResNet(resnet.Bottleneck, [2, 2, 2, 2], groups=32, width_per_group=8)
     else:
         model = getattr(torchvision.models, name)(weights=None)
-    # Freshly built BatchNorm layers are identities (mean 0, var 1, scale 1, shift 0), so
-    # folding them into the convolutions would go untested: give them trained-looking
-    # statistics. This also keeps activations away from the vanishing scale of a plain init.
+    trained_looking_batchnorm(model)
+    model.eval()
+    return model
+
+
+def trained_looking_batchnorm(model):
+    """Freshly built BatchNorm layers are identities (mean 0, var 1, scale 1, shift 0), so
+    folding them into the convolutions would go untested: give them trained-looking
+    statistics. This also keeps activations away from the vanishing scale of a plain init."""
+    import torch
+
     gen = torch.Generator().manual_seed(1)
     for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
+        if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
             c = m.num_features
             m.running_mean.copy_(0.1 * torch.randn(c, generator=gen))
             m.running_var.copy_(0.5 + torch.rand(c, generator=gen))
             with torch.no_grad():
                 m.weight.copy_(0.5 + torch.rand(c, generator=gen))
                 m.bias.copy_(0.1 * torch.randn(c, generator=gen))
-    model.eval()
-    return model
 
 
 def fixed_input():
