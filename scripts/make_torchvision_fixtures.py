@@ -13,7 +13,10 @@ and, with --fx-int8, an int8 ResNet-18 quantized by PyTorch FX post-training qua
   resnet18_fxq_inputs.npy  100 random 1x3x224x224 inputs, stacked (100x3x224x224)
   resnet18_fxq_logits.npy  PyTorch's int8 logits for them (100x1000)
 and, with --fx-int8-all, the same FX int8 QDQ export of every model of --models (for the peer
-benchmark; no inputs or logits): <model>_fxq_op13.onnx.
+benchmark; no inputs or logits): <model>_fxq_op13.onnx;
+and, with --legacy-opsets, exports of ResNet-18 and MobileNetV2 at the opsets older exporters
+write (9 to 12; the oldest torch.onnx supports is 9), for the opset conversion tests:
+  <model>_op<9..12>.onnx
 Files that already exist are kept (a cache in the build folder); every file is written to a
 temporary name and renamed, so an interrupted run never leaves a partial fixture.
 
@@ -28,6 +31,8 @@ import time
 
 MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0"]
 OPSETS = [13, 17]
+LEGACY_MODELS = ["resnet18", "mobilenet_v2"]
+LEGACY_OPSETS = [9, 10, 11, 12]
 
 
 def write_atomic(path, data):
@@ -182,6 +187,11 @@ def main():
     parser.add_argument(
         "--fx-int8-all", action="store_true", help="also FX int8 exports of every model"
     )
+    parser.add_argument(
+        "--legacy-opsets",
+        action="store_true",
+        help="also %s at opsets %s" % (", ".join(LEGACY_MODELS), LEGACY_OPSETS),
+    )
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = os.path.join(args.out_dir, "VERSION")
@@ -191,9 +201,13 @@ def main():
                 os.remove(os.path.join(args.out_dir, f))
         write_atomic(stamp, (FIXTURE_VERSION + "\n").encode())
 
+    def opsets_of(name):
+        legacy = args.legacy_opsets and name in LEGACY_MODELS
+        return args.opsets + (LEGACY_OPSETS if legacy else [])
+
     todo = []
     for name in args.models:
-        files = [os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op)) for op in args.opsets]
+        files = [os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op)) for op in opsets_of(name)]
         files += [os.path.join(args.out_dir, name + s) for s in ("_input.pb", "_output.pb")]
         if name == "resnet18":
             files.append(os.path.join(args.out_dir, CALIB_FILE))
@@ -227,7 +241,7 @@ def main():
                 write_atomic(path, proto.SerializeToString())
         if name == "resnet18" and not os.path.exists(os.path.join(args.out_dir, CALIB_FILE)):
             write_calibration(os.path.join(args.out_dir, CALIB_FILE))
-        for op in args.opsets:
+        for op in opsets_of(name):
             path = os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op))
             if not os.path.exists(path):
                 export(model, x, path, op)
