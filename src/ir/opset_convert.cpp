@@ -1,5 +1,6 @@
 // Raising a model's default-domain opset with ONNX's version converter, for operations that
 // emit ops or attributes a newer opset introduced (per-channel DequantizeLinear needs 13).
+#include <onnx/defs/schema.h>
 #include <onnx/version_converter/convert.h>
 
 #include "edgeopt/error.h"
@@ -17,11 +18,19 @@ std::string ensure_opset(Model& model, int64_t min_opset, const std::string& why
     converted = onnx::version_conversion::ConvertVersion(model_to_proto(model),
                                                          static_cast<int>(min_opset));
   } catch (const std::exception& e) {
-    // The converter names the op it has no adapter for in its message.
+    // The converter names an op it has no adapter for, but fails with a bare map lookup error
+    // on an op without a registered schema (a vendor domain): name that node instead.
     std::string msg = e.what();
-    msg = msg.substr(0, msg.find('\n'));
+    msg = msg.substr(0, msg.find('\n')).substr(0, 300);
+    for (const Node& n : model.graph.nodes) {
+      if (onnx::OpSchemaRegistry::Schema(n.op_type, static_cast<int>(model.opset(n.domain)),
+                                         n.domain))
+        continue;
+      msg = "no ONNX schema for node '" + n.name + "' (" + n.domain + "." + n.op_type + ")";
+      break;
+    }
     fail_unsupported("cannot convert the model from opset ", from, " to ", min_opset, " (", why,
-                     "): ", msg.substr(0, 300));
+                     "): ", msg);
   }
   LoadOptions check;
   Model out;
