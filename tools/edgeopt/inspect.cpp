@@ -1,10 +1,19 @@
-// edgeopt inspect MODEL [--json] [--batch N]
+// edgeopt inspect MODEL [--json] [--batch N] [--all] [--providers [--provider LIST]]
+//
+// --providers: per node, the provider a session would run it on (the session `run` and `bench`
+// build, read back with Session::assignment()) and whether static int8 quantization would turn
+// it to int8 (static_quantization_plan); one summary line per provider.
+#include "edgeopt/inspect.h"
+
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
-#include "edgeopt/inspect.h"
+#include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
+#include "edgeopt/quantize.h"
+#include "edgeopt/session.h"
 #include "format.h"
 
 namespace edgeopt::cli {
@@ -22,6 +31,106 @@ nlohmann::json shapes_json(const std::vector<Shape>& shapes, const std::vector<b
   for (size_t i = 0; i < shapes.size(); ++i)
     a.push_back(known[i] ? nlohmann::json(shapes[i]) : nlohmann::json(nullptr));
   return a;
+}
+
+struct NodePlacement {
+  std::string provider;
+  std::string fused_into;  // the session node that runs it when a provider fused it away
+};
+
+// Provider of every node of `model`. A provider's graph rewrite may fuse a node into the node
+// producing its input (Relu or a residual Add into a Conv); such a node runs where that
+// producer runs. Nodes with no assigned producer were folded away (constants).
+std::vector<NodePlacement> place_nodes(const Model& model, const std::string& providers) {
+  SessionOptions so;
+  so.providers = split_provider_list(providers);
+  const Session session(model, so);
+  std::map<std::string, std::string> assigned;
+  for (const auto& [node, provider] : session.assignment()) assigned[node] = provider;
+  const Graph& g = model.graph;
+  std::vector<NodePlacement> out(g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    auto it = assigned.find(n.name);
+    if (it != assigned.end()) {
+      out[i].provider = it->second;
+      continue;
+    }
+    // Nodes are in topological order: a producer is placed before its readers.
+    for (const std::string& in : n.inputs) {
+      const int p = in.empty() ? -1 : g.producer(in);
+      if (p < 0 || out[p].provider.empty()) continue;
+      out[i].provider = out[p].provider;
+      out[i].fused_into = out[p].fused_into.empty() ? g.nodes[p].name : out[p].fused_into;
+      break;
+    }
+    if (out[i].provider.empty()) out[i].provider = "folded";
+  }
+  return out;
+}
+
+int run_providers(const std::string& path, bool json, int64_t batch, const std::string& providers,
+                  bool all_nodes) {
+  Model model = load_model(path);
+  // Nodes are matched with the session's by name: name the unnamed ones.
+  for (Node& n : model.graph.nodes)
+    if (n.name.empty()) n.name = model.graph.unique_name(n.op_type);
+  const ModelStats s = inspect_model(model, batch);
+  const std::vector<NodePlacement> placed = place_nodes(model, providers);
+  const std::vector<QuantPlanEntry> plan = static_quantization_plan(model, QuantizeOptions());
+  struct Total {
+    int64_t nodes = 0, macs = 0;
+  };
+  std::map<std::string, Total> totals;
+  int64_t int8_nodes = 0, int8_macs = 0;
+  for (size_t i = 0; i < placed.size(); ++i) {
+    Total& t = totals[placed[i].provider];
+    ++t.nodes;
+    t.macs += s.nodes[i].macs;
+    if (plan[i].int8) ++int8_nodes, int8_macs += s.nodes[i].macs;
+  }
+  auto share = [&](int64_t macs) { return s.macs ? double(macs) / double(s.macs) : 0.0; };
+  if (json) {
+    nlohmann::json j;
+    j["model"] = path;
+    j["macs"] = s.macs;
+    nlohmann::json nodes = nlohmann::json::array();
+    for (size_t i = 0; i < placed.size(); ++i) {
+      nlohmann::json n = {{"name", plan[i].node},           {"op", plan[i].op_type},
+                          {"provider", placed[i].provider}, {"macs", s.nodes[i].macs},
+                          {"int8", plan[i].int8},           {"quantize", plan[i].reason}};
+      if (!placed[i].fused_into.empty()) n["fused_into"] = placed[i].fused_into;
+      nodes.push_back(n);
+    }
+    j["nodes"] = nodes;
+    nlohmann::json by = nlohmann::json::object();
+    for (const auto& [p, t] : totals)
+      by[p] = {{"nodes", t.nodes}, {"macs", t.macs}, {"mac_share", share(t.macs)}};
+    j["providers"] = by;
+    j["int8"] = {{"nodes", int8_nodes}, {"macs", int8_macs}, {"mac_share", share(int8_macs)}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-32s %-20s %-10s %-6s %s\n", "node", "op", "provider", "int8", "quantize");
+  const size_t limit = all_nodes ? placed.size() : std::min<size_t>(placed.size(), 40);
+  for (size_t i = 0; i < limit; ++i) {
+    const std::string& name = plan[i].node;
+    std::string provider = placed[i].provider;
+    if (!placed[i].fused_into.empty()) provider += " (fused into " + placed[i].fused_into + ")";
+    std::printf("%-32s %-20s %-10s %-6s %s\n",
+                (name.size() > 31 ? name.substr(0, 28) + "..." : name).c_str(),
+                plan[i].op_type.c_str(), provider.c_str(), plan[i].int8 ? "yes" : "no",
+                plan[i].reason.c_str());
+  }
+  if (limit < placed.size())
+    std::printf("... %zu more nodes (--all to list them)\n", placed.size() - limit);
+  std::printf("\n");
+  for (const auto& [p, t] : totals)
+    std::printf("provider %-10s %5lld nodes, %6.2f%% of MACs\n", p.c_str(),
+                static_cast<long long>(t.nodes), 100 * share(t.macs));
+  std::printf("int8 (static)     %5lld nodes, %6.2f%% of MACs\n",
+              static_cast<long long>(int8_nodes), 100 * share(int8_macs));
+  return 0;
 }
 
 int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes) {
@@ -58,8 +167,8 @@ int run_inspect(const std::string& path, bool json, int64_t batch, bool all_node
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params",
-              "MACs", "live");
+  std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params", "MACs",
+              "live");
   const size_t limit = all_nodes ? s.nodes.size() : std::min<size_t>(s.nodes.size(), 40);
   for (size_t i = 0; i < limit; ++i) {
     const NodeStats& n = s.nodes[i];
@@ -85,8 +194,8 @@ int run_inspect(const std::string& path, bool json, int64_t batch, bool all_node
   std::string by_dtype;
   for (const auto& [k, v] : s.weight_bytes_by_dtype)
     by_dtype += (by_dtype.empty() ? "" : ", ") + k + " " + human_bytes(static_cast<double>(v));
-  std::printf("weights          %s (%s)\n", human_bytes(static_cast<double>(s.weight_bytes)).c_str(),
-              by_dtype.c_str());
+  std::printf("weights          %s (%s)\n",
+              human_bytes(static_cast<double>(s.weight_bytes)).c_str(), by_dtype.c_str());
   std::printf("sparsity         %.2f%% zero weights\n", 100 * s.sparsity);
   std::printf("quantized share  %.2f%% of MACs\n", 100 * s.quantized_share);
   std::printf("peak activations %s (at %s)\n",
@@ -108,7 +217,20 @@ CommandRegistrar reg(10, "inspect", "Parameters, MACs, sizes and peak activation
                        sub.add_option("--batch", *batch, "Batch size for shapes and memory")
                            ->check(CLI::PositiveNumber);
                        sub.add_flag("--all", *all, "List every node (text output)");
-                       return [=] { return run_inspect(*path, *json, *batch, *all); };
+                       auto providers = std::make_shared<bool>(false);
+                       auto provider = std::make_shared<std::string>();
+                       sub.add_flag("--providers", *providers,
+                                    "Per node: the provider a session runs it on and whether "
+                                    "static int8 quantization turns it to int8");
+                       sub.add_option("--provider", *provider,
+                                      "With --providers: provider list as for run "
+                                      "(default: this platform's)");
+                       return [=] {
+                         if (!*providers && !provider->empty())
+                           fail_input("--provider needs --providers");
+                         return *providers ? run_providers(*path, *json, *batch, *provider, *all)
+                                           : run_inspect(*path, *json, *batch, *all);
+                       };
                      });
 
 }  // namespace
