@@ -1,11 +1,10 @@
 // Models from any exporter (issue 16): an opset older than an operation needs is raised with
 // ONNX's version converter (and quantization below opset 13 stays valid), an import of a domain
 // no node uses loads, and weights held in Constant nodes count as parameters. The bundled
-// Fashion-MNIST ResNet-8 (opset 13) is taken down to older opsets with the same converter.
+// Fashion-MNIST ResNet-8 (opset 13) stands in for an older export.
 #include <gtest/gtest.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/version_converter/convert.h>
 
 #include <cmath>
 #include <filesystem>
@@ -33,9 +32,13 @@ onnx::ModelProto model_proto() {
 
 Model from_proto(const onnx::ModelProto& mp) { return parse_model(mp.SerializeAsString(), {}); }
 
-// The bundled model converted down to `opset` by ONNX's converter (what an older exporter writes).
+// The bundled model as an older exporter writes it: its ops (Conv, BatchNormalization, Relu,
+// Add, GlobalAveragePool, Flatten, Gemm) mean the same at opsets 9 to 13, only the import
+// differs. (ONNX's converter has no adapter down from Relu-13.)
 Model at_opset(int opset) {
-  return from_proto(onnx::version_conversion::ConvertVersion(model_proto(), opset));
+  onnx::ModelProto mp = model_proto();
+  mp.mutable_opset_import(0)->set_version(opset);
+  return from_proto(mp);
 }
 
 // Two 28x28 images with a smooth pattern in [0, 1].
@@ -68,7 +71,7 @@ double relative_error(const Tensor& a, const Tensor& b) {
 void expect_valid_onnx(const Model& m) {
   onnx::ModelProto mp;
   ASSERT_TRUE(mp.ParseFromString(serialize_model(m)));
-  EXPECT_NO_THROW(onnx::checker::check_model(mp, false, false, false));
+  EXPECT_NO_THROW(onnx::checker::check_model(mp));
 }
 
 TEST(OpsetConversion, RaisesAnOldOpsetAndKeepsTheOutputs) {
