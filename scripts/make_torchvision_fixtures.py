@@ -23,6 +23,9 @@ tested on (opset 13 only, fixed batch 1 so that the channel-shuffle Reshapes kee
                            resnext26_32x8d: torchvision's ResNeXt bottleneck (32 groups of 8,
                            as in resnext101_32x8d) with 2 blocks per stage instead of
                            resnext50_32x4d's 3-4-6-3, to keep CI fast.
+and, with --legacy-opsets, exports of ResNet-18 and MobileNetV2 at the opsets older exporters
+write (9 to 12; the oldest torch.onnx supports is 9), for the opset conversion tests:
+  <model>_op<9..12>.onnx
 Files that already exist are kept (a cache in the build folder); every file is written to a
 temporary name and renamed, so an interrupted run never leaves a partial fixture.
 
@@ -38,6 +41,8 @@ import time
 MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0"]
 OPSETS = [13, 17]
 PRUNE_MODELS = ["regnet_x_400mf", "regnet_y_400mf", "shufflenet_v2_x1_0", "resnext26_32x8d"]
+LEGACY_MODELS = ["resnet18", "mobilenet_v2"]
+LEGACY_OPSETS = [9, 10, 11, 12]
 
 
 def write_atomic(path, data):
@@ -208,6 +213,11 @@ def main():
         action="store_true",
         help="also the grouped-conv / channel-shuffle models (opset 13, batch 1)",
     )
+    parser.add_argument(
+        "--legacy-opsets",
+        action="store_true",
+        help="also %s at opsets %s" % (", ".join(LEGACY_MODELS), LEGACY_OPSETS),
+    )
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = os.path.join(args.out_dir, "VERSION")
@@ -217,10 +227,15 @@ def main():
                 os.remove(os.path.join(args.out_dir, f))
         write_atomic(stamp, (FIXTURE_VERSION + "\n").encode())
 
+    def opsets_of(name):
+        if name in PRUNE_MODELS:
+            return [13]
+        legacy = args.legacy_opsets and name in LEGACY_MODELS
+        return args.opsets + (LEGACY_OPSETS if legacy else [])
+
     todo = []
     for name in args.models + (PRUNE_MODELS if args.prune_models else []):
-        opsets = [13] if name in PRUNE_MODELS else args.opsets
-        files = [os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op)) for op in opsets]
+        files = [os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op)) for op in opsets_of(name)]
         files += [os.path.join(args.out_dir, name + s) for s in ("_input.pb", "_output.pb")]
         if name == "resnet18":
             files.append(os.path.join(args.out_dir, CALIB_FILE))
@@ -255,8 +270,7 @@ def main():
                 write_atomic(path, proto.SerializeToString())
         if name == "resnet18" and not os.path.exists(os.path.join(args.out_dir, CALIB_FILE)):
             write_calibration(os.path.join(args.out_dir, CALIB_FILE))
-        opsets = [13] if name in PRUNE_MODELS else args.opsets
-        for op in opsets:
+        for op in opsets_of(name):
             path = os.path.join(args.out_dir, "%s_op%d.onnx" % (name, op))
             if not os.path.exists(path):
                 export(model, x, path, op, dynamic=name not in PRUNE_MODELS)

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "edgeopt/data.h"
@@ -129,12 +130,21 @@ TEST_F(CliErrors, OpsetOutOfRange) {
   expect_input_error("inspect " + write("o0.onnx", m.SerializeAsString()).string(), "opset 0");
 }
 
+// An import of a domain no node uses is accepted (ONNX Runtime's optimizer leaves
+// com.microsoft.nchwc and others in the list); a node in an unknown domain is refused with one
+// line naming the node, its op and the domain.
 TEST_F(CliErrors, UnknownDomain) {
   onnx::ModelProto m = relu_proto();
   auto* op = m.add_opset_import();
   op->set_domain("com.example.custom");
   op->set_version(1);
-  expect_input_error("inspect " + write("d.onnx", m.SerializeAsString()).string(), "domain");
+  const Result unused = run("inspect " + write("u.onnx", m.SerializeAsString()).string());
+  EXPECT_EQ(unused.exit_code, 0) << unused.err;
+  m.mutable_graph()->mutable_node(0)->set_domain("com.example.custom");
+  m.mutable_graph()->mutable_node(0)->set_name("the_relu");
+  const fs::path p = write("d.onnx", m.SerializeAsString());
+  expect_input_error("inspect " + p.string(),
+                     "node 'the_relu' (Relu): unknown operator domain 'com.example.custom'");
 }
 
 TEST_F(CliErrors, NegativeAndOverflowingDims) {
@@ -207,6 +217,29 @@ TEST_F(CliErrors, RunRefusesAnUnsupportedOp) {
   const fs::path x = dir_ / "x.npy";
   save_npy(x, Tensor(DType::kF32, {4}));
   expect_input_error("run " + model.string() + " --input " + x.string(), "Det");
+}
+
+// inspect --providers: a Hardmax (no fast kernel) runs on reference and stays float when
+// quantized; the summary names the provider.
+TEST_F(CliErrors, InspectProvidersNamesReferenceForAnOpOnlyItHas) {
+  onnx::ModelProto m = relu_proto();
+  m.mutable_graph()->mutable_node(0)->set_op_type("Hardmax");
+  m.mutable_graph()->mutable_node(0)->set_name("hm");
+  const fs::path p = write("hardmax.onnx", m.SerializeAsString());
+  const Result r = run("inspect " + p.string() + " --providers --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["nodes"].size(), 1u);
+  EXPECT_EQ(j["nodes"][0]["name"], "hm");
+  EXPECT_EQ(j["nodes"][0]["provider"], "reference");
+  EXPECT_EQ(j["nodes"][0]["int8"], false);
+  EXPECT_NE(j["nodes"][0]["quantize"].get<std::string>().find("no int8 form"), std::string::npos);
+  EXPECT_EQ(j["providers"]["reference"]["nodes"], 1);
+  const Result text = run("inspect " + p.string() + " --providers");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("provider reference"), std::string::npos) << text.out;
+  expect_input_error("inspect " + p.string() + " --provider onednn",
+                     "--provider needs --providers");
 }
 
 TEST(ExternalData, RoundTripsInsideTheFolder) {

@@ -37,7 +37,7 @@ endforeach()
 set(EDGEOPT_FIXTURES_DIR ${PROJECT_BINARY_DIR}/fixtures)
 add_test(NAME make_fixtures
   COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/make_torchvision_fixtures.py
-          ${EDGEOPT_FIXTURES_DIR} --fx-int8)
+          ${EDGEOPT_FIXTURES_DIR} --fx-int8 --legacy-opsets)
 set_tests_properties(make_fixtures PROPERTIES FIXTURES_SETUP torchvision TIMEOUT 900)
 
 file(GLOB EDGEOPT_TORCHVISION_TEST_SOURCES CONFIGURE_DEPENDS

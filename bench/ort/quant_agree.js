@@ -5,9 +5,17 @@
 // edgeopt's (`edgeopt run MODEL --input x.npy --output y.npy`, reference runtime).
 //
 // Usage:
-//   node bench/ort/quant_agree.js --edgeopt BIN [--count N] [--min F] [--data DIR] MODEL...
+//   node bench/ort/quant_agree.js --edgeopt BIN [--count N] [--min F] [--data DIR]
+//        [--npy X.npy] [--fp32 MODEL --max-err E] MODEL...
 // Defaults: --count 1000, --min 0.99, --data /usr/share/datasets/fashion-mnist.
-// Prints one JSON line per model; exits 1 when any agreement is below --min, 2 on errors.
+//   --npy      inputs from a float32 .npy (N x ...) instead of the Fashion-MNIST test images
+//   --fp32     the float model the MODELs were made from: each MODEL's ONNX Runtime outputs must
+//              stay within relative L2 error --max-err (||y - y_fp32|| / ||y_fp32||) of its
+//              outputs, the quantization tolerance, and so must edgeopt's from ONNX Runtime's
+// Besides the top-1 agreement, each line gives the relative L2 error between edgeopt's and ONNX
+// Runtime's outputs (ort_err).
+// Prints one JSON line per model; exits 1 when any agreement is below --min or an error above
+// --max-err, 2 on errors.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -66,14 +74,28 @@ function argmaxRows(data, n, k) {
 }
 
 function parseArgs(argv) {
-  const a = {edgeopt: null, count: 1000, min: 0.99, data: '/usr/share/datasets/fashion-mnist',
-             models: []};
+  const a = {
+    edgeopt: null,
+    count: 1000,
+    min: 0.99,
+    data: '/usr/share/datasets/fashion-mnist',
+    npy: null,
+    fp32: null,
+    maxErr: 1,
+    models: []
+  };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     if (s === '--edgeopt') a.edgeopt = argv[++i];
     else if (s === '--count') a.count = parseInt(argv[++i], 10);
     else if (s === '--min') a.min = parseFloat(argv[++i]);
     else if (s === '--data') a.data = argv[++i];
+    else if (s === '--npy')
+      a.npy = argv[++i];
+    else if (s === '--fp32')
+      a.fp32 = argv[++i];
+    else if (s === '--max-err')
+      a.maxErr = parseFloat(argv[++i]);
     else if (s.startsWith('--')) throw new Error(`unknown option ${s}`);
     else a.models.push(s);
   }
@@ -83,26 +105,55 @@ function parseArgs(argv) {
   return a;
 }
 
-async function main() {
-  const a = parseArgs(process.argv.slice(2));
+// The first `count` samples: Fashion-MNIST test images in [0, 1], or the rows of an .npy.
+function loadInputs(a) {
+  if (a.npy) {
+    const all = readNpyF32(a.npy);
+    const n = Math.min(a.count, all.shape[0]);
+    const per = all.data.length / all.shape[0];
+    return {n, dims: [n, ...all.shape.slice(1)], x: all.data.slice(0, n * per)};
+  }
   const images = readIdx(path.join(a.data, 't10k-images-idx3-ubyte.gz'));
   const [total, h, w] = images.dims;
   const n = Math.min(a.count, total);
   const x = new Float32Array(n * h * w);
   for (let i = 0; i < x.length; i++) x[i] = images.data[i] / 255;
+  return {n, dims: [n, 1, h, w], x};
+}
+
+// ||y - ref|| / ||ref||
+function relErr(y, ref) {
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num += (y[i] - ref[i]) * (y[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return Math.sqrt(num / den);
+}
+
+async function runOrt(model, x, dims) {
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  return (await session.run({
+    [session.inputNames[0]]: new ort.Tensor('float32', x, dims),
+  }))[session.outputNames[0]];
+}
+
+async function main() {
+  const a = parseArgs(process.argv.slice(2));
+  const {n, dims, x} = loadInputs(a);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quant_agree_'));
   const xfile = path.join(dir, 'x.npy');
-  fs.writeFileSync(xfile, npyF32(x, [n, 1, h, w]));
+  fs.writeFileSync(xfile, npyF32(x, dims));
   let ok = true;
   try {
+    const fp32 = a.fp32 ? await runOrt(a.fp32, x, dims) : null;
     for (const model of a.models) {
-      const session = await ort.InferenceSession.create(model, {
-        executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
-      const out = (await session.run({
-        [session.inputNames[0]]: new ort.Tensor('float32', x, [n, 1, h, w]),
-      }))[session.outputNames[0]];
+      const out = await runOrt(model, x, dims);
       const k = out.dims[1];
       const ortPred = argmaxRows(out.data, n, k);
       const yfile = path.join(dir, 'y.npy');
@@ -113,8 +164,15 @@ async function main() {
       let agree = 0;
       for (let i = 0; i < n; i++) if (ortPred[i] === eoPred[i]) agree++;
       const frac = agree / n;
-      if (frac < a.min) ok = false;
-      console.log(JSON.stringify({model, images: n, agree, agreement: frac, pass: frac >= a.min}));
+      const line = {model, images: n, agree, agreement: frac, ort_err: relErr(y.data, out.data)};
+      let pass = frac >= a.min;
+      if (fp32) {
+        line.fp32_err = relErr(out.data, fp32.data);
+        pass = pass && line.fp32_err <= a.maxErr && line.ort_err <= a.maxErr;
+      }
+      line.pass = pass;
+      if (!pass) ok = false;
+      console.log(JSON.stringify(line));
     }
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});

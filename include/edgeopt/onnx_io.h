@@ -34,4 +34,10 @@ void save_model(const Model& model, const std::filesystem::path& path,
 // Serialized ModelProto with all tensors inline.
 std::string serialize_model(const Model& model);
 
+// Raises the model's default-domain opset to `min_opset` with ONNX's version converter when it is
+// older; `why` names what needs the newer opset ("per-channel DequantizeLinear needs 13").
+// Returns a one-line note for the user ("converted model from opset 11 to 13 (why)"), or "" when
+// the model already had it. Throws Error (unsupported), naming the op, when the converter cannot.
+std::string ensure_opset(Model& model, int64_t min_opset, const std::string& why);
+
 }  // namespace edgeopt

@@ -84,9 +84,9 @@ enum class QuantMode { kStatic, kDynamic, kFp16 };
 enum class QuantFormat { kQdq, kQOperator };
 
 // The names the CLI and recipes use; each throws Error (invalid input) naming the choices.
-QuantMode parse_quant_mode(const std::string& name);        // static | dynamic | fp16
-QuantFormat parse_quant_format(const std::string& name);    // qdq | qoperator
-DType parse_activation_type(const std::string& name);       // uint8 (u8) | int8 (i8)
+QuantMode parse_quant_mode(const std::string& name);      // static | dynamic | fp16
+QuantFormat parse_quant_format(const std::string& name);  // qdq | qoperator
+DType parse_activation_type(const std::string& name);     // uint8 (u8) | int8 (i8)
 
 struct QuantizeOptions {
   QuantMode mode = QuantMode::kStatic;
@@ -135,7 +135,22 @@ struct QuantizeReport {
   double top1_fp32 = -1, top1_quant = -1;  // with an eval set
   int64_t eval_count = 0;
   bool target_met = true;
+  // One line each for the user, e.g. the opset conversion the mode needed (ensure_opset).
+  std::vector<std::string> notes;
 };
+
+// What static int8 quantization (quantize_model, kStatic) would do with one node of the model.
+struct QuantPlanEntry {
+  std::string node;
+  std::string op_type;
+  bool int8 = false;   // runs on int8 weights / activations after quantization
+  std::string reason;  // why it is int8 or stays in float ("op has no int8 form", ...)
+};
+
+// The plan for every node of `model` (not modified), in graph order, before calibration: the
+// preparation and node selection quantize_model runs, with options.exclude and per_channel.
+std::vector<QuantPlanEntry> static_quantization_plan(const Model& model,
+                                                     const QuantizeOptions& options);
 
 // Quantizes `model` (not modified). `calib` is required in static mode (and read from the
 // start); `eval` is only used with the accuracy guard. Throws Error (invalid input) for an

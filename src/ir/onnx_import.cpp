@@ -279,16 +279,37 @@ std::shared_ptr<Graph> graph_ptr_from_proto(const onnx::GraphProto& gp, const fs
   return g;
 }
 
-void validate_opsets(const onnx::ModelProto& mp) {
+bool is_known_domain(const std::string& domain) {
   static const char* kKnownDomains[] = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training",
                                         "com.microsoft"};
-  for (const auto& o : mp.opset_import()) {
-    bool known = false;
-    for (const char* d : kKnownDomains) known |= o.domain() == d;
-    if (!known) fail_input("unknown operator domain '", o.domain(), "' in opset imports");
+  for (const char* d : kKnownDomains)
+    if (domain == d) return true;
+  return false;
+}
+
+// The first node (in this graph or a subgraph) in a domain edgeopt does not know, or null.
+const onnx::NodeProto* node_in_unknown_domain(const onnx::GraphProto& gp) {
+  for (const auto& np : gp.node()) {
+    if (!is_known_domain(np.domain())) return &np;
+    for (const auto& a : np.attribute()) {
+      if (a.has_g())
+        if (const onnx::NodeProto* n = node_in_unknown_domain(a.g())) return n;
+      for (const auto& g : a.graphs())
+        if (const onnx::NodeProto* n = node_in_unknown_domain(g)) return n;
+    }
+  }
+  return nullptr;
+}
+
+// Imports of domains no node uses are accepted (ONNX Runtime's optimizer leaves
+// com.microsoft.nchwc and others in the list); a node in an unknown domain is refused.
+void validate_opsets(const onnx::ModelProto& mp) {
+  for (const auto& o : mp.opset_import())
     if ((o.domain().empty() || o.domain() == "ai.onnx") && (o.version() < 1 || o.version() > 17))
       fail_input("opset ", o.version(), " is outside the supported range 1-17");
-  }
+  if (const onnx::NodeProto* n = node_in_unknown_domain(mp.graph()))
+    fail_unsupported("node '", n->name(), "' (", n->op_type(), "): unknown operator domain '",
+                     n->domain(), "'");
 }
 
 // Shape inference hints (the runtime infers shapes itself) on a copy whose large

@@ -120,24 +120,34 @@ ModelStats inspect_model(const Model& model, int64_t batch, const std::filesyste
     return shape_numel(sh) * static_cast<int64_t>(dtype_size(it->second.dtype));
   };
 
+  // Weights: initializers and the tensors of Constant nodes (older exporters and TF converters
+  // keep weights there), by the name nodes read them under.
   std::unordered_map<std::string, const Tensor*> inits;
+  for (const NamedTensor& t : g.initializers) inits[t.name] = &t.tensor;
+  std::unordered_set<std::string> constant_outputs;
+  for (const Node& n : g.nodes) {
+    const Attribute* value = n.attr("value");
+    if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1 || !value ||
+        value->type != AttrType::kTensor)
+      continue;
+    inits[n.outputs[0]] = &value->t.tensor;
+    constant_outputs.insert(n.outputs[0]);
+  }
   int64_t zeros = 0, weight_elems = 0;
-  for (const NamedTensor& t : g.initializers) {
-    inits[t.name] = &t.tensor;
-    s.weight_bytes += static_cast<int64_t>(t.tensor.nbytes());
-    s.weight_bytes_by_dtype[dtype_name(t.tensor.dtype())] +=
-        static_cast<int64_t>(t.tensor.nbytes());
-    if (t.tensor.rank() >= 2 && t.tensor.dtype() != DType::kString) {
-      const auto* p = static_cast<const uint8_t*>(t.tensor.raw());
-      const size_t es = dtype_size(t.tensor.dtype());
-      for (int64_t i = 0; i < t.tensor.numel(); ++i) {
+  for (const auto& [name, t] : inits) {
+    s.weight_bytes += static_cast<int64_t>(t->nbytes());
+    s.weight_bytes_by_dtype[dtype_name(t->dtype())] += static_cast<int64_t>(t->nbytes());
+    if (t->rank() >= 2 && t->dtype() != DType::kString) {
+      const auto* p = static_cast<const uint8_t*>(t->raw());
+      const size_t es = dtype_size(t->dtype());
+      for (int64_t i = 0; i < t->numel(); ++i) {
         bool z = true;
         for (size_t b = 0; b < es && z; ++b) z = p[i * es + b] == 0;
         // -0.0 has a sign bit set; count it as zero too for floats.
-        if (!z && dtype_is_float(t.tensor.dtype())) z = t.tensor.get_f64(i) == 0.0;
+        if (!z && dtype_is_float(t->dtype())) z = t->get_f64(i) == 0.0;
         zeros += z;
       }
-      weight_elems += t.tensor.numel();
+      weight_elems += t->numel();
     }
   }
   s.sparsity = weight_elems ? static_cast<double>(zeros) / static_cast<double>(weight_elems) : 0;
@@ -236,7 +246,7 @@ ModelStats inspect_model(const Model& model, int64_t batch, const std::filesyste
     }
     // Activation memory: outputs are allocated, then inputs whose last reader this is are freed.
     for (const std::string& out : n.outputs)
-      if (!out.empty()) live += value_bytes(out);
+      if (!out.empty() && !constant_outputs.count(out)) live += value_bytes(out);
     ns.live_bytes = live;
     if (live > s.peak_activation_bytes) {
       s.peak_activation_bytes = live;

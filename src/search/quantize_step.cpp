@@ -29,12 +29,15 @@ std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   if (q.mode == QuantMode::kStatic) {
     const std::string spec = opt_string(o, "calibration", ctx.calibration_spec);
     if (spec.empty())
-      fail_input("quantize: static mode needs calibration data: \"calibration\": SPEC in the "
-                 "step, or --calib SPEC (e.g. fashion-mnist:train)");
+      fail_input(
+          "quantize: static mode needs calibration data: \"calibration\": SPEC in the "
+          "step, or --calib SPEC (e.g. fashion-mnist:train)");
     calib = &ctx.dataset(spec);
   }
   QuantizeReport r;
   m = quantize_model(m, q, calib, nullptr, &r);
+  if (ctx.log)
+    for (const std::string& note : r.notes) ctx.log("quantize: " + note);
   if (q.mode == QuantMode::kFp16) return "fp16 weights";
   std::string summary = r.mode + " " + r.format + " int8 (" +
                         std::to_string(q.reduce_range ? 7 : 8) + "-bit weights, " +
@@ -45,7 +48,8 @@ std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
 }
 
 const StepRegistrar quantize_reg(
-    {"quantize", "post-training quantization: static int8 (calibrated), dynamic int8, fp16",
+    {"quantize",
+     "post-training quantization: static int8 (calibrated), dynamic int8, fp16",
      {"mode", "format", "method", "percentile", "per_channel", "activations", "symmetric",
       "reduce_range", "exclude", "cle", "bias_correction", "samples", "calibration"},
      quantize_step});

@@ -1,11 +1,20 @@
-// edgeopt inspect MODEL [--json] [--batch N] [--shape NAME:DIMS]...
+// edgeopt inspect MODEL [--json] [--batch N] [--shape NAME:DIMS]... [--all]
+//                 [--providers [--provider LIST]]
+//
+// --providers: per node, the provider a session would run it on (the session `run` and `bench`
+// build, read back with Session::assignment()) and whether static int8 quantization would turn
+// it to int8 (static_quantization_plan); one summary line per provider.
 #include "edgeopt/inspect.h"
 
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
+#include "edgeopt/quantize.h"
+#include "edgeopt/session.h"
 #include "format.h"
 #include "shape_option.h"
 
@@ -31,6 +40,107 @@ std::string join(const std::vector<std::string>& names) {
   for (const std::string& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
   return s;
 }
+
+struct NodePlacement {
+  std::string provider;
+  std::string fused_into;  // the session node that runs it when a provider fused it away
+};
+
+// Provider of every node of `model`. A provider's graph rewrite may fuse a node into the node
+// producing its input (Relu or a residual Add into a Conv); such a node runs where that
+// producer runs. Nodes with no assigned producer were folded away (constants).
+std::vector<NodePlacement> place_nodes(const Model& model, const std::string& providers) {
+  SessionOptions so;
+  so.providers = split_provider_list(providers);
+  const Session session(model, so);
+  std::map<std::string, std::string> assigned;
+  for (const auto& [node, provider] : session.assignment()) assigned[node] = provider;
+  const Graph& g = model.graph;
+  std::vector<NodePlacement> out(g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    auto it = assigned.find(n.name);
+    if (it != assigned.end()) {
+      out[i].provider = it->second;
+      continue;
+    }
+    // Nodes are in topological order: a producer is placed before its readers.
+    for (const std::string& in : n.inputs) {
+      const int p = in.empty() ? -1 : g.producer(in);
+      if (p < 0 || out[p].provider.empty()) continue;
+      out[i].provider = out[p].provider;
+      out[i].fused_into = out[p].fused_into.empty() ? g.nodes[p].name : out[p].fused_into;
+      break;
+    }
+    if (out[i].provider.empty()) out[i].provider = "folded";
+  }
+  return out;
+}
+
+int run_providers(const std::string& path, bool json, int64_t batch, const std::string& providers,
+                  bool all_nodes, const std::vector<std::string>& shapes) {
+  Model model = with_shapes(load_model(path), shapes);
+  // Nodes are matched with the session's by name: name the unnamed ones.
+  for (Node& n : model.graph.nodes)
+    if (n.name.empty()) n.name = model.graph.unique_name(n.op_type);
+  const ModelStats s = inspect_model(model, batch);
+  const std::vector<NodePlacement> placed = place_nodes(model, providers);
+  const std::vector<QuantPlanEntry> plan = static_quantization_plan(model, QuantizeOptions());
+  struct Total {
+    int64_t nodes = 0, macs = 0;
+  };
+  std::map<std::string, Total> totals;
+  int64_t int8_nodes = 0, int8_macs = 0;
+  for (size_t i = 0; i < placed.size(); ++i) {
+    Total& t = totals[placed[i].provider];
+    ++t.nodes;
+    t.macs += s.nodes[i].macs;
+    if (plan[i].int8) ++int8_nodes, int8_macs += s.nodes[i].macs;
+  }
+  auto share = [&](int64_t macs) { return s.macs ? double(macs) / double(s.macs) : 0.0; };
+  if (json) {
+    nlohmann::json j;
+    j["model"] = path;
+    j["macs"] = s.macs;
+    nlohmann::json nodes = nlohmann::json::array();
+    for (size_t i = 0; i < placed.size(); ++i) {
+      nlohmann::json n = {{"name", plan[i].node},           {"op", plan[i].op_type},
+                          {"provider", placed[i].provider}, {"macs", s.nodes[i].macs},
+                          {"int8", plan[i].int8},           {"quantize", plan[i].reason}};
+      if (!placed[i].fused_into.empty()) n["fused_into"] = placed[i].fused_into;
+      nodes.push_back(n);
+    }
+    j["nodes"] = nodes;
+    nlohmann::json by = nlohmann::json::object();
+    for (const auto& [p, t] : totals)
+      by[p] = {{"nodes", t.nodes}, {"macs", t.macs}, {"mac_share", share(t.macs)}};
+    j["providers"] = by;
+    j["int8"] = {{"nodes", int8_nodes}, {"macs", int8_macs}, {"mac_share", share(int8_macs)}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-32s %-20s %-10s %-6s %s\n", "node", "op", "provider", "int8", "quantize");
+  const size_t limit = all_nodes ? placed.size() : std::min<size_t>(placed.size(), 40);
+  for (size_t i = 0; i < limit; ++i) {
+    const std::string& name = plan[i].node;
+    std::string provider = placed[i].provider;
+    if (!placed[i].fused_into.empty()) provider += " (fused into " + placed[i].fused_into + ")";
+    std::printf("%-32s %-20s %-10s %-6s %s\n",
+                (name.size() > 31 ? name.substr(0, 28) + "..." : name).c_str(),
+                plan[i].op_type.c_str(), provider.c_str(), plan[i].int8 ? "yes" : "no",
+                plan[i].reason.c_str());
+  }
+  if (limit < placed.size())
+    std::printf("... %zu more nodes (--all to list them)\n", placed.size() - limit);
+  std::printf("\n");
+  for (const auto& [p, t] : totals)
+    std::printf("provider %-10s %5lld nodes, %6.2f%% of MACs\n", p.c_str(),
+                static_cast<long long>(t.nodes), 100 * share(t.macs));
+  std::printf("int8 (static)     %5lld nodes, %6.2f%% of MACs\n",
+              static_cast<long long>(int8_nodes), 100 * share(int8_macs));
+  return 0;
+}
+
 
 int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes,
                 const std::vector<std::string>& shapes) {
@@ -124,7 +234,20 @@ CommandRegistrar reg(10, "inspect", "Parameters, MACs, sizes and peak activation
                            ->check(CLI::PositiveNumber);
                        add_shape_option(sub, *shapes);
                        sub.add_flag("--all", *all, "List every node (text output)");
-                       return [=] { return run_inspect(*path, *json, *batch, *all, *shapes); };
+                       auto providers = std::make_shared<bool>(false);
+                       auto provider = std::make_shared<std::string>();
+                       sub.add_flag("--providers", *providers,
+                                    "Per node: the provider a session runs it on and whether "
+                                    "static int8 quantization turns it to int8");
+                       sub.add_option("--provider", *provider,
+                                      "With --providers: provider list as for run "
+                                      "(default: this platform's)");
+                       return [=] {
+                         if (!*providers && !provider->empty())
+                           fail_input("--provider needs --providers");
+                         return *providers ? run_providers(*path, *json, *batch, *provider, *all, *shapes)
+                                           : run_inspect(*path, *json, *batch, *all, *shapes);
+                       };
                      });
 
 }  // namespace

@@ -97,6 +97,7 @@ int run_quantize(const QuantArgs& a) {
   if (!a.eval.empty()) eval = open_dataset(a.eval);
   QuantizeReport r;
   const Model q = quantize_model(model, o, calib.get(), eval.get(), &r);
+  for (const std::string& note : r.notes) std::fprintf(stderr, "quantize: %s\n", note.c_str());
   save_model(q, a.out, {}, a.model);
   const auto in_bytes = std::filesystem::file_size(a.model);
   const auto out_bytes = std::filesystem::file_size(a.out);

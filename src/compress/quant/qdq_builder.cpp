@@ -299,12 +299,15 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
         bt->tensor.numel() != channels)
       continue;
     const Tensor b = bt->tensor;
+    // Per-tensor weights give one bias scale: a scalar, which DequantizeLinear below opset 13
+    // (no axis attribute) requires.
+    const bool per_channel = qw.scale.numel() > 1;
     Tensor bq(DType::kI32, {channels});
-    Tensor bs(DType::kF32, {channels});
+    Tensor bs = per_channel ? Tensor(DType::kF32, {channels}) : Tensor(DType::kF32, {});
     for (int64_t c = 0; c < channels; ++c) {
-      const float sw = qw.scale.numel() > 1 ? qw.scale.data<float>()[c] : qw.scale.data<float>()[0];
+      const float sw = per_channel ? qw.scale.data<float>()[c] : qw.scale.data<float>()[0];
       const float sb = xp->scale * sw;
-      bs.data<float>()[c] = sb;
+      bs.data<float>()[per_channel ? c : 0] = sb;
       const double v = std::nearbyint(static_cast<double>(b.data<float>()[c]) / sb);
       bq.data<int32_t>()[c] =
           static_cast<int32_t>(std::clamp(v, double(std::numeric_limits<int32_t>::min()),
@@ -319,7 +322,7 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     bnode.op_type = "DequantizeLinear";
     bnode.inputs = {bq_name, bs_name};
     bnode.outputs = {bdq};
-    bnode.set_attr_int("axis", 0);
+    if (per_channel) bnode.set_attr_int("axis", 0);
     added.push_back(bnode);
     n.inputs[2] = bdq;
   }

@@ -6,6 +6,7 @@
 
 #include "edgeopt/error.h"
 #include "edgeopt/eval.h"
+#include "edgeopt/onnx_io.h"
 #include "quant_internal.h"
 
 namespace edgeopt {
@@ -182,6 +183,12 @@ Model quantize_model(const Model& model, const QuantizeOptions& o, Dataset* cali
     quant::convert_fp16(m);
     return m;
   }
+  // The ops quantization emits need a newer opset than some exporters write.
+  const std::string note =
+      o.mode == QuantMode::kDynamic ? ensure_opset(m, 11, "DynamicQuantizeLinear needs 11")
+      : o.per_channel               ? ensure_opset(m, 13, "per-channel DequantizeLinear needs 13")
+                                    : ensure_opset(m, 10, "QuantizeLinear needs 10");
+  if (!note.empty()) r.notes.push_back(note);
   quant::prepare_for_quantization(m);
   if (o.mode == QuantMode::kDynamic) {
     r.quantized_nodes =
@@ -190,11 +197,6 @@ Model quantize_model(const Model& model, const QuantizeOptions& o, Dataset* cali
   }
 
   // ---- static ----
-  if (m.opset() < 10)
-    fail_unsupported("static quantization needs opset >= 10 (model has ", m.opset(), ")");
-  if (m.opset() < 13 && o.per_channel)
-    fail_unsupported("per-channel weights need opset >= 13 (model has ", m.opset(),
-                     "); use --per-tensor");
   if (eval) require_labels(*eval, "--eval");
   if (!calib) fail_input("static quantization needs calibration data (--calib SPEC)");
   if (calib->size() <= 0) fail_input("calibration set ", calib->describe(), " is empty");
