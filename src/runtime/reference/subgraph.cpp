@@ -15,10 +15,9 @@ Subgraph::Subgraph(const KernelInit& init, const std::string& attr) : node_(init
   Model m;
   m.opset_imports = init.opset_imports;
   m.graph = body;
-  // The body's declared input types are hints: shapes of loop-carried values may change from
-  // one iteration to the next, so the nested session checks nothing about them.
+  // Shapes of loop-carried values may change from one iteration to the next: the nested
+  // session checks only the declared dtypes (which also tell providers what they would take).
   for (ValueInfo& v : m.graph.inputs) {
-    v.dtype = DType::kUndefined;
     v.has_shape = false;
     v.dims.clear();
   }
@@ -33,6 +32,7 @@ Subgraph::Subgraph(const KernelInit& init, const std::string& attr) : node_(init
     outer_at_.push_back(own + static_cast<size_t>(it - init.outer_inputs.begin()));
     ValueInfo v;
     v.name = name;
+    v.dtype = init.input_dtypes[outer_at_.back()];
     m.graph.inputs.push_back(v);
   }
   SessionOptions o;
