@@ -2,7 +2,8 @@
 // torch.jit.script'ed `if` and `for`, exported as If and Loop), made by
 // scripts/make_recurrent_fixtures.py into <build>/fixtures in the suite's setup: the
 // reference provider must reproduce PyTorch's outputs, max |edgeopt - torch| <= 1e-4 *
-// max |torch| per output. Also: the passes keep what a subgraph reads from the outer scope.
+// max |torch| per output. Also: topological order, the passes and the session see what a
+// subgraph reads from the outer scope.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -102,6 +103,79 @@ TEST_P(RecurrentControlFlow, RoundTripMatchesPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Models, RecurrentControlFlow,
                          ::testing::Values("recurrent_op13", "control_flow_op13"));
+
+// y = If(c) then Identity(v) else Neg(v), with v = Relu(x) listed after the If and read only
+// from inside the branches: topological order, dead-code elimination and the session must all
+// see the branches' read of v.
+Model outer_read_model() {
+  auto branch = [](const std::string& op, const std::string& out) {
+    auto g = std::make_shared<Graph>();
+    g->name = op;
+    Node n;
+    n.name = op + "_in_branch";
+    n.op_type = op;
+    n.inputs = {"v"};
+    n.outputs = {out};
+    g->nodes.push_back(n);
+    ValueInfo o;
+    o.name = out;
+    o.dtype = DType::kF32;
+    g->outputs.push_back(o);
+    return g;
+  };
+  Model m;
+  m.opset_imports = {{"", 13}};
+  Graph& g = m.graph;
+  ValueInfo x, c, y;
+  x.name = "x", x.dtype = DType::kF32;
+  c.name = "c", c.dtype = DType::kBool;
+  y.name = "y", y.dtype = DType::kF32;
+  g.inputs = {x, c};
+  g.outputs = {y};
+  Node if_node;
+  if_node.name = "if";
+  if_node.op_type = "If";
+  if_node.inputs = {"c"};
+  if_node.outputs = {"y"};
+  Attribute then_attr, else_attr;
+  then_attr.name = "then_branch", then_attr.type = AttrType::kGraph;
+  then_attr.g = branch("Identity", "t");
+  else_attr.name = "else_branch", else_attr.type = AttrType::kGraph;
+  else_attr.g = branch("Neg", "e");
+  if_node.attributes = {then_attr, else_attr};
+  Node relu;
+  relu.name = "relu";
+  relu.op_type = "Relu";
+  relu.inputs = {"x"};
+  relu.outputs = {"v"};
+  g.nodes = {if_node, relu};
+  return m;
+}
+
+TEST(Subgraphs, OuterReadsOrderKeepAndFeedTheBranches) {
+  Model m = outer_read_model();
+  EXPECT_EQ(m.graph.nodes[0].outer_reads(), std::vector<std::string>{"v"});
+  m.graph.topological_sort();
+  ASSERT_EQ(m.graph.nodes.size(), 2u);
+  EXPECT_EQ(m.graph.nodes[0].op_type, "Relu");  // v's producer now comes first
+  PassOptions dce;
+  dce.only = {"dead_code_elimination"};
+  optimize(m, dce);
+  ASSERT_EQ(m.graph.nodes.size(), 2u);  // Relu is live: the branches read v
+  SessionOptions opts;
+  opts.providers = {"reference"};
+  Session session(m, opts);
+  const Tensor x = Tensor::from_vector<float>({-2.f, 0.5f, 3.f}, {3});
+  for (const bool c : {true, false}) {
+    const std::vector<Tensor> y = session.run({x, Tensor::scalar<bool>(c)});
+    ASSERT_EQ(y.size(), 1u);
+    ASSERT_EQ(y[0].shape(), Shape{3});
+    for (int64_t i = 0; i < 3; ++i) {
+      const float v = std::max(x.data<float>()[i], 0.f);
+      EXPECT_EQ(y[0].data<float>()[i], c ? v : -v) << "cond " << c << " element " << i;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace edgeopt
