@@ -209,14 +209,15 @@ TEST_F(CliErrors, RunRefusesWrongInputShapeDtypeAndMissingInput) {
                      "missing --input for model input(s): x2");
 }
 
-// A node type no provider implements is reported at load, by name.
+// A node type no provider implements is reported at load, by op and node name.
 TEST_F(CliErrors, RunRefusesAnUnsupportedOp) {
   onnx::ModelProto m = relu_proto();
   m.mutable_graph()->mutable_node(0)->set_op_type("Det");  // a standard op without a kernel
+  m.mutable_graph()->mutable_node(0)->set_name("det_node");
   const fs::path model = write("det.onnx", m.SerializeAsString());
   const fs::path x = dir_ / "x.npy";
   save_npy(x, Tensor(DType::kF32, {4}));
-  expect_input_error("run " + model.string() + " --input " + x.string(), "Det");
+  expect_input_error("run " + model.string() + " --input " + x.string(), "Det-13 (node 'det_node')");
 }
 
 // inspect --providers: a Hardmax (no fast kernel) runs on reference and stays float when

@@ -117,6 +117,9 @@ struct Node {
   size_t num_present_inputs() const;
   // "name (op)" for error messages.
   std::string describe() const;
+  // Names the node's subgraphs (If, Loop, Scan bodies, recursively) read from the enclosing
+  // scope without defining them: implicit inputs of the node. Sorted; empty without subgraphs.
+  std::vector<std::string> outer_reads() const;
 };
 
 struct Graph {
@@ -148,6 +151,9 @@ struct Graph {
   const ValueInfo* find_value_info(const std::string& name) const;
   // A value name not used anywhere in the graph, starting with `prefix`.
   std::string unique_name(const std::string& prefix) const;
+  // Names this graph reads without defining them (not an input, initializer or node output):
+  // as a subgraph, what it reads from the enclosing scope. Sorted.
+  std::vector<std::string> outer_reads() const;
   // Reorders nodes topologically; throws Error if the graph has a cycle or an undefined input.
   void topological_sort();
 };

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -115,7 +116,8 @@ const std::string& Node::input(size_t i) const {
 }
 
 size_t Node::num_present_inputs() const {
-  return std::count_if(inputs.begin(), inputs.end(), [](const std::string& s) { return !s.empty(); });
+  return std::count_if(inputs.begin(), inputs.end(),
+                       [](const std::string& s) { return !s.empty(); });
 }
 
 std::string Node::describe() const {
@@ -148,9 +150,9 @@ bool Graph::remove_initializer(const std::string& n) {
                          [&](const NamedTensor& t) { return t.name == n; });
   if (it == initializers.end()) return false;
   initializers.erase(it);
-  inputs.erase(std::remove_if(inputs.begin(), inputs.end(),
-                              [&](const ValueInfo& v) { return v.name == n; }),
-               inputs.end());
+  inputs.erase(
+      std::remove_if(inputs.begin(), inputs.end(), [&](const ValueInfo& v) { return v.name == n; }),
+      inputs.end());
   return true;
 }
 
@@ -217,6 +219,35 @@ std::string Graph::unique_name(const std::string& prefix) const {
   }
 }
 
+std::vector<std::string> Graph::outer_reads() const {
+  std::unordered_set<std::string> local;
+  for (const ValueInfo& v : inputs) local.insert(v.name);
+  for (const NamedTensor& t : initializers) local.insert(t.name);
+  for (const Node& n : nodes)
+    for (const std::string& o : n.outputs) local.insert(o);
+  std::set<std::string> out;
+  auto note = [&](const std::string& s) {
+    if (!s.empty() && !local.count(s)) out.insert(s);
+  };
+  for (const Node& n : nodes) {
+    for (const std::string& i : n.inputs) note(i);
+    for (const std::string& s : n.outer_reads()) note(s);
+  }
+  for (const ValueInfo& v : outputs) note(v.name);
+  return {out.begin(), out.end()};
+}
+
+std::vector<std::string> Node::outer_reads() const {
+  std::set<std::string> out;
+  for (const Attribute& a : attributes) {
+    if (a.g)
+      for (std::string& s : a.g->outer_reads()) out.insert(std::move(s));
+    for (const auto& g : a.graphs)
+      for (std::string& s : g->outer_reads()) out.insert(std::move(s));
+  }
+  return {out.begin(), out.end()};
+}
+
 void Graph::topological_sort() {
   std::unordered_set<std::string> available;
   for (const ValueInfo& v : inputs) available.insert(v.name);
@@ -232,7 +263,9 @@ void Graph::topological_sort() {
   std::vector<int> ready;
   for (size_t i = 0; i < nodes.size(); ++i) {
     std::unordered_set<std::string> seen;
-    for (const std::string& in : nodes[i].inputs) {
+    std::vector<std::string> reads = nodes[i].inputs;
+    for (std::string& r : nodes[i].outer_reads()) reads.push_back(std::move(r));
+    for (const std::string& in : reads) {
       if (in.empty() || available.count(in) || !produced_by.count(in) || !seen.insert(in).second)
         continue;
       ++pending[i];

@@ -1,6 +1,5 @@
 #include "pass_util.h"
 
-
 #include <algorithm>
 #include <cmath>
 
@@ -51,24 +50,6 @@ bool has_subgraph(const Node& n) {
 }
 
 namespace {
-void graph_reads(const Graph& sub, std::unordered_set<std::string>& out) {
-  std::unordered_set<std::string> local;
-  for (const ValueInfo& v : sub.inputs) local.insert(v.name);
-  for (const NamedTensor& t : sub.initializers) local.insert(t.name);
-  for (const Node& n : sub.nodes)
-    for (const std::string& o : n.outputs) local.insert(o);
-  auto note = [&](const std::string& s) {
-    if (!s.empty() && !local.count(s)) out.insert(s);
-  };
-  for (const Node& n : sub.nodes) {
-    for (const std::string& i : n.inputs) note(i);
-    std::unordered_set<std::string> inner;
-    subgraph_reads(n, inner);
-    for (const std::string& s : inner) note(s);
-  }
-  for (const ValueInfo& v : sub.outputs) note(v.name);
-}
-
 void rename_in_graph(Graph& sub, const std::string& from, const std::string& to) {
   // A subgraph that defines `from` itself shadows the outer name: leave it alone.
   for (const ValueInfo& v : sub.inputs)
@@ -91,10 +72,7 @@ void rename_in_graph(Graph& sub, const std::string& from, const std::string& to)
 }  // namespace
 
 void subgraph_reads(const Node& n, std::unordered_set<std::string>& out) {
-  for (const Attribute& a : n.attributes) {
-    if (a.g) graph_reads(*a.g, out);
-    for (const auto& gg : a.graphs) graph_reads(*gg, out);
-  }
+  for (std::string& s : n.outer_reads()) out.insert(std::move(s));
 }
 
 std::vector<int> readers(const Graph& g, const std::string& value) {

@@ -30,6 +30,13 @@ struct KernelInit {
   // Per input: dtype known at load (from the model's types), kUndefined when not known.
   std::vector<DType> input_dtypes;
   int threads = 1;
+  // Providers of the session in priority order and the model's opsets, for the nested
+  // sessions that run subgraphs.
+  std::vector<std::string> providers;
+  std::vector<OpsetImport> opset_imports;
+  // Outer-scope values the node's subgraphs read (Node::outer_reads()): the session passes
+  // them as extra inputs after the node's own, in this order (constants, dtypes likewise).
+  std::vector<std::string> outer_inputs;
 };
 
 class InferContext {
@@ -139,11 +146,10 @@ struct KernelRegistrar {
 
 // Registers `Class` (constructible from const KernelInit&) for an op in a provider, for opset
 // versions [since, until].
-#define EDGEOPT_REGISTER_KERNEL(provider, domain, op, since, until, Class)                 \
-  static ::edgeopt::rt::KernelRegistrar EDGEOPT_CONCAT(kernel_registrar_, __COUNTER__)( \
-      ::edgeopt::rt::KernelDef{provider, domain, op, since, until,                       \
-                               [](const ::edgeopt::rt::KernelInit& init) {               \
-                                 return std::unique_ptr<::edgeopt::rt::Kernel>(          \
-                                     new Class(init));                                   \
-                               },                                                        \
+#define EDGEOPT_REGISTER_KERNEL(provider, domain, op, since, until, Class)                       \
+  static ::edgeopt::rt::KernelRegistrar EDGEOPT_CONCAT(kernel_registrar_, __COUNTER__)(          \
+      ::edgeopt::rt::KernelDef{provider, domain, op, since, until,                               \
+                               [](const ::edgeopt::rt::KernelInit& init) {                       \
+                                 return std::unique_ptr<::edgeopt::rt::Kernel>(new Class(init)); \
+                               },                                                                \
                                nullptr})

@@ -126,7 +126,15 @@ class SessionImpl {
       rec.node = &n;
       for (const std::string& s : n.inputs) rec.in.push_back(s.empty() ? -1 : id_of(s));
       for (const std::string& s : n.outputs) rec.out.push_back(s.empty() ? -1 : id_of(s));
-      KernelInit init{n, model.opset(n.domain), {}, {}, opts.threads};
+      KernelInit init{n,
+                      model.opset(n.domain),
+                      {},
+                      {},
+                      opts.threads,
+                      providers,
+                      model.opset_imports,
+                      n.outer_reads()};
+      for (const std::string& s : init.outer_inputs) rec.in.push_back(id_of(s));
       for (int id : rec.in) {
         const Tensor* c = (id >= 0 && constants[id].defined()) ? &constants[id] : nullptr;
         init.constants.push_back(c);
@@ -143,9 +151,12 @@ class SessionImpl {
         }
       }
       if (!rec.kernel) {
-        std::string op = (n.domain.empty() ? "" : n.domain + ".") + n.op_type + "-" +
-                         std::to_string(init.opset);
-        if (std::find(missing.begin(), missing.end(), op) == missing.end()) missing.push_back(op);
+        const std::string op =
+            (n.domain.empty() ? "" : n.domain + ".") + n.op_type + "-" + std::to_string(init.opset);
+        const bool listed = std::any_of(missing.begin(), missing.end(), [&](const std::string& m) {
+          return m.rfind(op + " ", 0) == 0;
+        });
+        if (!listed) missing.push_back(op + " (node '" + n.name + "')");
       }
       nodes.push_back(std::move(rec));
     }
@@ -185,8 +196,10 @@ class SessionImpl {
       if (!ok) {
         std::string want;
         for (size_t d = 0; d < v.dims.size(); ++d)
-          want += (d ? "x" : "") + (v.dims[d].is_static() ? std::to_string(v.dims[d].value)
-                                                          : (v.dims[d].param.empty() ? std::string("?") : v.dims[d].param));
+          want += (d ? "x" : "") +
+                  (v.dims[d].is_static()
+                       ? std::to_string(v.dims[d].value)
+                       : (v.dims[d].param.empty() ? std::string("?") : v.dims[d].param));
         fail_input("input '", v.name, "': expected shape ", want.empty() ? "scalar" : want,
                    ", got ", shape_str(t.shape()));
       }
@@ -251,8 +264,8 @@ class SessionImpl {
         for (size_t o = 0; o < r.out.size(); ++o)
           if (r.out[o] >= 0) {
             if (!ctx.outputs()[o].defined())
-              throw Error(ErrorKind::kInternal,
-                          "node " + r.node->describe() + ": kernel set no output " + std::to_string(o));
+              throw Error(ErrorKind::kInternal, "node " + r.node->describe() +
+                                                    ": kernel set no output " + std::to_string(o));
             p.values[r.out[o]] = ctx.outputs()[o];
           }
         scratch[i] = ctx.scratch_bytes();
@@ -322,7 +335,8 @@ class SessionImpl {
     }
     for (auto& t : outs) c.out.push_back(t.defined() ? &t : nullptr);
     std::vector<uint8_t> scratch(ctx.scratch_bytes() + 64);
-    c.scratch = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+    c.scratch = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) &
+                                        ~uintptr_t{63});
     c.threads = opts.threads;
     timed(i, [&] { r.kernel->run(c); });
     for (size_t o = 0; o < r.out.size(); ++o)

@@ -4,7 +4,7 @@
 // provider takes the nodes it can, reference the rest).
 //
 // A test folder holds model.onnx and test_data_set_*/{input_N.pb, output_N.pb}. A test is
-// not attempted when some node has no kernel in the provider (or holds a subgraph), when a
+// not attempted when some node (also inside a subgraph) has no kernel in the provider, when a
 // graph input or output is not a plain tensor, or when the skip list names it (every entry
 // must give a reason). Otherwise every data set is run and each output is compared with the
 // ONNX backend tolerance |got - want| <= atol + rtol * |want| (rtol 1e-3, atol 1e-7).
@@ -50,7 +50,7 @@ constexpr unsigned kTimeoutSeconds = 120;  // per test, in the child
 struct Options {
   fs::path data = "/usr/share/libonnx-testdata/data/node";
   fs::path skip;
-  std::string provider = "reference";     // as given: comma-separated
+  std::string provider = "reference";  // as given: comma-separated
   std::vector<std::string> providers;  // parsed, in priority order
   std::string filter;
   bool verbose = false;
@@ -130,21 +130,20 @@ std::map<std::string, std::string> read_skip_list(const fs::path& path) {
   return skip;
 }
 
-// Why a graph cannot be run by `provider`: ops without a kernel, subgraphs. Empty when it can.
+// Why a graph cannot be run by `provider`: ops without a kernel, in the graph or in any of
+// its subgraphs (If, Loop, Scan bodies). Empty when it can.
 void find_missing_ops(const edgeopt::Graph& g, const std::vector<std::string>& providers,
                       std::set<std::string>& missing) {
   const auto& registry = edgeopt::rt::KernelRegistry::global();
   for (const edgeopt::Node& n : g.nodes) {
     const std::string op = (n.domain.empty() ? "" : n.domain + ".") + n.op_type;
-    bool subgraph = false;
-    for (const edgeopt::Attribute& a : n.attributes)
-      subgraph |= a.type == edgeopt::AttrType::kGraph || a.type == edgeopt::AttrType::kGraphs;
-    if (subgraph)
-      missing.insert(op + " (subgraph)");
-    else if (std::none_of(providers.begin(), providers.end(), [&](const std::string& p) {
-               return registry.has_op(p, n.domain, n.op_type);
-             }))
+    if (std::none_of(providers.begin(), providers.end(),
+                     [&](const std::string& p) { return registry.has_op(p, n.domain, n.op_type); }))
       missing.insert(op);
+    for (const edgeopt::Attribute& a : n.attributes) {
+      if (a.g) find_missing_ops(*a.g, providers, missing);
+      for (const auto& sub : a.graphs) find_missing_ops(*sub, providers, missing);
+    }
   }
 }
 
@@ -415,8 +414,7 @@ Options parse_args(int argc, char** argv) {
       skip_given = true;
     } else if (a == "--provider") {
       opt.provider = value();
-    }
-    else if (a == "--filter")
+    } else if (a == "--filter")
       opt.filter = value();
     else if (a == "--verbose" || a == "-v")
       opt.verbose = true;

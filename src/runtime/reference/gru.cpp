@@ -1,0 +1,91 @@
+// GRU (ONNX), gates z, r, h in that order in W, R and B:
+//   z = f(X W_z^T + H R_z^T + Wb_z + Rb_z)          r = f(X W_r^T + H R_r^T + Wb_r + Rb_r)
+//   h~ = g(X W_h^T + (r . H) R_h^T + Rb_h + Wb_h)             (linear_before_reset = 0)
+//   h~ = g(X W_h^T + r . (H R_h^T + Rb_h) + Wb_h)             (linear_before_reset = 1)
+//   H' = (1 - z) . h~ + z . H
+// f = Sigmoid, g = Tanh by default. Walk, shapes and layouts in rnn_common.h.
+#include <algorithm>
+
+#include "rnn_common.h"
+
+namespace edgeopt::rt::ref {
+namespace {
+
+class Gru final : public Kernel {
+ public:
+  explicit Gru(const KernelInit& init)
+      : node_(init.node),
+        a_(rnn_attrs(init.node, {"Sigmoid", "Tanh"})),
+        linear_before_reset_(init.node.attr_int("linear_before_reset", 0) != 0) {}
+  void infer(InferContext& ctx) override {
+    d_ = rnn_infer(ctx, node_, a_, 3, 1);
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * 7 * sizeof(float));
+  }
+  void run(RunContext& ctx) override {
+    const int64_t H = d_.hidden, I = d_.input;
+    const float* x = ctx.input(0).data<float>();
+    float* y = ctx.out[0] ? ctx.output(0).data<float>() : nullptr;  // Y is optional
+    if (y) std::fill(y, y + ctx.output(0).numel(), 0.f);
+    float* yh = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<float>() : nullptr;
+    float* gx = static_cast<float*>(ctx.scratch);  // X W^T + Wb, 3H
+    float* gh = gx + 3 * H;                        // H R^T + Rb for z, r; 2H
+    float* h = gh + 2 * H;
+    float* rh = h + H;  // r . H, or H R_h^T + Rb_h with linear_before_reset
+    for (int64_t dir = 0; dir < d_.dirs; ++dir) {
+      const bool reverse = a_.reverse_only || dir == 1;
+      const float* w = ctx.input(1).data<float>() + dir * 3 * H * I;
+      const float* r = ctx.input(2).data<float>() + dir * 3 * H * H;
+      const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 6 * H : nullptr;
+      const float* rb = wb ? wb + 3 * H : nullptr;
+      const Activation& f = a_.act[dir * 2];
+      const Activation& g = a_.act[dir * 2 + 1];
+      for (int64_t b = 0; b < d_.batch; ++b) {
+        const int64_t len = row_length(ctx, d_, b, node_);
+        for (int64_t j = 0; j < H; ++j)
+          h[j] = ctx.has_input(5) ? ctx.input(5).data<float>()[d_.h(dir, b) + j] : 0.f;
+        for (int64_t s = 0; s < len; ++s) {
+          const int64_t t = reverse ? len - 1 - s : s;
+          for (int64_t j = 0; j < 3 * H; ++j) gx[j] = wb ? wb[j] : 0.f;
+          matvec(w, x + d_.x(t, b), 3 * H, I, gx);
+          for (int64_t j = 0; j < 2 * H; ++j) gh[j] = rb ? rb[j] : 0.f;
+          matvec(r, h, 2 * H, H, gh);
+          float* z = gx;
+          float* rr = gx + H;
+          for (int64_t j = 0; j < H; ++j) {
+            z[j] = f(clipped(gx[j] + gh[j], a_.clip));
+            rr[j] = f(clipped(gx[H + j] + gh[H + j], a_.clip));
+          }
+          float* hc = gx + 2 * H;  // becomes h~
+          if (linear_before_reset_) {
+            for (int64_t j = 0; j < H; ++j) rh[j] = rb ? rb[2 * H + j] : 0.f;
+            matvec(r + 2 * H * H, h, H, H, rh);
+            for (int64_t j = 0; j < H; ++j) hc[j] += rr[j] * rh[j];
+          } else {
+            for (int64_t j = 0; j < H; ++j) {
+              rh[j] = rr[j] * h[j];
+              if (rb) hc[j] += rb[2 * H + j];
+            }
+            matvec(r + 2 * H * H, rh, H, H, hc);
+          }
+          for (int64_t j = 0; j < H; ++j) {
+            const float ht = g(clipped(hc[j], a_.clip));
+            h[j] = (1.f - z[j]) * ht + z[j] * h[j];
+          }
+          if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
+        }
+        if (yh) std::copy(h, h + H, yh + d_.h(dir, b));
+      }
+    }
+  }
+
+ private:
+  const Node& node_;
+  RnnAttrs a_;
+  bool linear_before_reset_;
+  RnnDims d_;
+};
+
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "GRU", 7, INT_MAX, Gru);
+
+}  // namespace
+}  // namespace edgeopt::rt::ref

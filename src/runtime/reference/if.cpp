@@ -1,0 +1,45 @@
+// If: runs then_branch when the boolean scalar `cond` is true, else else_branch; the outputs
+// are the branch's outputs, whose shapes may differ between branches. The branch is chosen by
+// data, so infer() runs it and gives the outputs' values (planned like NonZero: at run time).
+#include "subgraph.h"
+
+namespace edgeopt::rt::ref {
+namespace {
+
+class If final : public Kernel {
+ public:
+  explicit If(const KernelInit& init)
+      : node_(init.node), then_(init, "then_branch"), else_(init, "else_branch") {
+    for (const Subgraph* b : {&then_, &else_})
+      if (b->num_inputs() != 0 || b->num_outputs() != init.node.outputs.size())
+        fail_input("node ", node_.describe(), ": a branch must take no inputs and give ",
+                   init.node.outputs.size(), " output(s)");
+  }
+  void infer(InferContext& ctx) override {
+    const std::vector<Tensor> out = execute(input_values(ctx));
+    for (size_t o = 0; o < out.size(); ++o) ctx.set_output_value(o, out[o]);
+  }
+  void run(RunContext& ctx) override {
+    const std::vector<Tensor> out = execute(ctx.in);
+    for (size_t o = 0; o < out.size(); ++o)
+      if (ctx.out[o]) copy_tensor(out[o], ctx.output(o));
+  }
+
+ private:
+  std::vector<Tensor> execute(const std::vector<const Tensor*>& in) {
+    const Tensor& cond = *in[0];
+    if (cond.numel() != 1)
+      fail_input("node ", node_.describe(), ": cond must hold one element, got shape ",
+                 shape_str(cond.shape()));
+    return (cond.get_f64(0) != 0 ? then_ : else_).run({}, in);
+  }
+
+  const Node& node_;
+  Subgraph then_;
+  Subgraph else_;
+};
+
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "If", 1, INT_MAX, If);
+
+}  // namespace
+}  // namespace edgeopt::rt::ref

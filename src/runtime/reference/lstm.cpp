@@ -1,0 +1,90 @@
+// LSTM (ONNX), gates i, o, f, c in that order in W, R and B; peepholes P = [P_i, P_o, P_f]:
+//   i = f(X W_i^T + H R_i^T + P_i . C + Wb_i + Rb_i)
+//   f = f(X W_f^T + H R_f^T + P_f . C + Wb_f + Rb_f)      (input_forget = 1: f = 1 - i)
+//   c~ = g(X W_c^T + H R_c^T + Wb_c + Rb_c)
+//   C' = f . C + i . c~
+//   o = f(X W_o^T + H R_o^T + P_o . C' + Wb_o + Rb_o)
+//   H' = o . h(C')
+// f = Sigmoid, g = h = Tanh by default. Outputs Y, Y_h and Y_c (the last cell state). Walk,
+// shapes and layouts in rnn_common.h.
+#include <algorithm>
+
+#include "rnn_common.h"
+
+namespace edgeopt::rt::ref {
+namespace {
+
+class Lstm final : public Kernel {
+ public:
+  explicit Lstm(const KernelInit& init)
+      : node_(init.node),
+        a_(rnn_attrs(init.node, {"Sigmoid", "Tanh", "Tanh"})),
+        input_forget_(init.node.attr_int("input_forget", 0) != 0) {}
+  void infer(InferContext& ctx) override {
+    d_ = rnn_infer(ctx, node_, a_, 4, 2);
+    if (ctx.has_input(7) && ctx.shape(7) != Shape{d_.dirs, 3 * d_.hidden})
+      fail_input("node ", node_.describe(), ": P has shape ", shape_str(ctx.shape(7)),
+                 ", expected ", shape_str({d_.dirs, 3 * d_.hidden}));
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * 6 * sizeof(float));
+  }
+  void run(RunContext& ctx) override {
+    const int64_t H = d_.hidden, I = d_.input;
+    const float* x = ctx.input(0).data<float>();
+    float* y = ctx.out[0] ? ctx.output(0).data<float>() : nullptr;  // Y is optional
+    if (y) std::fill(y, y + ctx.output(0).numel(), 0.f);
+    float* yh = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<float>() : nullptr;
+    float* yc = ctx.out.size() > 2 && ctx.out[2] ? ctx.output(2).data<float>() : nullptr;
+    float* gt = static_cast<float*>(ctx.scratch);  // 4H pre-activations, order i, o, f, c
+    float* h = gt + 4 * H;
+    float* c = h + H;
+    for (int64_t dir = 0; dir < d_.dirs; ++dir) {
+      const bool reverse = a_.reverse_only || dir == 1;
+      const float* w = ctx.input(1).data<float>() + dir * 4 * H * I;
+      const float* r = ctx.input(2).data<float>() + dir * 4 * H * H;
+      const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 8 * H : nullptr;
+      const float* p = ctx.has_input(7) ? ctx.input(7).data<float>() + dir * 3 * H : nullptr;
+      const Activation& f = a_.act[dir * 3];
+      const Activation& g = a_.act[dir * 3 + 1];
+      const Activation& hact = a_.act[dir * 3 + 2];
+      for (int64_t b = 0; b < d_.batch; ++b) {
+        const int64_t len = row_length(ctx, d_, b, node_);
+        for (int64_t j = 0; j < H; ++j) {
+          h[j] = ctx.has_input(5) ? ctx.input(5).data<float>()[d_.h(dir, b) + j] : 0.f;
+          c[j] = ctx.has_input(6) ? ctx.input(6).data<float>()[d_.h(dir, b) + j] : 0.f;
+        }
+        for (int64_t s = 0; s < len; ++s) {
+          const int64_t t = reverse ? len - 1 - s : s;
+          for (int64_t j = 0; j < 4 * H; ++j) gt[j] = wb ? wb[j] + wb[4 * H + j] : 0.f;
+          matvec(w, x + d_.x(t, b), 4 * H, I, gt);
+          matvec(r, h, 4 * H, H, gt);
+          for (int64_t j = 0; j < H; ++j) {
+            const float cprev = c[j];
+            const float it = f(clipped(gt[j] + (p ? p[j] * cprev : 0.f), a_.clip));
+            const float ft =
+                input_forget_
+                    ? 1.f - it
+                    : f(clipped(gt[2 * H + j] + (p ? p[2 * H + j] * cprev : 0.f), a_.clip));
+            const float ct = g(clipped(gt[3 * H + j], a_.clip));
+            c[j] = ft * cprev + it * ct;
+            const float ot = f(clipped(gt[H + j] + (p ? p[H + j] * c[j] : 0.f), a_.clip));
+            h[j] = ot * hact(c[j]);
+          }
+          if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
+        }
+        if (yh) std::copy(h, h + H, yh + d_.h(dir, b));
+        if (yc) std::copy(c, c + H, yc + d_.h(dir, b));
+      }
+    }
+  }
+
+ private:
+  const Node& node_;
+  RnnAttrs a_;
+  bool input_forget_;
+  RnnDims d_;
+};
+
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "LSTM", 7, INT_MAX, Lstm);
+
+}  // namespace
+}  // namespace edgeopt::rt::ref

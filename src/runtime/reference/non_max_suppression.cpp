@@ -1,0 +1,105 @@
+// NonMaxSuppression: per batch and class, greedily keeps the highest-scoring boxes whose score
+// is above score_threshold and whose IoU with every box kept before is at most iou_threshold,
+// up to max_output_boxes_per_class (0 or absent: none). Boxes are [y1, x1, y2, x2] with any
+// two opposite corners (center_point_box 0) or [x_center, y_center, width, height] (1).
+// Output: int64 [selected, 3] rows (batch, class, box), by batch, class, then selection
+// order. Equal scores keep the lower box index first. The count depends on the data, so
+// infer() selects and gives the output's value (planned at run time).
+#include <algorithm>
+#include <numeric>
+
+#include "common.h"
+
+namespace edgeopt::rt::ref {
+namespace {
+
+struct Box {
+  float y1, x1, y2, x2;  // y1 <= y2, x1 <= x2
+};
+
+Box corners(const float* b, bool center) {
+  if (center) {
+    const float hw = b[2] / 2, hh = b[3] / 2;
+    return {b[1] - hh, b[0] - hw, b[1] + hh, b[0] + hw};
+  }
+  return {std::min(b[0], b[2]), std::min(b[1], b[3]), std::max(b[0], b[2]), std::max(b[1], b[3])};
+}
+
+// Intersection over union; 0 when either box has no area.
+float iou(const Box& a, const Box& b) {
+  const float area_a = (a.y2 - a.y1) * (a.x2 - a.x1);
+  const float area_b = (b.y2 - b.y1) * (b.x2 - b.x1);
+  if (area_a <= 0 || area_b <= 0) return 0;
+  const float ih = std::max(0.f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
+  const float iw = std::max(0.f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
+  const float inter = ih * iw;
+  return inter / (area_a + area_b - inter);
+}
+
+class NonMaxSuppression final : public Kernel {
+ public:
+  explicit NonMaxSuppression(const KernelInit& init)
+      : node_(init.node), center_(init.node.attr_int("center_point_box", 0) != 0) {}
+  void infer(InferContext& ctx) override {
+    const Shape& bs = ctx.shape(0);
+    const Shape& ss = ctx.shape(1);
+    if (bs.size() != 3 || bs[2] != 4 || ss.size() != 3 || ss[0] != bs[0] || ss[2] != bs[1])
+      fail_input("node ", node_.describe(), ": boxes ", shape_str(bs), " and scores ",
+                 shape_str(ss), " must be [batches, boxes, 4] and [batches, classes, boxes]");
+    if (ctx.dtype(0) != DType::kF32 || ctx.dtype(1) != DType::kF32)
+      fail_unsupported("node ", node_.describe(), ": only float32 boxes and scores");
+    std::vector<const Tensor*> in;
+    for (size_t i = 0; i < ctx.num_inputs(); ++i)
+      in.push_back(ctx.has_input(i) ? &ctx.value(i) : nullptr);
+    const std::vector<int64_t> sel = select(in);
+    Tensor out(DType::kI64, {static_cast<int64_t>(sel.size() / 3), 3});
+    std::copy(sel.begin(), sel.end(), out.data<int64_t>());
+    ctx.set_output_value(0, std::move(out));
+  }
+  void run(RunContext& ctx) override {
+    const std::vector<int64_t> sel = select(ctx.in);
+    std::copy(sel.begin(), sel.end(), ctx.output(0).data<int64_t>());
+  }
+
+ private:
+  std::vector<int64_t> select(const std::vector<const Tensor*>& in) const {
+    auto has = [&](size_t i) { return i < in.size() && in[i]; };
+    const Tensor& boxes = *in[0];
+    const Tensor& scores = *in[1];
+    const int64_t max_out = has(2) ? in[2]->get_i64(0) : 0;
+    const float iou_th = has(3) ? static_cast<float>(in[3]->get_f64(0)) : 0.f;
+    const bool has_score_th = has(4);
+    const float score_th = has_score_th ? static_cast<float>(in[4]->get_f64(0)) : 0.f;
+    const int64_t batches = boxes.shape()[0], n = boxes.shape()[1], classes = scores.shape()[1];
+    std::vector<int64_t> out;
+    std::vector<int64_t> order(n);
+    for (int64_t b = 0; b < batches && max_out > 0; ++b)
+      for (int64_t c = 0; c < classes; ++c) {
+        const float* s = scores.data<float>() + (b * classes + c) * n;
+        const float* bx = boxes.data<float>() + b * n * 4;
+        std::iota(order.begin(), order.end(), int64_t{0});
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int64_t l, int64_t r) { return s[l] > s[r]; });
+        std::vector<Box> kept;
+        for (int64_t i : order) {
+          if (static_cast<int64_t>(kept.size()) >= max_out) break;
+          if (has_score_th && !(s[i] > score_th)) break;
+          const Box box = corners(bx + i * 4, center_);
+          const bool suppressed = std::any_of(kept.begin(), kept.end(),
+                                              [&](const Box& k) { return iou(k, box) > iou_th; });
+          if (suppressed) continue;
+          kept.push_back(box);
+          out.insert(out.end(), {b, c, i});
+        }
+      }
+    return out;
+  }
+
+  const Node& node_;
+  bool center_;
+};
+
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "NonMaxSuppression", 10, INT_MAX, NonMaxSuppression);
+
+}  // namespace
+}  // namespace edgeopt::rt::ref

@@ -1,0 +1,57 @@
+// RNN (ONNX): H_t = f(X_t W^T + H_{t-1} R^T + Wb + Rb), f = Tanh by default; walk, shapes and
+// layouts in rnn_common.h. Outputs Y (every H_t) and Y_h (the last H of each row).
+#include <algorithm>
+
+#include "rnn_common.h"
+
+namespace edgeopt::rt::ref {
+namespace {
+
+class Rnn final : public Kernel {
+ public:
+  explicit Rnn(const KernelInit& init) : node_(init.node), a_(rnn_attrs(init.node, {"Tanh"})) {}
+  void infer(InferContext& ctx) override {
+    d_ = rnn_infer(ctx, node_, a_, 1, 1);
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * 2 * sizeof(float));
+  }
+  void run(RunContext& ctx) override {
+    const int64_t H = d_.hidden, I = d_.input;
+    const float* x = ctx.input(0).data<float>();
+    float* y = ctx.out[0] ? ctx.output(0).data<float>() : nullptr;  // Y is optional
+    if (y) std::fill(y, y + ctx.output(0).numel(), 0.f);
+    float* yh = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<float>() : nullptr;
+    float* g = static_cast<float*>(ctx.scratch);
+    float* h = g + H;
+    for (int64_t dir = 0; dir < d_.dirs; ++dir) {
+      const bool reverse = a_.reverse_only || dir == 1;
+      const float* w = ctx.input(1).data<float>() + dir * H * I;
+      const float* r = ctx.input(2).data<float>() + dir * H * H;
+      const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * H : nullptr;
+      const Activation& f = a_.act[dir];
+      for (int64_t b = 0; b < d_.batch; ++b) {
+        const int64_t len = row_length(ctx, d_, b, node_);
+        for (int64_t j = 0; j < H; ++j)
+          h[j] = ctx.has_input(5) ? ctx.input(5).data<float>()[d_.h(dir, b) + j] : 0.f;
+        for (int64_t s = 0; s < len; ++s) {
+          const int64_t t = reverse ? len - 1 - s : s;
+          for (int64_t j = 0; j < H; ++j) g[j] = wb ? wb[j] + wb[H + j] : 0.f;
+          matvec(w, x + d_.x(t, b), H, I, g);
+          matvec(r, h, H, H, g);
+          for (int64_t j = 0; j < H; ++j) h[j] = f(clipped(g[j], a_.clip));
+          if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
+        }
+        if (yh) std::copy(h, h + H, yh + d_.h(dir, b));
+      }
+    }
+  }
+
+ private:
+  const Node& node_;
+  RnnAttrs a_;
+  RnnDims d_;
+};
+
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "RNN", 7, INT_MAX, Rnn);
+
+}  // namespace
+}  // namespace edgeopt::rt::ref

@@ -1,0 +1,75 @@
+// Shared pieces of the recurrent kernels (RNN, GRU, LSTM, ONNX spec): attributes, the
+// activation functions, the layouts, and the walk over directions, batch rows and time steps.
+//
+// Shapes: X [seq, batch, input] (layout 1: [batch, seq, input]); W [dirs, G*hidden, input];
+// R [dirs, G*hidden, hidden]; B [dirs, 2*G*hidden] (W biases then R biases); sequence_lens
+// [batch]; initial states [dirs, batch, hidden] (layout 1: [batch, dirs, hidden]). Outputs:
+// Y [seq, dirs, batch, hidden] (layout 1: [batch, seq, dirs, hidden]) and the last states.
+// Steps at or past a row's sequence length are not computed and leave zeros in Y; the
+// reverse direction walks a row from its last valid step down to 0.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace edgeopt::rt::ref {
+
+struct Activation {
+  std::string name;
+  float alpha = 0, beta = 0;
+  float operator()(float x) const;
+};
+
+struct RnnAttrs {
+  int64_t hidden = 0;
+  int64_t dirs = 1;
+  bool reverse_only = false;  // direction = "reverse"
+  int64_t layout = 0;
+  float clip = 0;  // 0: none
+  // activations[d * per_dir + k]
+  std::vector<Activation> act;
+};
+
+// Reads the common attributes; `defaults` are one direction's activations when the node gives
+// none. Throws Error naming the node on a bad direction, layout or activation.
+RnnAttrs rnn_attrs(const Node& node, const std::vector<std::string>& defaults);
+
+struct RnnDims {
+  int64_t seq = 0, batch = 0, input = 0, hidden = 0, dirs = 1, layout = 0;
+  int64_t x(int64_t t, int64_t b) const { return (layout ? b * seq + t : t * batch + b) * input; }
+  int64_t y(int64_t t, int64_t d, int64_t b) const {
+    return (layout ? (b * seq + t) * dirs + d : (t * dirs + d) * batch + b) * hidden;
+  }
+  int64_t h(int64_t d, int64_t b) const { return (layout ? b * dirs + d : d * batch + b) * hidden; }
+  Shape y_shape() const {
+    return layout ? Shape{batch, seq, dirs, hidden} : Shape{seq, dirs, batch, hidden};
+  }
+  Shape h_shape() const { return layout ? Shape{batch, dirs, hidden} : Shape{dirs, batch, hidden}; }
+};
+
+// Validates the inputs of a recurrent node with `gates` gates (X, W, R, B, sequence_lens,
+// initial states at inputs 5.. for `states` states) and sets outputs Y and the states.
+RnnDims rnn_infer(InferContext& ctx, const Node& node, const RnnAttrs& a, int64_t gates,
+                  int states);
+
+// The valid length of batch row b (sequence_lens, else seq); throws Error naming the node
+// when sequence_lens holds a length outside [0, seq].
+int64_t row_length(const RunContext& ctx, const RnnDims& d, int64_t b, const Node& node);
+
+// g[j] = sum_k x[k] * w[j][k] for j < rows (w row-major [rows, cols]).
+inline void matvec(const float* w, const float* x, int64_t rows, int64_t cols, float* g) {
+  for (int64_t j = 0; j < rows; ++j) {
+    float s = 0;
+    for (int64_t k = 0; k < cols; ++k) s += w[j * cols + k] * x[k];
+    g[j] += s;
+  }
+}
+
+inline float clipped(float v, float clip) {
+  return clip > 0 ? std::fmin(std::fmax(v, -clip), clip) : v;
+}
+
+}  // namespace edgeopt::rt::ref

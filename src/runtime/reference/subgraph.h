@@ -1,0 +1,49 @@
+// A subgraph of a node (If branch, Loop or Scan body) run by a nested Session over the
+// providers of the outer one. The body's formal inputs come first; the outer-scope values it
+// reads follow, taken from the node's extra inputs (KernelInit::outer_inputs), so that the
+// nested session sees them as ordinary inputs and plans by their shapes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "edgeopt/session.h"
+
+namespace edgeopt::rt::ref {
+
+class Subgraph {
+ public:
+  // The graph attribute `attr` of init.node; throws Error naming the node when it is absent.
+  Subgraph(const KernelInit& init, const std::string& attr);
+  size_t num_inputs() const { return num_formal_; }
+  size_t num_outputs() const { return num_outputs_; }
+  // Runs the body. `node_inputs` are all inputs of the node as its kernel sees them (own
+  // inputs, then outer values); every outer value the body reads must have data.
+  std::vector<Tensor> run(std::vector<Tensor> formal,
+                          const std::vector<const Tensor*>& node_inputs);
+
+ private:
+  const Node& node_;
+  size_t num_formal_ = 0;
+  size_t num_outputs_ = 0;
+  std::vector<size_t> outer_at_;  // per outer value of the body: its index in node_inputs
+  std::unique_ptr<Session> session_;
+};
+
+// Every input of the node with data (InferContext::value for present inputs, nullptr for
+// absent ones); throws NeedValue while planning when one is not known yet.
+std::vector<const Tensor*> input_values(const InferContext& ctx);
+
+// Copies `src` into the preallocated `dst` of the same dtype and element count.
+void copy_tensor(const Tensor& src, Tensor& dst);
+
+// Element `i` along `axis` of `t`, with that axis removed (a copy).
+Tensor slice_axis(const Tensor& t, int64_t axis, int64_t i);
+
+// Stacks equally shaped tensors along a new axis `axis` (0 <= axis <= rank).
+Tensor stack_axis(const std::vector<Tensor>& parts, int64_t axis, DType dtype,
+                  const Shape& part_shape);
+
+}  // namespace edgeopt::rt::ref
