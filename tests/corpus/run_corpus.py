@@ -142,8 +142,14 @@ def check_prune(args, e, d, manifest):
     p = os.path.join(d, "pruned.onnx")
     if os.path.exists(p):
         os.remove(p)
+    # The figures prune prints depend on the input size: give the shapes the sample data has
+    # (a symbolic spatial dim is an error otherwise, and the pruned model declares them).
+    shapes = []
+    for i in e["inputs"]:
+        if i["shape"]:
+            shapes += ["--shape", "%s:%s" % (i["name"], "x".join(str(v) for v in i["shape"]))]
     call("edgeopt prune", [args.edgeopt, "prune", os.path.join(d, "model.onnx"), "-o", p,
-                           "--structured", "--ratio", str(manifest["prune_ratio"])],
+                           "--structured", "--ratio", str(manifest["prune_ratio"])] + shapes,
          args.corpus_dir)
     tol = manifest["tolerance"]
     line = check_written(args, e, d, p, tol["fp32"], tol["atol"])

@@ -6,7 +6,7 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class If final : public Kernel {
+class If final : public ControlFlowKernel {
  public:
   explicit If(const KernelInit& init)
       : node_(init.node), then_(init, "then_branch"), else_(init, "else_branch") {
@@ -15,18 +15,9 @@ class If final : public Kernel {
         fail_input("node ", node_.describe(), ": a branch must take no inputs and give ",
                    init.node.outputs.size(), " output(s)");
   }
-  void infer(InferContext& ctx) override {
-    const std::vector<Tensor> out = execute(input_values(ctx));
-    for (size_t o = 0; o < out.size(); ++o) ctx.set_output_value(o, out[o]);
-  }
-  void run(RunContext& ctx) override {
-    const std::vector<Tensor> out = execute(ctx.in);
-    for (size_t o = 0; o < out.size(); ++o)
-      if (ctx.out[o]) copy_tensor(out[o], ctx.output(o));
-  }
 
  private:
-  std::vector<Tensor> execute(const std::vector<const Tensor*>& in) {
+  std::vector<Tensor> execute(const std::vector<const Tensor*>& in) override {
     const Tensor& cond = *in[0];
     if (cond.numel() != 1)
       fail_input("node ", node_.describe(), ": cond must hold one element, got shape ",

@@ -9,7 +9,7 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Loop final : public Kernel {
+class Loop final : public ControlFlowKernel {
  public:
   explicit Loop(const KernelInit& init) : node_(init.node), body_(init, "body") {
     const size_t carried = init.node.inputs.size() < 2 ? 0 : init.node.inputs.size() - 2;
@@ -22,18 +22,9 @@ class Loop final : public Kernel {
     for (size_t k = carried + 1; k < init.node.attr("body")->g->outputs.size(); ++k)
       scan_dtypes_.push_back(init.node.attr("body")->g->outputs[k].dtype);
   }
-  void infer(InferContext& ctx) override {
-    const std::vector<Tensor> out = execute(input_values(ctx));
-    for (size_t o = 0; o < out.size(); ++o) ctx.set_output_value(o, out[o]);
-  }
-  void run(RunContext& ctx) override {
-    const std::vector<Tensor> out = execute(ctx.in);
-    for (size_t o = 0; o < out.size(); ++o)
-      if (ctx.out[o]) copy_tensor(out[o], ctx.output(o));
-  }
 
  private:
-  std::vector<Tensor> execute(const std::vector<const Tensor*>& in) {
+  std::vector<Tensor> execute(const std::vector<const Tensor*>& in) override {
     const bool has_m = in.size() > 0 && in[0];
     const bool has_cond = in.size() > 1 && in[1];
     const int64_t trip = has_m ? in[0]->get_i64(0) : 0;

@@ -13,7 +13,7 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Scan final : public Kernel {
+class Scan final : public ControlFlowKernel {
  public:
   explicit Scan(const KernelInit& init)
       : node_(init.node),
@@ -42,18 +42,9 @@ class Scan final : public Kernel {
       fail_input("node ", node_.describe(),
                  ": scan axes/directions attributes must have one entry per scan input/output");
   }
-  void infer(InferContext& ctx) override {
-    const std::vector<Tensor> out = execute(input_values(ctx));
-    for (size_t o = 0; o < out.size(); ++o) ctx.set_output_value(o, out[o]);
-  }
-  void run(RunContext& ctx) override {
-    const std::vector<Tensor> out = execute(ctx.in);
-    for (size_t o = 0; o < out.size(); ++o)
-      if (ctx.out[o]) copy_tensor(out[o], ctx.output(o));
-  }
 
  private:
-  std::vector<Tensor> execute(const std::vector<const Tensor*>& in) {
+  std::vector<Tensor> execute(const std::vector<const Tensor*>& in) override {
     if (!batched_) {
       std::vector<Tensor> own;
       for (size_t k = 0; k < num_states_ + num_scan_in_; ++k) own.push_back(*in[k]);

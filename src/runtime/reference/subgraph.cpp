@@ -116,4 +116,15 @@ Tensor stack_axis(const std::vector<Tensor>& parts, int64_t axis, DType dtype,
   return r;
 }
 
+void ControlFlowKernel::infer(InferContext& ctx) {
+  const std::vector<Tensor> out = execute(input_values(ctx));
+  for (size_t o = 0; o < out.size(); ++o) ctx.set_output_value(o, out[o]);
+}
+
+void ControlFlowKernel::run(RunContext& ctx) {
+  const std::vector<Tensor> out = execute(ctx.in);
+  for (size_t o = 0; o < out.size(); ++o)
+    if (ctx.out[o]) copy_tensor(out[o], ctx.output(o));
+}
+
 }  // namespace edgeopt::rt::ref

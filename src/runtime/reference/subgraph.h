@@ -32,6 +32,18 @@ class Subgraph {
   std::unique_ptr<Session> session_;
 };
 
+// If, Loop and Scan: outputs are computed whole from the inputs' values, already while planning
+// when those are known (so later nodes are planned by the real shapes), else at run time.
+class ControlFlowKernel : public Kernel {
+ public:
+  void infer(InferContext& ctx) override;
+  void run(RunContext& ctx) override;
+
+ protected:
+  // The node's outputs from all its inputs (own inputs, then outer values; nullptr if absent).
+  virtual std::vector<Tensor> execute(const std::vector<const Tensor*>& in) = 0;
+};
+
 // Every input of the node with data (InferContext::value for present inputs, nullptr for
 // absent ones); throws NeedValue while planning when one is not known yet.
 std::vector<const Tensor*> input_values(const InferContext& ctx);
