@@ -321,6 +321,10 @@ void ChannelPruner::visit(int n) {
   const bool default_domain = node.domain.empty() || node.domain == "ai.onnx";
   if (!default_domain || passes::has_subgraph(node)) {
     block_inputs(n, node.describe() + " is not understood by the pruner");
+    // What its subgraphs (If branches, Loop and Scan bodies) read from this graph is an input
+    // too, one the pruner cannot rewrite.
+    for (const std::string &v : node.outer_reads())
+      if (const Layout *l = layout_of(v)) block(*l, node.describe() + " reads it in a subgraph");
   } else if (op == "Conv") {
     visit_conv(n);
   } else if (op == "Gemm") {
@@ -819,6 +823,28 @@ void ChannelPruner::visit_flatten(int n, bool reshape) {
     else
       block(*l, node.describe() + " is not a flatten of [N, C, ...] to [N, C·...]");
     return;
+  }
+  if (reshape) {
+    // A constant target shape [N, C·H·W] (an exporter's, or one shape folding made) would keep
+    // the unpruned width: make it [N, -1], the same reshape for the model as it is, and right
+    // for any width pruning leaves.
+    const Tensor *shape = constant_of(g_, node.input(1));
+    if (!shape || shape->numel() != 2 || shape->dtype() != DType::kI64 ||
+        shape->data<int64_t>()[0] == -1) {
+      if (!shape) {
+        // Computed at run time from the input's shape: follows the pruned width by itself.
+      } else {
+        block(*l, node.describe() + " reshapes to a constant shape the pruner cannot rewrite");
+        return;
+      }
+    } else if (shape->data<int64_t>()[1] != -1) {
+      Tensor flat_shape(DType::kI64, {2});
+      flat_shape.data<int64_t>()[0] = shape->data<int64_t>()[0];
+      flat_shape.data<int64_t>()[1] = -1;
+      const std::string name = g_.unique_name(node.input(1) + "_flat");
+      g_.add_initializer(name, std::move(flat_shape));
+      g_.nodes[n].inputs[1] = name;
+    }
   }
   // [N, C, H, W] → [N, C·H·W]: channel c owns columns c·H·W .. c·H·W + H·W - 1.
   Layout flat = *l;
