@@ -22,9 +22,10 @@ std::unique_ptr<Dataset> open_npy_dataset(const std::filesystem::path& path, con
 // DIR/<class>/<image> folder, or DIR/<image> (unlabelled) when DIR has no sub-folders.
 std::unique_ptr<Dataset> open_image_folder(const std::filesystem::path& dir, const Preprocess& pre);
 
-// Refuses (invalid input, naming `name`) a JPEG whose Huffman tables the stb_image decoder
-// would overflow; other bytes pass unchecked (see jpeg_check.cpp).
-void check_jpeg_tables(const std::string& bytes, const std::string& name);
+// Refuses (invalid input, naming `name`) the images Debian's stb_image would decode past its
+// buffers: a JPEG whose Huffman tables overflow, a 16-bit PNM; other bytes pass unchecked
+// (see image_guard.cpp).
+void check_image_bytes(const std::string& bytes, const std::string& name);
 
 // "0", "1", ..., n-1.
 std::vector<std::string> numbered_classes(int64_t n);

@@ -44,7 +44,7 @@ void check_pixels(const std::string& name, int64_t h, int64_t w, const char* wha
 
 // Width and height from the image's header, after the checks that must precede decoding.
 std::pair<int, int> probe(const std::string& bytes, const std::string& name) {
-  check_jpeg_tables(bytes, name);
+  check_image_bytes(bytes, name);
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                              static_cast<int>(bytes.size()), &w, &h, &n))

@@ -189,6 +189,10 @@ class NpzDataset : public Dataset {
       if (l < 0) fail_input(name_, ": negative label ", l, " in y");
       max_label = std::max(max_label, l);
     }
+    // One name per class is made: a stray huge label must not make billions of them.
+    constexpr int64_t kMaxClasses = int64_t{1} << 20;
+    if (max_label >= kMaxClasses)
+      fail_input(name_, ": label ", max_label, " in y (at most ", kMaxClasses, " classes)");
     names_ = numbered_classes(max_label + 1);
   }
 
