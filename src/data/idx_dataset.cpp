@@ -88,7 +88,7 @@ class IdxDataset : public Dataset {
     cols_ = ih.dims[2];
     if (rows_ <= 0 || cols_ <= 0) fail_input(images_->name(), ": empty images");
     // Dims are u32 each: bound one image before any product is formed or allocated.
-    if (rows_ * cols_ > kMaxPixels)
+    if (rows_ > kMaxPixels / cols_)
       fail_input(images_->name(), ": images of ", rows_, "x", cols_, " pixels (over ", kMaxPixels,
                  " per image)");
     image_offset_ = ih.data_offset;
