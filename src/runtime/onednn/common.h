@@ -90,6 +90,25 @@ Shape blocked_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t block);
 // A memory object wrapping user memory whose pointer is set on every run (no allocation).
 dnnl::memory user_memory(const dnnl::memory::desc& md);
 
+// Gives a primitive entry (fields scratch_bytes, scratch, args) the scratchpad its primitive
+// descriptor asks for, as user memory the session's scratch buffer is bound to at run time.
+template <class Entry>
+void attach_scratchpad(Entry& e, const dnnl::memory::desc& scratch_md) {
+  e.scratch_bytes = scratch_md.get_size();
+  if (e.scratch_bytes) {
+    e.scratch = user_memory(scratch_md);
+    e.args[DNNL_ARG_SCRATCHPAD] = e.scratch;
+  }
+}
+
+// Keeps a kernel's per-shape entries bounded: the oldest of 8 goes when a new one comes.
+template <class Entry>
+Entry& keep_recent(std::vector<std::unique_ptr<Entry>>& cache, std::unique_ptr<Entry> e) {
+  if (cache.size() >= 8) cache.erase(cache.begin());
+  cache.push_back(std::move(e));
+  return *cache.back();
+}
+
 // oneDNN's data type for f32, u8 and s8 tensors; undef for the others.
 dt to_dt(DType t);
 

@@ -236,9 +236,7 @@ class Conv final : public Kernel {
                           win.pad_begin[1], threads_);
     e->scratch_bytes = e->plan.scratch_bytes;
     e->add_ptrs.assign(count_adds(post_), nullptr);
-    if (cache_.size() >= 8) cache_.erase(cache_.begin());
-    cache_.push_back(std::move(e));
-    return *cache_.back();
+    return keep_recent(cache_, std::move(e));
   }
 
   Entry* find(const Shape& key) {
@@ -340,14 +338,8 @@ class Conv final : public Kernel {
       e->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(static_cast<int>(k)) | DNNL_ARG_SRC_1] =
           e->adds.back();
     }
-    e->scratch_bytes = pd.scratchpad_desc().get_size();
-    if (e->scratch_bytes) {
-      e->scratch = user_memory(pd.scratchpad_desc());
-      e->args[DNNL_ARG_SCRATCHPAD] = e->scratch;
-    }
-    if (cache_.size() >= 8) cache_.erase(cache_.begin());
-    cache_.push_back(std::move(e));
-    return *cache_.back();
+    attach_scratchpad(*e, pd.scratchpad_desc());
+    return keep_recent(cache_, std::move(e));
   }
 
   const Node& node_;

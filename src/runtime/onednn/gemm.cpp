@@ -124,14 +124,8 @@ class MatMulKernel final : public Kernel {
       e->bias = dnnl::memory(b_md, engine(), bias_.raw());
       e->args[DNNL_ARG_BIAS] = e->bias;
     }
-    e->scratch_bytes = pd.scratchpad_desc().get_size();
-    if (e->scratch_bytes) {
-      e->scratch = user_memory(pd.scratchpad_desc());
-      e->args[DNNL_ARG_SCRATCHPAD] = e->scratch;
-    }
-    if (cache_.size() >= 8) cache_.erase(cache_.begin());
-    cache_.push_back(std::move(e));
-    return *cache_.back();
+    attach_scratchpad(*e, pd.scratchpad_desc());
+    return keep_recent(cache_, std::move(e));
   }
 
   const Node& node_;

@@ -138,14 +138,8 @@ class Pool final : public Kernel {
     e->src = user_memory(src_md);
     e->dst = user_memory(dst_md);
     e->args = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}};
-    e->scratch_bytes = pd.scratchpad_desc().get_size();
-    if (e->scratch_bytes) {
-      e->scratch = user_memory(pd.scratchpad_desc());
-      e->args[DNNL_ARG_SCRATCHPAD] = e->scratch;
-    }
-    if (cache_.size() >= 8) cache_.erase(cache_.begin());
-    cache_.push_back(std::move(e));
-    return *cache_.back();
+    attach_scratchpad(*e, pd.scratchpad_desc());
+    return keep_recent(cache_, std::move(e));
   }
 
   const Node& node_;

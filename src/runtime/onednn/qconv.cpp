@@ -170,11 +170,7 @@ class QBase {
       e.y_zp = dnnl::memory(zp_md, engine(), const_cast<int32_t*>(&y_zp_));
       e.args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = e.y_zp;
     }
-    e.scratch_bytes = scratch_md.get_size();
-    if (e.scratch_bytes) {
-      e.scratch = user_memory(scratch_md);
-      e.args[DNNL_ARG_SCRATCHPAD] = e.scratch;
-    }
+    attach_scratchpad(e, scratch_md);
   }
 
   // One user memory per residual ("Add") input and one per scalar operand.
@@ -210,9 +206,7 @@ class QBase {
   }
 
   Entry& add_entry(std::unique_ptr<Entry> e) {
-    if (cache_.size() >= 8) cache_.erase(cache_.begin());
-    cache_.push_back(std::move(e));
-    return *cache_.back();
+    return keep_recent(cache_, std::move(e));
   }
 
   static dims strides_of(const dnnl::memory::desc& md) {
