@@ -205,10 +205,6 @@ class QBase {
     return nullptr;
   }
 
-  Entry& add_entry(std::unique_ptr<Entry> e) {
-    return keep_recent(cache_, std::move(e));
-  }
-
   static dims strides_of(const dnnl::memory::desc& md) {
     const dnnl_memory_desc_t& d = md.data;
     return dims(d.format_desc.blocking.strides, d.format_desc.blocking.strides + d.ndims);
@@ -310,7 +306,7 @@ class QConv final : public Kernel, QBase {
     e->prim = dnnl::convolution_forward(pd);
     finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
     bind_post_op_args(*e, pd);
-    return add_entry(std::move(e));
+    return keep_recent(cache_, std::move(e));
   }
 
   ref::WindowAttrs attrs_;
@@ -385,7 +381,7 @@ class QGemm final : public Kernel, QBase {
     e->prim = dnnl::convolution_forward(pd);
     finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
     bind_post_op_args(*e, pd);
-    return add_entry(std::move(e));
+    return keep_recent(cache_, std::move(e));
   }
 
   int64_t k_ = 0, n_ = 0;
