@@ -523,20 +523,29 @@ class Int8Fuser {
   void try_max_pool(int i) {
     const Node& n = g_.nodes[i];
     if (n.outputs.size() != 1 || n.inputs.size() != 1) return;
-    if (passes::rank_of(g_, n.inputs[0]) != 4) return;
+    if (!run_on_8bit(i)) return;
+    g_.nodes[i].domain = kDomain;
+  }
+
+  // Node i of a rank-4 input reads DQ(q) alone and feeds one Q with the DQ's parameters (8-bit):
+  // then it reads q and writes the Q's output, the DQ and Q retired. False (nothing changed)
+  // otherwise.
+  bool run_on_8bit(int i) {
+    const Node& n = g_.nodes[i];
+    if (passes::rank_of(g_, n.inputs[0]) != 4) return false;
     const int d = g_.producer(n.inputs[0]);
-    if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return;
+    if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return false;
     std::string q;
     QP in, out;
-    if (!dq_of(n.inputs[0], q, in) || !is_8bit(in.dt)) return;
+    if (!dq_of(n.inputs[0], q, in) || !is_8bit(in.dt)) return false;
     const int q2 = sole_q(n.outputs[0], out);
-    if (q2 < 0 || !(out == in)) return;
-    Node& pool = g_.nodes[i];
-    pool.domain = kDomain;
-    pool.inputs = {q};
-    pool.outputs = {g_.nodes[q2].outputs[0]};
+    if (q2 < 0 || !(out == in)) return false;
+    Node& m = g_.nodes[i];
+    m.inputs[0] = q;
+    m.outputs = {g_.nodes[q2].outputs[0]};
     retire(d);
     retire(q2);
+    return true;
   }
 
   // DQ(q) → Resize → Q with the same parameters, a Resize that resize.cpp computes: nearest
@@ -546,20 +555,7 @@ class Int8Fuser {
   // differ by one). The Resize reads q and writes the Q's output; the layout pass runs it
   // channels-last.
   void try_resize(int i) {
-    const Node& n = g_.nodes[i];
-    if (!resize_supported(n, m_.opset()) || passes::rank_of(g_, n.inputs[0]) != 4) return;
-    const int d = g_.producer(n.inputs[0]);
-    if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return;
-    std::string q;
-    QP in, out;
-    if (!dq_of(n.inputs[0], q, in) || !is_8bit(in.dt)) return;
-    const int q2 = sole_q(n.outputs[0], out);
-    if (q2 < 0 || !(out == in)) return;
-    Node& r = g_.nodes[i];
-    r.inputs[0] = q;
-    r.outputs = {g_.nodes[q2].outputs[0]};
-    retire(d);
-    retire(q2);
+    if (resize_supported(g_.nodes[i], m_.opset())) run_on_8bit(i);
   }
 
   // Concat(DQ(q1), DQ(q2), ...) → Q, every DQ and the Q with the same parameters (edgeopt's
