@@ -18,6 +18,8 @@ seed=${FUZZ_SEED:-1}
 
 # One build at a time: ctest runs one test per target in parallel, and they share the build.
 mkdir -p "$build"
+# Absolute: the spec target changes its working folder after the corpus is listed.
+build=$(cd "$build" && pwd)
 (
   flock 9
   if [[ ! -f $build/build.ninja ]]; then

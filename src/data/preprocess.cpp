@@ -98,6 +98,8 @@ std::pair<int64_t, int64_t> Preprocess::output_hw(int64_t h, int64_t w) const {
 void Preprocess::apply(const uint8_t* hwc, int64_t h, int64_t w, int64_t c, double default_scale,
                        float* out) const {
   const auto [oh, ow] = output_hw(h, w);
+  if (mean.size() > 1 && static_cast<int64_t>(mean.size()) != c)
+    fail_input(mean.size(), " mean/std values for an image with ", c, " channel(s)");
   std::vector<float> img(hwc, hwc + h * w * c);
   const auto [ih, iw] = shorter_side(h, w, resize);
   if (ih != h || iw != w) img = resample(img, h, w, c, ih, iw);

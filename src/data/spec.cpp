@@ -1,4 +1,5 @@
 // Dataset SPEC strings → datasets (syntax documented in include/edgeopt/data.h).
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -45,11 +46,15 @@ double parse_float(const std::string& spec, const std::string& key, const std::s
 Preprocess parse_options(const std::string& spec, const std::string& query) {
   Preprocess p;
   if (query.empty()) return p;
+  std::vector<std::string> seen;
   for (const std::string& opt : split(query, '&')) {
     const size_t eq = opt.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == opt.size())
       fail_input("dataset spec '", spec, "': option '", opt, "' is not key=value");
     const std::string key = opt.substr(0, eq), val = opt.substr(eq + 1);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      fail_input("dataset spec '", spec, "': option '", key, "' is given twice");
+    seen.push_back(key);
     if (key == "size") {
       p.resize = parse_int(spec, key, val);
     } else if (key == "crop") {
@@ -77,6 +82,8 @@ Preprocess parse_options(const std::string& spec, const std::string& query) {
                p.mean.size(), " and ", p.std.size(), ")");
   for (float s : p.std)
     if (s == 0) fail_input("dataset spec '", spec, "': std must not be 0");
+  if (p.mean.size() != 1 && p.mean.size() != 0 && p.mean.size() != 3)
+    fail_input("dataset spec '", spec, "': mean/std take 1 or 3 values, got ", p.mean.size());
   const int channels = p.channels;
   if (p.mean.size() > 1 && channels && static_cast<int>(p.mean.size()) != channels)
     fail_input("dataset spec '", spec, "': ", p.mean.size(), " mean/std values for ", channels,
