@@ -56,11 +56,12 @@ fuzz_one() {
   mkdir -p "$build/artifacts/$t"
   local limit=(-max_total_time="$seconds")
   [[ -n ${FUZZ_RUNS:-} ]] && limit=(-runs="$FUZZ_RUNS")
-  # -malloc_limit_mb bounds memory; -timeout flags inputs that hang. -rss_limit_mb=0: no RSS
+  # -malloc_limit_mb bounds memory; -timeout flags inputs that hang (60 s: a shared, loaded
+  # machine runs the sanitized code many times slower). -rss_limit_mb=0: no RSS
   # watcher thread, because the loader forks (shape inference runs in a child) and a fork while
   # another thread holds the sanitizer allocator's lock would hang the child.
   local log=$build/fuzz_$t.log status=0
-  "$bin" "$corpus" -seed="$seed" "${limit[@]}" -timeout=10 -rss_limit_mb=0 -malloc_limit_mb=2048 \
+  "$bin" "$corpus" -seed="$seed" "${limit[@]}" -timeout=60 -rss_limit_mb=0 -malloc_limit_mb=2048 \
     -max_len=65536 -artifact_prefix="$build/artifacts/$t/" -print_final_stats=1 >"$log" 2>&1 ||
     status=$?
   if [[ $status -ne 0 ]]; then

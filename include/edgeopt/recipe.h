@@ -21,11 +21,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "edgeopt/data.h"
 #include "edgeopt/ir.h"
@@ -64,11 +63,16 @@ struct StepContext {
 using StepFn =
     std::function<std::string(Model& model, const nlohmann::json& options, StepContext& ctx)>;
 
+// Checks a step's options (types, ranges, the datasets it needs) without doing the work, so
+// that run_recipe refuses a bad recipe before the baseline is measured. Throws Error.
+using StepCheckFn = std::function<void(const nlohmann::json& options, StepContext& ctx)>;
+
 struct StepKind {
   std::string op;
   std::string help;                  // one line for `optimize --help`
   std::vector<std::string> options;  // accepted option keys
   StepFn run;
+  StepCheckFn check;  // empty: the option keys alone are checked
 };
 
 // Registry of step kinds. The built-in ones live in src/search; optional components (the
@@ -100,8 +104,8 @@ struct RecipeRow {
   int64_t params = 0;
   int64_t macs = 0;
   int64_t nodes = 0;
-  double quantized_share = 0;  // fraction of MACs in int8 nodes
-  std::optional<double> top1;  // with an eval set
+  double quantized_share = 0;       // fraction of MACs in int8 nodes
+  std::optional<double> top1;       // with an eval set
   std::optional<double> agreement;  // top-1 agreement with the baseline, with an eval set
   int64_t eval_count = 0;
   std::optional<double> p50_ms, p95_ms, mean_ms;  // with benchmarking
@@ -112,8 +116,8 @@ struct RecipeRow {
 struct RecipeReport {
   std::string recipe;
   std::string model;
-  std::string eval_spec;  // "" without evaluation
-  std::string bench_note;  // how latency was measured ("" without benchmarking)
+  std::string eval_spec;        // "" without evaluation
+  std::string bench_note;       // how latency was measured ("" without benchmarking)
   std::vector<RecipeRow> rows;  // baseline first
 };
 
@@ -137,8 +141,9 @@ struct RecipeOptions {
   std::function<void(const std::string&)> log;
 };
 
-// Runs the recipe on `model` (not modified). Returns the report and, in `final_model`, the
-// model of the last step.
+// Runs the recipe on `model` (not modified): first every step's check (options, datasets), then
+// the baseline and the steps. Returns the report and, in `final_model`, the model of the last
+// step.
 RecipeReport run_recipe(const Model& model, const std::string& model_name, const Recipe& recipe,
                         const RecipeOptions& options, Model* final_model);
 

@@ -204,10 +204,16 @@ NpyHeader read_npy_header(ByteSource& src) {
 
 Tensor read_npy(ByteSource& src) {
   const NpyHeader h = read_npy_header(src);
-  Tensor t(h.dtype, h.shape);
-  if (src.size() != UINT64_MAX && src.size() - h.data_offset < t.nbytes())
+  // The size the header declares is checked against the file before anything is allocated.
+  const uint64_t numel = static_cast<uint64_t>(shape_numel(h.shape));
+  const uint64_t elem = dtype_size(h.dtype);
+  const bool overflows = elem && numel > UINT64_MAX / elem;
+  const uint64_t need = overflows ? UINT64_MAX : numel * elem;
+  if (src.size() != UINT64_MAX && (overflows || src.size() - h.data_offset < need))
     fail_input(src.name(), ": npy data is truncated (shape ", shape_str(h.shape), " needs ",
-               t.nbytes(), " bytes, file has ", src.size() - h.data_offset, ")");
+               overflows ? std::string("over 2^64") : std::to_string(need), " bytes, file has ",
+               src.size() - h.data_offset, ")");
+  Tensor t(h.dtype, h.shape);
   src.read_at(h.data_offset, t.raw(), t.nbytes());
   if (h.dtype == DType::kBool) {
     // Normalise to 0/1 so that bool consumers can trust the bytes.

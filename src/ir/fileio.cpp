@@ -26,15 +26,32 @@ std::string read_file(const fs::path& path) {
   return bytes;
 }
 
-void write_file_atomic(const fs::path& path, const std::string& bytes) {
+void check_output_file(const fs::path& path) {
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code ec;
+  if (path.empty()) fail_input("an output path is empty");
   if (!fs::is_directory(dir, ec)) fail_input(path.string(), ": folder does not exist");
   if (fs::is_directory(path, ec)) fail_input(path.string(), ": is a directory");
+}
+
+void check_output_folder(const fs::path& path) {
+  std::error_code ec;
+  if (path.empty()) fail_input("an output folder is empty");
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st)) fail_input(path.string(), ": exists and is not a folder");
+    return;
+  }
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) fail_input(path.string(), ": its folder does not exist");
+}
+
+void write_file_atomic(const fs::path& path, const std::string& bytes) {
+  check_output_file(path);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::random_device rd;
-  const fs::path tmp =
-      dir / ("." + path.filename().string() + ".tmp" + std::to_string(getpid()) + "_" +
-             std::to_string(rd() % 1000000));
+  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(getpid()) +
+                              "_" + std::to_string(rd() % 1000000));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) fail_input(path.string(), ": cannot write (", std::strerror(errno), ")");
   size_t off = 0;

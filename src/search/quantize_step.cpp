@@ -9,7 +9,8 @@
 namespace edgeopt {
 namespace {
 
-std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
+// The step's options, and its calibration dataset (opened through ctx) in static mode.
+QuantizeOptions quantize_options(const nlohmann::json& o, StepContext& ctx, Dataset** calib) {
   QuantizeOptions q;
   q.mode = parse_quant_mode(opt_string(o, "mode", "static"));
   q.format = parse_quant_format(opt_string(o, "format", "qdq"));
@@ -25,15 +26,23 @@ std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   q.bias_correction = opt_bool(o, "bias_correction", false);
   q.samples = opt_int(o, "samples", q.samples);
   if (q.samples < 1) fail_input("quantize: \"samples\" must be at least 1");
-  Dataset* calib = nullptr;
+  if (!(q.percentile > 0 && q.percentile <= 100))
+    fail_input("quantize: \"percentile\" must be in (0, 100]");
+  *calib = nullptr;
   if (q.mode == QuantMode::kStatic) {
     const std::string spec = opt_string(o, "calibration", ctx.calibration_spec);
     if (spec.empty())
       fail_input(
           "quantize: static mode needs calibration data: \"calibration\": SPEC in the "
           "step, or --calib SPEC (e.g. fashion-mnist:train)");
-    calib = &ctx.dataset(spec);
+    *calib = &ctx.dataset(spec);
   }
+  return q;
+}
+
+std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
+  Dataset* calib = nullptr;
+  const QuantizeOptions q = quantize_options(o, ctx, &calib);
   QuantizeReport r;
   m = quantize_model(m, q, calib, nullptr, &r);
   if (ctx.log)
@@ -52,7 +61,11 @@ const StepRegistrar quantize_reg(
      "post-training quantization: static int8 (calibrated), dynamic int8, fp16",
      {"mode", "format", "method", "percentile", "per_channel", "activations", "symmetric",
       "reduce_range", "exclude", "cle", "bias_correction", "samples", "calibration"},
-     quantize_step});
+     quantize_step,
+     [](const nlohmann::json& o, StepContext& ctx) {
+       Dataset* calib = nullptr;
+       quantize_options(o, ctx, &calib);
+     }});
 
 }  // namespace
 }  // namespace edgeopt

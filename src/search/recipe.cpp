@@ -75,7 +75,8 @@ Recipe parse_recipe(const nlohmann::json& j) {
     const nlohmann::json& s = j["steps"][i];
     const std::string where = "recipe step " + std::to_string(i + 1);
     if (!s.is_object()) fail_input(where, ": expected an object");
-    if (!s.contains("op") || !s["op"].is_string()) fail_input(where, ": \"op\" (a string) is missing");
+    if (!s.contains("op") || !s["op"].is_string())
+      fail_input(where, ": \"op\" (a string) is missing");
     RecipeStep step;
     step.op = s["op"].get<std::string>();
     const StepKind* kind = StepRegistry::global().find(step.op);
@@ -97,8 +98,8 @@ Recipe parse_recipe(const nlohmann::json& j) {
     for (const auto& [key, value] : s.items()) {
       if (key == "op" || key == "name" || key == "from") continue;
       if (std::find(kind->options.begin(), kind->options.end(), key) == kind->options.end())
-        fail_input(where, " (", step.op, "): unknown option \"", key, "\" (known: ",
-                   join(kind->options), ")");
+        fail_input(where, " (", step.op, "): unknown option \"", key,
+                   "\" (known: ", join(kind->options), ")");
       step.options[key] = value;
     }
     names.insert(step.name);
@@ -117,8 +118,8 @@ Recipe load_recipe(const fs::path& path) {
     // parse_error, and out_of_range for a number that overflows a double ("1e400").
     const std::string msg = e.what();
     const size_t bracket = msg.find("] ");
-    fail_input(path.string(), ": not valid JSON: ",
-               bracket == std::string::npos ? msg : msg.substr(bracket + 2));
+    fail_input(path.string(),
+               ": not valid JSON: ", bracket == std::string::npos ? msg : msg.substr(bracket + 2));
   }
   try {
     return parse_recipe(j);
@@ -161,22 +162,25 @@ RecipeReport run_recipe(const Model& model, const std::string& model_name, const
   report.eval_spec = options.eval_spec;
   report.bench_note = options.bench ? options.bench_note : "";
 
-  // Models are written to keep_dir, or to a private temporary folder removed at the end.
-  fs::path dir = options.keep_dir;
-  bool temporary = false;
-  if (dir.empty()) {
-    dir = fs::temp_directory_path() / ("edgeopt_recipe_" + std::to_string(::getpid()));
-    temporary = true;
-  }
-  fs::create_directories(dir);
+  // Models are written to a private folder (beside keep_dir, so that the files move into it by
+  // rename), removed at the end; with keep_dir they move there once every step has succeeded,
+  // so a failing recipe leaves keep_dir as it was.
+  const fs::path& keep = options.keep_dir;
+  if (!keep.empty()) check_output_folder(keep);
+  const fs::path stage_parent = keep.empty()
+                                    ? fs::temp_directory_path()
+                                    : (keep.has_parent_path() ? keep.parent_path() : fs::path("."));
+  const fs::path dir = stage_parent / (".edgeopt_recipe_" + std::to_string(::getpid()));
+  std::error_code mk;
+  fs::create_directories(dir, mk);
+  if (mk) fail_input(dir.string(), ": cannot create (", mk.message(), ")");
   struct Cleanup {
     fs::path dir;
-    bool active;
     ~Cleanup() {
       std::error_code ec;
-      if (active) fs::remove_all(dir, ec);
+      fs::remove_all(dir, ec);
     }
-  } cleanup{dir, temporary};
+  } cleanup{dir};
 
   std::map<std::string, std::unique_ptr<Dataset>> datasets;
   StepContext ctx;
@@ -188,6 +192,17 @@ RecipeReport run_recipe(const Model& model, const std::string& model_name, const
   ctx.log = log;
   ctx.calibration_spec = options.calibration_spec;
   ctx.train_spec = options.train_spec;
+  // Every step's options and datasets are checked before the baseline is measured.
+  for (const RecipeStep& step : recipe.steps) {
+    const StepKind* kind = StepRegistry::global().find(step.op);
+    if (!kind || !kind->check) continue;
+    try {
+      kind->check(step.options, ctx);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kInvalidInput) throw;
+      fail_input("recipe step '", step.name, "': ", e.what());
+    }
+  }
 
   Dataset* eval_data = options.eval_spec.empty() ? nullptr : &ctx.dataset(options.eval_spec);
   // The baseline's session is the reference every other row's agreement is measured against.
@@ -280,8 +295,19 @@ RecipeReport run_recipe(const Model& model, const std::string& model_name, const
     }
   }
   if (final_model) *final_model = models.at(recipe.steps.back().name);
-  if (temporary)
+  if (keep.empty()) {
     for (RecipeRow& row : report.rows) row.file.clear();
+  } else {
+    std::error_code ec;
+    fs::create_directories(keep, ec);
+    if (ec) fail_input(keep.string(), ": cannot create (", ec.message(), ")");
+    for (RecipeRow& row : report.rows) {
+      const fs::path to = keep / row.file.filename();
+      fs::rename(row.file, to, ec);
+      if (ec) fail_input(to.string(), ": cannot move the step's model there (", ec.message(), ")");
+      row.file = to;
+    }
+  }
   return report;
 }
 
@@ -306,8 +332,7 @@ std::string recipe_markdown(const RecipeReport& r) {
     o << "| " << row.name << (skipped ? " (" + row.summary + ")" : "") << " | "
       << fmt("%.3f", row.file_bytes / 1e6) << " | "
       << fmt("%.2f×", double(base.file_bytes) / std::max<int64_t>(row.file_bytes, 1)) << " | "
-      << fmt("%.3f", row.compressed_bytes / 1e6) << " | " << fmt("%.1f", row.macs / 1e6)
-      << " |";
+      << fmt("%.3f", row.compressed_bytes / 1e6) << " | " << fmt("%.1f", row.macs / 1e6) << " |";
     if (lat) {
       if (row.p50_ms)
         o << " " << fmt("%.3f", *row.p50_ms) << " | " << fmt("%.2f×", *base.p50_ms / *row.p50_ms)
@@ -315,7 +340,8 @@ std::string recipe_markdown(const RecipeReport& r) {
       else
         o << " – | – |";
     }
-    if (ram) o << " " << (row.peak_rss_bytes ? fmt("%.1f", *row.peak_rss_bytes / 1e6) : "–") << " |";
+    if (ram)
+      o << " " << (row.peak_rss_bytes ? fmt("%.1f", *row.peak_rss_bytes / 1e6) : "–") << " |";
     if (acc) {
       o << " " << (row.top1 ? fmt("%.2f", *row.top1 * 100) : "–") << " | "
         << (row.agreement ? fmt("%.2f", *row.agreement * 100) : (&row == &base ? "100" : "–"))

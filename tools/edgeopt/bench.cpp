@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
 #include "format.h"
@@ -174,12 +175,12 @@ CommandRegistrar reg(
       sub.add_option("models", a->models, "ONNX model, and optionally a second to compare")
           ->required()
           ->expected(1, 2);
-      sub.add_option("--threads", a->threads, "Threads")->check(CLI::PositiveNumber);
+      sub.add_option("--threads", a->threads, "Threads")->check(edgeopt::cli::whole(1, 1024));
       sub.add_option("--warmup", a->warmup, "Warm-up runs after the first (not measured)")
-          ->check(CLI::NonNegativeNumber);
-      sub.add_option("--runs", a->runs, "Measured runs")->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::non_negative_int());
+      sub.add_option("--runs", a->runs, "Measured runs")->check(edgeopt::cli::positive_int());
       sub.add_option("--batch", a->batch, "Batch size for a symbolic leading input dim")
-          ->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
       add_shape_option(sub, a->shapes);
       sub.add_flag("--json", a->json, "Print one JSON object");
       sub.add_option("--provider", a->provider,

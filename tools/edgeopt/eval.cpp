@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/bench.h"
 #include "edgeopt/data.h"
@@ -120,17 +121,17 @@ CommandRegistrar reg(
                      "an image FOLDER, with ?size=&crop=&mean=&std=&channels=&scale= options")
           ->required();
       sub.add_option("--limit", a->limit, "Evaluate the first N samples")
-          ->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
       sub.add_option("--batch", a->batch,
                      "Samples per read (default: the model's static batch, "
                      "else 64)")
-          ->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
       sub.add_option("--reference", a->reference,
                      "Original model: report top-1 agreement, cosine and SQNR of the logits");
       sub.add_flag("--json", a->json, "Print one JSON object");
       sub.add_option("--provider", a->provider,
                      "Providers, comma-separated, best first; reference runs the rest");
-      sub.add_option("--threads", a->threads, "Threads")->check(CLI::PositiveNumber);
+      sub.add_option("--threads", a->threads, "Threads")->check(edgeopt::cli::whole(1, 1024));
       return [a] { return run_eval(*a); };
     });
 

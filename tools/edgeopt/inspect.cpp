@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
@@ -141,7 +142,6 @@ int run_providers(const std::string& path, bool json, int64_t batch, const std::
   return 0;
 }
 
-
 int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes,
                 const std::vector<std::string>& shapes) {
   const Model model = with_shapes(load_model(path), shapes);
@@ -231,7 +231,7 @@ CommandRegistrar reg(10, "inspect", "Parameters, MACs, sizes and peak activation
                        sub.add_option("model", *path, "ONNX model")->required();
                        sub.add_flag("--json", *json, "Print one JSON object");
                        sub.add_option("--batch", *batch, "Batch size for shapes and memory")
-                           ->check(CLI::PositiveNumber);
+                           ->check(edgeopt::cli::positive_int());
                        add_shape_option(sub, *shapes);
                        sub.add_flag("--all", *all, "List every node (text output)");
                        auto providers = std::make_shared<bool>(false);
@@ -245,8 +245,9 @@ CommandRegistrar reg(10, "inspect", "Parameters, MACs, sizes and peak activation
                        return [=] {
                          if (!*providers && !provider->empty())
                            fail_input("--provider needs --providers");
-                         return *providers ? run_providers(*path, *json, *batch, *provider, *all, *shapes)
-                                           : run_inspect(*path, *json, *batch, *all, *shapes);
+                         return *providers
+                                    ? run_providers(*path, *json, *batch, *provider, *all, *shapes)
+                                    : run_inspect(*path, *json, *batch, *all, *shapes);
                        };
                      });
 

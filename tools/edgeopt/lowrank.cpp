@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
@@ -83,9 +84,9 @@ CommandRegistrar reg(
       sub.add_option("model", a->model, "ONNX model")->required();
       sub.add_option("-o,--output", a->out, "Factorized model to write")->required();
       auto e = sub.add_option("--energy", a->energy, "Keep this fraction of sum(sigma^2)")
-                   ->check(CLI::Range(1e-9, 1.0));
+                   ->check(edgeopt::cli::real(1e-9, 1.0));
       auto r = sub.add_option("--rank-ratio", a->rank_ratio, "Keep this fraction of the full rank")
-                   ->check(CLI::Range(1e-9, 1.0));
+                   ->check(edgeopt::cli::real(1e-9, 1.0));
       e->excludes(r);
       sub.add_option("--exclude", a->exclude, "Node names to leave untouched")->expected(1, -1);
       sub.add_flag("--json", a->json, "Print one JSON object");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "binaries.h"
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
@@ -77,6 +78,11 @@ void hand_over_training_steps(const std::string& recipe_path) {
 int run_recipe_mode(const OptimizeArgs& a) {
   hand_over_training_steps(a.recipe);
   const Recipe recipe = load_recipe(a.recipe);
+  // Every output is checked before any work: a failure leaves all of them as they were.
+  check_output_file(a.out);
+  if (!a.table.empty()) check_output_file(a.table);
+  if (!a.report.empty()) check_output_file(a.report);
+  if (!a.keep.empty()) check_output_folder(a.keep);
   const Model model = with_shapes(load_model(a.model), a.shapes);
   RecipeOptions opts;
   opts.eval_spec = a.eval;
@@ -169,7 +175,7 @@ CommandRegistrar reg(
       sub.add_option("-o,--output", a->out, "Output ONNX model")->required();
       add_shape_option(sub, a->shapes);
       sub.add_option("--level", a->level, "0 none, 1 basic (redundancy), 2 extended (fusion)")
-          ->check(CLI::Range(0, 2));
+          ->check(edgeopt::cli::whole(0, 2));
       sub.add_option("--disable", a->disabled, "Passes not to run (by name)");
       sub.add_option("--only", a->only, "Run only these passes");
       sub.add_flag("--json", a->json, "Print one JSON object");
@@ -183,16 +189,17 @@ CommandRegistrar reg(
       if (StepRegistry::global().find("finetune") || train_binary())
         sub.add_option("--train", a->train, "Training data SPEC for finetune steps naming none");
       sub.add_option("--eval-limit", a->eval_limit, "Evaluate the first N samples only")
-          ->check(CLI::NonNegativeNumber);
+          ->check(edgeopt::cli::non_negative_int());
       sub.add_flag("--bench", a->bench, "With --recipe: latency and peak RAM of every step");
       sub.add_option("--bench-runs", a->bench_runs, "Measured runs per model")
-          ->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
       sub.add_option("--bench-warmup", a->bench_warmup, "Warm-up runs per model")
-          ->check(CLI::NonNegativeNumber);
+          ->check(edgeopt::cli::non_negative_int());
       sub.add_option("--bench-rounds", a->bench_rounds,
                      "Interleaved benchmark rounds; the median is reported")
-          ->check(CLI::PositiveNumber);
-      sub.add_option("--threads", a->threads, "Threads for --bench")->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
+      sub.add_option("--threads", a->threads, "Threads for --bench")
+          ->check(edgeopt::cli::whole(1, 1024));
       sub.add_option("--provider", a->provider,
                      "Providers for --bench, comma-separated, best first");
       sub.add_option("--keep", a->keep, "Write every step's model to this folder");

@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
@@ -154,14 +155,14 @@ CommandRegistrar reg(
       sub.add_option("-o,--output", a->out, "Pruned model to write")->required();
       add_shape_option(sub, a->shapes);
       sub.add_option("--sparsity", a->sparsity, "Fraction of weights to zero (unstructured)")
-          ->check(CLI::Range(0.0, 0.999999));
+          ->check(edgeopt::cli::real(0.0, 0.999999));
       sub.add_option("--scope", a->scope, "layer: same fraction per tensor; global: one threshold")
           ->check(CLI::IsMember({"layer", "global"}));
       sub.add_option("--pattern", a->pattern, "unstructured or 2:4")
           ->check(CLI::IsMember({"unstructured", "2:4"}));
       sub.add_flag("--structured", a->structured, "Remove whole output channels");
       sub.add_option("--ratio", a->ratio, "Fraction of channels to remove per group (structured)")
-          ->check(CLI::Range(0.0, 0.999999));
+          ->check(edgeopt::cli::real(0.0, 0.999999));
       sub.add_option("--criterion", a->criterion, "Channel score: l1, l2 or bn-scale")
           ->check(CLI::IsMember({"l1", "l2", "bn-scale"}));
       sub.add_option("--exclude", a->exclude, "Node names to leave untouched")->expected(1, -1);

@@ -23,6 +23,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/bench.h"
 #include "edgeopt/data.h"
@@ -203,9 +204,9 @@ CommandRegistrar reg(
                      "Calibration dataset SPEC (static mode), e.g. "
                      "fashion-mnist:train");
       sub.add_option("--samples", a->samples, "Calibration samples (default 1000)")
-          ->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
       sub.add_option("--batch", a->batch, "Calibration batch (default 32)")
-          ->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
       sub.add_option("--method", a->method,
                      "Calibration: minmax (default), percentile, entropy or mse");
       sub.add_option("--percentile", a->percentile,
@@ -229,7 +230,7 @@ CommandRegistrar reg(
                      "Largest top-1 drop in percentage points; worst layers go back to fp32 "
                      "until met (exit 3, best model still written, if it cannot be)");
       sub.add_option("--eval-limit", a->eval_limit, "Evaluate the first N samples")
-          ->check(CLI::PositiveNumber);
+          ->check(edgeopt::cli::positive_int());
       sub.add_flag("--report", a->report, "Print the per-layer SQNR table");
       sub.add_flag("--json", a->json, "Print one JSON object");
       return [a] { return run_quantize(*a); };

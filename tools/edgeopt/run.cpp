@@ -7,6 +7,7 @@
 #include <memory>
 #include <numeric>
 
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/data.h"
 #include "edgeopt/error.h"
@@ -160,7 +161,7 @@ CommandRegistrar reg(30, "run", "Run a model on inputs from .npy/.npz files", []
       ->allow_extra_args(false);
   sub.add_option("--provider", *provider,
                  "Providers, comma-separated, best first; reference runs the rest");
-  sub.add_option("--threads", *threads, "Threads")->check(CLI::PositiveNumber);
+  sub.add_option("--threads", *threads, "Threads")->check(edgeopt::cli::whole(1, 1024));
   return [=] { return run_model(*model, *inputs, *outputs, *provider, *threads); };
 });
 

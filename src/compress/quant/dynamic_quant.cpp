@@ -42,7 +42,7 @@ int64_t quantize_dynamic(Model& m, const std::set<std::string>& excluded, bool p
           t.data<float>()[c * rows + r] = w.data<float>()[r * cols + c];
       w = t;
     }
-    const QuantizedWeight qw = quantize_weight(w, per_channel ? 1 : -1, qmax);
+    const QuantizedWeight qw = quantize_weight(w, per_channel ? 1 : -1, qmax, n.inputs[1]);
     const std::string p = n.name.empty() ? g.unique_name("dyn") : n.name;
     auto fresh = [&](const std::string& s) { return g.unique_name(p + "_" + s); };
     const std::string wq = fresh("W_quantized"), ws = fresh("W_scale"), wz = fresh("W_zero_point");

@@ -124,10 +124,14 @@ int weight_axis(const Node& n, bool per_channel) {
   return 1;  // MatMul: W is K × N, one scale per output column
 }
 
-QuantizedWeight quantize_weight(const Tensor& w, int axis, int qmax) {
+QuantizedWeight quantize_weight(const Tensor& w, int axis, int qmax, const std::string& name) {
   const Tensor& wf = w;  // f32 (is_weighted_op checks)
   const int64_t n = wf.numel();
   const float* x = wf.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i]))
+      fail_input("weight '", name, "' has inf or NaN values (element ", i,
+                 "); it cannot be quantized: exclude its node or fix the model");
   // Element i belongs to channel (i / inner) % channels.
   int64_t channels = 1, inner = n;
   if (axis >= 0) {
@@ -270,7 +274,8 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     if (!nodes.count(n.name) || !is_weighted_op(n, g)) continue;
     const Tensor w = g.find_initializer(n.inputs[1])->tensor;
     const int axis = weight_axis(n, options.per_channel);
-    const QuantizedWeight qw = quantize_weight(w, axis, options.reduce_range ? 63 : 127);
+    const QuantizedWeight qw =
+        quantize_weight(w, axis, options.reduce_range ? 63 : 127, n.inputs[1]);
     const std::string base = n.inputs[1];
     const std::string wq = fresh(base + "_quantized"), ws = fresh(base + "_scale"),
                       wz = fresh(base + "_zero_point"), wdq = fresh(base + "_dequantized");

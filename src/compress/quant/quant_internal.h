@@ -93,7 +93,10 @@ struct QuantizedWeight {
   Tensor scale;  // f32, scalar or 1-D
   Tensor zero;   // i8 zeros of the scale's shape
 };
-QuantizedWeight quantize_weight(const Tensor& w, int axis, int qmax = 127);
+// `name` (the weight's) is for the error when a weight has inf or NaN values: their scale
+// would be inf.
+QuantizedWeight quantize_weight(const Tensor& w, int axis, int qmax = 127,
+                                const std::string& name = "");
 // The axis of a weighted node's weight that gets one scale per output channel (-1: per tensor).
 int weight_axis(const Node& n, bool per_channel);
 

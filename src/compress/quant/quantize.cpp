@@ -111,8 +111,8 @@ bool correct_bias(Model& m, Node& n, const std::vector<double>& mean, const Quan
     if (m.graph.consumers(bname).size() != 1) return false;
     b = bt->tensor.clone().reshaped({out});
   }
-  const quant::QuantizedWeight qw =
-      quant::quantize_weight(w, quant::weight_axis(n, o.per_channel), o.reduce_range ? 63 : 127);
+  const quant::QuantizedWeight qw = quant::quantize_weight(w, quant::weight_axis(n, o.per_channel),
+                                                           o.reduce_range ? 63 : 127, n.inputs[1]);
   const float* wf = w.data<float>();
   const int8_t* q = qw.q.data<int8_t>();
   const float* s = qw.scale.data<float>();

@@ -4,6 +4,7 @@
 // runtime batch by batch.
 #include <memory>
 
+#include "cli_checks.h"
 #include "edgeopt/error.h"
 #include "train/commands/train_args.h"
 #include "train_commands.h"
@@ -21,9 +22,10 @@ const CommandRegistrar reg = register_train_command("distill", [](CLI::App& sub)
   sub.add_option("--teacher-provider", a->opt.teacher_providers,
                  "Providers running the teacher (default: all, best first)")
       ->delimiter(',');
-  sub.add_option("--alpha", a->opt.alpha, "Weight of the label loss")->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--alpha", a->opt.alpha, "Weight of the label loss")
+      ->check(edgeopt::cli::real(0.0, 1.0));
   sub.add_option("--temperature", a->opt.temperature, "Softmax temperature")
-      ->check(CLI::PositiveNumber);
+      ->check(edgeopt::cli::positive_real());
   return [a] {
     if (a->model.empty()) fail_input("distill: give the student model (--student S.onnx)");
     return run_training(*a);

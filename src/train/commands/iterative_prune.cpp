@@ -5,6 +5,7 @@
 // network can still recover and the last steps remove little.
 #include <memory>
 
+#include "cli_checks.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/prune.h"
@@ -66,13 +67,14 @@ const CommandRegistrar reg = register_train_command("iterative-prune", [](CLI::A
   auto a = std::make_shared<PruneArgs>();
   add_train_options(sub, a->t, 1, 0.01);
   sub.add_option("--target-sparsity", a->sparsity, "Final fraction of zero weights")
-      ->check(CLI::Range(0.0, 0.999));
+      ->check(edgeopt::cli::real(0.0, 0.999));
   sub.add_flag("--structured", a->structured, "Remove whole channels instead");
   sub.add_option("--target-ratio", a->ratio, "Final fraction of channels removed")
-      ->check(CLI::Range(0.0, 0.95));
-  sub.add_option("--steps", a->steps, "Prune/fine-tune rounds")->check(CLI::PositiveNumber);
+      ->check(edgeopt::cli::real(0.0, 0.95));
+  sub.add_option("--steps", a->steps, "Prune/fine-tune rounds")
+      ->check(edgeopt::cli::positive_int());
   sub.add_option("--finetune-epochs", a->finetune_epochs, "Epochs after every round")
-      ->check(CLI::PositiveNumber);
+      ->check(edgeopt::cli::positive_int());
   return [a] { return run_iterative_prune(*a); };
 });
 

@@ -4,6 +4,7 @@
 // as a QDQ model.
 #include <memory>
 
+#include "cli_checks.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/quantize.h"
 #include "train/commands/train_args.h"
@@ -35,8 +36,7 @@ int run_qat(QatArgs& a) {
   const int64_t quantized = train::insert_fake_quant(model, *calib, a.q);
   std::printf("fake quantization on %lld nodes (calibrated on %lld samples, int%d weights)\n",
               static_cast<long long>(quantized),
-              static_cast<long long>(std::min(a.q.calib_samples, calib->size())),
-              reduce ? 7 : 8);
+              static_cast<long long>(std::min(a.q.calib_samples, calib->size())), reduce ? 7 : 8);
   if (val) {
     const double before = train::evaluate_top1(model, *val, a.t.opt.val_limit, a.t.opt.threads);
     std::printf("val top-1 before fine-tuning (min/max scales) %.4f\n", before);
@@ -55,7 +55,7 @@ const CommandRegistrar reg = register_train_command("qat", [](CLI::App& sub) {
   a->t.opt.weight_decay = 0;
   sub.add_option("--calib", a->calib, "Calibration set SPEC")->required();
   sub.add_option("--calib-samples", a->q.calib_samples, "Calibration samples")
-      ->check(CLI::PositiveNumber);
+      ->check(edgeopt::cli::positive_int());
   sub.add_flag("--reduce-range", a->reduce_range,
                "7-bit weights (default on x86 without VNNI, as for `edgeopt quantize`)");
   sub.add_flag("--full-range", a->full_range, "8-bit weights (for VNNI or ARM targets)");

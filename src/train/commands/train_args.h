@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "cli_checks.h"
 #include "edgeopt/data.h"
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
@@ -29,9 +30,9 @@ inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, d
   sub.add_option("-o,--output", a.out, "Where to write the trained ONNX model")->required();
   sub.add_option("--data", a.data, "Training set SPEC (e.g. fashion-mnist:train)")->required();
   sub.add_option("--val", a.val, "Validation set SPEC: top-1 after every epoch");
-  sub.add_option("--epochs", a.opt.epochs, "Epochs")->check(CLI::Range(1, 100000));
-  sub.add_option("--batch", a.opt.batch, "Batch size")->check(CLI::Range(2, 1 << 20));
-  sub.add_option("--lr", a.opt.lr, "Peak learning rate")->check(CLI::Range(1e-12, 1e6));
+  sub.add_option("--epochs", a.opt.epochs, "Epochs")->check(edgeopt::cli::whole(1, 100000));
+  sub.add_option("--batch", a.opt.batch, "Batch size")->check(edgeopt::cli::whole(2, 1 << 20));
+  sub.add_option("--lr", a.opt.lr, "Peak learning rate")->check(edgeopt::cli::real(1e-12, 1e6));
   sub.add_option("--optimizer", a.opt.optimizer, "sgd (Nesterov momentum) | adamw")
       ->check(CLI::IsMember({"sgd", "adamw"}));
   sub.add_option("--momentum", a.opt.momentum, "SGD momentum");
@@ -44,17 +45,17 @@ inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, d
   sub.add_option("--seed", a.opt.seed, "Seed of shuffling, augmentation and dropout");
   sub.add_option("--threads", a.opt.threads,
                  "Torch intra-op threads (for 2, also set OMP_WAIT_POLICY=PASSIVE)")
-      ->check(CLI::Range(1, 1024));
+      ->check(edgeopt::cli::whole(1, 1024));
   sub.add_option("--checkpoint", a.opt.checkpoint,
                  "Write FILE (ONNX) and FILE.state (optimizer) after every epoch");
   sub.add_option("--resume", a.opt.resume, "Continue from a checkpoint FILE (+ FILE.state)");
   sub.add_option("--stop-after", a.opt.stop_after,
                  "Stop after this epoch (the schedule still spans --epochs)")
-      ->check(CLI::Range(1, 100000));
+      ->check(edgeopt::cli::whole(1, 100000));
   sub.add_option("--limit", a.opt.limit, "Train on the first N samples")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+      ->check(edgeopt::cli::whole(int64_t{1}, int64_t{1} << 40));
   sub.add_option("--val-limit", a.opt.val_limit, "Validate on the first N samples")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+      ->check(edgeopt::cli::whole(int64_t{1}, int64_t{1} << 40));
   a.opt.log = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);

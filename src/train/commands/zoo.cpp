@@ -3,6 +3,7 @@
 #include <memory>
 #include <sstream>
 
+#include "cli_checks.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "train/train.h"
@@ -50,9 +51,10 @@ const CommandRegistrar reg = register_train_command("zoo", [](CLI::App& sub) {
                  "squeezenet")
       ->required();
   sub.add_option("-o,--output", a->out, "ONNX file to write")->required();
-  sub.add_option("--classes", a->opt.classes, "Classes")->check(CLI::PositiveNumber);
+  sub.add_option("--classes", a->opt.classes, "Classes")->check(edgeopt::cli::positive_int());
   sub.add_option("--input", a->input, "Input shape NxCxHxW");
-  sub.add_option("--width", a->opt.width, "Channel width multiplier")->check(CLI::PositiveNumber);
+  sub.add_option("--width", a->opt.width, "Channel width multiplier")
+      ->check(edgeopt::cli::positive_real());
   sub.add_option("--seed", a->opt.seed, "Initialisation seed");
   return [a] { return run_zoo(*a); };
 });
