@@ -1,6 +1,6 @@
 #!/bin/bash
-# The `fit` HTML report in a real browser: FitReportBrowser.WritesPages writes two pages (the
-# sample report with a pick, and without one), Debian's headless Chromium takes a screenshot of
+# The `fit` HTML report in a real browser: FitReportBrowser.WritesPages writes three pages (the
+# sample report with a pick, without one, and a crowded one), Debian's headless Chromium takes a screenshot of
 # each, and fit_report_check.py finds the pick's marker where report.json puts it (and no pick
 # colour in the page without a pick). Fails when Chromium writes no screenshot.
 # Exits 77 (skipped) when Chromium or Python's PIL and numpy are missing (scripts/setup.sh
@@ -23,7 +23,7 @@ out=$bin/fit_report_browser
 rm -rf "$out"
 "$tests" --gtest_filter=FitReportBrowser.WritesPages
 status=0
-for page in report nopick; do
+for page in report nopick crowded; do
   rm -f "$out/$page.png"
   # A profile of its own: no clash with another Chromium on the machine.
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \

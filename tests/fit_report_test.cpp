@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -76,6 +77,23 @@ json sample_report() {
   report["commands"] = {"edgeopt quantize model.onnx --calib fashion-mnist:train -o int8.onnx",
                         "edgeopt bench int8.onnx --device raspberry-pi-4 </dev/null"};
   report["budget"] = "12 of 20 minutes used; QAT was cut by the budget";
+  return report;
+}
+
+// Forty candidates along an accuracy-latency curve with long names, every fourth dominated:
+// labels must give way, the pick stay visible.
+json crowded_report() {
+  json report = sample_report();
+  json list = json::array();
+  for (int i = 0; i < 40; ++i) {
+    const double ms = 10 + i, top1 = 0.80 + 0.12 * (1 - std::exp(-i / 10.0));
+    list.push_back(candidate("candidate-with-a-long-descriptive-name-" + std::to_string(i),
+                             json::array(), 5 + i, ms, i % 4 == 3 ? top1 - 0.02 : top1, i == 17,
+                             i % 4 != 3));
+  }
+  list[0]["name"] = "fp32";
+  list[17]["name"] = "int8-static";
+  report["candidates"] = list;
   return report;
 }
 
@@ -245,14 +263,47 @@ TEST(FitReport, OddReportsStillGiveAPage) {
   EXPECT_NE(fit_report_html(empty_candidates).find("nothing to plot"), std::string::npos);
 }
 
+TEST(FitReport, NamesTheClosestCandidateForEachLimitNoneMeets) {
+  json report = sample_report();
+  report["pick"] = nullptr;
+  report["limits"]["max_latency_ms"] = 5;  // the fastest takes 10 ms
+  report["limits"]["max_size_mb"] = 0.5;   // the smallest is 1 MB
+  const std::string html = fit_report_html(report);
+  EXPECT_NE(html.find("latency (p50) ≤ 5 ms: met by none; closest <strong>student-xs</strong> at "
+                      "10.00 ms, 5.00 ms over (100 %)"),
+            std::string::npos);
+  EXPECT_NE(html.find("size ≤ 0.5 MB: met by none; closest <strong>student-xs</strong> at 1.000 "
+                      "MB, 0.500 MB over (100 %)"),
+            std::string::npos);
+  EXPECT_EQ(count(html, "met by none"), 2u);  // RAM and accuracy are met by some
+  report["limits"]["max_latency_ms"] = 35;
+  report["limits"]["max_size_mb"] = 16;
+  EXPECT_NE(fit_report_html(report).find("none meets them all at once"), std::string::npos);
+}
+
+TEST(FitReport, CrowdedPlotsDropLabelsButNeverThePick) {
+  const std::string html = fit_report_html(crowded_report());
+  const std::string pareto = html.substr(0, html.find("<svg id=\"size-plot\""));
+  EXPECT_EQ(count(pareto, "<circle cx="), 40u);
+  EXPECT_EQ(count(pareto, "<circle class=\"pick-ring\""), 1u);
+  EXPECT_NE(pareto.find("pick: int8-static"), std::string::npos);
+  EXPECT_NE(pareto.find("fp32 (baseline)"), std::string::npos);
+  // Thirty undominated candidates and labels about 280 px wide each: far from all fit.
+  const size_t labels = count(pareto, "class=\"point-label");
+  EXPECT_GE(labels, 3u);
+  EXPECT_LT(labels, 20u);
+  // Long names keep their start and their end.
+  EXPECT_NE(pareto.find(">candidate-with-a…criptive-name-"), std::string::npos);
+}
+
 void write(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   ASSERT_TRUE(out.good()) << path;
 }
 
-// The pages tests/fit_report_browser.sh renders: the sample report, and the same without a
-// pick (the screenshot must then show no pick colour in the plot).
+// The pages tests/fit_report_browser.sh renders: the sample report, the same without a pick
+// (the screenshot must then show no pick colour in the plot), and a crowded plot.
 TEST(FitReportBrowser, WritesPages) {
   const fs::path dir = fs::path(EDGEOPT_BINARY_DIR) / "fit_report_browser";
   fs::create_directories(dir);
@@ -262,6 +313,8 @@ TEST(FitReportBrowser, WritesPages) {
   report["pick"] = nullptr;
   write(dir / "nopick.json", report.dump(2));
   write(dir / "nopick.html", fit_report_html(report));
+  write(dir / "crowded.json", crowded_report().dump(2));
+  write(dir / "crowded.html", fit_report_html(crowded_report()));
 }
 
 }  // namespace

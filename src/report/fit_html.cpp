@@ -261,6 +261,8 @@ std::string tick_label(double v, double step) {
 struct PlotSpec {
   std::string id;  // SVG id; marker ids derive from it
   std::string title, x_label, y_label, x_unit;
+  std::string x_key;   // the figure's field in report.json (for its provenance)
+  std::string x_what;  // the figure in prose
   std::optional<double> Candidate::*x;
   std::optional<double> x_limit;
   std::string x_limit_label;
@@ -309,11 +311,30 @@ std::string axes_svg(const Axis& xa, const Axis& ya, const PlotSpec& spec) {
   return o.str();
 }
 
+// Roughly how wide a label is drawn: characters (not UTF-8 bytes) × average glyph width.
+double text_width(const std::string& s, double glyph) {
+  size_t chars = 0;
+  for (char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return static_cast<double>(chars) * glyph;
+}
+
+struct Box {
+  double x0, y0, x1, y1;
+  bool overlaps(const Box& o) const { return x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1; }
+};
+
+// A right-aligned label's box (11 px text; 12 px text is a little wider per glyph).
+Box label_box(const std::string& text, double right, double baseline, double glyph) {
+  return {right - text_width(text, glyph), baseline - 10, right, baseline + 3};
+}
+
+// The limits as dashed lines with their labels; the labels' boxes are added to `taken`.
 std::string limits_svg(const Axis& xa, const Axis& ya, const PlotSpec& spec, const Domain& xd,
-                       const Domain& yd, const Limits& limits) {
+                       const Domain& yd, const Limits& limits, std::vector<Box>& taken) {
   std::ostringstream o;
   if (spec.x_limit && xd.limit_shown) {
     const double px = xa.to_px(*spec.x_limit);
+    taken.push_back(label_box(spec.x_limit_label, px - 4, kTop + 14, 7));
     o << "<line class=\"limit\" x1=\"" << px << "\" y1=\"" << kTop << "\" x2=\"" << px << "\" y2=\""
       << kBottom << "\"/>"
       << "<text class=\"limit-label\" x=\"" << px - 4 << "\" y=\"" << kTop + 14
@@ -321,11 +342,13 @@ std::string limits_svg(const Axis& xa, const Axis& ya, const PlotSpec& spec, con
   }
   if (limits.min_top1_pct && yd.limit_shown) {
     const double py = ya.to_px(*limits.min_top1_pct);
+    const std::string label = "min accuracy " + format_short(*limits.min_top1_pct, 4) +
+                              " % (baseline − " + format_short(*limits.drop_pp, 3) + " pp)";
     o << "<line class=\"limit\" x1=\"" << kLeft << "\" y1=\"" << py << "\" x2=\"" << kRight
       << "\" y2=\"" << py << "\"/>"
       << "<text class=\"limit-label\" x=\"" << kRight - 4 << "\" y=\"" << py + 14
-      << "\" text-anchor=\"end\">min accuracy " << format_short(*limits.min_top1_pct, 4)
-      << " % (baseline − " << format_short(*limits.drop_pp, 3) << " pp)</text>\n";
+      << "\" text-anchor=\"end\">" << escape(label) << "</text>\n";
+    taken.push_back(label_box(label, kRight - 4, py + 14, 7));
   }
   return o.str();
 }
@@ -341,17 +364,90 @@ std::vector<Point> frontier_2d(std::vector<Point> pts) {
   return out;
 }
 
-// Roughly how wide a label is drawn: characters (not UTF-8 bytes) × average glyph width.
-double text_width(const std::string& s, double glyph) {
-  size_t chars = 0;
-  for (char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return static_cast<double>(chars) * glyph;
+// At most `max_chars` characters: the start and the end (where names tend to differ: "-int8",
+// "-prune50") joined by "…", cut on UTF-8 boundaries.
+std::string shorten(const std::string& s, size_t max_chars) {
+  std::vector<size_t> starts;  // byte offset of each character
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+  if (starts.size() <= max_chars) return s;
+  const size_t tail = (max_chars - 1) / 2, head = max_chars - 1 - tail;
+  return s.substr(0, starts[head]) + "…" + s.substr(starts[starts.size() - tail]);
 }
 
-std::string marker_svg(const Point& p, const Axis& xa, const Axis& ya, double r,
-                       const PlotSpec& spec) {
+// A marker as drawn, and its label if one found room.
+struct Placed {
+  const Candidate* c;
+  double x, y;    // data values
+  double cx, cy;  // SVG coordinates
+  double r;
+  std::string label;  // empty: unlabelled (the tooltip and the table still name it)
+  double label_x = 0, label_y = 0;
+  bool label_left = false;
+};
+
+bool dominated(const Candidate& c) { return c.on_frontier.has_value() && !*c.on_frontier; }
+
+// Labels go to the pick first, then the baseline, then the other undominated candidates, each
+// beside its marker (right or left, above or below) where it stays in the plot area and clear
+// of every marker and of the labels placed before it; a label with no room is left off.
+void place_labels(std::vector<Placed>& pts, std::vector<Box> taken) {
+  std::vector<Placed*> order;
+  for (Placed& p : pts)
+    if (p.c->pick || p.c->baseline || !dominated(*p.c)) order.push_back(&p);
+  std::stable_sort(order.begin(), order.end(), [](const Placed* a, const Placed* b) {
+    return (a->c->pick ? 0 : a->c->baseline ? 1 : 2) < (b->c->pick ? 0 : b->c->baseline ? 1 : 2);
+  });
+  // Every marker (the pick's with its ring) is in the way of the labels of the others.
+  for (const Placed& p : pts) {
+    const double r = p.c->pick ? p.r + 7 : p.r;
+    taken.push_back({p.cx - r, p.cy - r, p.cx + r, p.cy + r});
+  }
+  for (Placed* p : order) {
+    const Candidate& c = *p->c;
+    const std::string text =
+        (c.pick ? "pick: " : "") + shorten(c.name, 32) + (c.baseline ? " (baseline)" : "");
+    const double gap = p->r + (c.pick ? 9 : 4);
+    const double width = text_width(text, c.pick ? 7.2 : 6.4), height = c.pick ? 13 : 12;
+    // Beside the marker (right, left; above, below its centre), then for the pick also clear
+    // above or below it.
+    std::vector<std::pair<bool, double>> spots = {{false, p->cy - 4},
+                                                  {true, p->cy - 4},
+                                                  {false, p->cy + height + 2},
+                                                  {true, p->cy + height + 2}};
+    if (c.pick)
+      for (double y : {p->cy - p->r - 10, p->cy + p->r + height + 8})
+        spots.insert(spots.end(), {{false, y}, {true, y}});
+    auto box_at = [&](bool left, double baseline) {
+      const double x0 = left ? p->cx - gap - width : p->cx + gap;
+      return Box{x0, baseline - height + 3, x0 + width, baseline + 3};
+    };
+    std::optional<std::pair<bool, double>> chosen, first_inside;
+    for (const auto& [left, baseline] : spots) {
+      const Box box = box_at(left, baseline);
+      const bool inside =
+          box.x0 >= kLeft && box.x1 <= kRight && box.y0 >= kTop && box.y1 <= kBottom;
+      const bool clear =
+          std::none_of(taken.begin(), taken.end(), [&](const Box& t) { return t.overlaps(box); });
+      if (inside && !first_inside) first_inside = {left, baseline};
+      if (inside && clear) {
+        chosen = {left, baseline};
+        break;
+      }
+    }
+    // The pick is always labelled: where it stays inside if nowhere is clear.
+    if (!chosen && c.pick) chosen = first_inside ? *first_inside : spots.front();
+    if (!chosen) continue;
+    p->label = text;
+    p->label_left = chosen->first;
+    p->label_x = chosen->first ? p->cx - gap : p->cx + gap;
+    p->label_y = chosen->second;
+    taken.push_back(box_at(chosen->first, chosen->second));
+  }
+}
+
+std::string marker_svg(const Placed& p, const PlotSpec& spec) {
   const Candidate& c = *p.c;
-  const double cx = xa.to_px(p.x), cy = ya.to_px(p.y);
   std::string cls = "marker";
   std::string colour = c.baseline ? kBaselineColour : kFrontierColour;
   if (c.pick) {
@@ -359,34 +455,27 @@ std::string marker_svg(const Point& p, const Axis& xa, const Axis& ya, double r,
     colour = kPickColour;
   }
   if (c.baseline) cls += " baseline";
-  const bool dominated = c.on_frontier.has_value() && !*c.on_frontier;
-  cls += dominated ? " dominated" : " frontier";
+  cls += dominated(c) ? " dominated" : " frontier";
   const bool misses = c.fits.has_value() && !*c.fits;
   if (misses) cls += " misses";
   std::ostringstream o;
   o << "<g class=\"" << cls << "\"" << (c.pick ? " id=\"" + spec.id + "-pick\"" : "")
-    << (dominated && !c.pick ? " opacity=\"0.3\"" : "") << ">"
+    << (dominated(c) && !c.pick ? " opacity=\"0.3\"" : "") << ">"
     << "<title>" << escape(c.name) << ": " << format_sig(p.y, 4) << " %, " << format_sig(p.x, 3)
-    << " " << spec.x_unit << (c.size_mb ? ", " + format_sig(*c.size_mb, 3) + " MB" : "")
+    << " " << spec.x_unit
+    << (spec.size_markers && c.size_mb ? ", " + format_sig(*c.size_mb, 3) + " MB" : "")
     << "</title>";
   // A candidate that misses a limit is drawn hollow; the pick always fits.
-  o << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"" << r << "\" fill=\""
+  o << "<circle cx=\"" << p.cx << "\" cy=\"" << p.cy << "\" r=\"" << p.r << "\" fill=\""
     << (misses && !c.pick ? "#ffffff" : colour) << "\" stroke=\"" << colour
     << "\" stroke-width=\"1.5\"/>";
   if (c.pick)
-    o << "<circle class=\"pick-ring\" cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"" << r + 5
+    o << "<circle class=\"pick-ring\" cx=\"" << p.cx << "\" cy=\"" << p.cy << "\" r=\"" << p.r + 5
       << "\" fill=\"none\" stroke=\"" << kPickColour << "\" stroke-width=\"2.5\"/>";
-  const bool labelled = c.pick || c.baseline || !dominated;
-  if (labelled) {
-    const std::string label = (c.pick ? "pick: " : "") + c.name + (c.baseline ? " (baseline)" : "");
-    // Right of the marker, or left of it where the text would run past the plot area.
-    const double gap = r + (c.pick ? 9 : 4);
-    const double width = text_width(label, c.pick ? 7.2 : 6.4);
-    const bool left = cx + gap + width > kRight && cx - gap - width >= kLeft;
-    o << "<text class=\"point-label" << (c.pick ? " pick-label" : "") << "\" x=\""
-      << (left ? cx - gap : cx + gap) << "\" y=\"" << cy - 4 << "\""
-      << (left ? " text-anchor=\"end\"" : "") << ">" << escape(label) << "</text>";
-  }
+  if (!p.label.empty())
+    o << "<text class=\"point-label" << (c.pick ? " pick-label" : "") << "\" x=\"" << p.label_x
+      << "\" y=\"" << p.label_y << "\"" << (p.label_left ? " text-anchor=\"end\"" : "") << ">"
+      << escape(p.label) << "</text>";
   o << "</g>\n";
   return o.str();
 }
@@ -423,7 +512,9 @@ std::string plot_svg(const Report& r, const PlotSpec& spec) {
 
   o << "<svg id=\"" << spec.id << "\" width=\"" << kPlotWidth << "\" height=\"" << kPlotHeight
     << "\" viewBox=\"0 0 " << kPlotWidth << " " << kPlotHeight << "\" role=\"img\">\n"
-    << axes_svg(xa, ya, spec) << limits_svg(xa, ya, spec, xd, yd, r.limits);
+    << axes_svg(xa, ya, spec);
+  std::vector<Box> limit_labels;
+  o << limits_svg(xa, ya, spec, xd, yd, r.limits, limit_labels);
   const std::vector<Point> front = frontier_2d(pts);
   if (front.size() > 1) {
     o << "<path class=\"frontier-line\" d=\"M" << xa.to_px(front[0].x) << " "
@@ -432,20 +523,40 @@ std::string plot_svg(const Report& r, const PlotSpec& spec) {
       o << " H" << xa.to_px(front[i].x) << " V" << ya.to_px(front[i].y);
     o << "\"/>\n";
   }
+  std::vector<Placed> placed;
+  for (const Point& p : pts) {
+    Placed q{};
+    q.c = p.c;
+    q.x = p.x;
+    q.y = p.y;
+    q.cx = xa.to_px(p.x);
+    q.cy = ya.to_px(p.y);
+    q.r = radius(*p.c);
+    placed.push_back(q);
+  }
+  place_labels(placed, limit_labels);
   // Faded first, the pick last: nothing is drawn over the pick.
-  std::stable_sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) {
-    auto rank = [](const Candidate& c) {
-      return c.pick ? 2 : (c.on_frontier.has_value() && !*c.on_frontier) ? 0 : 1;
-    };
+  std::stable_sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
+    auto rank = [](const Candidate& c) { return c.pick ? 2 : dominated(c) ? 0 : 1; };
     return rank(*a.c) < rank(*b.c);
   });
-  for (const Point& p : pts) o << marker_svg(p, xa, ya, radius(*p.c), spec);
+  for (const Placed& p : placed) o << marker_svg(p, spec);
   o << "</svg>\n";
 
   std::vector<std::string> notes;
   if (spec.size_markers && max_size > 0)
     notes.push_back("marker area ∝ model size (largest " + format_sig(max_size, 3) + " MB)");
   notes.push_back("faded: dominated; hollow: misses a limit; line: best accuracy so far");
+  for (const auto& [key, what] : {std::pair{spec.x_key, spec.x_what}, {"top1", "top-1"}}) {
+    size_t estimated = 0;
+    for (const Point& p : pts)
+      estimated += string_field(field(*p.c->source, "provenance"), key.c_str()) == "estimated";
+    if (estimated == pts.size())
+      notes.push_back(what + " estimated for every plotted candidate");
+    else if (estimated > 0)
+      notes.push_back(what + " estimated for " + std::to_string(estimated) + " of the " +
+                      std::to_string(pts.size()) + " plotted candidates, the rest measured");
+  }
   if (spec.x_limit && !xd.limit_shown) notes.push_back(spec.x_limit_label + ": off the scale");
   if (r.limits.min_top1_pct && !yd.limit_shown)
     notes.push_back("min accuracy " + format_short(*r.limits.min_top1_pct, 4) +
@@ -598,6 +709,51 @@ std::string limit_text(std::optional<double> v, const std::string& unit) {
   return v ? format_short(*v, 4) + " " + unit : "—";
 }
 
+// For each limit that no candidate meets, the candidate closest to it and by how much it misses
+// (what `fit` exiting 3 says on the terminal).
+std::string closest_misses_html(const Report& r) {
+  struct Check {
+    std::string what;
+    std::optional<double> limit;
+    std::optional<double> Candidate::*figure;
+    bool at_most;  // the figure must be ≤ the limit (else ≥)
+    const char* unit;
+  };
+  const Limits& l = r.limits;
+  const Check checks[] = {
+      {"latency (" + l.stat + ")", l.latency_ms, &Candidate::latency_ms, true, "ms"},
+      {"RAM", l.ram_mb, &Candidate::ram_mb, true, "MB"},
+      {"size", l.size_mb, &Candidate::size_mb, true, "MB"},
+      {"energy", l.energy_mj, &Candidate::energy_mj, true, "mJ"},
+      {"top-1 accuracy", l.min_top1_pct, &Candidate::top1_pct, false, "%"},
+  };
+  std::ostringstream o;
+  int limits_set = 0;
+  for (const Check& k : checks) {
+    if (!k.limit) continue;
+    ++limits_set;
+    const Candidate* best = nullptr;
+    for (const Candidate& c : r.candidates) {
+      const auto& v = c.*k.figure;
+      if (v && (!best || (k.at_most ? *v < *(best->*k.figure) : *v > *(best->*k.figure))))
+        best = &c;
+    }
+    if (!best) continue;
+    const double v = *(best->*k.figure), miss = k.at_most ? v - *k.limit : *k.limit - v;
+    if (miss <= 0) continue;
+    o << "<li>" << k.what << (k.at_most ? " ≤ " : " ≥ ") << format_short(*k.limit, 4) << " "
+      << k.unit << ": met by none; closest <strong>" << escape(best->name) << "</strong> at "
+      << format_sig(v, 4) << " " << k.unit << ", " << format_sig(miss, 3) << " " << k.unit
+      << (k.at_most ? " over" : " under");
+    if (*k.limit != 0) o << " (" << format_sig(100 * miss / std::fabs(*k.limit), 2) << " %)";
+    o << "</li>\n";
+  }
+  const std::string lines = o.str();
+  if (!lines.empty()) return "<ul class=\"misses\">\n" + lines + "</ul>\n";
+  if (limits_set == 0 || r.candidates.empty()) return "";
+  return "<p>Each limit is met by some candidate, but none meets them all at once.</p>\n";
+}
+
 std::string summary_html(const Report& r) {
   const json& device = field(*r.root, "device");
   const Limits& l = r.limits;
@@ -620,7 +776,8 @@ std::string summary_html(const Report& r) {
     o << "<p class=\"verdict\">Pick <strong>" << escape(r.pick)
       << "</strong> is not among the candidates.</p>\n";
   } else {
-    o << "<p class=\"verdict misses\">No candidate meets every limit.</p>\n";
+    o << "<p class=\"verdict misses\">No candidate meets every limit.</p>\n"
+      << closest_misses_html(r);
   }
   o << "<p>" << r.candidates.size() << " candidates evaluated, " << fitting << " fit, " << frontier
     << " on the frontier.</p>\n";
@@ -697,6 +854,8 @@ std::string fit_report_html(const json& report) {
   pareto.x_label = "latency on the device, " + stat + " (ms)";
   pareto.y_label = "top-1 accuracy (%)";
   pareto.x_unit = "ms";
+  pareto.x_key = "device_" + stat + "_ms";
+  pareto.x_what = "latency";
   pareto.x = &Candidate::latency_ms;
   pareto.x_limit = r.limits.latency_ms;
   if (r.limits.latency_ms)
@@ -708,6 +867,8 @@ std::string fit_report_html(const json& report) {
   by_size.x_label = "model size (MB)";
   by_size.y_label = "top-1 accuracy (%)";
   by_size.x_unit = "MB";
+  by_size.x_key = "size_bytes";
+  by_size.x_what = "size";
   by_size.x = &Candidate::size_mb;
   by_size.x_limit = r.limits.size_mb;
   if (r.limits.size_mb)
