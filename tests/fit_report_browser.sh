@@ -1,10 +1,10 @@
 #!/bin/bash
 # The `fit` HTML report in a real browser: FitReportBrowser.WritesPages writes three pages (the
-# sample report with a pick, without one, and a crowded one), Debian's headless Chromium takes a screenshot of
-# each, and fit_report_check.py finds the pick's marker where report.json puts it (and no pick
-# colour in the page without a pick). Fails when Chromium writes no screenshot.
-# Exits 77 (skipped) when Chromium or Python's PIL and numpy are missing (scripts/setup.sh
-# installs them).
+# sample report with a pick, the same without one, a crowded one), Debian's headless Chromium
+# takes a screenshot of each, and fit_report_check.py finds the pick's marker where report.json
+# puts it (and no pick colour in the page without a pick). Fails when Chromium writes no
+# screenshot. Exits 77 (skipped) when Chromium or Python's PIL and numpy are missing
+# (scripts/setup.sh installs them).
 # Usage: fit_report_browser.sh SOURCE_DIR BINARY_DIR TESTS_BINARY
 set -euo pipefail
 src=$1

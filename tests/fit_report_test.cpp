@@ -215,6 +215,24 @@ TEST(FitReport, LatencyStatChoosesTheColumn) {
   EXPECT_NEAR(x, 416.56, 0.01);
 }
 
+TEST(FitReport, HostFiguresWhenNoCandidateHasDeviceOnes) {
+  json report = sample_report();
+  for (json& c : report["candidates"]) {
+    c["device_p50_ms"] = nullptr;
+    c.erase("device_peak_ram_mb");
+    c["provenance"]["host_p50_ms"] = "measured";
+  }
+  const std::string html = fit_report_html(report);
+  EXPECT_NE(html.find("latency on this host, p50 (ms)"), std::string::npos);
+  // Host p50 = a quarter of the device's: 2.5..12.5 ms, axis 2..14 in steps of 2, the 35 ms
+  // limit too far off to draw; the pick's 7.5 ms at 90 + 5.5/12 * 628.
+  auto [x, y] = circle_centre(html, "pareto-pick");
+  EXPECT_NEAR(x, 377.833, 0.01);
+  EXPECT_NE(html.find("max latency 35 ms: off the scale"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"num\">7.50</td>"), std::string::npos);  // measured
+  EXPECT_NE(html.find("<td class=\"num\">80.0</td>"), std::string::npos);  // host RAM
+}
+
 // Reports the renderer must survive without a crash, a NaN or an infinite coordinate.
 TEST(FitReport, OddReportsStillGiveAPage) {
   json one = sample_report();

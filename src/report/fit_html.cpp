@@ -138,6 +138,10 @@ struct Limits {
 
 struct Report {
   const json* root = nullptr;
+  // The fields latency and RAM come from: the device's, or this host's where no candidate has
+  // a device figure (a report on the host profile may fill only those).
+  std::string latency_key, ram_key;
+  bool on_host = false;
   std::vector<Candidate> candidates;
   Limits limits;
   std::string pick, baseline;
@@ -157,8 +161,20 @@ Report read_report(const json& root) {
   r.pick = string_field(root, "pick");
   r.baseline = string_field(root, "baseline");
   r.device_name = string_field(field(root, "device"), "name");
-  const std::string latency_key = "device_" + r.limits.stat + "_ms";
   const json& list = field(root, "candidates");
+  auto any_has = [&](const std::string& key) {
+    return list.is_array() && std::any_of(list.begin(), list.end(), [&](const json& c) {
+             return number(c, key.c_str()).has_value();
+           });
+  };
+  r.latency_key = "device_" + r.limits.stat + "_ms";
+  r.ram_key = "device_peak_ram_mb";
+  if (!any_has(r.latency_key) && any_has("host_" + r.limits.stat + "_ms")) {
+    r.on_host = true;
+    r.latency_key = "host_" + r.limits.stat + "_ms";
+    r.ram_key = "host_peak_ram_mb";
+  }
+  bool has_pick = false, has_baseline = false;
   if (list.is_array()) {
     for (const json& c : list) {
       if (!c.is_object()) continue;
@@ -166,21 +182,22 @@ Report read_report(const json& root) {
       x.source = &c;
       x.name = string_field(c, "name");
       if (auto b = number(c, "size_bytes")) x.size_mb = *b / 1e6;
-      x.latency_ms = number(c, latency_key.c_str());
+      x.latency_ms = number(c, r.latency_key.c_str());
       if (auto t = number(c, "top1")) x.top1_pct = *t * 100;
-      x.ram_mb = number(c, "device_peak_ram_mb");
+      x.ram_mb = number(c, r.ram_key.c_str());
       x.energy_mj = number(c, "energy_mj");
       x.fits = bool_field(c, "fits");
       x.on_frontier = bool_field(c, "on_frontier");
-      x.pick = !r.pick.empty() && x.name == r.pick;
-      x.baseline = !r.baseline.empty() && x.name == r.baseline;
+      // The first of the name is the one (names should be unique; ids in the page must be).
+      x.pick = !r.pick.empty() && x.name == r.pick && !has_pick;
+      x.baseline = !r.baseline.empty() && x.name == r.baseline && !has_baseline;
+      has_pick |= x.pick;
+      has_baseline |= x.baseline;
       r.candidates.push_back(x);
     }
   }
   // Without a named baseline, the unmodified model is the candidate without steps.
-  const bool named = std::any_of(r.candidates.begin(), r.candidates.end(),
-                                 [](const Candidate& c) { return c.baseline; });
-  if (!named) {
+  if (!has_baseline) {
     for (Candidate& c : r.candidates) {
       const json& steps = field(*c.source, "steps");
       if (steps.is_array() && steps.empty()) {
@@ -250,6 +267,12 @@ Domain domain_of(const std::vector<double>& values, std::optional<double> limit)
   return d;
 }
 
+// The number of intervals between ticks (at most 50, whatever rounding did to the range).
+int intervals(const Axis& a) {
+  const double n = std::round((a.hi - a.lo) / a.step);
+  return std::isfinite(n) ? static_cast<int>(std::clamp(n, 0.0, 50.0)) : 0;
+}
+
 std::string tick_label(double v, double step) {
   const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   if (std::fabs(v) < step * 1e-6) v = 0;  // no "-0.0"
@@ -279,7 +302,7 @@ std::string axes_svg(const Axis& xa, const Axis& ya, const PlotSpec& spec) {
   o << "<rect class=\"plot-area\" x=\"" << kLeft << "\" y=\"" << kTop << "\" width=\""
     << kRight - kLeft << "\" height=\"" << kBottom - kTop << "\" fill=\"" << kPlotBackground
     << "\"/>\n";
-  const int nx = static_cast<int>(std::lround((xa.hi - xa.lo) / xa.step));
+  const int nx = intervals(xa);
   for (int i = 0; i <= nx; ++i) {
     const double v = xa.lo + i * xa.step, px = xa.to_px(v);
     o << "<line class=\"grid\" x1=\"" << px << "\" y1=\"" << kTop << "\" x2=\"" << px << "\" y2=\""
@@ -289,7 +312,7 @@ std::string axes_svg(const Axis& xa, const Axis& ya, const PlotSpec& spec) {
       << "<text class=\"tick-label\" x=\"" << px << "\" y=\"" << kBottom + 20
       << "\" text-anchor=\"middle\">" << tick_label(v, xa.step) << "</text>\n";
   }
-  const int ny = static_cast<int>(std::lround((ya.hi - ya.lo) / ya.step));
+  const int ny = intervals(ya);
   for (int i = 0; i <= ny; ++i) {
     const double v = ya.lo + i * ya.step, py = ya.to_px(v);
     o << "<line class=\"grid\" x1=\"" << kLeft << "\" y1=\"" << py << "\" x2=\"" << kRight
@@ -507,7 +530,7 @@ std::string plot_svg(const Report& r, const PlotSpec& spec) {
     if (p.c->size_mb) max_size = std::max(max_size, *p.c->size_mb);
   auto radius = [&](const Candidate& c) {
     if (!spec.size_markers || !c.size_mb || max_size <= 0) return kPlainRadius;
-    return std::max(kMinRadius, kMaxRadius * std::sqrt(*c.size_mb / max_size));
+    return std::max(kMinRadius, kMaxRadius * std::sqrt(std::max(0.0, *c.size_mb) / max_size));
   };
 
   o << "<svg id=\"" << spec.id << "\" width=\"" << kPlotWidth << "\" height=\"" << kPlotHeight
@@ -546,7 +569,8 @@ std::string plot_svg(const Report& r, const PlotSpec& spec) {
   std::vector<std::string> notes;
   if (spec.size_markers && max_size > 0)
     notes.push_back("marker area ∝ model size (largest " + format_sig(max_size, 3) + " MB)");
-  notes.push_back("faded: dominated; hollow: misses a limit; line: best accuracy so far");
+  notes.push_back("faded: dominated; hollow: misses a limit; line: the best accuracy for each " +
+                  spec.x_what);
   for (const auto& [key, what] : {std::pair{spec.x_key, spec.x_what}, {"top1", "top-1"}}) {
     size_t estimated = 0;
     for (const Point& p : pts)
@@ -602,21 +626,20 @@ std::string table_html(const Report& r) {
       << "\">" << escape(c.name) << "</a>" << (c.pick ? " <span class=\"badge\">pick</span>" : "")
       << (c.baseline ? " <span class=\"tag\">baseline</span>" : "") << "</td>"
       << figure_cell(c, c.size_mb, "size_bytes", 3)
-      << figure_cell(c, c.latency_ms, "device_" + stat + "_ms", 3)
-      << figure_cell(c, c.top1_pct, "top1", 4);
-    if (c.top1_pct && base_top1)
-      o << "<td class=\"num\">" << fmt("%.2f", *base_top1 - *c.top1_pct) << "</td>";
-    else
+      << figure_cell(c, c.latency_ms, r.latency_key, 3) << figure_cell(c, c.top1_pct, "top1", 4);
+    if (c.top1_pct && base_top1) {
+      const double drop = *base_top1 - *c.top1_pct;
+      o << "<td class=\"num\">" << fmt("%.2f", std::fabs(drop) < 0.005 ? 0.0 : drop) << "</td>";
+    } else
       o << "<td class=\"num\">—</td>";
-    o << figure_cell(c, c.ram_mb, "device_peak_ram_mb", 3)
-      << figure_cell(c, c.energy_mj, "energy_mj", 3) << "<td>"
-      << (c.fits ? (*c.fits ? "yes" : "no") : "—") << "</td></tr>\n";
+    o << figure_cell(c, c.ram_mb, r.ram_key, 3) << figure_cell(c, c.energy_mj, "energy_mj", 3)
+      << "<td>" << (c.fits ? (*c.fits ? "yes" : "no") : "—") << "</td></tr>\n";
   }
   o << "</tbody>\n</table>\n"
-    << "<p class=\"note\">Size: the ONNX file (MB = 10<sup>6</sup> bytes). Latency, RAM and "
-       "energy: on the device. Drop: baseline top-1 − candidate top-1. <span class=\"est\">~"
-       "italic</span>: estimated from the device profile; plain: measured; —: not measured. "
-       "Faded rows are dominated.</p>\n";
+    << "<p class=\"note\">Size: the ONNX file (MB = 10<sup>6</sup> bytes). Latency and RAM: "
+    << (r.on_host ? "on this host" : "on the device")
+    << ". Drop: baseline top-1 − candidate top-1. <span class=\"est\">~italic</span>: estimated "
+       "from the device profile; plain: measured; —: not measured. Faded rows are dominated.</p>\n";
   return o.str();
 }
 
@@ -850,11 +873,12 @@ std::string fit_report_html(const json& report) {
   const std::string stat = r.limits.stat;
   PlotSpec pareto;
   pareto.id = "pareto";
-  pareto.title = "Accuracy against latency on the device";
-  pareto.x_label = "latency on the device, " + stat + " (ms)";
+  const std::string where = r.on_host ? "on this host" : "on the device";
+  pareto.title = "Accuracy against latency " + where;
+  pareto.x_label = "latency " + where + ", " + stat + " (ms)";
   pareto.y_label = "top-1 accuracy (%)";
   pareto.x_unit = "ms";
-  pareto.x_key = "device_" + stat + "_ms";
+  pareto.x_key = r.latency_key;
   pareto.x_what = "latency";
   pareto.x = &Candidate::latency_ms;
   pareto.x_limit = r.limits.latency_ms;
