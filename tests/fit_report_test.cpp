@@ -203,6 +203,15 @@ TEST(FitReport, TableMarksEstimatedAndMissingFigures) {
   EXPECT_NE(html.find("edgeopt quantize model.onnx --calib fashion-mnist:train -o int8.onnx\n"),
             std::string::npos);
   EXPECT_NE(html.find("QAT was cut by the budget"), std::string::npos);
+  // The pick's steps as a recipe, valid JSON once unescaped.
+  const size_t at = html.find("The pick's recipe:");
+  ASSERT_NE(at, std::string::npos);
+  const size_t from = html.find("<code>", at) + 6;
+  std::string text = html.substr(from, html.find("</code>", from) - from);
+  for (auto [entity, c] : {std::pair{"&quot;", "\""}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}})
+    for (size_t p = text.find(entity); p != std::string::npos; p = text.find(entity, p))
+      text.replace(p, std::string(entity).size(), c);
+  EXPECT_EQ(json::parse(text), json({{"steps", report["candidates"][3]["steps"]}}));
 }
 
 TEST(FitReport, LatencyStatChoosesTheColumn) {

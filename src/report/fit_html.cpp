@@ -646,9 +646,10 @@ std::string table_html(const Report& r) {
 std::string step_html(const json& step) {
   if (!step.is_object()) return "<li><code>" + escape(as_text(step)) + "</code></li>";
   std::ostringstream o;
-  o << "<li><code class=\"op\">" << escape(string_field(step, "op")) << "</code>";
+  o << "<li>";
   const std::string name = string_field(step, "name");
-  if (!name.empty()) o << " <span class=\"step-name\">" << escape(name) << "</span>";
+  if (!name.empty()) o << "<span class=\"step-name\">" << escape(name) << ":</span> ";
+  o << "<code class=\"op\">" << escape(string_field(step, "op")) << "</code>";
   for (auto it = step.begin(); it != step.end(); ++it) {
     if (it.key() == "op" || it.key() == "name") continue;
     o << " <code>" << escape(it.key()) << "=" << escape(as_text(it.value())) << "</code>";
@@ -677,15 +678,25 @@ std::string recipes_html(const Report& r) {
   return o.str();
 }
 
-std::string commands_html(const json& root) {
-  const json& cmds = field(root, "commands");
+// The commands report.json records, and the pick's steps as a recipe (`edgeopt recipe`).
+std::string commands_html(const Report& r) {
+  const json& cmds = field(*r.root, "commands");
   std::string lines;
   if (cmds.is_array())
     for (const json& l : cmds) lines += as_text(l) + "\n";
   else if (cmds.is_string())
     lines = cmds.get<std::string>();
-  if (lines.empty()) return "<p class=\"note\">report.json records no commands.</p>\n";
-  return "<pre class=\"commands\"><code>" + escape(lines) + "</code></pre>\n";
+  std::string out = lines.empty()
+                        ? "<p class=\"note\">report.json records no commands.</p>\n"
+                        : "<pre class=\"commands\"><code>" + escape(lines) + "</code></pre>\n";
+  for (const Candidate& c : r.candidates) {
+    const json& steps = field(*c.source, "steps");
+    if (!c.pick || !steps.is_array() || steps.empty()) continue;
+    const json recipe = {{"steps", steps}};
+    out += "<p>The pick's recipe:</p>\n<pre class=\"commands\"><code>" +
+           escape(recipe.dump(2, ' ', false, json::error_handler_t::replace)) + "</code></pre>\n";
+  }
+  return out;
 }
 
 // A nested value in prose: an object of scalars as "key value · key value", anything else as
@@ -907,7 +918,7 @@ std::string fit_report_html(const json& report) {
     << escape(title) << "</h1>\n"
     << summary_html(r) << plot_svg(r, pareto) << plot_svg(r, by_size) << "<h2>Candidates</h2>\n"
     << table_html(r) << "<h2>Commands that reproduce the pick</h2>\n"
-    << commands_html(report) << budget_html(report) << "<h2>Recipes</h2>\n"
+    << commands_html(r) << budget_html(report) << "<h2>Recipes</h2>\n"
     << recipes_html(r) << "</body>\n</html>\n";
   return o.str();
 }
