@@ -160,6 +160,13 @@ TEST(FitReport, DrawsLimitsFrontierAndFadesDominated) {
   EXPECT_EQ(count(m[1], "H"), 4u);
   EXPECT_EQ(count(m[1], "V"), 4u);
   EXPECT_EQ(count(html, "class=\"marker dominated misses\" opacity=\"0.3\""), 2u);
+  // Without on_frontier in the report, a point beaten on both axes of a plot is faded: the
+  // same one, on both plots.
+  json report = sample_report();
+  for (json& c : report["candidates"]) c.erase("on_frontier");
+  const std::string guessed = fit_report_html(report);
+  EXPECT_EQ(count(guessed, "class=\"marker dominated misses\" opacity=\"0.3\""), 2u);
+  EXPECT_EQ(count(guessed, "opacity=\"0.3\""), 2u);
 }
 
 TEST(FitReport, EscapesEveryStringFromTheReport) {
@@ -196,6 +203,10 @@ TEST(FitReport, TableMarksEstimatedAndMissingFigures) {
   EXPECT_EQ(count(pick_row, "<td class=\"num\">—</td>"), 2u) << pick_row;
   EXPECT_NE(pick_row.find("<td>yes</td>"), std::string::npos) << pick_row;
   EXPECT_EQ(count(html, "<tr"), 7u);  // header and six candidates
+  // Which limits the others miss: fp32, fp16 and the lowrank one are slower than 35 ms and
+  // larger than 16 MB; prune-50-int8 and student-xs lose more than 1 pp.
+  EXPECT_EQ(count(html, "<td>no: latency, size</td>"), 3u);
+  EXPECT_EQ(count(html, "<td>no: top-1</td>"), 2u);
   // Recipes and the commands.
   EXPECT_NE(html.find("<code class=\"op\">prune</code>"), std::string::npos);
   EXPECT_NE(html.find("<code>ratio=0.5</code>"), std::string::npos);

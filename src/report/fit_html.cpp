@@ -404,12 +404,13 @@ struct Placed {
   double x, y;    // data values
   double cx, cy;  // SVG coordinates
   double r;
+  // Dominated: `on_frontier` false, or where the report does not say, beaten on both axes of
+  // this plot.
+  bool faded = false;
   std::string label;  // empty: unlabelled (the tooltip and the table still name it)
   double label_x = 0, label_y = 0;
   bool label_left = false;
 };
-
-bool dominated(const Candidate& c) { return c.on_frontier.has_value() && !*c.on_frontier; }
 
 // Labels go to the pick first, then the baseline, then the other undominated candidates, each
 // beside its marker (right or left, above or below) where it stays in the plot area and clear
@@ -417,7 +418,7 @@ bool dominated(const Candidate& c) { return c.on_frontier.has_value() && !*c.on_
 void place_labels(std::vector<Placed>& pts, std::vector<Box> taken) {
   std::vector<Placed*> order;
   for (Placed& p : pts)
-    if (p.c->pick || p.c->baseline || !dominated(*p.c)) order.push_back(&p);
+    if (p.c->pick || p.c->baseline || !p.faded) order.push_back(&p);
   std::stable_sort(order.begin(), order.end(), [](const Placed* a, const Placed* b) {
     return (a->c->pick ? 0 : a->c->baseline ? 1 : 2) < (b->c->pick ? 0 : b->c->baseline ? 1 : 2);
   });
@@ -478,12 +479,12 @@ std::string marker_svg(const Placed& p, const PlotSpec& spec) {
     colour = kPickColour;
   }
   if (c.baseline) cls += " baseline";
-  cls += dominated(c) ? " dominated" : " frontier";
+  cls += p.faded ? " dominated" : " frontier";
   const bool misses = c.fits.has_value() && !*c.fits;
   if (misses) cls += " misses";
   std::ostringstream o;
   o << "<g class=\"" << cls << "\"" << (c.pick ? " id=\"" + spec.id + "-pick\"" : "")
-    << (dominated(c) && !c.pick ? " opacity=\"0.3\"" : "") << ">"
+    << (p.faded && !c.pick ? " opacity=\"0.3\"" : "") << ">"
     << "<title>" << escape(c.name) << ": " << format_sig(p.y, 4) << " %, " << format_sig(p.x, 3)
     << " " << spec.x_unit
     << (spec.size_markers && c.size_mb ? ", " + format_sig(*c.size_mb, 3) + " MB" : "")
@@ -555,13 +556,16 @@ std::string plot_svg(const Report& r, const PlotSpec& spec) {
     q.cx = xa.to_px(p.x);
     q.cy = ya.to_px(p.y);
     q.r = radius(*p.c);
+    q.faded = p.c->on_frontier ? !*p.c->on_frontier
+                               : std::none_of(front.begin(), front.end(),
+                                              [&](const Point& f) { return f.c == p.c; });
     placed.push_back(q);
   }
   place_labels(placed, limit_labels);
   // Faded first, the pick last: nothing is drawn over the pick.
   std::stable_sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
-    auto rank = [](const Candidate& c) { return c.pick ? 2 : dominated(c) ? 0 : 1; };
-    return rank(*a.c) < rank(*b.c);
+    auto rank = [](const Placed& p) { return p.c->pick ? 2 : p.faded ? 0 : 1; };
+    return rank(a) < rank(b);
   });
   for (const Placed& p : placed) o << marker_svg(p, spec);
   o << "</svg>\n";
@@ -598,6 +602,43 @@ std::string plot_svg(const Report& r, const PlotSpec& spec) {
 
 // ---- text sections --------------------------------------------------------------------------
 
+// A limit set in the report and the candidate figure it bounds.
+struct LimitCheck {
+  std::string what;
+  double limit;
+  std::optional<double> Candidate::*figure;
+  bool at_most;  // the figure must be ≤ the limit (else ≥)
+  const char* unit;
+  bool missed_by(const Candidate& c) const {
+    const auto& v = c.*figure;
+    return v && (at_most ? *v > limit : *v < limit);
+  }
+};
+
+std::vector<LimitCheck> limit_checks(const Limits& l) {
+  std::vector<LimitCheck> out;
+  auto add = [&](std::string what, std::optional<double> limit,
+                 std::optional<double> Candidate::*figure, bool at_most, const char* unit) {
+    if (limit) out.push_back({std::move(what), *limit, figure, at_most, unit});
+  };
+  add("latency (" + l.stat + ")", l.latency_ms, &Candidate::latency_ms, true, "ms");
+  add("RAM", l.ram_mb, &Candidate::ram_mb, true, "MB");
+  add("size", l.size_mb, &Candidate::size_mb, true, "MB");
+  add("energy", l.energy_mj, &Candidate::energy_mj, true, "mJ");
+  add("top-1 accuracy", l.min_top1_pct, &Candidate::top1_pct, false, "%");
+  return out;
+}
+
+// "yes", "no" with the limits the candidate's figures miss, or "—" when the report says nothing.
+std::string fits_text(const Candidate& c, const std::vector<LimitCheck>& checks) {
+  if (!c.fits) return "—";
+  if (*c.fits) return "yes";
+  std::string missed;
+  for (const LimitCheck& k : checks)
+    if (k.missed_by(c)) missed += (missed.empty() ? "" : ", ") + k.what.substr(0, k.what.find(' '));
+  return missed.empty() ? "no" : "no: " + missed;
+}
+
 // A figure in the table: "—" when absent, "~" and italic when estimated.
 std::string figure_cell(const Candidate& c, std::optional<double> v, const std::string& key,
                         int sig) {
@@ -610,6 +651,7 @@ std::string figure_cell(const Candidate& c, std::optional<double> v, const std::
 
 std::string table_html(const Report& r) {
   const std::string stat = r.limits.stat;
+  const std::vector<LimitCheck> checks = limit_checks(r.limits);
   std::optional<double> base_top1;
   for (const Candidate& c : r.candidates)
     if (c.baseline) base_top1 = c.top1_pct;
@@ -633,7 +675,7 @@ std::string table_html(const Report& r) {
     } else
       o << "<td class=\"num\">—</td>";
     o << figure_cell(c, c.ram_mb, r.ram_key, 3) << figure_cell(c, c.energy_mj, "energy_mj", 3)
-      << "<td>" << (c.fits ? (*c.fits ? "yes" : "no") : "—") << "</td></tr>\n";
+      << "<td>" << escape(fits_text(c, checks)) << "</td></tr>\n";
   }
   o << "</tbody>\n</table>\n"
     << "<p class=\"note\">Size: the ONNX file (MB = 10<sup>6</sup> bytes). Latency and RAM: "
@@ -746,25 +788,10 @@ std::string limit_text(std::optional<double> v, const std::string& unit) {
 // For each limit that no candidate meets, the candidate closest to it and by how much it misses
 // (what `fit` exiting 3 says on the terminal).
 std::string closest_misses_html(const Report& r) {
-  struct Check {
-    std::string what;
-    std::optional<double> limit;
-    std::optional<double> Candidate::*figure;
-    bool at_most;  // the figure must be ≤ the limit (else ≥)
-    const char* unit;
-  };
-  const Limits& l = r.limits;
-  const Check checks[] = {
-      {"latency (" + l.stat + ")", l.latency_ms, &Candidate::latency_ms, true, "ms"},
-      {"RAM", l.ram_mb, &Candidate::ram_mb, true, "MB"},
-      {"size", l.size_mb, &Candidate::size_mb, true, "MB"},
-      {"energy", l.energy_mj, &Candidate::energy_mj, true, "mJ"},
-      {"top-1 accuracy", l.min_top1_pct, &Candidate::top1_pct, false, "%"},
-  };
+  std::vector<LimitCheck> checks = limit_checks(r.limits);
   std::ostringstream o;
   int limits_set = 0;
-  for (const Check& k : checks) {
-    if (!k.limit) continue;
+  for (const LimitCheck& k : checks) {
     ++limits_set;
     const Candidate* best = nullptr;
     for (const Candidate& c : r.candidates) {
@@ -773,13 +800,13 @@ std::string closest_misses_html(const Report& r) {
         best = &c;
     }
     if (!best) continue;
-    const double v = *(best->*k.figure), miss = k.at_most ? v - *k.limit : *k.limit - v;
+    const double v = *(best->*k.figure), miss = k.at_most ? v - k.limit : k.limit - v;
     if (miss <= 0) continue;
-    o << "<li>" << k.what << (k.at_most ? " ≤ " : " ≥ ") << format_short(*k.limit, 4) << " "
+    o << "<li>" << k.what << (k.at_most ? " ≤ " : " ≥ ") << format_short(k.limit, 4) << " "
       << k.unit << ": met by none; closest <strong>" << escape(best->name) << "</strong> at "
       << format_sig(v, 4) << " " << k.unit << ", " << format_sig(miss, 3) << " " << k.unit
       << (k.at_most ? " over" : " under");
-    if (*k.limit != 0) o << " (" << format_sig(100 * miss / std::fabs(*k.limit), 2) << " %)";
+    if (k.limit != 0) o << " (" << format_sig(100 * miss / std::fabs(k.limit), 2) << " %)";
     o << "</li>\n";
   }
   const std::string lines = o.str();
