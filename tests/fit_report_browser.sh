@@ -21,7 +21,8 @@ if ! /usr/bin/python3 -c 'import numpy, PIL' 2>/dev/null; then
 fi
 out=$bin/fit_report_browser
 rm -rf "$out"
-"$tests" --gtest_filter=FitReportBrowser.WritesPages
+EDGEOPT_FIT_PAGES=$out "$tests" --gtest_filter=FitReportBrowser.WritesPages
+[ -s "$out/report.html" ] || { echo "FAIL: FitReportBrowser.WritesPages wrote no page"; exit 1; }
 status=0
 for page in report nopick crowded; do
   rm -f "$out/$page.png"

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -341,9 +342,13 @@ void write(const fs::path& path, const std::string& text) {
 }
 
 // The pages tests/fit_report_browser.sh renders: the sample report, the same without a pick
-// (the screenshot must then show no pick colour in the plot), and a crowded plot.
+// (the screenshot must then show no pick colour in the plot), and a crowded plot. The script
+// names its folder (EDGEOPT_FIT_PAGES), so that a parallel ctest run of this test does not
+// write into it.
 TEST(FitReportBrowser, WritesPages) {
-  const fs::path dir = fs::path(EDGEOPT_BINARY_DIR) / "fit_report_browser";
+  const char* chosen = std::getenv("EDGEOPT_FIT_PAGES");
+  const fs::path dir =
+      chosen ? fs::path(chosen) : fs::path(EDGEOPT_BINARY_DIR) / "fit_report_pages";
   fs::create_directories(dir);
   json report = sample_report();
   write(dir / "report.json", report.dump(2));
