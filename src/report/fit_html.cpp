@@ -535,7 +535,8 @@ std::string plot_svg(const Report& r, const PlotSpec& spec) {
   };
 
   o << "<svg id=\"" << spec.id << "\" width=\"" << kPlotWidth << "\" height=\"" << kPlotHeight
-    << "\" viewBox=\"0 0 " << kPlotWidth << " " << kPlotHeight << "\" role=\"img\">\n"
+    << "\" viewBox=\"0 0 " << kPlotWidth << " " << kPlotHeight << "\" role=\"img\" aria-label=\""
+    << escape(spec.title) << "\">\n"
     << axes_svg(xa, ya, spec);
   std::vector<Box> limit_labels;
   o << limits_svg(xa, ya, spec, xd, yd, r.limits, limit_labels);
@@ -804,9 +805,14 @@ std::string closest_misses_html(const Report& r) {
     if (miss <= 0) continue;
     o << "<li>" << k.what << (k.at_most ? " ≤ " : " ≥ ") << format_short(k.limit, 4) << " "
       << k.unit << ": met by none; closest <strong>" << escape(best->name) << "</strong> at "
-      << format_sig(v, 4) << " " << k.unit << ", " << format_sig(miss, 3) << " " << k.unit
-      << (k.at_most ? " over" : " under");
-    if (k.limit != 0) o << " (" << format_sig(100 * miss / std::fabs(k.limit), 2) << " %)";
+      << format_sig(v, 4) << " " << k.unit << ", ";
+    // Accuracy misses in percentage points; the others also relative to the limit.
+    if (k.at_most) {
+      o << format_sig(miss, 3) << " " << k.unit << " over";
+      if (k.limit != 0) o << " (" << format_sig(100 * miss / std::fabs(k.limit), 2) << " %)";
+    } else {
+      o << format_sig(miss, 3) << " pp under";
+    }
     o << "</li>\n";
   }
   const std::string lines = o.str();
@@ -904,38 +910,42 @@ code.op { font-weight: 700; }
 pre.commands { background: #f1f3f5; padding: 10px 12px; overflow-x: auto; }
 )css";
 
+PlotSpec latency_plot(const Report& r) {
+  const std::string where = r.on_host ? "on this host" : "on the device";
+  PlotSpec p;
+  p.id = "pareto";
+  p.title = "Accuracy against latency " + where;
+  p.x_label = "latency " + where + ", " + r.limits.stat + " (ms)";
+  p.y_label = "top-1 accuracy (%)";
+  p.x_unit = "ms";
+  p.x_key = r.latency_key;
+  p.x_what = "latency";
+  p.x = &Candidate::latency_ms;
+  p.x_limit = r.limits.latency_ms;
+  if (p.x_limit) p.x_limit_label = "max latency " + format_short(*p.x_limit, 4) + " ms";
+  p.size_markers = true;
+  return p;
+}
+
+PlotSpec size_plot(const Report& r) {
+  PlotSpec p;
+  p.id = "size-plot";
+  p.title = "Accuracy against model size";
+  p.x_label = "model size (MB)";
+  p.y_label = "top-1 accuracy (%)";
+  p.x_unit = "MB";
+  p.x_key = "size_bytes";
+  p.x_what = "size";
+  p.x = &Candidate::size_mb;
+  p.x_limit = r.limits.size_mb;
+  if (p.x_limit) p.x_limit_label = "max size " + format_short(*p.x_limit, 4) + " MB";
+  return p;
+}
+
 }  // namespace
 
 std::string fit_report_html(const json& report) {
   const Report r = read_report(report);
-  const std::string stat = r.limits.stat;
-  PlotSpec pareto;
-  pareto.id = "pareto";
-  const std::string where = r.on_host ? "on this host" : "on the device";
-  pareto.title = "Accuracy against latency " + where;
-  pareto.x_label = "latency " + where + ", " + stat + " (ms)";
-  pareto.y_label = "top-1 accuracy (%)";
-  pareto.x_unit = "ms";
-  pareto.x_key = r.latency_key;
-  pareto.x_what = "latency";
-  pareto.x = &Candidate::latency_ms;
-  pareto.x_limit = r.limits.latency_ms;
-  if (r.limits.latency_ms)
-    pareto.x_limit_label = "max latency " + format_short(*r.limits.latency_ms, 4) + " ms";
-  pareto.size_markers = true;
-  PlotSpec by_size;
-  by_size.id = "size-plot";
-  by_size.title = "Accuracy against model size";
-  by_size.x_label = "model size (MB)";
-  by_size.y_label = "top-1 accuracy (%)";
-  by_size.x_unit = "MB";
-  by_size.x_key = "size_bytes";
-  by_size.x_what = "size";
-  by_size.x = &Candidate::size_mb;
-  by_size.x_limit = r.limits.size_mb;
-  if (r.limits.size_mb)
-    by_size.x_limit_label = "max size " + format_short(*r.limits.size_mb, 4) + " MB";
-
   const std::string title =
       "edgeopt fit" + (r.device_name.empty() ? std::string() : " — " + r.device_name);
   std::ostringstream o;
@@ -943,7 +953,8 @@ std::string fit_report_html(const json& report) {
     << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
     << escape(title) << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n<h1>"
     << escape(title) << "</h1>\n"
-    << summary_html(r) << plot_svg(r, pareto) << plot_svg(r, by_size) << "<h2>Candidates</h2>\n"
+    << summary_html(r) << plot_svg(r, latency_plot(r)) << plot_svg(r, size_plot(r))
+    << "<h2>Candidates</h2>\n"
     << table_html(r) << "<h2>Commands that reproduce the pick</h2>\n"
     << commands_html(r) << budget_html(report) << "<h2>Recipes</h2>\n"
     << recipes_html(r) << "</body>\n</html>\n";
