@@ -874,13 +874,13 @@ h2 { font-size: 17px; margin: 24px 0 8px; }
 h3 { font-size: 14px; margin: 12px 0 4px; }
 .verdict { font-size: 16px; }
 .verdict.misses { color: #c2255c; }
-.cols { display: flex; gap: 48px; flex-wrap: wrap; }
+.cols { display: flex; gap: 8px 48px; flex-wrap: wrap; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; margin: 0; }
 dt { color: #495057; }
 dd { margin: 0; }
 figure.plot { margin: 16px 0; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
-svg { display: block; font-size: 12px; }
+svg { display: block; font-size: 12px; max-width: 100%; height: auto; }
 svg .grid { stroke: #dee2e6; stroke-width: 1; }
 svg .tick, svg .axis { stroke: #495057; stroke-width: 1; }
 svg .tick-label { fill: #495057; }
