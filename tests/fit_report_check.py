@@ -66,10 +66,12 @@ def expected_markers(report):
     base = next((c for c in cands if c.get("name") == baseline), None)
     if base is None:
         base = next((c for c in cands if c.get("steps") == []), None)
+    # top1 is a fraction, unless a value above 1 says the report gives percentages.
+    pct = 1 if any((number(c, "top1") or 0) > 1 for c in cands) else 100
     min_top1 = None
     drop = number(limits, "max_drop_pp")
     if base is not None and number(base, "top1") is not None and drop is not None:
-        min_top1 = number(base, "top1") * 100 - drop
+        min_top1 = number(base, "top1") * pct - drop
     # Host figures when no candidate has a device one.
     key = "device_%s_ms" % stat
     if not any(number(c, key) is not None for c in cands):
@@ -79,7 +81,7 @@ def expected_markers(report):
         x, y = number(c, key), number(c, "top1")
         if x is not None and y is not None:
             size = number(c, "size_bytes")
-            pts.append((str(c.get("name")), x, y * 100, None if size is None else size / 1e6))
+            pts.append((str(c.get("name")), x, y * pct, None if size is None else size / 1e6))
     if not pts:
         return [], None, None
     xa = nice_axis(*domain([p[1] for p in pts], number(limits, "max_latency_ms")))

@@ -236,6 +236,13 @@ TEST(FitReport, LatencyStatChoosesTheColumn) {
   EXPECT_NEAR(x, 416.56, 0.01);
 }
 
+TEST(FitReport, Top1InPercentGivesTheSamePage) {
+  json report = sample_report();
+  const std::string as_fraction = fit_report_html(report);
+  for (json& c : report["candidates"]) c["top1"] = c["top1"].get<double>() * 100;
+  EXPECT_EQ(fit_report_html(report), as_fraction);
+}
+
 TEST(FitReport, HostFiguresWhenNoCandidateHasDeviceOnes) {
   json report = sample_report();
   for (json& c : report["candidates"]) {

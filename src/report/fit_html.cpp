@@ -167,6 +167,13 @@ Report read_report(const json& root) {
              return number(c, key.c_str()).has_value();
            });
   };
+  // top1 is a fraction, as `recipe` and `eval` write it; a report with a value above 1 gives
+  // percentages.
+  const bool top1_in_percent =
+      list.is_array() && std::any_of(list.begin(), list.end(), [](const json& c) {
+        const auto t = number(c, "top1");
+        return t && *t > 1;
+      });
   r.latency_key = "device_" + r.limits.stat + "_ms";
   r.ram_key = "device_peak_ram_mb";
   if (!any_has(r.latency_key) && any_has("host_" + r.limits.stat + "_ms")) {
@@ -183,7 +190,7 @@ Report read_report(const json& root) {
       x.name = string_field(c, "name");
       if (auto b = number(c, "size_bytes")) x.size_mb = *b / 1e6;
       x.latency_ms = number(c, r.latency_key.c_str());
-      if (auto t = number(c, "top1")) x.top1_pct = *t * 100;
+      if (auto t = number(c, "top1")) x.top1_pct = top1_in_percent ? *t : *t * 100;
       x.ram_mb = number(c, r.ram_key.c_str());
       x.energy_mj = number(c, "energy_mj");
       x.fits = bool_field(c, "fits");
