@@ -126,6 +126,7 @@ struct Candidate {
   std::string name;
   const json* source = nullptr;  // the candidate's object in report.json
   std::optional<double> size_mb, latency_ms, top1_pct, ram_mb, energy_mj;
+  std::optional<double> host_latency_ms;  // what a device estimate is scaled from
   std::optional<bool> fits, on_frontier;
   bool pick = false, baseline = false;
 };
@@ -190,6 +191,7 @@ Report read_report(const json& root) {
       x.name = string_field(c, "name");
       if (auto b = number(c, "size_bytes")) x.size_mb = *b / 1e6;
       x.latency_ms = number(c, r.latency_key.c_str());
+      x.host_latency_ms = number(c, ("host_" + r.limits.stat + "_ms").c_str());
       if (auto t = number(c, "top1")) x.top1_pct = top1_in_percent ? *t : *t * 100;
       x.ram_mb = number(c, r.ram_key.c_str());
       x.energy_mj = number(c, "energy_mj");
@@ -664,8 +666,11 @@ std::string table_html(const Report& r) {
   for (const Candidate& c : r.candidates)
     if (c.baseline) base_top1 = c.top1_pct;
   std::ostringstream o;
+  // Device latencies come with the host's they were scaled from.
+  const bool host_column = !r.on_host;
   o << "<table class=\"candidates\">\n<thead><tr><th>Model</th><th>Size MB</th><th>Latency ms ("
-    << stat << ")</th><th>Accuracy %</th><th>Drop pp</th><th>RAM MB</th><th>Energy mJ</th>"
+    << stat << ")</th>" << (host_column ? "<th>Host ms (" + stat + ")</th>" : "")
+    << "<th>Accuracy %</th><th>Drop pp</th><th>RAM MB</th><th>Energy mJ</th>"
     << "<th>Fits</th></tr></thead>\n<tbody>\n";
   for (size_t i = 0; i < r.candidates.size(); ++i) {
     const Candidate& c = r.candidates[i];
@@ -676,7 +681,9 @@ std::string table_html(const Report& r) {
       << "\">" << escape(c.name) << "</a>" << (c.pick ? " <span class=\"badge\">pick</span>" : "")
       << (c.baseline ? " <span class=\"tag\">baseline</span>" : "") << "</td>"
       << figure_cell(c, c.size_mb, "size_bytes", 3)
-      << figure_cell(c, c.latency_ms, r.latency_key, 3) << figure_cell(c, c.top1_pct, "top1", 4);
+      << figure_cell(c, c.latency_ms, r.latency_key, 3);
+    if (host_column) o << figure_cell(c, c.host_latency_ms, "host_" + stat + "_ms", 3);
+    o << figure_cell(c, c.top1_pct, "top1", 4);
     if (c.top1_pct && base_top1) {
       const double drop = *base_top1 - *c.top1_pct;
       o << "<td class=\"num\">" << fmt("%.2f", std::fabs(drop) < 0.005 ? 0.0 : drop) << "</td>";
@@ -687,7 +694,7 @@ std::string table_html(const Report& r) {
   }
   o << "</tbody>\n</table>\n"
     << "<p class=\"note\">Size: the ONNX file (MB = 10<sup>6</sup> bytes). Latency and RAM: "
-    << (r.on_host ? "on this host" : "on the device")
+    << (r.on_host ? "on this host" : "on the device; Host: measured here")
     << ". Drop: baseline top-1 − candidate top-1. <span class=\"est\">~italic</span>: estimated "
        "from the device profile; plain: measured; —: not measured. Faded rows are dominated.</p>\n";
   return o.str();
@@ -869,7 +876,12 @@ std::string summary_html(const Report& r) {
     << "<dt>energy</dt><dd>" << limit_text(l.energy_mj, "mJ") << "</dd>"
     << "<dt>accuracy drop</dt><dd>" << limit_text(l.drop_pp, "pp");
   if (l.min_top1_pct) o << " (top-1 ≥ " << format_short(*l.min_top1_pct, 4) << " %)";
-  o << "</dd></dl></div></div>\n</section>\n";
+  o << "</dd>";
+  // The objective the pick was chosen by, where the report records it.
+  std::string objective = string_field(field(*r.root, "limits"), "objective");
+  if (objective.empty()) objective = string_field(*r.root, "objective");
+  if (!objective.empty()) o << "<dt>objective</dt><dd>" << escape(objective) << "</dd>";
+  o << "</dl></div></div>\n</section>\n";
   return o.str();
 }
 
