@@ -668,10 +668,12 @@ std::string table_html(const Report& r) {
   std::ostringstream o;
   // Device latencies come with the host's they were scaled from.
   const bool host_column = !r.on_host;
-  o << "<table class=\"candidates\">\n<thead><tr><th>Model</th><th>Size MB</th><th>Latency ms ("
-    << stat << ")</th>" << (host_column ? "<th>Host ms (" + stat + ")</th>" : "")
-    << "<th>Accuracy %</th><th>Drop pp</th><th>RAM MB</th><th>Energy mJ</th>"
-    << "<th>Fits</th></tr></thead>\n<tbody>\n";
+  o << "<table class=\"candidates\">\n<thead><tr><th>Model</th><th class=\"num\">Size MB</th>"
+    << "<th class=\"num\">Latency ms (" << stat << ")</th>"
+    << (host_column ? "<th class=\"num\">Host ms (" + stat + ")</th>" : "")
+    << "<th class=\"num\">Accuracy %</th><th class=\"num\">Drop pp</th>"
+    << "<th class=\"num\">RAM MB</th><th class=\"num\">Energy mJ</th><th>Fits</th></tr></thead>\n"
+    << "<tbody>\n";
   for (size_t i = 0; i < r.candidates.size(); ++i) {
     const Candidate& c = r.candidates[i];
     std::string cls = c.pick ? "pick" : "";
@@ -914,7 +916,9 @@ svg .pick-label { fill: #d9480f; font-weight: 700; font-size: 12px; }
 .note { color: #495057; font-size: 12px; margin: 4px 0; }
 table.candidates { border-collapse: collapse; margin: 8px 0; }
 table.candidates th, table.candidates td { padding: 4px 10px; border-bottom: 1px solid #dee2e6; }
-table.candidates th { text-align: left; border-bottom: 2px solid #495057; }
+table.candidates th { text-align: left; border-bottom: 2px solid #495057; white-space: nowrap; }
+table.candidates th.num { text-align: right; }
+table.candidates td:last-child { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .est { font-style: italic; color: #5c5f66; }
 tr.dominated { color: #868e96; }
