@@ -19,6 +19,7 @@
 #include "bench/rapl.h"
 #include "cli_run.h"
 #include "edgeopt/bench.h"
+#include "edgeopt/data.h"
 #include "edgeopt/error.h"
 
 namespace edgeopt {
@@ -247,6 +248,53 @@ TEST(DeviceEstimate, RaspberryPi4MobileNetV2WithinAFactorOf2_5OfNcnn) {
   const double published = 93.48;  // ncnn mobilenet_v2, Pi 4 (1.8 GHz), 1 thread
   EXPECT_GT(ms, published / 2.5) << "estimate " << ms << " ms";
   EXPECT_LT(ms, published * 2) << "estimate " << ms << " ms";
+}
+
+// A model quantized by `edgeopt quantize` (static QDQ): what bench --profile reports for it is
+// the fused int8 kernels, and they count as int8 work.
+TEST(DeviceProfile, NodeClassOfAModelFromEdgeoptQuantize) {
+  if (!fs::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const fs::path dir = scratch_dir();
+  const std::string model = fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet8.onnx";
+  const fs::path int8 = dir / "resnet8_int8.onnx";
+  const testing::CliResult q = testing::run_edgeopt(
+      "quantize " + model + " -o " + int8.string() + " --calib fashion-mnist:train --samples 64",
+      dir);
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const BenchResult r = bench_profiled(int8, 3);
+  int convs = 0, int8_convs = 0;
+  for (const NodeProfile& n : r.profile) {
+    convs += n.op_type == "Conv" || n.op_type == "QConv";
+    int8_convs += node_class(n) == "conv_int8";
+  }
+  EXPECT_GT(convs, 0);
+  EXPECT_EQ(int8_convs, convs);  // every conv ran as an int8 kernel and is classed so
+  fs::remove_all(dir);
+}
+
+// Threads: both machines move from one thread by Amdahl's law, the device capped at its cores.
+TEST(DeviceEstimate, ThreadsScaleByAmdahl) {
+  const BenchResult r =
+      bench_profiled(fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet8.onnx", 3);
+  std::ifstream in(fs::path(EDGEOPT_SOURCE_DIR) / "devices" / "raspberry-pi-4.json");
+  nlohmann::json j = nlohmann::json::parse(in);
+  j["parallel_fraction"] = 1.0;  // perfectly parallel: n threads, n times faster
+  j["cores"] = 4;
+  const fs::path dir = scratch_dir();
+  std::ofstream(dir / "dev.json") << j.dump();
+  const DeviceProfile dev = load_device_profile((dir / "dev.json").string());
+  fs::remove_all(dir);
+  const DeviceProfile host = load_device_profile("host");
+  const double p = host.parallel_fraction;
+  auto host_speedup = [&](int n) { return 1 / ((1 - p) + p / std::min(n, host.cores)); };
+  const double one = estimate_on_device(dev, r, 1).p50_ms / r.latency.p50_ms;
+  // The same host measurement read as taken at 4 threads: the device runs 4 threads, 4x faster
+  // than one, and the host's 4-thread time was host_speedup(4) faster than its one-thread time.
+  EXPECT_NEAR(estimate_on_device(dev, r, 4).p50_ms / r.latency.p50_ms, one * host_speedup(4) / 4,
+              1e-9 * one);
+  // 8 threads on a 4-core device: still 4.
+  EXPECT_NEAR(estimate_on_device(dev, r, 8).p50_ms / r.latency.p50_ms, one * host_speedup(8) / 4,
+              1e-9 * one);
 }
 
 TEST(DeviceEstimate, BatteryHours) {
