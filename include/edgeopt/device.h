@@ -9,11 +9,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "edgeopt/bench.h"
 
@@ -33,6 +32,9 @@ struct DeviceProfile {
   double active_watts = 0;  // while inferring
   double idle_watts = 0;
   nlohmann::json sources;  // for each number, where it comes from
+  // Amdahl's parallel fraction p: n threads run 1 / ((1 - p) + p / n) times faster than one.
+  double parallel_fraction = 1.0;
+  nlohmann::json relative_to;  // the host the speeds were derived on ({"cpu": ...})
 };
 
 // A bundled profile by name, or a JSON file in the same format. Throws Error (invalid input)
@@ -45,6 +47,9 @@ std::vector<std::string> bundled_device_profiles();
 // movement).
 std::string node_class(const NodeProfile& node);
 
+// Host milliseconds per run spent in each node class (the per-node profile of `host`).
+std::map<std::string, double> class_times_ms(const BenchResult& host);
+
 struct DeviceEstimate {
   double p50_ms = 0, p95_ms = 0;
   double peak_ram_mb = 0;
@@ -53,6 +58,19 @@ struct DeviceEstimate {
   bool energy_measured = false;   // host with RAPL counters
   std::string basis;              // one line: what the figures rest on
 };
+
+// This host's speed on two fixed workloads run by edgeopt's runtime: a 3×3 convolution, 64
+// channels in and out on 56×56, followed by a Relu, in fp32 and as the QDQ int8 pattern
+// `edgeopt quantize` writes; the fastest of 100 runs at one thread. A profile's
+// relative_to.calibration_ms holds the same figures of the host its speeds were derived on, and
+// estimate_on_device scales the speeds by the ratio (int8 classes by conv_int8, the others by
+// conv_f32), so that a profile derived on one host applies on another.
+struct HostCalibration {
+  double conv_f32_ms = 0, conv_int8_ms = 0;
+  std::vector<NodeProfile> conv_f32_profile, conv_int8_profile;  // per-node: what ran where
+};
+HostCalibration measure_host_calibration();
+const HostCalibration& host_calibration();  // measured once per process
 
 // `host` is a bench_model result with SessionOptions::profile set (per-node times).
 DeviceEstimate estimate_on_device(const DeviceProfile& device, const BenchResult& host,
