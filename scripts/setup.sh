@@ -13,6 +13,8 @@ pkgs=(
   libonnx-testdata dataset-fashion-mnist
   python3-torch python3-torchvision python3-onnx python3-numpy
   libopenblas0-pthread
+  pybind11-dev python3-dev python3-pytest python3-build python3-setuptools python3-wheel
+  python3-venv
 )
 # Node.js runs ONNX Runtime (npm onnxruntime-node) as the peer; keep a preinstalled one.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
