@@ -42,6 +42,9 @@ py::object to_numpy(Tensor t);
 
 // Input shapes given as {name: dims} or as CLI-style strings "NAME:1x3x224x224".
 std::vector<InputShape> input_shapes(const py::object& shapes);
+// Provider names in priority order from a list of str (or ORT's (name, options) tuples); ORT's
+// "CPUExecutionProvider" stands for this platform's default providers. Empty for None.
+std::vector<std::string> provider_names(const py::object& providers);
 // A model path from str or os.PathLike.
 std::string path_arg(const py::handle& path);
 

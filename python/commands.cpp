@@ -40,7 +40,7 @@ SessionOptions session_options(const py::object& providers, int threads) {
   if (threads < 1) fail_input("threads must be at least 1, got ", threads);
   SessionOptions o;
   o.threads = threads;
-  for (const std::string& p : names(providers)) o.providers.push_back(p);
+  o.providers = provider_names(providers);
   return o;
 }
 

@@ -1,9 +1,11 @@
 // edgeopt._edgeopt: the native part of `import edgeopt` (python/edgeopt/__init__.py re-exports
 // it). Errors and the conversions every part shares live here.
+#include <algorithm>
 #include <cstring>
 
 #include "bindings.h"
 #include "edgeopt/error.h"
+#include "edgeopt/session.h"
 
 namespace edgeopt::python {
 
@@ -188,6 +190,32 @@ std::vector<InputShape> input_shapes(const py::object& shapes) {
   }
   for (const py::handle s : shapes)
     out.push_back(parse_input_shape(py::str(s).cast<std::string>()));
+  return out;
+}
+
+// ORT's provider name for its CPU provider, accepted as "this platform's default providers" so
+// that code written for ORT runs unchanged.
+static constexpr const char* kOrtCpu = "CPUExecutionProvider";
+
+std::vector<std::string> provider_names(const py::object& providers) {
+  std::vector<std::string> out;
+  if (providers.is_none()) return out;
+  if (py::isinstance<py::str>(providers))
+    fail_input("providers must be a list of names, e.g. ['onednn'], not a string");
+  for (const py::handle p : providers) {
+    // ORT also takes (name, options) tuples; edgeopt's providers have no options.
+    const py::handle name = py::isinstance<py::tuple>(p) ? p.cast<py::tuple>()[0] : p;
+    if (!py::isinstance<py::str>(name))
+      fail_input("providers: expected provider names (str), got ",
+                 py::str(name.get_type().attr("__name__")).cast<std::string>());
+    const std::string n = name.cast<std::string>();
+    if (n == kOrtCpu) {
+      for (const std::string& d : default_providers())
+        if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+    } else {
+      out.push_back(n);
+    }
+  }
   return out;
 }
 

@@ -86,32 +86,6 @@ NodeArg node_arg(const ValueInfo& v) {
   return a;
 }
 
-// ORT's provider name for its CPU provider, accepted as "this platform's default providers" so
-// that code written for ORT runs unchanged.
-constexpr const char* kOrtCpu = "CPUExecutionProvider";
-
-std::vector<std::string> provider_list(const py::object& providers) {
-  std::vector<std::string> out;
-  if (providers.is_none()) return out;
-  if (py::isinstance<py::str>(providers))
-    fail_input("providers must be a list of names, e.g. ['onednn'], not a string");
-  for (const py::handle p : providers) {
-    // ORT also takes (name, options) tuples; edgeopt's providers have no options.
-    const py::handle name = py::isinstance<py::tuple>(p) ? p.cast<py::tuple>()[0] : p;
-    if (!py::isinstance<py::str>(name))
-      fail_input("providers: expected provider names (str), got ",
-                 py::str(name.get_type().attr("__name__")).cast<std::string>());
-    const std::string n = name.cast<std::string>();
-    if (n == kOrtCpu) {
-      for (const std::string& d : default_providers())
-        if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
-    } else {
-      out.push_back(n);
-    }
-  }
-  return out;
-}
-
 Model load(const py::object& path_or_bytes) {
   if (py::isinstance<py::bytes>(path_or_bytes)) {
     std::string bytes = path_or_bytes.cast<std::string>();
@@ -129,7 +103,7 @@ class PySession {
   PySession(const py::object& path_or_bytes, const py::object& providers, int threads) {
     if (threads < 1) fail_input("threads must be at least 1, got ", threads);
     SessionOptions o;
-    o.providers = provider_list(providers);
+    o.providers = provider_names(providers);
     o.threads = threads;
     Model model = load(path_or_bytes);
     {

@@ -32,6 +32,7 @@ def test_providers_and_bytes(resnet8):
     b, = cpu.run(["logits"], {"input": x})
     assert a.shape == (5, 10)
     np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4)
+    assert edgeopt.benchmark(resnet8, runs=2, providers=["CPUExecutionProvider"])["runs"] == 2
 
 
 @pytest.mark.parametrize("model", FASHION_MODELS, ids=lambda p: p.stem)
@@ -89,7 +90,32 @@ def test_inputs_not_modified_and_outputs_independent(resnet8):
     np.testing.assert_array_equal(b, c)
 
 
-def test_threads_release_gil(resnet8):
+def test_gil_released_while_running(resnet8):
+    import threading
+    import time
+
+    s = edgeopt.InferenceSession(resnet8, providers=["reference"])
+    x = np.repeat(fashion_images(count=8), 32, axis=0)  # 256 images: a long run
+    stamps, stop = [], threading.Event()
+
+    def tick():  # Python code: it advances only while nobody holds the GIL
+        while not stop.is_set():
+            stamps.append(time.perf_counter())
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    t0 = time.perf_counter()
+    s.run(None, {"input": x})
+    t1 = time.perf_counter()
+    stop.set()
+    ticker.join()
+    # Holding the GIL through the run would leave the ticker only the edges of [t0, t1] (the
+    # switches before the call and after it returns); its middle fifth must see it tick.
+    lo, hi = t0 + 0.4 * (t1 - t0), t0 + 0.6 * (t1 - t0)
+    assert any(lo < t < hi for t in stamps), (t1 - t0, len(stamps))
+
+
+def test_concurrent_runs_of_one_session(resnet8):
     import threading
 
     s = edgeopt.InferenceSession(resnet8)
