@@ -9,11 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "edgeopt/data.h"
 #include "edgeopt/input_shapes.h"
+#include "edgeopt/ir.h"
+#include "edgeopt/session.h"
 #include "edgeopt/tensor.h"
 
 namespace edgeopt::python {
@@ -24,7 +27,15 @@ namespace py = pybind11;
 // and the translation of edgeopt::Error (and unexpected C++ exceptions, as Internal) to them.
 void bind_errors(py::module_& m);
 void bind_session(py::module_& m);
-void bind_commands(py::module_& m);
+// One per command, each in its file (python/<command>.cpp): each returns the dict of the same
+// CLI command's --json (include/edgeopt/report_json.h) and releases the GIL while it works.
+void bind_inspect(py::module_& m);
+void bind_bench(py::module_& m);
+void bind_optimize(py::module_& m);
+void bind_quantize(py::module_& m);
+void bind_prune(py::module_& m);
+void bind_lowrank(py::module_& m);
+void bind_evaluate(py::module_& m);
 
 // The element type of a numpy array; throws Error (unsupported) naming `what` for dtypes
 // edgeopt has no tensor type for (object, complex, datetime...).
@@ -51,6 +62,15 @@ std::string path_arg(const py::handle& path);
 // Calibration samples gathered in Python (python/edgeopt/__init__.py): one float32 array
 // N × sample shape, or {input name: array} with the same N. Copied into the dataset.
 std::unique_ptr<Dataset> array_dataset(const py::object& arrays);
+
+// The dict of a command's JSON report (through Python's json, so the numbers are the CLI's).
+py::object to_dict(const nlohmann::json& j);
+// A list of names (node, pass, provider...): None is empty, one str is one name.
+std::vector<std::string> names(const py::object& list);
+// load_model with the given input dims fixed (set_input_shapes), as the CLI's --shape does.
+Model load_with_shapes(const std::string& path, const std::vector<InputShape>& shapes);
+// Session options for the commands that run a model (benchmark, evaluate).
+SessionOptions session_options(const py::object& providers, int threads);
 
 // A progress callback calling the Python callable `fn(done, total)` under the GIL; empty when
 // `fn` is None. `fn` must outlive the returned function (the caller holds it).

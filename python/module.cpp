@@ -1,10 +1,12 @@
 // edgeopt._edgeopt: the native part of `import edgeopt` (python/edgeopt/__init__.py re-exports
-// it). Errors and the conversions every part shares live here.
+// it). Errors and the conversions every part shares live here; the session and each command
+// have their own file.
 #include <algorithm>
 #include <cstring>
 
 #include "bindings.h"
 #include "edgeopt/error.h"
+#include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 
 namespace edgeopt::python {
@@ -238,6 +240,33 @@ std::function<void(int64_t, int64_t)> progress_callback(const py::object& fn) {
   };
 }
 
+py::object to_dict(const nlohmann::json& j) {
+  static const py::handle loads = py::object(py::module_::import("json").attr("loads")).release();
+  return loads(j.dump());
+}
+
+std::vector<std::string> names(const py::object& list) {
+  std::vector<std::string> out;
+  if (list.is_none()) return out;
+  if (py::isinstance<py::str>(list)) return {list.cast<std::string>()};
+  for (const py::handle n : list) out.push_back(py::str(n).cast<std::string>());
+  return out;
+}
+
+Model load_with_shapes(const std::string& path, const std::vector<InputShape>& shapes) {
+  Model model = load_model(path);
+  set_input_shapes(model, shapes);
+  return model;
+}
+
+SessionOptions session_options(const py::object& providers, int threads) {
+  if (threads < 1) fail_input("threads must be at least 1, got ", threads);
+  SessionOptions o;
+  o.threads = threads;
+  o.providers = provider_names(providers);
+  return o;
+}
+
 }  // namespace edgeopt::python
 
 PYBIND11_MODULE(_edgeopt, m) {
@@ -246,5 +275,11 @@ PYBIND11_MODULE(_edgeopt, m) {
   m.attr("__version__") = EDGEOPT_VERSION;
   bind_errors(m);
   bind_session(m);
-  bind_commands(m);
+  bind_inspect(m);
+  bind_bench(m);
+  bind_optimize(m);
+  bind_quantize(m);
+  bind_prune(m);
+  bind_lowrank(m);
+  bind_evaluate(m);
 }
