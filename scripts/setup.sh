@@ -15,6 +15,8 @@ pkgs=(
   libopenblas0-pthread
   # Headless Chromium renders the fit report in tests/fit_report_browser.sh.
   chromium
+  pybind11-dev python3-dev python3-pytest python3-build python3-setuptools python3-wheel
+  python3-venv
 )
 # Node.js runs ONNX Runtime (npm onnxruntime-node) as the peer; keep a preinstalled one.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -13,6 +13,7 @@
 #include "command.h"
 #include "edgeopt/device.h"
 #include "edgeopt/error.h"
+#include "edgeopt/report_json.h"
 #include "format.h"
 #include "shape_option.h"
 
@@ -102,29 +103,7 @@ void print_device(const DeviceProfile& d, const BenchResult& r, int threads) {
 
 nlohmann::json to_json(const BenchResult& r, const BenchArgs& a,
                        const std::optional<DeviceProfile>& device) {
-  nlohmann::json j;
-  j["model"] = r.model;
-  j["batch"] = r.batch;
-  j["runs"] = r.latency.runs;
-  j["warmup"] = a.warmup;
-  j["threads"] = a.threads;
-  for (const Metric& m : metrics()) {
-    if (m.bytes)
-      j[m.key] = static_cast<int64_t>(m.get(r));
-    else
-      j[m.key] = m.get(r);
-  }
-  j["max_ms"] = r.latency.max_ms;
-  if (a.profile) {
-    nlohmann::json p = nlohmann::json::array();
-    for (const NodeProfile& n : r.profile)
-      p.push_back({{"node", n.node},
-                   {"op", n.op_type},
-                   {"provider", n.provider},
-                   {"total_ms", n.total_ms},
-                   {"calls", n.calls}});
-    j["profile"] = p;
-  }
+  nlohmann::json j = bench_json(r, a.warmup, a.threads, a.profile);
   if (device) j["device"] = device_json(*device, r, a.threads);
   return j;
 }

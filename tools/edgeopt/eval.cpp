@@ -2,17 +2,16 @@
 //                    [--provider P] [--threads N]
 #include "edgeopt/eval.h"
 
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/bench.h"
 #include "edgeopt/data.h"
 #include "edgeopt/onnx_io.h"
+#include "edgeopt/report_json.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -64,34 +63,6 @@ void print_text(const EvalArgs& a, const Dataset& data, const EvalResult& r) {
   }
 }
 
-void print_json(const EvalArgs& a, const Dataset& data, const EvalResult& r) {
-  const ClassificationMetrics& m = r.metrics;
-  nlohmann::json j;
-  j["model"] = a.model;
-  j["data"] = a.data;
-  j["batch"] = r.batch;
-  j["count"] = m.count;
-  j["top1"] = m.top1();
-  j["top5"] = m.top5();
-  nlohmann::json per = nlohmann::json::array();
-  for (size_t c = 0; c < r.class_names.size(); ++c)
-    per.push_back({{"label", c},
-                   {"name", r.class_names[c]},
-                   {"count", m.class_count(static_cast<int64_t>(c))},
-                   {"accuracy", m.class_accuracy(static_cast<int64_t>(c))}});
-  j["per_class"] = per;
-  j["confusion"] = m.confusion;
-  if (r.fidelity) {
-    j["reference"] = a.reference;
-    j["agreement"] = r.fidelity->agreement;
-    j["cosine"] = r.fidelity->cosine;
-    // JSON has no infinity: identical outputs (infinite SQNR) are written as null.
-    j["sqnr_db"] = std::isfinite(r.fidelity->sqnr_db) ? nlohmann::json(r.fidelity->sqnr_db)
-                                                      : nlohmann::json(nullptr);
-  }
-  std::cout << j.dump(2) << "\n";
-}
-
 int run_eval(const EvalArgs& a) {
   SessionOptions opts;
   opts.providers = split_provider_list(a.provider);
@@ -106,7 +77,7 @@ int run_eval(const EvalArgs& a) {
   eo.progress = terminal_progress("eval");
   const EvalResult r = evaluate(session, *data, eo, reference.get());
   if (a.json)
-    print_json(a, *data, r);
+    std::cout << eval_json(a.model, a.data, a.reference, r).dump(2) << "\n";
   else
     print_text(a, *data, r);
   return 0;

@@ -15,6 +15,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/quantize.h"
+#include "edgeopt/report_json.h"
 #include "edgeopt/session.h"
 #include "format.h"
 #include "shape_option.h"
@@ -27,13 +28,6 @@ std::string shapes_str(const std::vector<Shape>& shapes, const std::vector<bool>
   for (size_t i = 0; i < shapes.size(); ++i)
     s += (i ? "," : "") + (known[i] ? shape_str(shapes[i]) : std::string("?"));
   return s;
-}
-
-nlohmann::json shapes_json(const std::vector<Shape>& shapes, const std::vector<bool>& known) {
-  nlohmann::json a = nlohmann::json::array();
-  for (size_t i = 0; i < shapes.size(); ++i)
-    a.push_back(known[i] ? nlohmann::json(shapes[i]) : nlohmann::json(nullptr));
-  return a;
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -147,35 +141,7 @@ int run_inspect(const std::string& path, bool json, int64_t batch, bool all_node
   const Model model = with_shapes(load_model(path), shapes);
   const ModelStats s = inspect_model(model, batch, path);
   if (json) {
-    nlohmann::json j;
-    j["model"] = path;
-    j["batch"] = s.batch;
-    j["symbolic_batch"] = s.symbolic_batch;
-    j["params"] = s.params;
-    j["macs"] = s.macs;
-    j["file_bytes"] = s.file_bytes;
-    j["compressed_bytes"] = s.compressed_bytes;
-    j["weight_bytes"] = s.weight_bytes;
-    j["weight_bytes_by_dtype"] = s.weight_bytes_by_dtype;
-    j["peak_activation_bytes"] = s.peak_activation_bytes;
-    j["peak_at"] = s.peak_at;
-    j["sparsity"] = s.sparsity;
-    j["quantized_share"] = s.quantized_share;
-    j["ops"] = s.ops;
-    j["opset"] = model.opset("");
-    nlohmann::json nodes = nlohmann::json::array();
-    for (const NodeStats& n : s.nodes)
-      nodes.push_back({{"name", n.name},
-                       {"op", n.op_type},
-                       {"inputs", shapes_json(n.input_shapes, n.input_known)},
-                       {"outputs", shapes_json(n.output_shapes, n.output_known)},
-                       {"params", n.params},
-                       {"macs", n.macs},
-                       {"weight_bytes", n.weight_bytes},
-                       {"live_bytes", n.live_bytes},
-                       {"quantized", n.quantized}});
-    j["nodes"] = nodes;
-    std::cout << j.dump(2) << "\n";
+    std::cout << inspect_json(path, model, s).dump(2) << "\n";
     return 0;
   }
   std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params", "MACs",

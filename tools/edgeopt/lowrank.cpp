@@ -4,7 +4,6 @@
 
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "cli_checks.h"
 #include "command.h"
@@ -12,6 +11,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
+#include "edgeopt/report_json.h"
 #include "format.h"
 
 namespace edgeopt::cli {
@@ -36,27 +36,7 @@ int run_lowrank(const LowRankArgs &a) {
   save_model(model, a.out, {}, a.model);
   const ModelStats after = inspect_model(load_model(a.out), 1, a.out);
   if (a.json) {
-    nlohmann::json layers = nlohmann::json::array();
-    for (const LowRankLayer &l : r.layers)
-      layers.push_back({{"node", l.node},
-                        {"op", l.op_type},
-                        {"rows", l.rows},
-                        {"cols", l.cols},
-                        {"rank", l.rank},
-                        {"full_rank", l.full_rank},
-                        {"macs_before", l.macs_before},
-                        {"macs_after", l.macs_after},
-                        {"rel_error", l.rel_error},
-                        {"applied", l.applied},
-                        {"skipped", l.skipped}});
-    nlohmann::json j = {{"model", a.model},
-                        {"output", a.out},
-                        {"layers", layers},
-                        {"macs_before", before.macs},
-                        {"macs_after", after.macs},
-                        {"params_before", before.params},
-                        {"params_after", after.params}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << lowrank_json(a.model, a.out, r, before, after).dump(2) << "\n";
     return 0;
   }
   std::printf("%-32s %-6s %12s %11s %12s %12s %9s  %s\n", "node", "op", "matrix", "rank",

@@ -14,6 +14,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/passes.h"
 #include "edgeopt/recipe.h"
+#include "edgeopt/report_json.h"
 #include "shape_option.h"
 
 namespace edgeopt::cli {
@@ -134,25 +135,7 @@ int run_optimize(const OptimizeArgs& a) {
   const PassReport r = optimize(model, opts);
   save_model(model, a.out, {}, a.model);
   if (a.json) {
-    nlohmann::json j;
-    j["model"] = a.model;
-    j["output"] = a.out;
-    j["rounds"] = r.rounds;
-    j["converged"] = r.converged;
-    j["nodes_before"] = r.nodes_before;
-    j["nodes_after"] = r.nodes_after;
-    j["initializers_before"] = r.initializers_before;
-    j["initializers_after"] = r.initializers_after;
-    nlohmann::json passes = nlohmann::json::array();
-    for (const PassStats& p : r.passes)
-      passes.push_back({{"name", p.name},
-                        {"runs", p.runs},
-                        {"changed_rounds", p.changed_rounds},
-                        {"nodes_removed", p.nodes_removed},
-                        {"initializers_removed", p.initializers_removed},
-                        {"ms", p.ms}});
-    j["passes"] = passes;
-    std::cout << j.dump(2) << "\n";
+    std::cout << pass_report_json(a.model, a.out, r).dump(2) << "\n";
     return 0;
   }
   std::printf("%-32s %6s %8s %14s %8s\n", "pass", "runs", "changed", "nodes removed", "ms");

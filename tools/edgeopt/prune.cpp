@@ -8,7 +8,6 @@
 
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "cli_checks.h"
 #include "command.h"
@@ -17,6 +16,7 @@
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/passes.h"
+#include "edgeopt/report_json.h"
 #include "format.h"
 #include "shape_option.h"
 
@@ -30,14 +30,6 @@ struct PruneArgs {
   std::vector<std::string> exclude, shapes;
   bool structured = false, json = false;
 };
-
-nlohmann::json size_json(const ModelStats &s) {
-  return {{"params", s.params},
-          {"macs", s.macs},
-          {"file_bytes", s.file_bytes},
-          {"compressed_bytes", s.compressed_bytes},
-          {"sparsity", s.sparsity}};
-}
 
 void print_sizes(const ModelStats &a, const ModelStats &b) {
   auto ratio = [](int64_t x, int64_t y) { return y ? static_cast<double>(x) / y : 0.0; };
@@ -67,27 +59,22 @@ int run_prune(const PruneArgs &a) {
     optimize(folded, po);
   }
   const ModelStats before = inspect_model(folded, 1, a.model);
-  nlohmann::json j;
-  j["model"] = a.model;
-  j["output"] = a.out;
+  StructuredPruneReport structured;
+  PruneReport unstructured;
   if (a.structured) {
     if (a.ratio < 0) fail_input("--structured needs --ratio");
     StructuredPruneOptions o;
     o.ratio = a.ratio;
     o.exclude = a.exclude;
     o.criterion = parse_channel_criterion(a.criterion);
-    const StructuredPruneReport r = prune_structured(model, o);
+    structured = prune_structured(model, o);
+    const StructuredPruneReport &r = structured;
     save_model(model, a.out, {}, a.model);
-    nlohmann::json groups = nlohmann::json::array();
     if (!a.json)
       std::printf("%-40s %8s %8s  %s\n", "group (producers)", "channels", "kept", "note");
     for (const ChannelGroup &g : r.groups) {
       std::string names;
       for (const std::string &p : g.producers) names += (names.empty() ? "" : ",") + p;
-      groups.push_back({{"producers", g.producers},
-                        {"channels", g.channels},
-                        {"kept", g.kept},
-                        {"blocked", g.blocked}});
       // One line per group left whole, on stderr whatever the output format.
       if (!g.blocked.empty())
         std::fprintf(stderr, "prune: kept all %lld channels of %s: %s\n",
@@ -98,8 +85,6 @@ int run_prune(const PruneArgs &a) {
                     static_cast<long long>(g.kept), g.blocked.c_str());
       }
     }
-    j["groups"] = groups;
-    j["folded_bn"] = r.folded_bn;
   } else {
     if (a.sparsity < 0 && a.pattern != "2:4") fail_input("give --sparsity (or --structured)");
     PruneOptions o;
@@ -107,22 +92,14 @@ int run_prune(const PruneArgs &a) {
     o.scope = parse_prune_scope(a.scope);
     o.pattern = parse_prune_pattern(a.pattern);
     o.exclude = a.exclude;
-    const PruneReport r = prune_unstructured(model, o);
+    unstructured = prune_unstructured(model, o);
+    const PruneReport &r = unstructured;
     save_model(model, a.out, {}, a.model);
-    nlohmann::json layers = nlohmann::json::array();
     if (!a.json)
       std::printf("%-36s %-8s %-18s %10s %9s  %s\n", "node", "op", "weight shape", "weights",
                   "sparsity", "note");
     for (const LayerSparsity &l : r.layers) {
       const double sp = l.numel ? static_cast<double>(l.zeros) / l.numel : 0.0;
-      layers.push_back({{"node", l.node},
-                        {"op", l.op_type},
-                        {"tensor", l.tensor},
-                        {"shape", l.shape},
-                        {"numel", l.numel},
-                        {"zeros", l.zeros},
-                        {"sparsity", sp},
-                        {"skipped", l.skipped}});
       if (!a.json) {
         const std::string shown = l.node.size() > 35 ? l.node.substr(0, 32) + "..." : l.node;
         std::printf("%-36s %-8s %-18s %10lld %8.2f%%  %s\n", shown.c_str(), l.op_type.c_str(),
@@ -130,14 +107,14 @@ int run_prune(const PruneArgs &a) {
                     100 * sp, l.skipped.c_str());
       }
     }
-    j["layers"] = layers;
-    j["pruned_sparsity"] = r.numel ? static_cast<double>(r.zeros) / r.numel : 0.0;
   }
   const ModelStats after = inspect_model(load_model(a.out), 1, a.out);
-  j["before"] = size_json(before);
-  j["after"] = size_json(after);
   if (a.json)
-    std::cout << j.dump(2) << "\n";
+    std::cout << (a.structured
+                      ? structured_prune_json(a.model, a.out, structured, before, after)
+                      : unstructured_prune_json(a.model, a.out, unstructured, before, after))
+                     .dump(2)
+              << "\n";
   else {
     print_sizes(before, after);
     std::printf("wrote %s\n", a.out.c_str());

@@ -16,7 +16,6 @@
 #include <malloc.h>
 #endif
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -30,6 +29,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
+#include "edgeopt/report_json.h"
 #include "format.h"
 #include "shape_option.h"
 
@@ -45,10 +45,6 @@ struct QuantArgs {
        bias_correction = false, report = false, json = false;
   std::vector<std::string> exclude, shapes;
 };
-
-nlohmann::json json_number(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
 
 int run_quantize(const QuantArgs& a) {
   QuantizeOptions o;
@@ -105,43 +101,7 @@ int run_quantize(const QuantArgs& a) {
   const bool failed_target = r.guard && !r.target_met;
 
   if (a.json) {
-    nlohmann::json j;
-    j["model"] = a.model;
-    j["output"] = a.out;
-    j["mode"] = r.mode;
-    if (o.mode == QuantMode::kStatic) {
-      j["format"] = r.format;
-      j["method"] = r.method;
-      j["calibration_samples"] = r.calib_samples;
-      j["calibrated_tensors"] = r.calibrated_tensors;
-      j["per_channel"] = o.per_channel;
-      j["activations"] = a.activations;
-      j["cle_pairs"] = r.cle_pairs;
-      j["bias_corrected"] = r.bias_corrected;
-    }
-    if (o.mode != QuantMode::kFp16) j["weight_bits"] = o.reduce_range ? 7 : 8;
-    j["quantized_nodes"] = r.quantized_nodes;
-    j["peak_rss_bytes"] = peak_rss_bytes();
-    j["bytes_in"] = in_bytes;
-    j["bytes_out"] = out_bytes;
-    j["size_ratio"] = double(out_bytes) / double(in_bytes);
-    if (r.guard) {
-      j["top1_fp32"] = r.top1_fp32;
-      j["top1_quantized"] = r.top1_quant;
-      j["eval_count"] = r.eval_count;
-      j["max_drop_pp"] = o.max_drop_pp;
-      j["target_met"] = r.target_met;
-      j["fallback"] = r.fallback;
-    }
-    nlohmann::json layers = nlohmann::json::array();
-    for (const LayerSqnr& l : r.layers)
-      layers.push_back({{"node", l.node},
-                        {"op", l.op_type},
-                        {"output", l.output},
-                        {"sqnr_db", json_number(l.sqnr_db)},
-                        {"fp32", l.fp32}});
-    if (!r.layers.empty()) j["layers"] = layers;
-    std::cout << j.dump(2) << "\n";
+    std::cout << quantize_json(a.model, a.out, o, r, in_bytes, out_bytes).dump(2) << "\n";
   } else {
     std::printf("model      %s (%s)\n", a.model.c_str(), human_bytes(double(in_bytes)).c_str());
     std::printf("output     %s (%s, %.3fx)\n", a.out.c_str(),
