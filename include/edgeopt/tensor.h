@@ -20,6 +20,16 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "1x3x224x224", "scalar" for rank 0
 
+// The bytes all tensors together may hold (weights, inputs, activations, what kernels
+// allocate). A tensor that would take the total past it is refused with Error (invalid input)
+// naming its shape and size, the same way for every op and reader, before anything is
+// allocated. Default: the memory the machine has available (MemAvailable) when first asked.
+// 0 restores the default.
+void set_memory_budget(int64_t bytes);
+int64_t memory_budget();
+// Bytes held by tensors right now.
+int64_t tensor_bytes_in_use();
+
 class Tensor {
  public:
   Tensor() = default;

@@ -1,8 +1,12 @@
 #include "edgeopt/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <mutex>
+#include <sstream>
 
 #include "edgeopt/error.h"
 
@@ -30,15 +34,73 @@ std::string shape_str(const Shape& shape) {
 }
 
 namespace {
-std::shared_ptr<void> aligned_zeroed(size_t bytes) {
+
+std::atomic<int64_t> g_in_use{0};
+std::atomic<int64_t> g_budget{0};  // 0: not set yet
+
+// MemAvailable of /proc/meminfo, or no limit where it cannot be read.
+int64_t available_memory() {
+  std::ifstream f("/proc/meminfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("MemAvailable:", 0) != 0) continue;
+    std::istringstream in(line.substr(13));
+    int64_t kb = 0;
+    if (in >> kb && kb > 0) return kb * 1024;
+  }
+  return std::numeric_limits<int64_t>::max();
+}
+
+std::string mb(int64_t bytes) {
+  std::ostringstream o;
+  o.precision(1);
+  o << std::fixed << double(bytes) / (1 << 20) << " MiB";
+  return o.str();
+}
+
+std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
   // 64-byte alignment suits AVX-512 loads; round the size up as aligned_alloc requires.
   const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  if (!p) throw Error(ErrorKind::kInternal, "out of memory allocating " + std::to_string(bytes));
-  std::memset(p, 0, rounded == 0 ? 64 : rounded);
-  return std::shared_ptr<void>(p, std::free);
+  const size_t size = rounded == 0 ? 64 : rounded;
+  const int64_t budget = memory_budget();
+  const int64_t before = g_in_use.fetch_add(static_cast<int64_t>(size));
+  if (static_cast<int64_t>(size) > budget - before) {
+    g_in_use.fetch_sub(static_cast<int64_t>(size));
+    fail_input("a tensor of shape ", shape_str(shape), " (", mb(static_cast<int64_t>(bytes)),
+               ") would exceed the memory budget of ", mb(budget), " (", mb(before),
+               " already held; --max-memory)");
+  }
+  void* p = std::aligned_alloc(64, size);
+  if (!p) {
+    g_in_use.fetch_sub(static_cast<int64_t>(size));
+    fail_input("out of memory allocating a tensor of shape ", shape_str(shape), " (",
+               mb(static_cast<int64_t>(bytes)), ")");
+  }
+  std::memset(p, 0, size);
+  return std::shared_ptr<void>(p, [size](void* q) {
+    std::free(q);
+    g_in_use.fetch_sub(static_cast<int64_t>(size));
+  });
 }
+
 }  // namespace
+
+void set_memory_budget(int64_t bytes) { g_budget = bytes > 0 ? bytes : available_memory(); }
+
+int64_t memory_budget() {
+  int64_t b = g_budget.load();
+  if (b == 0) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+      int64_t zero = 0;
+      g_budget.compare_exchange_strong(zero, available_memory());
+    });
+    b = g_budget.load();
+  }
+  return b;
+}
+
+int64_t tensor_bytes_in_use() { return g_in_use.load(); }
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = shape_numel(shape_);
@@ -49,7 +111,7 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   const size_t es = dtype_size(dtype_);
   if (es && numel_ > static_cast<int64_t>(std::numeric_limits<int64_t>::max() / es))
     fail_input("tensor of shape ", shape_str(shape_), " is too large");
-  storage_ = aligned_zeroed(nbytes());
+  storage_ = aligned_zeroed(nbytes(), shape_);
   data_ = storage_.get();
 }
 
@@ -98,29 +160,47 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 double Tensor::get_f64(int64_t i) const {
   switch (dtype_) {
-    case DType::kF32: return data<float>()[i];
-    case DType::kF64: return data<double>()[i];
-    case DType::kF16: return f16_to_f32(data<uint16_t>()[i]);
-    case DType::kBF16: return bf16_to_f32(data<uint16_t>()[i]);
-    case DType::kU8: return data<uint8_t>()[i];
-    case DType::kI8: return data<int8_t>()[i];
-    case DType::kU16: return data<uint16_t>()[i];
-    case DType::kI16: return data<int16_t>()[i];
-    case DType::kI32: return data<int32_t>()[i];
-    case DType::kI64: return static_cast<double>(data<int64_t>()[i]);
-    case DType::kU32: return data<uint32_t>()[i];
-    case DType::kU64: return static_cast<double>(data<uint64_t>()[i]);
-    case DType::kBool: return data<uint8_t>()[i] ? 1.0 : 0.0;
-    default: fail_unsupported("tensor of dtype ", dtype_name(dtype_), " is not numeric");
+    case DType::kF32:
+      return data<float>()[i];
+    case DType::kF64:
+      return data<double>()[i];
+    case DType::kF16:
+      return f16_to_f32(data<uint16_t>()[i]);
+    case DType::kBF16:
+      return bf16_to_f32(data<uint16_t>()[i]);
+    case DType::kU8:
+      return data<uint8_t>()[i];
+    case DType::kI8:
+      return data<int8_t>()[i];
+    case DType::kU16:
+      return data<uint16_t>()[i];
+    case DType::kI16:
+      return data<int16_t>()[i];
+    case DType::kI32:
+      return data<int32_t>()[i];
+    case DType::kI64:
+      return static_cast<double>(data<int64_t>()[i]);
+    case DType::kU32:
+      return data<uint32_t>()[i];
+    case DType::kU64:
+      return static_cast<double>(data<uint64_t>()[i]);
+    case DType::kBool:
+      return data<uint8_t>()[i] ? 1.0 : 0.0;
+    default:
+      fail_unsupported("tensor of dtype ", dtype_name(dtype_), " is not numeric");
   }
 }
 
 int64_t Tensor::get_i64(int64_t i) const {
   switch (dtype_) {
-    case DType::kI64: return data<int64_t>()[i];
-    case DType::kI32: return data<int32_t>()[i];
-    case DType::kU64: return static_cast<int64_t>(data<uint64_t>()[i]);
-    default: return static_cast<int64_t>(get_f64(i));
+    case DType::kI64:
+      return data<int64_t>()[i];
+    case DType::kI32:
+      return data<int32_t>()[i];
+    case DType::kU64:
+      return static_cast<int64_t>(data<uint64_t>()[i]);
+    default:
+      return static_cast<int64_t>(get_f64(i));
   }
 }
 

@@ -290,10 +290,25 @@ class SessionImpl {
     }
     const rt::MemoryPlan mp = rt::plan_memory(lts);
     p.arena_bytes = mp.arena_bytes;
+    if (p.arena_bytes &&
+        static_cast<int64_t>(p.arena_bytes) > memory_budget() - tensor_bytes_in_use()) {
+      // Name the node whose output is the largest: it is what a user changes (a shape, a
+      // batch size) to fit.
+      size_t big = 0;
+      for (size_t k = 1; k < lts.size(); ++k)
+        if (lts[k].bytes > lts[big].bytes) big = k;
+      const auto [id, node] = owner[big];
+      const Node& n = *nodes[node].node;
+      fail_input("node ", n.describe(), ": its activations need ", p.arena_bytes,
+                 " bytes (largest: ", id >= 0 ? shape_str(p.values[id].shape()) : "scratch", ", ",
+                 lts[big].bytes, " bytes), over the memory budget of ", memory_budget(),
+                 " bytes with ", tensor_bytes_in_use(), " already held (--max-memory)");
+    }
     if (p.arena_bytes) {
-      void* mem = std::aligned_alloc(64, (p.arena_bytes + 63) / 64 * 64);
-      if (!mem) throw Error(ErrorKind::kInternal, "cannot allocate arena");
-      p.arena = std::shared_ptr<void>(mem, std::free);
+      // A tensor, so that the arena counts against the memory budget like every tensor.
+      auto arena = std::make_shared<Tensor>(DType::kU8, Shape{static_cast<int64_t>(p.arena_bytes)});
+      void* mem = arena->raw();
+      p.arena = std::shared_ptr<void>(std::move(arena), mem);
     }
     auto* base = static_cast<uint8_t*>(p.arena.get());
     for (size_t k = 0; k < lts.size(); ++k) {

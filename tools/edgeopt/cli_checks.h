@@ -69,4 +69,34 @@ inline CLI::Validator real(double lo, double hi = std::numeric_limits<double>::m
 
 inline CLI::Validator positive_real() { return real(0, std::numeric_limits<double>::max(), true); }
 
+// "1.5G", "512M", "64K" or a byte count → bytes (binary units); -1 when not a size.
+inline int64_t parse_bytes(const std::string& in) {
+  char* end = nullptr;
+  const double v = in.empty() ? NAN : std::strtod(in.c_str(), &end);
+  if (!std::isfinite(v) || v <= 0 || end == in.c_str()) return -1;
+  double scale = 1;
+  const std::string unit(end);
+  if (unit == "K" || unit == "KB" || unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MB" || unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB" || unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TB" || unit == "TiB")
+    scale = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty())
+    return -1;
+  const double bytes = v * scale;
+  if (bytes < 1 || bytes > 9.0e18) return -1;
+  return static_cast<int64_t>(bytes);
+}
+
+inline CLI::Validator byte_size() {
+  return CLI::Validator(
+      [](std::string& in) -> std::string {
+        return parse_bytes(in) > 0 ? "" : "must be a size such as 512M or 2G, got " + in;
+      },
+      "SIZE", "");
+}
+
 }  // namespace edgeopt::cli

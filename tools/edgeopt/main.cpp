@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "binaries.h"
+#include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
+#include "edgeopt/tensor.h"
 #include "format.h"
 
 namespace edgeopt::cli {
@@ -67,9 +69,13 @@ int main(int argc, char** argv) {
   auto& list = entries();
   std::sort(list.begin(), list.end(), [](const Entry& a, const Entry& b) { return a.order < b.order; });
   std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  std::string max_memory;
   for (Entry& e : list) {
     CLI::App* sub = app.add_subcommand(e.name, e.help);
     runners.emplace_back(sub, e.setup(*sub));
+    sub->add_option("--max-memory", max_memory,
+                    "Memory budget for tensors, e.g. 512M or 2G (default: the memory available)")
+        ->check(byte_size());
   }
   try {
     app.parse(argc, argv);
@@ -80,6 +86,7 @@ int main(int argc, char** argv) {
     std::cerr << "edgeopt: error: " << one_line(e.what()) << " (see --help)\n";
     return 2;
   }
+  if (!max_memory.empty()) edgeopt::set_memory_budget(parse_bytes(max_memory));
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();

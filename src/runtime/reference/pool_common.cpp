@@ -42,6 +42,10 @@ Window resolve_window(const Node& node, const WindowAttrs& a, const Shape& in,
                       const Shape& kernel) {
   const int nd = static_cast<int>(in.size());
   check_window_attrs(node, a, nd);
+  // Conv-like nodes take the kernel from the weight: a kernel_shape attribute must agree.
+  if (!a.kernel_shape.empty() && Shape(a.kernel_shape.begin(), a.kernel_shape.end()) != kernel)
+    fail_input("node ", node.describe(), ": kernel_shape ", shape_str(a.kernel_shape),
+               " does not match the weight's spatial dims ", shape_str(kernel));
   Window w;
   w.nd = nd;
   w.in = in;
