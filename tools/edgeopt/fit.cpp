@@ -181,7 +181,10 @@ int run_fit_command(const FitArgs& a) {
   o.work_dir = tmp.path / "work";
 
   const FitResult r = run_fit(model, o);
-  const nlohmann::json report = fit_report_json(r, o, a.model);
+  nlohmann::json report = fit_report_json(r, o, a.model);
+  // Where each frontier model is, relative to OUT_DIR.
+  for (auto& c : report["candidates"])
+    if (c["on_frontier"].get<bool>()) c["file"] = "candidates/" + stem(c["name"]) + ".onnx";
   const std::string md = fit_report_markdown(report);
   write_file_atomic(tmp.path / "report.json", report.dump(2) + "\n");
   write_file_atomic(tmp.path / "report.md", md);
