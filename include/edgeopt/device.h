@@ -9,11 +9,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "edgeopt/bench.h"
 
@@ -33,6 +32,9 @@ struct DeviceProfile {
   double active_watts = 0;  // while inferring
   double idle_watts = 0;
   nlohmann::json sources;  // for each number, where it comes from
+  // Amdahl's parallel fraction p: n threads run 1 / ((1 - p) + p / n) times faster than one.
+  double parallel_fraction = 1.0;
+  nlohmann::json relative_to;  // the host the speeds were derived on ({"cpu": ...})
 };
 
 // A bundled profile by name, or a JSON file in the same format. Throws Error (invalid input)
@@ -44,6 +46,9 @@ std::vector<std::string> bundled_device_profiles();
 // "matmul_f32", "matmul_int8" or "memory" (everything else: element-wise, pooling, data
 // movement).
 std::string node_class(const NodeProfile& node);
+
+// Host milliseconds per run spent in each node class (the per-node profile of `host`).
+std::map<std::string, double> class_times_ms(const BenchResult& host);
 
 struct DeviceEstimate {
   double p50_ms = 0, p95_ms = 0;

@@ -1,5 +1,5 @@
 // edgeopt bench MODEL [MODEL2] [--threads N] [--warmup W] [--runs R] [--batch B] [--json]
-//                     [--provider P] [--profile] [--shape NAME:DIMS]...
+//                     [--provider P] [--profile] [--shape NAME:DIMS]... [--device PROFILE]
 #include "edgeopt/bench.h"
 
 #include <algorithm>
@@ -7,8 +7,10 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "command.h"
+#include "edgeopt/device.h"
 #include "edgeopt/error.h"
 #include "format.h"
 #include "shape_option.h"
@@ -18,7 +20,7 @@ namespace {
 
 struct BenchArgs {
   std::vector<std::string> models, shapes;
-  std::string provider;
+  std::string provider, device;
   int threads = 1, warmup = 5, runs = 50;
   int64_t batch = 1;
   bool json = false, profile = false;
@@ -66,7 +68,36 @@ std::string cell(const Metric& m, const BenchResult& r) {
   return buf;
 }
 
-nlohmann::json to_json(const BenchResult& r, const BenchArgs& a) {
+nlohmann::json device_json(const DeviceProfile& d, const BenchResult& r, int threads) {
+  const DeviceEstimate e = estimate_on_device(d, r, threads);
+  nlohmann::json classes;
+  for (const auto& [cls, ms] : class_times_ms(r)) classes[cls] = ms;
+  return {{"name", d.name},
+          {"p50_ms", e.p50_ms},
+          {"p95_ms", e.p95_ms},
+          {"peak_ram_mb", e.peak_ram_mb},
+          {"energy_mj", e.energy_mj},
+          {"latency", e.latency_measured ? "measured" : "estimated"},
+          {"energy", e.energy_measured ? "measured" : "estimated"},
+          {"basis", e.basis},
+          {"host_class_ms", classes}};
+}
+
+void print_device(const DeviceProfile& d, const BenchResult& r, int threads) {
+  const DeviceEstimate e = estimate_on_device(d, r, threads);
+  const char* lat = e.latency_measured ? "measured" : "estimated";
+  std::printf("\non %s (%s):\n", d.name.c_str(), lat);
+  std::printf("  %-10s %.3f ms (%s)\n", "p50", e.p50_ms, lat);
+  std::printf("  %-10s %.3f ms (%s)\n", "p95", e.p95_ms, lat);
+  std::printf("  %-10s %.1f MiB (host peak RSS; same runtime and arena)\n", "peak RAM",
+              e.peak_ram_mb);
+  std::printf("  %-10s %.2f mJ per inference (%s)\n", "energy", e.energy_mj,
+              e.energy_measured ? "measured" : "estimated");
+  std::printf("  %-10s %s\n", "basis", e.basis.c_str());
+}
+
+nlohmann::json to_json(const BenchResult& r, const BenchArgs& a,
+                       const std::optional<DeviceProfile>& device) {
   nlohmann::json j;
   j["model"] = r.model;
   j["batch"] = r.batch;
@@ -90,6 +121,7 @@ nlohmann::json to_json(const BenchResult& r, const BenchArgs& a) {
                    {"calls", n.calls}});
     j["profile"] = p;
   }
+  if (device) j["device"] = device_json(*device, r, a.threads);
   return j;
 }
 
@@ -115,10 +147,13 @@ void print_profile(const BenchResult& r) {
 
 int run_bench(const BenchArgs& a) {
   if (a.models.size() > 2) fail_input("bench takes one or two models, got ", a.models.size());
+  // Load the profile first: a bad one is reported before minutes of benchmarking.
+  std::optional<DeviceProfile> device;
+  if (!a.device.empty()) device = load_device_profile(a.device);
   SessionOptions so;
   so.providers = split_provider_list(a.provider);
   so.threads = a.threads;
-  so.profile = a.profile;
+  so.profile = a.profile || device;  // the estimate scales the per-node times
   std::vector<BenchResult> results;
   for (const std::string& m : a.models) {
     BenchOptions bo;
@@ -131,10 +166,10 @@ int run_bench(const BenchArgs& a) {
   }
   if (a.json) {
     if (results.size() == 1) {
-      std::cout << to_json(results[0], a).dump(2) << "\n";
+      std::cout << to_json(results[0], a, device).dump(2) << "\n";
     } else {
       nlohmann::json j;
-      j["models"] = {to_json(results[0], a), to_json(results[1], a)};
+      j["models"] = {to_json(results[0], a, device), to_json(results[1], a, device)};
       nlohmann::json ratio;
       for (const Metric& m : metrics()) {
         const double x = m.get(results[0]), y = m.get(results[1]);
@@ -164,6 +199,11 @@ int run_bench(const BenchArgs& a) {
   }
   if (a.profile)
     for (const BenchResult& r : results) print_profile(r);
+  if (device)
+    for (const BenchResult& r : results) {
+      if (results.size() > 1) std::printf("\n%s", r.model.c_str());
+      print_device(*device, r, a.threads);
+    }
   return 0;
 }
 
@@ -185,6 +225,9 @@ CommandRegistrar reg(
       sub.add_option("--provider", a->provider,
                      "Providers, comma-separated, best first; reference runs the rest");
       sub.add_flag("--profile", a->profile, "Per-node time and provider");
+      sub.add_option("--device", a->device,
+                     "Also estimate latency, RAM and energy on a device profile (a bundled "
+                     "name, e.g. raspberry-pi-4, or a .json file; docs/fit_devices.md)");
       return [a] { return run_bench(*a); };
     });
 
