@@ -11,8 +11,10 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   libonnx-testdata dataset-fashion-mnist
-  python3-torch python3-torchvision python3-onnx python3-numpy
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   libopenblas0-pthread
+  # Headless Chromium renders the fit report in tests/fit_report_browser.sh.
+  chromium
 )
 # Node.js runs ONNX Runtime (npm onnxruntime-node) as the peer; keep a preinstalled one.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
