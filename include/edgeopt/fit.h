@@ -59,7 +59,8 @@ struct FitCandidate {
   std::string cut_reason;  // why a candidate was not confirmed
   bool fits = false;
   bool on_frontier = false;
-  nlohmann::json provenance = nlohmann::json::object();  // figure → "measured ..."/"estimated ..."
+  nlohmann::json provenance = nlohmann::json::object();  // figure → "measured" | "estimated"
+  nlohmann::json basis = nlohmann::json::object();       // figure → what it rests on
 
   double device_ms(bool p95) const { return p95 ? device_p95_ms : device_p50_ms; }
 };

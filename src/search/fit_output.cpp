@@ -36,6 +36,7 @@ nlohmann::json candidate_json(const FitCandidate& c) {
   j["fits"] = c.fits;
   j["on_frontier"] = c.on_frontier;
   j["provenance"] = c.provenance;
+  j["basis"] = c.basis;
   return j;
 }
 
@@ -79,6 +80,7 @@ nlohmann::json fit_report_json(const FitResult& r, const FitOptions& o,
   j["calib"] = o.calib_spec;
   j["train"] = o.train_spec.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.train_spec);
   j["bench"] = r.bench_note;
+  j["baseline"] = r.candidates.empty() ? "" : r.candidates[0].name;
   j["baseline_top1"] = r.baseline_top1;
   j["pick"] = r.pick ? nlohmann::json(r.candidates[*r.pick].name) : nlohmann::json(nullptr);
   j["misses"] = r.pick ? std::vector<std::string>{}

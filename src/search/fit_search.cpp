@@ -176,12 +176,15 @@ void Search::set_device_figures(FitCandidate& c, const std::vector<BenchResult>&
     dp95.push_back(e.p95_ms);
     energy.push_back(e.energy_mj);
     host_ram = std::max(host_ram, double(b.peak_rss_bytes) / 1e6);
-    device_ram = std::max(device_ram, e.peak_ram_mb);
-    c.provenance["device_basis"] = e.basis;
-    c.provenance["device_p50_ms"] = c.provenance["device_p95_ms"] =
-        e.latency_measured ? "measured on this host" : "estimated: " + e.basis;
-    c.provenance["energy_mj"] = e.energy_measured ? "measured (RAPL counters of this host)"
-                                                  : "estimated: device latency x power";
+    // DeviceEstimate's peak_ram_mb is in MiB (src/search/device.cpp); fit's figures are MB.
+    device_ram = std::max(device_ram, e.peak_ram_mb * (1024.0 * 1024.0) / 1e6);
+    const char* latency = e.latency_measured ? "measured" : "estimated";
+    c.provenance["device_p50_ms"] = c.provenance["device_p95_ms"] = latency;
+    c.provenance["energy_mj"] = e.energy_measured ? "measured" : "estimated";
+    c.basis["device_p50_ms"] = c.basis["device_p95_ms"] =
+        e.latency_measured ? "measured on this host" : e.basis;
+    c.basis["energy_mj"] = e.energy_measured ? "measured: RAPL counters of this host"
+                                             : "estimated: device latency x power";
   }
   c.host_p50_ms = median(hp50);
   c.host_p95_ms = median(hp95);
@@ -190,17 +193,23 @@ void Search::set_device_figures(FitCandidate& c, const std::vector<BenchResult>&
   c.energy_mj = median(energy);
   c.host_peak_ram_mb = host_ram;
   c.device_peak_ram_mb = device_ram;
-  c.provenance["host_runs"] = runs.size();
+  c.basis["host_runs"] = runs.size();
 }
 
 void Search::provenance(FitCandidate& c) const {
   nlohmann::json& p = c.provenance;
-  p["size_bytes"] = p["deflated_bytes"] = "measured: the ONNX file (deflated with zlib)";
-  p["params"] = p["macs"] = "counted: edgeopt inspect";
-  p["top1"] = p["agreement"] =
-      "measured on the first " + std::to_string(c.eval_count) + " samples of " + r_.eval_describe;
-  p["host_p50_ms"] = p["host_p95_ms"] = p["host_peak_ram_mb"] = "measured: " + r_.bench_note;
-  p["device_peak_ram_mb"] =
+  nlohmann::json& b = c.basis;
+  for (const char* k : {"size_bytes", "deflated_bytes", "params", "macs", "top1", "agreement",
+                        "host_p50_ms", "host_p95_ms", "host_peak_ram_mb"})
+    p[k] = "measured";
+  p["device_peak_ram_mb"] = o_.device.host ? "measured" : "estimated";
+  b["size_bytes"] = "the ONNX file";
+  b["deflated_bytes"] = "the ONNX file deflated with zlib";
+  b["params"] = b["macs"] = "counted as edgeopt inspect does";
+  b["top1"] = b["agreement"] =
+      "the first " + std::to_string(c.eval_count) + " samples of " + r_.eval_describe;
+  b["host_p50_ms"] = b["host_p95_ms"] = b["host_peak_ram_mb"] = r_.bench_note;
+  b["device_peak_ram_mb"] =
       o_.device.host ? "measured on this host" : "estimated from this host's peak RSS";
 }
 
