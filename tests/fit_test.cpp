@@ -159,7 +159,8 @@ TEST(FitPlan, EveryCandidateReplaysAsARecipe) {
   o.train = true;
   int finetunes = 0;
   for (const FitPlanEntry& e : fit_plan(o)) finetunes += e.step["op"] == "finetune";
-  EXPECT_EQ(finetunes, 4);
+  EXPECT_EQ(finetunes, 4);  // prune-20/35/50+ft and sparse-50+ft, last in the plan
+  EXPECT_EQ(fit_plan(o).back().name, "sparse-50+ft");
 }
 
 // ---- the command ---------------------------------------------------------------------------

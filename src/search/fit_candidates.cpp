@@ -57,32 +57,31 @@ std::vector<FitPlanEntry> fit_plan(const FitPlanOptions& o) {
   add("fp16", base, {{"op", "quantize"}, {"mode", "fp16"}});
   add("dynamic", base, {{"op", "quantize"}, {"mode", "dynamic"}});
 
-  // Structured pruning (smaller dense models), alone, fine-tuned, and in int8.
-  for (double r : {0.2, 0.35, 0.5}) {
+  // Structured pruning (smaller dense models), alone and in int8; unstructured sparsity (the
+  // deflated file shrinks); low-rank factorization.
+  const double ratios[] = {0.2, 0.35, 0.5};
+  for (double r : ratios) {
     const std::string p = "prune-" + percent(r);
     add(p, base, {{"op", "prune"}, {"structured", true}, {"ratio", r}});
-    std::string from = p;
-    if (o.train) {
-      from = p + "+ft";
-      add(from, p,
-          {{"op", "finetune"},
-           {"epochs", 1},
-           {"optimizer", "adamw"},
-           {"lr", 0.001},
-           {"seed", static_cast<int64_t>(o.seed)}});
-    }
-    add(from + "+int8", from, int8(o.calib_samples, true, "minmax"));
+    add(p + "+int8", p, int8(o.calib_samples, true, "minmax"));
   }
-  // Unstructured sparsity (the deflated file shrinks) and low-rank factorization.
   add("sparse-50", base, {{"op", "prune"}, {"sparsity", 0.5}});
-  if (o.train)
-    add("sparse-50+ft", "sparse-50",
-        {{"op", "finetune"},
-         {"epochs", 1},
-         {"optimizer", "adamw"},
-         {"lr", 0.001},
-         {"seed", static_cast<int64_t>(o.seed)}});
   add("lowrank-90", base, {{"op", "lowrank"}, {"energy", 0.9}});
+  // Fine-tuning last: it costs minutes where every other step costs seconds, so a --budget cuts
+  // these first.
+  if (o.train) {
+    const nlohmann::json finetune = {{"op", "finetune"},
+                                     {"epochs", 1},
+                                     {"optimizer", "adamw"},
+                                     {"lr", 0.001},
+                                     {"seed", static_cast<int64_t>(o.seed)}};
+    for (double r : ratios) {
+      const std::string p = "prune-" + percent(r);
+      add(p + "+ft", p, finetune);
+      add(p + "+ft+int8", p + "+ft", int8(o.calib_samples, true, "minmax"));
+    }
+    add("sparse-50+ft", "sparse-50", finetune);
+  }
   return plan;
 }
 

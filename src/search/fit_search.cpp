@@ -98,7 +98,13 @@ class Search {
   double elapsed_s() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
-  bool over_budget() const { return o_.budget_minutes > 0 && elapsed_s() > o_.budget_minutes * 60; }
+  // True when `share` of --budget is spent.
+  bool over_budget(double share = 1.0) const {
+    return o_.budget_minutes > 0 && elapsed_s() > share * o_.budget_minutes * 60;
+  }
+  // Building and the first round stop at this share of --budget, leaving the rest for
+  // confirming what they found.
+  static constexpr double kBuildShare = 0.6;
   Dataset& dataset(const std::string& spec);
   void open_datasets();
   // Builds, inspects and measures one candidate (round 1). False when its step fails on this
@@ -245,6 +251,15 @@ bool Search::build(const FitPlanEntry& e) {
 }
 
 void Search::confirm(std::vector<size_t> survivors) {
+  // What a --budget cut reaches last: the candidates the first round puts on its frontier come
+  // first (the baseline always first), then the others, each in plan order.
+  auto first_round_frontier = [&](size_t i) {
+    for (size_t j : survivors)
+      if (dominates(r_.candidates[j], r_.candidates[i], o_.limits.latency_p95)) return false;
+    return true;
+  };
+  std::stable_partition(survivors.begin(), survivors.end(),
+                        [&](size_t i) { return i == 0 || first_round_frontier(i); });
   // Full eval set first (cheap next to the benchmark rounds), in plan order.
   std::vector<size_t> evaluated;
   for (size_t i : survivors) {
@@ -340,7 +355,7 @@ FitResult Search::run() {
   std::set<std::string> cut;  // by the budget, before being built
   for (size_t k = 0; k < plan.size(); ++k) {
     const FitPlanEntry& e = plan[k];
-    if (over_budget() || cut.count(e.parent)) {
+    if (over_budget(kBuildShare) || cut.count(e.parent)) {
       r_.budget_cut.push_back(e.name + ": not built");
       cut.insert(e.name);
       continue;
