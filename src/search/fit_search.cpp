@@ -160,6 +160,7 @@ void Search::measure_subset(FitCandidate& c, const fs::path& file) {
   c.macs = st.macs;
   EvalOptions eo;
   eo.limit = r_.subset;
+  eo.progress = terminal_progress("eval " + c.name);  // a bar on a terminal, nothing in a log
   const bool is_baseline = c.steps.empty();
   std::optional<Session> own;
   Session& s = is_baseline ? *baseline_session_ : own.emplace(m);
@@ -273,6 +274,7 @@ void Search::confirm(std::vector<size_t> survivors) {
     const Model m = load_model(files_.at(c.name));
     EvalOptions eo;
     eo.limit = r_.eval_count;
+    eo.progress = terminal_progress("eval " + c.name);
     const bool is_baseline = i == 0;
     std::optional<Session> own;
     Session& s = is_baseline ? *baseline_session_ : own.emplace(m);
