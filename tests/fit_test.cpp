@@ -86,6 +86,17 @@ TEST(FitPick, LimitsAndObjectives) {
   EXPECT_EQ(pick_candidate(cs, FitObjective::kAccuracy, false), 0u);
   EXPECT_EQ(pick_candidate(cs, FitObjective::kSize, false), 4u);
   EXPECT_EQ(pick_candidate(cs, FitObjective::kEnergy, false), 1u);
+  // Benchmark rounds that spread by 10% widen the tie: "slow small" (1.50 ms) still loses,
+  // "int8 fast" and "int8" tie as before; with 60% spread, the 1.50 ms one joins the tie and
+  // loses on top-1, and the baseline (2.0 ms, the most accurate) is outside it.
+  cs[1].latency_noise = 0.10;
+  EXPECT_EQ(pick_candidate(cs, FitObjective::kLatency, false), 1u);
+  cs[2].latency_noise = 0.6;
+  EXPECT_EQ(pick_candidate(cs, FitObjective::kLatency, false), 1u);
+  cs[2].latency_noise = 1.1;  // now the 2.0 ms baseline ties too, and has the best top-1
+  EXPECT_EQ(pick_candidate(cs, FitObjective::kLatency, false), 0u);
+  EXPECT_EQ(pick_candidate(cs, FitObjective::kSize, false), 4u);  // size is exact
+  cs[1].latency_noise = cs[2].latency_noise = 0;
   // A latency limit drops the slower ones.
   l.max_latency_ms = 0.99;
   mark_fits(cs, l, 0.92);

@@ -53,6 +53,9 @@ struct FitCandidate {
   int64_t eval_count = 0;
   double host_p50_ms = 0, host_p95_ms = 0, host_peak_ram_mb = 0;
   double device_p50_ms = 0, device_p95_ms = 0, device_peak_ram_mb = 0, energy_mj = 0;
+  // Spread of the host p50 over the benchmark rounds, relative to their median: (max − min) /
+  // median; 0 with one round.
+  double latency_noise = 0;
   // "confirmed": full eval set and benchmark rounds; "subset": cut after the validation subset
   // (dominated there); "budget": cut by --budget before being confirmed.
   std::string stage = "confirmed";
@@ -87,9 +90,10 @@ void mark_fits(std::vector<FitCandidate>& candidates, const FitLimits& limits,
                double baseline_top1);
 
 // The pick among the candidates that fit (index), or none. accuracy: highest top-1, then the
-// fastest; latency: the fastest, latencies within 5% counting as a tie decided by top-1 then
-// size (a measured latency varies by a few percent from run to run); size: smallest file, then
-// top-1; energy: least energy (5% tie), then top-1. Remaining ties go to the earlier candidate.
+// fastest; latency: the fastest, latencies within 5% (or within the latency_noise of either
+// candidate, when larger) counting as a tie decided by top-1 then size (a measured latency
+// varies from run to run); size: smallest file, then top-1; energy: least energy (same tie),
+// then top-1. Remaining ties go to the earlier candidate.
 std::optional<size_t> pick_candidate(const std::vector<FitCandidate>& candidates,
                                      FitObjective objective, bool latency_p95);
 

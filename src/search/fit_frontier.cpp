@@ -92,17 +92,23 @@ void mark_fits(std::vector<FitCandidate>& cs, const FitLimits& l, double baselin
 namespace {
 
 // Lexicographic choice among the candidates that fit. `primary` is a cost (lower is better);
-// values within `tie` (relative) of the best count as equal, then top-1, then size decide.
+// values within `tie` (relative) of the best count as equal, then top-1, then size decide. With
+// `noisy` (a measured latency), the band widens to the spread the benchmark rounds showed for
+// either candidate, so that which of two equally fast models wins does not depend on the load.
 std::optional<size_t> best_by(const std::vector<FitCandidate>& cs,
-                              double (*primary)(const FitCandidate&, bool), double tie, bool p95) {
-  std::optional<double> best;
-  for (const FitCandidate& c : cs)
-    if (c.fits && (!best || primary(c, p95) < *best)) best = primary(c, p95);
+                              double (*primary)(const FitCandidate&, bool), double tie, bool noisy,
+                              bool p95) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < cs.size(); ++i)
+    if (cs[i].fits && (!best || primary(cs[i], p95) < primary(cs[*best], p95))) best = i;
   if (!best) return std::nullopt;
+  const double b = primary(cs[*best], p95);
   std::optional<size_t> pick;
   for (size_t i = 0; i < cs.size(); ++i) {
     const FitCandidate& c = cs[i];
-    if (!c.fits || primary(c, p95) > *best + tie * std::abs(*best)) continue;
+    const double band =
+        std::max(tie, noisy ? std::max(c.latency_noise, cs[*best].latency_noise) : 0.0);
+    if (!c.fits || primary(c, p95) > b + band * std::abs(b)) continue;
     if (!pick) {
       pick = i;
       continue;
@@ -120,13 +126,13 @@ std::optional<size_t> pick_candidate(const std::vector<FitCandidate>& cs, FitObj
   switch (objective) {
     case FitObjective::kLatency:
       return best_by(
-          cs, [](const FitCandidate& c, bool q) { return c.device_ms(q); }, 0.05, p95);
+          cs, [](const FitCandidate& c, bool q) { return c.device_ms(q); }, 0.05, true, p95);
     case FitObjective::kEnergy:
       return best_by(
-          cs, [](const FitCandidate& c, bool) { return c.energy_mj; }, 0.05, p95);
+          cs, [](const FitCandidate& c, bool) { return c.energy_mj; }, 0.05, true, p95);
     case FitObjective::kSize:
       return best_by(
-          cs, [](const FitCandidate& c, bool) { return double(c.size_bytes); }, 0.0, p95);
+          cs, [](const FitCandidate& c, bool) { return double(c.size_bytes); }, 0.0, false, p95);
     case FitObjective::kAccuracy: {
       // Highest top-1, then the fastest.
       std::optional<size_t> pick;

@@ -31,6 +31,7 @@ nlohmann::json candidate_json(const FitCandidate& c) {
   j["device_p95_ms"] = c.device_p95_ms;
   j["device_peak_ram_mb"] = c.device_peak_ram_mb;
   j["energy_mj"] = c.energy_mj;
+  j["latency_noise"] = c.latency_noise;
   j["stage"] = c.stage;
   if (!c.cut_reason.empty()) j["cut_reason"] = c.cut_reason;
   j["fits"] = c.fits;

@@ -194,6 +194,10 @@ void Search::set_device_figures(FitCandidate& c, const std::vector<BenchResult>&
                                              : "estimated: device latency x power";
   }
   c.host_p50_ms = median(hp50);
+  c.latency_noise = c.host_p50_ms > 0 ? (*std::max_element(hp50.begin(), hp50.end()) -
+                                         *std::min_element(hp50.begin(), hp50.end())) /
+                                            c.host_p50_ms
+                                      : 0.0;
   c.host_p95_ms = median(hp95);
   c.device_p50_ms = median(dp50);
   c.device_p95_ms = median(dp95);
