@@ -94,6 +94,8 @@ NCNN = {
 }
 
 DERIVE = ["googlenet", "squeezenet"]
+LOADED = (". It read 0.0 (clamped): a second thread bought nothing, the host was shared with "
+          "other work; re-run the script on a quiet host")
 HELD_OUT = ["resnet18", "mobilenet_v2", "resnet18_int8"]
 # ncnn's network name -> the torchvision export edgeopt runs here.
 FILES = {"googlenet": "googlenet_op13", "squeezenet": "squeezenet1_1_op13",
@@ -152,6 +154,19 @@ def measure(build, path, threads, rounds):
     return min(mins), q, {c: ms / total for c, ms in classes.items()}
 
 
+def calibration(build, rounds):
+    """This host's calibration conv times (fastest over rounds), as estimate_on_device sees them."""
+    model = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
+                         "fashion_resnet8.onnx")
+    best = {}
+    for _ in range(rounds):
+        j = json.loads(run([os.path.join(build, "edgeopt"), "bench", model, "--runs", "1",
+                            "--device", "raspberry-pi-4", "--json"]))
+        for k, ms in j["device"]["host_calibration_ms"].items():
+            best[k] = round(min(ms, best.get(k, ms)), 4)
+    return best
+
+
 def amdahl_p(t1, tn, n):
     s = t1 / tn
     return max(0.0, min(1.0, (1 - 1 / s) / (1 - 1 / n)))
@@ -193,11 +208,18 @@ def main():
                   file=sys.stderr)
     host2 = {net: measure(a.build, paths[net], 2, a.rounds)[0] for net in DERIVE}
     host_p = amdahl_p(sum(host[n][0] for n in DERIVE), sum(host2[n] for n in DERIVE), 2)
+    if host_p < 0.05:
+        print("warning: a second thread bought nothing here (a loaded host?): the host's "
+              "parallel_fraction reads %.3f" % host_p, file=sys.stderr)
+    calib = calibration(a.build, a.rounds)
     relative_to = {
         "cpu": "%s (%s), %d logical CPUs" % (cpu_name(), isa(), os.cpu_count()),
         "runtime": "edgeopt default providers (oneDNN on x86), 1 thread",
         "measured": datetime.date.today().isoformat(),
         "host_min_ms_1_thread": {v: round(host[v][0], 3) for v in host},
+        # The calibration convs of src/search/host_calibration.cpp on this host: estimates on
+        # another host scale the speeds by its own calibration over these.
+        "calibration_ms": calib,
     }
     profiles = {}
     for dev, t in NCNN.items():
@@ -247,7 +269,8 @@ def write_profiles(host_p, relative_to, profiles):
     h["parallel_fraction"] = round(host_p, 3)
     h["sources"]["parallel_fraction"] = (
         "measured by scripts/device_speeds.py on %s: edgeopt bench of GoogLeNet + SqueezeNet 1.1 "
-        "at 2 threads vs 1 (Amdahl fit); re-run it on another host" % relative_to["measured"])
+        "at 2 threads vs 1 (Amdahl fit)%s" % (relative_to["measured"], LOADED if host_p < 0.05
+                                               else "; re-run it on another host"))
     dump(hp, h)
     for dev, prof in profiles.items():
         path = os.path.join(root, dev + ".json")

@@ -61,7 +61,11 @@ struct BenchResult {
   int64_t peak_rss_bytes = 0;
   int64_t arena_bytes = 0;
   int64_t weight_bytes = 0;
-  int64_t file_bytes = 0;            // model file plus its external data file, if any
+  int64_t file_bytes = 0;  // model file plus its external data file, if any
+  // Energy per run drawn by the CPU packages over the measured runs, from RAPL counters
+  // (/sys/class/powercap); < 0 when the host has none or they are unreadable. The whole
+  // package: other processes' work on a shared host counts too.
+  double energy_mj = -1;
   std::vector<NodeProfile> profile;  // when SessionOptions::profile
 };
 

@@ -59,6 +59,19 @@ struct DeviceEstimate {
   std::string basis;              // one line: what the figures rest on
 };
 
+// This host's speed on two fixed workloads run by edgeopt's runtime: a 3×3 convolution, 64
+// channels in and out on 56×56, followed by a Relu, in fp32 and as the QDQ int8 pattern
+// `edgeopt quantize` writes; the fastest of 100 runs at one thread. A profile's
+// relative_to.calibration_ms holds the same figures of the host its speeds were derived on, and
+// estimate_on_device scales the speeds by the ratio (int8 classes by conv_int8, the others by
+// conv_f32), so that a profile derived on one host applies on another.
+struct HostCalibration {
+  double conv_f32_ms = 0, conv_int8_ms = 0;
+  std::vector<NodeProfile> conv_f32_profile, conv_int8_profile;  // per-node: what ran where
+};
+HostCalibration measure_host_calibration();
+const HostCalibration& host_calibration();  // measured once per process
+
 // `host` is a bench_model result with SessionOptions::profile set (per-node times).
 DeviceEstimate estimate_on_device(const DeviceProfile& device, const BenchResult& host,
                                   int threads);

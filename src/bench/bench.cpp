@@ -8,6 +8,7 @@
 
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
+#include "rapl.h"
 
 namespace edgeopt {
 
@@ -101,12 +102,16 @@ BenchResult bench_model(const fs::path& model_path, const SessionOptions& sessio
   session.reset_profile();
   std::vector<double> samples;
   samples.reserve(options.runs);
+  const std::optional<std::vector<RaplZone>> energy_before = read_rapl();
   for (int i = 0; i < options.runs; ++i) {
     t0 = Clock::now();
     session.run(inputs);
     samples.push_back(ms_since(t0));
     if (options.progress) options.progress(options.warmup + i + 1, total);
   }
+  const std::optional<std::vector<RaplZone>> energy_after = read_rapl();
+  if (energy_before && energy_after)
+    r.energy_mj = rapl_joules(*energy_before, *energy_after) * 1000.0 / options.runs;
   r.latency = latency_stats(samples);
   // Throughput = samples processed / wall time of the measured runs.
   r.throughput_ips = r.latency.total_ms > 0

@@ -219,6 +219,14 @@ DeviceProfile parse_profile(const std::string& file, const nlohmann::json& j) {
       !j["relative_to"].contains("cpu") || !j["relative_to"]["cpu"].is_string())
     r.bad("relative_to", "must say which host the speeds are relative to ({\"cpu\": ...})");
   d.relative_to = j["relative_to"];
+  if (d.relative_to.contains("calibration_ms")) {
+    const nlohmann::json& c = d.relative_to["calibration_ms"];
+    for (const char* k : {"conv_f32", "conv_int8"}) {
+      const std::string field = std::string("relative_to.calibration_ms.") + k;
+      if (!c.is_object() || !c.contains(k)) r.bad(field, "is missing");
+      ProfileReader::number(r, c[k], field, 1e-6, 1e6);
+    }
+  }
   return d;
 }
 
@@ -290,14 +298,40 @@ std::map<std::string, double> class_times_ms(const BenchResult& host) {
   return t;
 }
 
-double device_speed(const DeviceProfile& device, const std::string& cls) {
+namespace {
+
+bool is_int8(const std::string& cls) { return cls == "conv_int8" || cls == "matmul_int8"; }
+
+// This host's time on the calibration workloads over the derivation host's (1 when the profile
+// records none): > 1 when this host is slower, and then so is every time measured here.
+struct HostRatio {
+  double f32 = 1, int8 = 1;
+  bool calibrated = false;
+};
+
+HostRatio host_ratio(const DeviceProfile& device) {
+  HostRatio h;
+  if (!device.relative_to.contains("calibration_ms")) return h;
+  const nlohmann::json& ref = device.relative_to["calibration_ms"];
+  const HostCalibration& here = host_calibration();
+  h.f32 = here.conv_f32_ms / ref["conv_f32"].get<double>();
+  h.int8 = here.conv_int8_ms / ref["conv_int8"].get<double>();
+  h.calibrated = true;
+  return h;
+}
+
+// The device's speed for a class relative to this host: the profile's, derived on the host of
+// relative_to, times how much slower this host is than that one.
+double device_speed(const DeviceProfile& device, const std::string& cls, const HostRatio& h) {
   std::string key = cls;
-  if (device.dotprod && (cls == "conv_int8" || cls == "matmul_int8")) key = cls + "_dotprod";
+  if (device.dotprod && is_int8(cls)) key = cls + "_dotprod";
   auto it = device.relative_speed.find(key);
   if (it == device.relative_speed.end())
     fail_input("device profile ", device.name, ": relative_speed.", key, " is missing");
-  return it->second;
+  return it->second * (is_int8(cls) ? h.int8 : h.f32);
 }
+
+}  // namespace
 
 DeviceEstimate estimate_on_device(const DeviceProfile& device, const BenchResult& host,
                                   int threads) {
@@ -308,12 +342,21 @@ DeviceEstimate estimate_on_device(const DeviceProfile& device, const BenchResult
     e.p50_ms = host.latency.p50_ms;
     e.p95_ms = host.latency.p95_ms;
     e.latency_measured = true;
-    e.energy_mj = e.p50_ms * device.active_watts;  // ms × W = mJ
-    char buf[160];
-    std::snprintf(buf, sizeof buf,
-                  "measured on this host (%d thread%s); energy estimated: p50 × %.1f W (no RAPL "
-                  "counters)",
-                  threads, threads == 1 ? "" : "s", device.active_watts);
+    char buf[200];
+    if (host.energy_mj >= 0) {
+      e.energy_mj = host.energy_mj;
+      e.energy_measured = true;
+      std::snprintf(buf, sizeof buf,
+                    "measured on this host (%d thread%s); energy measured by the RAPL counters "
+                    "(whole CPU package, mean over the measured runs)",
+                    threads, threads == 1 ? "" : "s");
+    } else {
+      e.energy_mj = e.p50_ms * device.active_watts;  // ms × W = mJ
+      std::snprintf(buf, sizeof buf,
+                    "measured on this host (%d thread%s); energy estimated: p50 × %.1f W (no "
+                    "readable RAPL counters)",
+                    threads, threads == 1 ? "" : "s", device.active_watts);
+    }
     e.basis = buf;
     return e;
   }
@@ -325,8 +368,9 @@ DeviceEstimate estimate_on_device(const DeviceProfile& device, const BenchResult
   for (const auto& [cls, ms] : t) total += ms;
   if (!(total > 0))
     fail_input("estimate on ", device.name, ": the per-node times of ", host.model, " sum to 0");
+  const HostRatio h = host_ratio(device);
   double factor = 0;
-  for (const auto& [cls, ms] : t) factor += (ms / total) / device_speed(device, cls);
+  for (const auto& [cls, ms] : t) factor += (ms / total) / device_speed(device, cls, h);
   const DeviceProfile here = load_device_profile("host");
   const int host_threads = std::min(threads, here.cores);
   const int device_threads = std::min(threads, device.cores);
@@ -342,12 +386,15 @@ DeviceEstimate estimate_on_device(const DeviceProfile& device, const BenchResult
   for (const auto& [cls, ms] : t) {
     if (ms / total < 0.005) continue;
     os << (first ? "" : ", ") << cls << " " << std::lround(100 * ms / total) << "% at "
-       << device_speed(device, cls) << "×";
+       << device_speed(device, cls, h) << "×";
     first = false;
   }
   os << "; " << device_threads << " of " << device.cores << " cores) from speeds relative to "
-     << device.relative_to.value("cpu", std::string("?")) << "; energy = p50 × "
-     << device.active_watts << " W";
+     << device.relative_to.value("cpu", std::string("?"));
+  if (h.calibrated)
+    os << "; this host runs the calibration convs at " << 1 / h.f32 << "× (fp32) and " << 1 / h.int8
+       << "× (int8) that host's speed";
+  os << "; energy = p50 × " << device.active_watts << " W";
   e.basis = os.str();
   return e;
 }

@@ -80,7 +80,10 @@ nlohmann::json device_json(const DeviceProfile& d, const BenchResult& r, int thr
           {"latency", e.latency_measured ? "measured" : "estimated"},
           {"energy", e.energy_measured ? "measured" : "estimated"},
           {"basis", e.basis},
-          {"host_class_ms", classes}};
+          {"host_class_ms", classes},
+          {"host_calibration_ms",
+           {{"conv_f32", host_calibration().conv_f32_ms},
+            {"conv_int8", host_calibration().conv_int8_ms}}}};
 }
 
 void print_device(const DeviceProfile& d, const BenchResult& r, int threads) {
