@@ -1,10 +1,10 @@
 #!/bin/bash
-# The `fit` HTML report in a real browser: FitReportBrowser.WritesPages writes two pages (the
-# sample report with a pick, and without one), Debian's headless Chromium takes a screenshot of
-# each, and fit_report_check.py finds the pick's marker where report.json puts it (and no pick
-# colour in the page without a pick). Fails when Chromium writes no screenshot.
-# Exits 77 (skipped) when Chromium or Python's PIL and numpy are missing (scripts/setup.sh
-# installs them).
+# The `fit` HTML report in a real browser: FitReportBrowser.WritesPages writes three pages (the
+# sample report with a pick, the same without one, a crowded one), Debian's headless Chromium
+# takes a screenshot of each (the first also in a narrow window, where the plots scale down),
+# and fit_report_check.py finds the pick's marker where report.json puts it (and no pick colour
+# in the page without a pick). Fails when Chromium writes no screenshot. Exits 77 (skipped)
+# when Chromium or Python's PIL and numpy are missing (scripts/setup.sh installs them).
 # Usage: fit_report_browser.sh SOURCE_DIR BINARY_DIR TESTS_BINARY
 set -euo pipefail
 src=$1
@@ -21,21 +21,25 @@ if ! /usr/bin/python3 -c 'import numpy, PIL' 2>/dev/null; then
 fi
 out=$bin/fit_report_browser
 rm -rf "$out"
-"$tests" --gtest_filter=FitReportBrowser.WritesPages
+EDGEOPT_FIT_PAGES=$out "$tests" --gtest_filter=FitReportBrowser.WritesPages
+[ -s "$out/report.html" ] || { echo "FAIL: FitReportBrowser.WritesPages wrote no page"; exit 1; }
 status=0
-for page in report nopick; do
-  rm -f "$out/$page.png"
+# Page and window width: the sample also in a narrow window, where the plots scale down.
+for shot in report:1200 nopick:1200 crowded:1200 report:560; do
+  page=${shot%%:*}
+  width=${shot##*:}
+  png=$out/$page-$width.png
   # A profile of its own: no clash with another Chromium on the machine.
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --user-data-dir="$out/profile" --window-size=1200,1600 --screenshot="$out/$page.png" \
-    "file://$out/$page.html" >"$out/$page.chromium.log" 2>&1 || true
-  if [ ! -s "$out/$page.png" ]; then
-    echo "FAIL: chromium wrote no screenshot of $page.html:"
-    tail -5 "$out/$page.chromium.log"
+    --user-data-dir="$out/profile" --window-size="$width,1600" --screenshot="$png" \
+    "file://$out/$page.html" >"$out/$page-$width.log" 2>&1 || true
+  if [ ! -s "$png" ]; then
+    echo "FAIL: chromium wrote no screenshot of $page.html at width $width:"
+    tail -5 "$out/$page-$width.log"
     status=1
     continue
   fi
-  echo "== $page"
-  /usr/bin/python3 "$src/tests/fit_report_check.py" "$out/$page.json" "$out/$page.png" || status=1
+  echo "== $page.html, $width px wide"
+  /usr/bin/python3 "$src/tests/fit_report_check.py" "$out/$page.json" "$png" || status=1
 done
 exit $status

@@ -66,21 +66,32 @@ def expected_markers(report):
     base = next((c for c in cands if c.get("name") == baseline), None)
     if base is None:
         base = next((c for c in cands if c.get("steps") == []), None)
+    # top1 is a fraction, unless a value above 1 says the report gives percentages.
+    pct = 1 if any((number(c, "top1") or 0) > 1 for c in cands) else 100
     min_top1 = None
-    if base is not None and number(base, "top1") is not None and number(limits, "max_drop_pp") is not None:
-        min_top1 = number(base, "top1") * 100 - number(limits, "max_drop_pp")
+    drop = number(limits, "max_drop_pp")
+    if base is not None and number(base, "top1") is not None and drop is not None:
+        min_top1 = number(base, "top1") * pct - drop
+    # Host figures when no candidate has a device one.
+    key = "device_%s_ms" % stat
+    if not any(number(c, key) is not None for c in cands):
+        key = "host_%s_ms" % stat
     pts = []
     for c in cands:
-        x, y = number(c, "device_%s_ms" % stat), number(c, "top1")
+        x, y = number(c, key), number(c, "top1")
         if x is not None and y is not None:
             size = number(c, "size_bytes")
-            pts.append((str(c.get("name")), x, y * 100, None if size is None else size / 1e6))
+            pts.append((str(c.get("name")), x, y * pct, None if size is None else size / 1e6))
+    if not pts:
+        return [], None, None
     xa = nice_axis(*domain([p[1] for p in pts], number(limits, "max_latency_ms")))
     ya = nice_axis(*domain([p[2] for p in pts], min_top1))
     max_size = max([p[3] for p in pts if p[3] is not None] + [0])
     out = []
     for name, x, y, size in pts:
-        r = 6.0 if size is None or max_size <= 0 else max(MIN_RADIUS, MAX_RADIUS * math.sqrt(size / max_size))
+        r = 6.0
+        if size is not None and max_size > 0:
+            r = max(MIN_RADIUS, MAX_RADIUS * math.sqrt(max(0.0, size) / max_size))
         out.append((name, x, y, r))
     return out, xa, ya
 
@@ -119,7 +130,11 @@ def main():
     left, top, right, bottom = box
     scale = (right - left + 1) / AREA_W
     if abs((bottom - top + 1) / AREA_H - scale) > 0.02:
-        failures.append("plot area %dx%d px is not the SVG's %gx%g" % (right - left + 1, bottom - top + 1, AREA_W, AREA_H))
+        failures.append("plot area %dx%d px is not the SVG's %gx%g"
+                        % (right - left + 1, bottom - top + 1, AREA_W, AREA_H))
+    if not expected_markers(report)[0]:
+        print("FAIL: no candidate in %s has both a latency and a top-1" % sys.argv[1])
+        return 1
     markers, (xlo, xhi), (ylo, yhi) = expected_markers(report)
 
     def to_px(x, y):
@@ -132,14 +147,16 @@ def main():
     for name, x, y, r in markers:
         if name == pick:
             pick_xy = to_px(x, y), r
-    print("plot area %s, axes x %g..%g ms, y %g..%g %%, %d markers" % (box, xlo, xhi, ylo, yhi, len(markers)))
+    print("plot area %s, axes x %g..%g ms, y %g..%g %%, %d markers"
+          % (box, xlo, xhi, ylo, yhi, len(markers)))
     if pick is not None:
         if pick_xy is None:
             failures.append("pick %r has no marker in the report's figures" % pick)
         else:
             (px, py), r = pick_xy
             centre = img[py - 1:py + 2, px - 1:px + 2].reshape(-1, 3)
-            print("pick %r expected at (%d, %d): centre pixels %s" % (pick, px, py, centre.tolist()))
+            print("pick %r expected at (%d, %d): centre pixels %s"
+                  % (pick, px, py, centre.tolist()))
             if not all(is_pick(p) for p in centre):
                 failures.append("pick %r: centre (%d, %d) is not the pick colour" % (pick, px, py))
             # The ring, r + 5 out (2.5 wide): left, above and below (the label is on the right).

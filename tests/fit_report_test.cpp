@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -79,6 +81,23 @@ json sample_report() {
   return report;
 }
 
+// Forty candidates along an accuracy-latency curve with long names, every fourth dominated:
+// labels must give way, the pick stay visible.
+json crowded_report() {
+  json report = sample_report();
+  json list = json::array();
+  for (int i = 0; i < 40; ++i) {
+    const double ms = 10 + i, top1 = 0.80 + 0.12 * (1 - std::exp(-i / 10.0));
+    list.push_back(candidate("candidate-with-a-long-descriptive-name-" + std::to_string(i),
+                             json::array(), 5 + i, ms, i % 4 == 3 ? top1 - 0.02 : top1, i == 17,
+                             i % 4 != 3));
+  }
+  list[0]["name"] = "fp32";
+  list[17]["name"] = "int8-static";
+  report["candidates"] = list;
+  return report;
+}
+
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
@@ -142,6 +161,13 @@ TEST(FitReport, DrawsLimitsFrontierAndFadesDominated) {
   EXPECT_EQ(count(m[1], "H"), 4u);
   EXPECT_EQ(count(m[1], "V"), 4u);
   EXPECT_EQ(count(html, "class=\"marker dominated misses\" opacity=\"0.3\""), 2u);
+  // Without on_frontier in the report, a point beaten on both axes of a plot is faded: the
+  // same one, on both plots.
+  json report = sample_report();
+  for (json& c : report["candidates"]) c.erase("on_frontier");
+  const std::string guessed = fit_report_html(report);
+  EXPECT_EQ(count(guessed, "class=\"marker dominated misses\" opacity=\"0.3\""), 2u);
+  EXPECT_EQ(count(guessed, "opacity=\"0.3\""), 2u);
 }
 
 TEST(FitReport, EscapesEveryStringFromTheReport) {
@@ -169,15 +195,22 @@ TEST(FitReport, TableMarksEstimatedAndMissingFigures) {
   const size_t row = html.find("<tr class=\"pick\">");
   ASSERT_NE(row, std::string::npos);
   const std::string pick_row = html.substr(row, html.find("</tr>", row) - row);
-  // Size 11.2 MB measured, latency 30 ms estimated, top-1 91.50 % measured, drop 0.50 pp,
-  // RAM and energy missing, fits.
+  // Size 11.2 MB measured, latency 30 ms estimated (from 7.5 ms on the host, whose provenance
+  // the report does not give), top-1 91.50 % measured, drop 0.50 pp, RAM and energy missing,
+  // fits.
   EXPECT_NE(pick_row.find("<td class=\"num\">11.2</td>"), std::string::npos) << pick_row;
-  EXPECT_NE(pick_row.find("<td class=\"num est\">~30.0</td>"), std::string::npos) << pick_row;
+  EXPECT_NE(pick_row.find("<td class=\"num est\">~30.0</td><td class=\"num\">7.50</td>"),
+            std::string::npos)
+      << pick_row;
   EXPECT_NE(pick_row.find("<td class=\"num\">91.50</td>"), std::string::npos) << pick_row;
   EXPECT_NE(pick_row.find("<td class=\"num\">0.50</td>"), std::string::npos) << pick_row;
   EXPECT_EQ(count(pick_row, "<td class=\"num\">—</td>"), 2u) << pick_row;
   EXPECT_NE(pick_row.find("<td>yes</td>"), std::string::npos) << pick_row;
   EXPECT_EQ(count(html, "<tr"), 7u);  // header and six candidates
+  // Which limits the others miss: fp32, fp16 and the lowrank one are slower than 35 ms and
+  // larger than 16 MB; prune-50-int8 and student-xs lose more than 1 pp.
+  EXPECT_EQ(count(html, "<td>no: latency, size</td>"), 3u);
+  EXPECT_EQ(count(html, "<td>no: top-1</td>"), 2u);
   // Recipes and the commands.
   EXPECT_NE(html.find("<code class=\"op\">prune</code>"), std::string::npos);
   EXPECT_NE(html.find("<code>ratio=0.5</code>"), std::string::npos);
@@ -185,6 +218,18 @@ TEST(FitReport, TableMarksEstimatedAndMissingFigures) {
   EXPECT_NE(html.find("edgeopt quantize model.onnx --calib fashion-mnist:train -o int8.onnx\n"),
             std::string::npos);
   EXPECT_NE(html.find("QAT was cut by the budget"), std::string::npos);
+  EXPECT_EQ(html.find("<dt>objective</dt>"), std::string::npos);
+  report["objective"] = "latency";
+  EXPECT_NE(fit_report_html(report).find("<dt>objective</dt><dd>latency</dd>"), std::string::npos);
+  // The pick's steps as a recipe, valid JSON once unescaped.
+  const size_t at = html.find("The pick's recipe:");
+  ASSERT_NE(at, std::string::npos);
+  const size_t from = html.find("<code>", at) + 6;
+  std::string text = html.substr(from, html.find("</code>", from) - from);
+  for (auto [entity, c] : {std::pair{"&quot;", "\""}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}})
+    for (size_t p = text.find(entity); p != std::string::npos; p = text.find(entity, p))
+      text.replace(p, std::string(entity).size(), c);
+  EXPECT_EQ(json::parse(text), json({{"steps", report["candidates"][3]["steps"]}}));
 }
 
 TEST(FitReport, LatencyStatChoosesTheColumn) {
@@ -195,6 +240,31 @@ TEST(FitReport, LatencyStatChoosesTheColumn) {
   // p95 = 1.2 × p50: 12..60 ms, axis 10..60 in steps of 10; 36 ms at 90 + 26/50 * 628.
   auto [x, y] = circle_centre(html, "pareto-pick");
   EXPECT_NEAR(x, 416.56, 0.01);
+}
+
+TEST(FitReport, Top1InPercentGivesTheSamePage) {
+  json report = sample_report();
+  const std::string as_fraction = fit_report_html(report);
+  for (json& c : report["candidates"]) c["top1"] = c["top1"].get<double>() * 100;
+  EXPECT_EQ(fit_report_html(report), as_fraction);
+}
+
+TEST(FitReport, HostFiguresWhenNoCandidateHasDeviceOnes) {
+  json report = sample_report();
+  for (json& c : report["candidates"]) {
+    c["device_p50_ms"] = nullptr;
+    c.erase("device_peak_ram_mb");
+    c["provenance"]["host_p50_ms"] = "measured";
+  }
+  const std::string html = fit_report_html(report);
+  EXPECT_NE(html.find("latency on this host, p50 (ms)"), std::string::npos);
+  // Host p50 = a quarter of the device's: 2.5..12.5 ms, axis 2..14 in steps of 2, the 35 ms
+  // limit too far off to draw; the pick's 7.5 ms at 90 + 5.5/12 * 628.
+  auto [x, y] = circle_centre(html, "pareto-pick");
+  EXPECT_NEAR(x, 377.833, 0.01);
+  EXPECT_NE(html.find("max latency 35 ms: off the scale"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"num\">7.50</td>"), std::string::npos);  // measured
+  EXPECT_NE(html.find("<td class=\"num\">80.0</td>"), std::string::npos);  // host RAM
 }
 
 // Reports the renderer must survive without a crash, a NaN or an infinite coordinate.
@@ -245,16 +315,53 @@ TEST(FitReport, OddReportsStillGiveAPage) {
   EXPECT_NE(fit_report_html(empty_candidates).find("nothing to plot"), std::string::npos);
 }
 
+TEST(FitReport, NamesTheClosestCandidateForEachLimitNoneMeets) {
+  json report = sample_report();
+  report["pick"] = nullptr;
+  report["limits"]["max_latency_ms"] = 5;  // the fastest takes 10 ms
+  report["limits"]["max_size_mb"] = 0.5;   // the smallest is 1 MB
+  const std::string html = fit_report_html(report);
+  EXPECT_NE(html.find("latency (p50) ≤ 5 ms: met by none; closest <strong>student-xs</strong> at "
+                      "10.00 ms, 5.00 ms over (100 %)"),
+            std::string::npos);
+  EXPECT_NE(html.find("size ≤ 0.5 MB: met by none; closest <strong>student-xs</strong> at 1.000 "
+                      "MB, 0.500 MB over (100 %)"),
+            std::string::npos);
+  EXPECT_EQ(count(html, "met by none"), 2u);  // RAM and accuracy are met by some
+  report["limits"]["max_latency_ms"] = 35;
+  report["limits"]["max_size_mb"] = 16;
+  EXPECT_NE(fit_report_html(report).find("none meets them all at once"), std::string::npos);
+}
+
+TEST(FitReport, CrowdedPlotsDropLabelsButNeverThePick) {
+  const std::string html = fit_report_html(crowded_report());
+  const std::string pareto = html.substr(0, html.find("<svg id=\"size-plot\""));
+  EXPECT_EQ(count(pareto, "<circle cx="), 40u);
+  EXPECT_EQ(count(pareto, "<circle class=\"pick-ring\""), 1u);
+  EXPECT_NE(pareto.find("pick: int8-static"), std::string::npos);
+  EXPECT_NE(pareto.find("fp32 (baseline)"), std::string::npos);
+  // Thirty undominated candidates and labels about 280 px wide each: far from all fit.
+  const size_t labels = count(pareto, "class=\"point-label");
+  EXPECT_GE(labels, 3u);
+  EXPECT_LT(labels, 20u);
+  // Long names keep their start and their end.
+  EXPECT_NE(pareto.find(">candidate-with-a…criptive-name-"), std::string::npos);
+}
+
 void write(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   ASSERT_TRUE(out.good()) << path;
 }
 
-// The pages tests/fit_report_browser.sh renders: the sample report, and the same without a
-// pick (the screenshot must then show no pick colour in the plot).
+// The pages tests/fit_report_browser.sh renders: the sample report, the same without a pick
+// (the screenshot must then show no pick colour in the plot), and a crowded plot. The script
+// names its folder (EDGEOPT_FIT_PAGES), so that a parallel ctest run of this test does not
+// write into it.
 TEST(FitReportBrowser, WritesPages) {
-  const fs::path dir = fs::path(EDGEOPT_BINARY_DIR) / "fit_report_browser";
+  const char* chosen = std::getenv("EDGEOPT_FIT_PAGES");
+  const fs::path dir =
+      chosen ? fs::path(chosen) : fs::path(EDGEOPT_BINARY_DIR) / "fit_report_pages";
   fs::create_directories(dir);
   json report = sample_report();
   write(dir / "report.json", report.dump(2));
@@ -262,6 +369,8 @@ TEST(FitReportBrowser, WritesPages) {
   report["pick"] = nullptr;
   write(dir / "nopick.json", report.dump(2));
   write(dir / "nopick.html", fit_report_html(report));
+  write(dir / "crowded.json", crowded_report().dump(2));
+  write(dir / "crowded.html", fit_report_html(crowded_report()));
 }
 
 }  // namespace
