@@ -306,6 +306,8 @@ TEST_F(FitCli, BadInputIsOneLineExit2AndTouchesNothing) {
   auto r = run_edgeopt(fit_args(mine.string()), dir_);
   EXPECT_TRUE(r.one_line_input_error()) << r.exit_code << r.err;
   EXPECT_EQ(slurp(mine / "notes.txt"), "keep me");
+  r = run_edgeopt(fit_args("."), dir_);  // never the current folder
+  EXPECT_TRUE(r.one_line_input_error()) << r.err;
   r = run_edgeopt(fit_args((dir_ / "o").string()) + " --objective speed", dir_);
   EXPECT_TRUE(r.one_line_input_error()) << r.err;
   r = run_edgeopt("fit " + model() +

@@ -143,8 +143,10 @@ int run_fit_command(const FitArgs& a) {
     }
     fail_input("fit: --train needs the training backend (edgeopt-train), not built here");
   }
-  const fs::path out = fs::path(a.out).lexically_normal();
-  if (out.filename().empty()) fail_input("fit: -o needs a folder name");
+  fs::path out = fs::path(a.out).lexically_normal();
+  if (out.filename().empty() && out.has_parent_path()) out = out.parent_path();  // "out/"
+  if (out.filename().empty() || out.filename() == "." || out.filename() == "..")
+    fail_input("fit: -o needs a folder name, got '", a.out, "'");
   check_output_dir(out, a.model);
 
   FitOptions o;
