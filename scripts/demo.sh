@@ -5,6 +5,7 @@
 #      images (calibration on the training images);
 #   2. torchvision ResNet-18 with random weights (weights=None, exported by PyTorch into the
 #      build folder): size and speed only — its accuracy means nothing and is not shown.
+#   3. `edgeopt fit` on the bundled model for a Raspberry Pi 4 (BUILD/demo/fit/report.html).
 # Tables are also written to BUILD/demo/*.md and the reports to BUILD/demo/*.json.
 set -euo pipefail
 build=${1:-build}
@@ -53,3 +54,12 @@ echo "== the lab recipe on torchvision resnet18 (random weights: size and speed 
   --recipe "$recipe" --calib "$build/fixtures/resnet18_calib.npz" --bench \
   --bench-runs 20 --bench-warmup 3 --threads 1 --keep "$out/resnet18" \
   --table "$out/resnet18.md" --report "$out/resnet18.json"
+echo
+echo "== edgeopt fit: the best model for a Raspberry Pi 4 within 1 pp of top-1 and 0.2 MB"
+# A small eval subset keeps this short; docs/fit.md explains the search and the report.
+rc=0
+"$edgeopt" fit "$model" --device raspberry-pi-4 --calib fashion-mnist:train \
+  --calib-samples 500 --eval fashion-mnist:test --eval-limit 1000 --max-drop 1 --max-size 0.2 \
+  --threads 1 -o "$out/fit" || rc=$?
+if [[ $rc -ne 0 && $rc -ne 3 ]]; then exit "$rc"; fi
+echo "fit report: $out/fit/report.html (also report.md and report.json; the pick: $out/fit/model.onnx)"

@@ -1,0 +1,88 @@
+// fit: the candidates, as recipe steps chained from the input model. Every technique edgeopt has
+// that needs no architecture change: graph passes first (every other candidate starts from
+// them), then quantization in each flavour, pruning at several ratios (with fine-tuning when
+// training data is given), sparsity, low-rank, and int8 on top of the pruned models.
+#include <cstdio>
+
+#include "edgeopt/fit.h"
+#include "edgeopt/recipe.h"
+
+namespace edgeopt {
+
+namespace {
+
+nlohmann::json int8(int64_t samples, bool per_channel, const char* method) {
+  return {{"op", "quantize"},
+          {"mode", "static"},
+          {"per_channel", per_channel},
+          {"method", method},
+          {"samples", samples}};
+}
+
+std::string percent(double r) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d", static_cast<int>(r * 100 + 0.5));
+  return buf;
+}
+
+}  // namespace
+
+std::vector<FitPlanEntry> fit_plan(const FitPlanOptions& o) {
+  std::vector<FitPlanEntry> plan;
+  auto add = [&](std::string name, std::string parent, nlohmann::json step) {
+    plan.push_back({std::move(name), std::move(parent), std::move(step)});
+  };
+  const std::string base = "passes";
+  add(base, "", {{"op", "passes"}, {"level", 2}});
+
+  // Quantization of the whole model.
+  add("int8", base, int8(o.calib_samples, true, "minmax"));
+  add("int8-per-tensor", base, int8(o.calib_samples, false, "minmax"));
+  for (const char* method : {"percentile", "entropy", "mse"})
+    add(std::string("int8-") + method, base, int8(o.calib_samples, true, method));
+  {
+    nlohmann::json s = int8(o.calib_samples, true, "minmax");
+    s["cle"] = true;
+    s["bias_correction"] = true;
+    add("int8-cle-bc", base, s);
+  }
+  // Mixed precision: the layers whose int8 output deviates most (lowest SQNR) kept in fp32.
+  for (size_t k : {size_t(1), size_t(3)}) {
+    if (o.sensitive_layers.size() < k + 1) break;
+    nlohmann::json s = int8(o.calib_samples, true, "minmax");
+    s["exclude"] = std::vector<std::string>(o.sensitive_layers.begin(),
+                                            o.sensitive_layers.begin() + static_cast<long>(k));
+    add("int8-mixed-" + std::to_string(k), base, s);
+  }
+  add("fp16", base, {{"op", "quantize"}, {"mode", "fp16"}});
+  add("dynamic", base, {{"op", "quantize"}, {"mode", "dynamic"}});
+
+  // Structured pruning (smaller dense models), alone and in int8; unstructured sparsity (the
+  // deflated file shrinks); low-rank factorization.
+  const double ratios[] = {0.2, 0.35, 0.5};
+  for (double r : ratios) {
+    const std::string p = "prune-" + percent(r);
+    add(p, base, {{"op", "prune"}, {"structured", true}, {"ratio", r}});
+    add(p + "+int8", p, int8(o.calib_samples, true, "minmax"));
+  }
+  add("sparse-50", base, {{"op", "prune"}, {"sparsity", 0.5}});
+  add("lowrank-90", base, {{"op", "lowrank"}, {"energy", 0.9}});
+  // Fine-tuning last: it costs minutes where every other step costs seconds, so a --budget cuts
+  // these first.
+  if (o.train) {
+    const nlohmann::json finetune = {{"op", "finetune"},
+                                     {"epochs", 1},
+                                     {"optimizer", "adamw"},
+                                     {"lr", 0.001},
+                                     {"seed", static_cast<int64_t>(o.seed)}};
+    for (double r : ratios) {
+      const std::string p = "prune-" + percent(r);
+      add(p + "+ft", p, finetune);
+      add(p + "+ft+int8", p + "+ft", int8(o.calib_samples, true, "minmax"));
+    }
+    add("sparse-50+ft", "sparse-50", finetune);
+  }
+  return plan;
+}
+
+}  // namespace edgeopt
