@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup build demo test fuzz clean
+.PHONY: setup build demo test test-arm64 fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,5 +21,18 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE large_models
 
+# The arm64 build, cross-compiled (cmake/aarch64-linux-gnu.cmake) into $(ARM64_BUILD) and tested
+# under qemu-aarch64: the subset labelled arm64 (tests/arm64.cmake says which). Needs the x86
+# build (its Python fixtures and its int8 outputs are the reference).
+ARM64_BUILD ?= build-arm64
+test-arm64: build
+	@bash scripts/setup_arm64.sh $(abspath $(ARM64_BUILD))/sysroot
+	@cmake -S . -B $(ARM64_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DEDGEOPT_HOST_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
+	@ninja -C $(ARM64_BUILD) -j $(JOBS) edgeopt edgeopt_tests edgeopt_conformance \
+	  edgeopt_torchvision_tests edgeopt_arm64_tests
+	@cd $(ARM64_BUILD) && ctest --output-on-failure -j $(JOBS) -L arm64
+
 clean:
-	rm -rf $(BUILD) build-fuzz
+	rm -rf $(BUILD) $(ARM64_BUILD) build-fuzz
