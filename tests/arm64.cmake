@@ -7,10 +7,14 @@
 #                              conformance.cmake): simple, pytorch-converted, pytorch-operator,
 #   arm64_conformance_xnnpack_node_*  and the node tests of the ops XNNPACK takes
 #   arm64_torchvision          the reference provider against PyTorch's outputs, fp32 (4 models x
-#                              opsets 13, 17) and int8 (FX int8 ResNet-18, 100 inputs)
-#   arm64_int8_vs_x86_<cpu>    the FX int8 ResNet-18 on this build's default providers against
-#                              the x86 build's `edgeopt run` output, on a Cortex-A72 (Pi 4, no
-#                              dot product) and qemu's `max` core (dot product, like a Pi 5)
+#                              opsets 13, 17; XNNPACK vs reference on them is in arm64_units)
+#   arm64_int8_vs_x86_<cpu>    PyTorch's FX int8 ResNet-18 on this build's default providers
+#                              against the x86 build's `edgeopt run` outputs, on a Cortex-A72
+#                              (Pi 4, no dot product) and qemu's `max` core (dot product, like a
+#                              Pi 5)
+# Not here: TorchvisionFxInt8 against PyTorch's int8 logits. Its bounds were measured at 224x224;
+# at 64x64 the reference provider meets them on neither x86 nor arm64 (84.9% of the logits
+# within one step, max 5 steps: a 2x2 final average pool averages fewer rounding errors).
 # The torchvision fixtures are exported at 64x64 (scripts/make_torchvision_fixtures.py --size 64)
 # by the host's Python into <build-arm64>/fixtures; the x86 build (EDGEOPT_HOST_BUILD_DIR) writes
 # the x86 logits.
@@ -19,7 +23,7 @@ set(EDGEOPT_HOST_BUILD_DIR ${PROJECT_SOURCE_DIR}/build CACHE PATH
 set(EDGEOPT_ARM64_FIXTURES ${PROJECT_BINARY_DIR}/fixtures)
 set(EDGEOPT_ARM64_X86_DIR ${PROJECT_BINARY_DIR}/x86_logits)
 # A GoogleTest run that ran no test fails, and one that skipped a test where every test must run.
-set(EDGEOPT_GTEST_NONE_RAN "\\[  PASSED  \\] 0 tests")
+set(EDGEOPT_GTEST_NONE_RAN "\\[==========\\] 0 tests from")
 set(EDGEOPT_GTEST_ALL_RAN "\\[  SKIPPED \\];${EDGEOPT_GTEST_NONE_RAN}")
 
 add_test(NAME arm64_fixtures
@@ -36,7 +40,7 @@ set_tests_properties(arm64_x86_logits PROPERTIES FIXTURES_SETUP arm64_x86_logits
 add_test(NAME arm64_units COMMAND edgeopt_tests
   "--gtest_filter=DType.*:Tensor.*:QuantCommon.*:Reference*:*/BackendTest.*:Onnx/*:Node/QuantConformance.*:Xnnpack*:*/XnnpackConv.*:Models/Xnnpack*-ReferenceConv.ResNet18Timing")
 add_test(NAME arm64_torchvision COMMAND edgeopt_torchvision_tests
-  "--gtest_filter=Models/Torchvision.ReferenceMatchesPyTorch/*:TorchvisionFxInt8.ReferenceAgreesWithPyTorchInt8")
+  "--gtest_filter=Models/Torchvision.ReferenceMatchesPyTorch/*")
 set_tests_properties(arm64_units arm64_torchvision PROPERTIES LABELS arm64 TIMEOUT 1200
   FIXTURES_REQUIRED arm64_fixtures)
 # The unit suites skip a few ONNX test-data defects (reasons in the tests); the torchvision
