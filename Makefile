@@ -27,7 +27,7 @@ test: build
 ARM64_BUILD ?= build-arm64
 test-arm64: build
 	@bash scripts/setup_arm64.sh $(abspath $(ARM64_BUILD))/sysroot
-	@cmake -S . -B $(ARM64_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	@cmake --no-warn-unused-cli -S . -B $(ARM64_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
 	  -DEDGEOPT_HOST_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	@ninja -C $(ARM64_BUILD) -j $(JOBS) edgeopt edgeopt_tests edgeopt_conformance \
