@@ -2,7 +2,8 @@
 # (cmake/aarch64-linux-gnu.cmake). Emulated XNNPACK is 70-500x slower than native, so this is a
 # bounded subset, with small inputs:
 #   arm64_units                the GoogleTest suites of the reference and XNNPACK providers (and
-#                              XNNPACK vs reference on the torchvision models)
+#                              XNNPACK vs reference on the torchvision models; again on a
+#                              Cortex-A72 in arm64_xnnpack_torchvision_cortex_a72)
 #   onnx_conformance_xnnpack_* the ONNX backend test data on xnnpack,reference (defined in
 #                              conformance.cmake): simple, pytorch-converted, pytorch-operator,
 #   arm64_conformance_xnnpack_node_*  and the node tests of the ops XNNPACK takes
@@ -53,6 +54,14 @@ target_include_directories(edgeopt_arm64_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DI
 target_link_libraries(edgeopt_arm64_tests PRIVATE edgeopt_core GTest::gtest GTest::gtest_main)
 target_compile_definitions(edgeopt_arm64_tests PRIVATE
   EDGEOPT_SOURCE_DIR="${PROJECT_SOURCE_DIR}" EDGEOPT_BINARY_DIR="${PROJECT_BINARY_DIR}")
+# XNNPACK picks its kernels by the CPU's features: its torchvision runs again on a Cortex-A72
+# (arm64_units runs them on `max`).
+add_test(NAME arm64_xnnpack_torchvision_cortex_a72
+  COMMAND ${EDGEOPT_QEMU_AARCH64} -cpu cortex-a72 $<TARGET_FILE:edgeopt_tests>
+          "--gtest_filter=Models/XnnpackTorchvision.*")
+set_tests_properties(arm64_xnnpack_torchvision_cortex_a72 PROPERTIES LABELS arm64 TIMEOUT 900
+  FIXTURES_REQUIRED arm64_fixtures FAIL_REGULAR_EXPRESSION "${EDGEOPT_GTEST_ALL_RAN}")
+
 foreach(cpu max cortex-a72)
   string(REPLACE "-" "_" suffix ${cpu})
   add_test(NAME arm64_int8_vs_x86_${suffix}
