@@ -3,7 +3,7 @@
 
 For each model (weights=None, torch.manual_seed(0), eval mode) writes into OUT_DIR:
   <model>_op<opset>.onnx   torch.onnx.export, do_constant_folding, dynamic batch axis
-  <model>_input.pb         a fixed random 1x3x224x224 input (onnx TensorProto)
+  <model>_input.pb         a fixed random 1x3x224x224 input (onnx TensorProto; --size sets 224)
   <model>_output.pb        PyTorch's output for that input (onnx TensorProto)
   resnet18_calib.npz       16 random 3x224x224 samples (x) and zero labels (y): calibration data
                            for quantizing the random-weight model (size and speed demos only)
@@ -26,6 +26,9 @@ tested on (opset 13 only, fixed batch 1 so that the channel-shuffle Reshapes kee
 and, with --legacy-opsets, exports of ResNet-18 and MobileNetV2 at the opsets older exporters
 write (9 to 12; the oldest torch.onnx supports is 9), for the opset conversion tests:
   <model>_op<9..12>.onnx
+With --size N (e.g. 64, for the arm64 tests under qemu, where a 224x224 ResNet-18 takes
+minutes) every input is 1x3xNxN, and the FX int8 export has a dynamic batch axis so that the
+x86 build's `edgeopt run` can write its outputs for all inputs at once; use another OUT_DIR.
 Files that already exist are kept (a cache in the build folder); every file is written to a
 temporary name and renamed, so an interrupted run never leaves a partial fixture.
 
@@ -88,11 +91,15 @@ def trained_looking_batchnorm(model):
                 m.bias.copy_(0.1 * torch.randn(c, generator=gen))
 
 
+# Input height and width (--size).
+SIZE = 224
+
+
 def fixed_input():
     import torch
 
     gen = torch.Generator().manual_seed(1234)
-    return torch.randn(1, 3, 224, 224, generator=gen)
+    return torch.randn(1, 3, SIZE, SIZE, generator=gen)
 
 
 def export(model, x, path, opset, dynamic=True):
@@ -124,7 +131,7 @@ def write_calibration(path):
     import numpy as np
 
     rng = np.random.default_rng(11)
-    x = rng.standard_normal((16, 3, 224, 224), dtype=np.float32)
+    x = rng.standard_normal((16, 3, SIZE, SIZE), dtype=np.float32)
     buf = io.BytesIO()
     np.savez(buf, x=x, y=np.zeros(16, dtype=np.int64))
     write_atomic(path, buf.getvalue())
@@ -170,7 +177,7 @@ def fx_quantize(name):
     gen = torch.Generator().manual_seed(7)
     with torch.no_grad():
         for _ in range(8):  # calibration
-            prepared(torch.randn(4, 3, 224, 224, generator=gen))
+            prepared(torch.randn(4, 3, SIZE, SIZE, generator=gen))
     return convert_fx(prepared), gen
 
 
@@ -189,14 +196,14 @@ def make_fx_int8(out_dir):
 
     quantized, gen = fx_quantize("resnet18")
     x = fixed_input()
-    inputs = torch.randn(FXQ_SAMPLES, 3, 224, 224, generator=gen)
+    inputs = torch.randn(FXQ_SAMPLES, 3, SIZE, SIZE, generator=gen)
     with torch.no_grad():
         logits = torch.cat([quantized(inputs[i : i + 1]) for i in range(FXQ_SAMPLES)])
     for name, arr in (("resnet18_fxq_inputs.npy", inputs), ("resnet18_fxq_logits.npy", logits)):
         buf = io.BytesIO()
         np.save(buf, arr.numpy().astype(np.float32))
         write_atomic(os.path.join(out_dir, name), buf.getvalue())
-    export(quantized, x, os.path.join(out_dir, FXQ_FILES[0]), 13, dynamic=False)
+    export(quantized, x, os.path.join(out_dir, FXQ_FILES[0]), 13, dynamic=SIZE != 224)
 
 
 def main():
@@ -204,6 +211,7 @@ def main():
     parser.add_argument("out_dir")
     parser.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
     parser.add_argument("--opsets", nargs="*", type=int, default=OPSETS)
+    parser.add_argument("--size", type=int, default=224, help="input height and width")
     parser.add_argument("--fx-int8", action="store_true", help="also the FX int8 ResNet-18")
     parser.add_argument(
         "--fx-int8-all", action="store_true", help="also FX int8 exports of every model"
@@ -219,13 +227,16 @@ def main():
         help="also %s at opsets %s" % (", ".join(LEGACY_MODELS), LEGACY_OPSETS),
     )
     args = parser.parse_args()
+    global SIZE
+    SIZE = args.size
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = os.path.join(args.out_dir, "VERSION")
-    if not os.path.exists(stamp) or open(stamp).read().strip() != FIXTURE_VERSION:
+    version = FIXTURE_VERSION if SIZE == 224 else "%s size %d" % (FIXTURE_VERSION, SIZE)
+    if not os.path.exists(stamp) or open(stamp).read().strip() != version:
         for f in os.listdir(args.out_dir):
             if f.endswith((".onnx", ".pb", ".npy", ".npz")):
                 os.remove(os.path.join(args.out_dir, f))
-        write_atomic(stamp, (FIXTURE_VERSION + "\n").encode())
+        write_atomic(stamp, (version + "\n").encode())
 
     def opsets_of(name):
         if name in PRUNE_MODELS:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package edgeopt needs. Idempotent: installs only what is missing.
-# Usage: scripts/setup.sh   (EDGEOPT_TRAIN=0 skips libtorch, the training backend)
+# Usage: scripts/setup.sh   (EDGEOPT_TRAIN=0 skips libtorch, the training backend;
+#                            EDGEOPT_ARM64=1 also sets up the arm64 cross build: setup_arm64.sh)
 set -euo pipefail
 
 pkgs=(
@@ -46,3 +47,8 @@ fi
 # outputs run elsewhere. Tests that need it are skipped when it cannot be installed.
 bash "$(dirname "$0")/../bench/ort/setup.sh" ||
   echo "setup: onnxruntime-node could not be installed; ONNX Runtime checks will be skipped"
+
+# The arm64 cross build and qemu (`make test-arm64`), only when asked: scripts/setup_arm64.sh.
+if [[ "${EDGEOPT_ARM64:-0}" == "1" ]]; then
+  bash "$(dirname "$0")/setup_arm64.sh" ${EDGEOPT_ARM64_SYSROOT:+"$EDGEOPT_ARM64_SYSROOT"}
+fi

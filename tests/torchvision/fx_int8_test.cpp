@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -24,36 +23,22 @@
 #include "edgeopt/data.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
+#include "fxq_fixture.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fixtures_dir() {
-  if (const char* env = std::getenv("EDGEOPT_FIXTURES_DIR")) return env;
-  return fs::path(EDGEOPT_BINARY_DIR) / "fixtures";
-}
+using edgeopt::testing::fixtures_dir;
+using edgeopt::testing::output_step;
 
 int64_t argmax(const float* p, int64_t n) { return std::max_element(p, p + n) - p; }
-
-// Scale of the DequantizeLinear that produces the graph's first output.
-float output_step(const edgeopt::Model& m) {
-  for (const auto& node : m.graph.nodes) {
-    if (node.op_type != "DequantizeLinear" || node.outputs[0] != m.graph.outputs[0].name) continue;
-    if (const auto* init = m.graph.find_initializer(node.inputs[1]))
-      return init->tensor.data<float>()[0];
-    for (const auto& c : m.graph.nodes)
-      if (c.op_type == "Constant" && c.outputs[0] == node.inputs[1])
-        return c.attr("value")->t.tensor.data<float>()[0];
-  }
-  return 0;
-}
 
 TEST(TorchvisionFxInt8, ReferenceAgreesWithPyTorchInt8) {
   const fs::path dir = fixtures_dir();
   const fs::path model_path = dir / "resnet18_fxq_op13.onnx";
-  for (const char* f : {"resnet18_fxq_op13.onnx", "resnet18_fxq_inputs.npy",
-                        "resnet18_fxq_logits.npy"})
+  for (const char* f :
+       {"resnet18_fxq_op13.onnx", "resnet18_fxq_inputs.npy", "resnet18_fxq_logits.npy"})
     if (!fs::exists(dir / f)) GTEST_SKIP() << dir / f << " is missing: run ctest -R make_fixtures";
   const edgeopt::Tensor inputs = edgeopt::load_npy(dir / "resnet18_fxq_inputs.npy");
   const edgeopt::Tensor want = edgeopt::load_npy(dir / "resnet18_fxq_logits.npy");
@@ -75,8 +60,8 @@ TEST(TorchvisionFxInt8, ReferenceAgreesWithPyTorchInt8) {
   int64_t close = 0;
   double max_steps = 0;
   for (int64_t i = 0; i < n; ++i) {
-    edgeopt::Tensor x(edgeopt::DType::kF32, {1, inputs.shape()[1], inputs.shape()[2],
-                                              inputs.shape()[3]});
+    edgeopt::Tensor x(edgeopt::DType::kF32,
+                      {1, inputs.shape()[1], inputs.shape()[2], inputs.shape()[3]});
     std::memcpy(x.data<float>(), inputs.data<float>() + i * per, per * sizeof(float));
     const std::vector<edgeopt::Tensor> got = session.run(std::vector<edgeopt::Tensor>{x});
     ASSERT_EQ(got.size(), 1u);
@@ -93,10 +78,11 @@ TEST(TorchvisionFxInt8, ReferenceAgreesWithPyTorchInt8) {
     }
   }
   const double close_frac = double(close) / double(n * 1000);
-  std::printf("FX int8 resnet18 vs PyTorch int8 (step %.4g): exact top-1 %d/%lld, top-1 within "
-              "one step %d/%lld, logits within one step %.4f, max %.2f steps\n",
-              step, exact, static_cast<long long>(n), within_step, static_cast<long long>(n),
-              close_frac, max_steps);
+  std::printf(
+      "FX int8 resnet18 vs PyTorch int8 (step %.4g): exact top-1 %d/%lld, top-1 within "
+      "one step %d/%lld, logits within one step %.4f, max %.2f steps\n",
+      step, exact, static_cast<long long>(n), within_step, static_cast<long long>(n), close_frac,
+      max_steps);
   EXPECT_GE(within_step, (99 * n + 99) / 100);
   EXPECT_GE(close_frac, 0.99);
   EXPECT_LE(max_steps, 3.01);
@@ -125,8 +111,8 @@ TEST(TorchvisionFxInt8, OnednnInt8MatchesReference) {
   int64_t close = 0;
   double max_steps = 0;
   for (int64_t i = 0; i < n; ++i) {
-    edgeopt::Tensor x(edgeopt::DType::kF32, {1, inputs.shape()[1], inputs.shape()[2],
-                                              inputs.shape()[3]});
+    edgeopt::Tensor x(edgeopt::DType::kF32,
+                      {1, inputs.shape()[1], inputs.shape()[2], inputs.shape()[3]});
     std::memcpy(x.data<float>(), inputs.data<float>() + i * per, per * sizeof(float));
     const edgeopt::Tensor g = fast.run(std::vector<edgeopt::Tensor>{x})[0];
     const edgeopt::Tensor w = ref.run(std::vector<edgeopt::Tensor>{x})[0];
@@ -144,9 +130,10 @@ TEST(TorchvisionFxInt8, OnednnInt8MatchesReference) {
     float_conv += p.op_type == "Conv";
   }
   const double close_frac = double(close) / double(n * 1000);
-  std::printf("FX int8 resnet18, onednn vs reference: top-1 %d/%lld, logits within one step "
-              "%.4f, max %.2f steps, %d QConv\n",
-              agree, static_cast<long long>(n), close_frac, max_steps, qconv);
+  std::printf(
+      "FX int8 resnet18, onednn vs reference: top-1 %d/%lld, logits within one step "
+      "%.4f, max %.2f steps, %d QConv\n",
+      agree, static_cast<long long>(n), close_frac, max_steps, qconv);
   EXPECT_EQ(qconv, 20);
   EXPECT_EQ(float_conv, 0);
   EXPECT_GE(agree, n - 1);
