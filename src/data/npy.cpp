@@ -144,7 +144,10 @@ class HeaderParser {
       if (peek() == 'L') ++i_;  // Python 2 long suffix
       v.tuple.push_back(d);
       skip_ws();
-      if (peek() == ',') ++i_;
+      if (peek() == ',')
+        ++i_;
+      else if (peek() != ')')
+        bad("expected ',' or ')' after a dimension");
     }
     return v;
   }
