@@ -121,8 +121,17 @@ std::optional<size_t> best_by(const std::vector<FitCandidate>& cs,
 
 }  // namespace
 
-std::optional<size_t> pick_candidate(const std::vector<FitCandidate>& cs, FitObjective objective,
+std::optional<size_t> pick_candidate(const std::vector<FitCandidate>& all, FitObjective objective,
                                      bool p95) {
+  // Only non-dominated candidates may be picked: the tie bands below compare one figure, and a
+  // candidate tied there can still be beaten on every figure by another (same top-1 and size,
+  // less RAM and energy). Whatever dominates a fitting candidate fits too, so a pick remains.
+  std::vector<FitCandidate> cs = all;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!all[i].fits) continue;
+    for (size_t j = 0; j < all.size() && cs[i].fits; ++j)
+      if (j != i && all[j].fits && dominates(all[j], all[i], p95)) cs[i].fits = false;
+  }
   switch (objective) {
     case FitObjective::kLatency:
       return best_by(
