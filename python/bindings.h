@@ -36,6 +36,7 @@ void bind_quantize(py::module_& m);
 void bind_prune(py::module_& m);
 void bind_lowrank(py::module_& m);
 void bind_evaluate(py::module_& m);
+void bind_fit(py::module_& m);
 
 // The element type of a numpy array; throws Error (unsupported) naming `what` for dtypes
 // edgeopt has no tensor type for (object, complex, datetime...).

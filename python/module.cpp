@@ -282,4 +282,5 @@ PYBIND11_MODULE(_edgeopt, m) {
   bind_prune(m);
   bind_lowrank(m);
   bind_evaluate(m);
+  bind_fit(m);
 }

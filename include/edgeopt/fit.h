@@ -139,6 +139,8 @@ struct FitOptions {
   // Benchmarks a saved model with per-node profiling (the CLI runs `edgeopt bench --profile` in a
   // fresh process so that each peak RAM is the model's own).
   std::function<BenchResult(const std::filesystem::path& model, int runs, int warmup)> bench;
+  // What `bench` is, for the report's basis of the host figures.
+  std::string bench_describe = "edgeopt bench --profile";
   std::function<void(const std::string&)> log;
   std::filesystem::path work_dir;  // every candidate's model is written here (must exist)
 };
@@ -164,5 +166,23 @@ FitResult run_fit(const Model& model, const FitOptions& options);
 nlohmann::json fit_report_json(const FitResult& result, const FitOptions& options,
                                const std::string& model_name);
 std::string fit_report_markdown(const nlohmann::json& report);
+
+// What run_fit_to_folder wrote.
+struct FitOutput {
+  std::filesystem::path dir;  // OUT_DIR
+  nlohmann::json report;      // report.json; "pick" is null when no candidate fits
+  std::string markdown;       // report.md
+  bool fits() const { return !report.at("pick").is_null(); }
+};
+
+// Runs the search on the model at `model_path` (not modified) and writes OUT_DIR `out` as a
+// whole (docs/fit.md): report.json, report.md, report.html, candidates/ (the frontier models)
+// and, when a candidate fits, model.onnx and recipe.json. Everything goes to a temporary folder
+// beside `out`, renamed into place at the end; an existing `out` is replaced only when it is
+// empty or an earlier fit's output. options.work_dir is set here. Throws Error (invalid input)
+// for an `out` it refuses (not a folder name, a file, a folder with other content, a folder
+// holding the model) and for what run_fit throws; `out` is then untouched.
+FitOutput run_fit_to_folder(const std::string& model_path, const std::string& out,
+                            FitOptions options);
 
 }  // namespace edgeopt

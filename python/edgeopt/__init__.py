@@ -9,6 +9,8 @@ The Python face of the edgeopt CLI, shaped like ONNX Runtime's API:
     edgeopt.inspect("model.onnx")                           # dict of `edgeopt inspect --json`
     edgeopt.quantize("model.onnx", "int8.onnx", calib="fashion-mnist:train")
     edgeopt.benchmark("int8.onnx", runs=50)                 # dict of `edgeopt bench --json`
+    edgeopt.fit("model.onnx", "fit_out", device="host", calib="fashion-mnist:train",
+                eval="fashion-mnist:test", max_size=0.2)    # dict of report.json
 
 Every command returns the figures of the same CLI command's `--json` as a dict. Errors raise
 edgeopt.Error: InvalidInput (bad model, data or argument), Unsupported (valid, but edgeopt
@@ -38,6 +40,7 @@ from ._edgeopt import (  # noqa: E402
     __version__,
     benchmark,
     evaluate,
+    fit,
     get_available_providers,
     inspect,
     lowrank,
@@ -49,7 +52,7 @@ from . import _edgeopt  # noqa: E402
 __all__ = [
     "Error", "InvalidInput", "Unsupported", "Internal", "InferenceSession", "NodeArg",
     "get_available_providers", "inspect", "benchmark", "optimize", "quantize", "prune",
-    "lowrank", "evaluate", "__version__",
+    "lowrank", "evaluate", "fit", "__version__",
 ]
 
 

@@ -315,7 +315,7 @@ void Search::confirm(std::vector<size_t> survivors) {
 FitResult Search::run() {
   if (!o_.bench) fail(ErrorKind::kInternal, "fit: no benchmark function");
   open_datasets();
-  r_.bench_note = "edgeopt bench --profile, " + std::to_string(o_.threads) +
+  r_.bench_note = o_.bench_describe + ", " + std::to_string(o_.threads) +
                   " thread(s), batch 1, median over " + std::to_string(o_.bench_rounds) +
                   " interleaved rounds of " + std::to_string(o_.bench_runs) + " runs after " +
                   std::to_string(o_.bench_warmup) + " warm-up runs";

@@ -4,15 +4,10 @@
 //             [--threads N] [--seed N] -o OUT_DIR
 // Searches the candidates of include/edgeopt/fit.h, measures them, and writes the pick, the
 // frontier models and the report to OUT_DIR (docs/fit.md). Exit 0 when a model fits, 3 when none
-// does (the report is still written), 2 for bad input.
-//
-// OUT_DIR is written as a whole: everything goes to a temporary folder beside it, renamed into
-// place at the end. An existing OUT_DIR is replaced only when it is empty or the output of an
-// earlier fit (its report.json says so); anything else is refused, so a typo never deletes a
-// user's folder.
+// does (the report is still written), 2 for bad input. OUT_DIR is written by run_fit_to_folder
+// (src/search/fit_folder.cpp, shared with the Python module); what stays here is the benchmark
+// in a fresh process.
 #include "edgeopt/fit.h"
-
-#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -22,9 +17,6 @@
 #include "command.h"
 #include "edgeopt/device.h"
 #include "edgeopt/error.h"
-#include "edgeopt/fileio.h"
-#include "edgeopt/fit_report.h"
-#include "edgeopt/onnx_io.h"
 #include "edgeopt/recipe.h"
 
 namespace edgeopt::cli {
@@ -79,61 +71,6 @@ BenchResult bench_in_child(const fs::path& model, int runs, int warmup, int thre
   return r;
 }
 
-// True when `dir` is empty or holds what an earlier `edgeopt fit` wrote.
-bool replaceable(const fs::path& dir) {
-  if (fs::is_empty(dir)) return true;
-  const fs::path report = dir / "report.json";
-  if (!fs::is_regular_file(report)) return false;
-  try {
-    return nlohmann::json::parse(read_file(report)).contains("edgeopt_fit");
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-void check_output_dir(const fs::path& out, const fs::path& model) {
-  if (fs::exists(out)) {
-    if (!fs::is_directory(out)) fail_input("fit: ", out.string(), " exists and is not a folder");
-    if (!replaceable(out))
-      fail_input("fit: ", out.string(),
-                 " is not empty and not the output of an earlier edgeopt fit: give a new folder");
-  }
-  const fs::path m = fs::weakly_canonical(model), o = fs::weakly_canonical(out);
-  for (fs::path p = m.parent_path(); !p.empty(); p = p.parent_path()) {
-    if (p == o)
-      fail_input("fit: the model ", model.string(), " is inside the output folder ", out.string());
-    if (p == p.parent_path()) break;
-  }
-}
-
-// Removes a folder on scope exit unless released.
-struct TempDir {
-  fs::path path;
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
-std::string stem(const std::string& name) {
-  std::string s;
-  for (char c : name) s += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
-  return s;
-}
-
-// Moves the finished folder `tmp` to `out`, replacing an earlier fit output.
-void commit_output(const fs::path& tmp, const fs::path& out) {
-  fs::path old;
-  if (fs::exists(out)) {
-    old =
-        out.parent_path() / ("." + out.filename().string() + ".old-" + std::to_string(::getpid()));
-    fs::rename(out, old);
-  }
-  fs::rename(tmp, out);
-  std::error_code ec;
-  if (!old.empty()) fs::remove_all(old, ec);
-}
-
 int run_fit_command(const FitArgs& a) {
   // Fine-tuning candidates need the training backend: hand the command over to edgeopt-train.
   if (!a.train.empty() && !StepRegistry::global().find("finetune")) {
@@ -143,12 +80,6 @@ int run_fit_command(const FitArgs& a) {
     }
     fail_input("fit: --train needs the training backend (edgeopt-train), not built here");
   }
-  fs::path out = fs::path(a.out).lexically_normal();
-  if (out.filename().empty() && out.has_parent_path()) out = out.parent_path();  // "out/"
-  if (out.filename().empty() || out.filename() == "." || out.filename() == "..")
-    fail_input("fit: -o needs a folder name, got '", a.out, "'");
-  check_output_dir(out, a.model);
-
   FitOptions o;
   o.device = load_device_profile(a.device);
   o.limits.max_latency_ms = a.max_latency;
@@ -172,46 +103,13 @@ int run_fit_command(const FitArgs& a) {
     return bench_in_child(m, runs, warmup, a.threads);
   };
   o.log = [](const std::string& line) { std::cerr << "fit: " << line << "\n"; };
-  const Model model = load_model(a.model);
+  const FitOutput r = run_fit_to_folder(a.model, a.out, std::move(o));
 
-  fs::create_directories(fs::absolute(out).parent_path());
-  TempDir tmp{out.parent_path() /
-              ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()))};
-  fs::remove_all(tmp.path);
-  fs::create_directories(tmp.path / "work");
-  fs::create_directories(tmp.path / "candidates");
-  o.work_dir = tmp.path / "work";
-
-  const FitResult r = run_fit(model, o);
-  nlohmann::json report = fit_report_json(r, o, a.model);
-  // Where each frontier model is, relative to OUT_DIR.
-  for (auto& c : report["candidates"])
-    if (c["on_frontier"].get<bool>()) c["file"] = "candidates/" + stem(c["name"]) + ".onnx";
-  const std::string md = fit_report_markdown(report);
-  write_file_atomic(tmp.path / "report.json", report.dump(2) + "\n");
-  write_file_atomic(tmp.path / "report.md", md);
-  write_file_atomic(tmp.path / "report.html", fit_report_html(report));
-  for (const auto& [name, file] : r.files) {
-    bool frontier = false;
-    for (const FitCandidate& c : r.candidates)
-      if (c.name == name) frontier = c.on_frontier;
-    if (frontier) fs::copy_file(file, tmp.path / "candidates" / (stem(name) + ".onnx"));
-  }
-  if (r.pick) {
-    const FitCandidate& p = r.candidates[*r.pick];
-    for (const auto& [name, file] : r.files)
-      if (name == p.name) fs::copy_file(file, tmp.path / "model.onnx");
-    write_file_atomic(tmp.path / "recipe.json", report.at("pick_recipe").dump(2) + "\n");
-  }
-  fs::remove_all(tmp.path / "work");
-  commit_output(tmp.path, out);
-  tmp.path.clear();
-
-  std::cout << md << "\nwrote " << out.string() << "/report.html, report.md, report.json"
-            << (r.pick ? ", model.onnx" : "") << "\n";
-  if (r.pick) return 0;
+  std::cout << r.markdown << "\nwrote " << r.dir.string() << "/report.html, report.md, report.json"
+            << (r.fits() ? ", model.onnx" : "") << "\n";
+  if (r.fits()) return 0;
   std::cerr << "fit: no candidate fits every limit\n";
-  for (const auto& line : report.at("misses"))
+  for (const auto& line : r.report.at("misses"))
     std::cerr << "fit: " << line.get<std::string>() << "\n";
   return 3;
 }
