@@ -23,6 +23,9 @@ nlohmann::json inspect_json(const std::string& model_path, const Model& model,
 // `edgeopt bench MODEL --json` for one model: latency statistics, memory and sizes; the
 // per-node profile when `profile` is set.
 nlohmann::json bench_json(const BenchResult& result, int warmup, int threads, bool profile);
+// The inverse: a BenchResult from bench_json's output (e.g. a child `edgeopt bench --json`).
+// Throws nlohmann::json::exception when a field is missing or mistyped.
+BenchResult bench_from_json(const nlohmann::json& j);
 
 // `edgeopt optimize MODEL -o OUT --json` (graph passes, no recipe).
 nlohmann::json pass_report_json(const std::string& model_path, const std::string& out_path,

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <mutex>
 #include <sstream>
 
 #include "edgeopt/error.h"
@@ -36,7 +35,7 @@ std::string shape_str(const Shape& shape) {
 namespace {
 
 std::atomic<int64_t> g_in_use{0};
-std::atomic<int64_t> g_budget{0};  // 0: not set yet
+std::atomic<int64_t> g_budget{0};  // 0: the memory available
 
 // MemAvailable of /proc/meminfo, or no limit where it cannot be read.
 int64_t available_memory() {
@@ -85,19 +84,12 @@ std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
 
 }  // namespace
 
-void set_memory_budget(int64_t bytes) { g_budget = bytes > 0 ? bytes : available_memory(); }
+void set_memory_budget(int64_t bytes) { g_budget = bytes > 0 ? bytes : 0; }
 
 int64_t memory_budget() {
-  int64_t b = g_budget.load();
-  if (b == 0) {
-    static std::once_flag once;
-    std::call_once(once, [] {
-      int64_t zero = 0;
-      g_budget.compare_exchange_strong(zero, available_memory());
-    });
-    b = g_budget.load();
-  }
-  return b;
+  static const int64_t available = available_memory();  // read once, thread-safe
+  const int64_t b = g_budget.load();
+  return b > 0 ? b : available;
 }
 
 int64_t tensor_bytes_in_use() { return g_in_use.load(); }

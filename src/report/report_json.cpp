@@ -95,6 +95,35 @@ nlohmann::json bench_json(const BenchResult& r, int warmup, int threads, bool pr
   return j;
 }
 
+BenchResult bench_from_json(const nlohmann::json& j) {
+  BenchResult r;
+  r.model = j.at("model").get<std::string>();
+  r.batch = j.at("batch").get<int64_t>();
+  LatencyStats& l = r.latency;
+  l.runs = j.at("runs").get<int64_t>();
+  l.mean_ms = j.at("mean_ms").get<double>();
+  l.std_ms = j.at("std_ms").get<double>();
+  l.min_ms = j.at("min_ms").get<double>();
+  l.max_ms = j.at("max_ms").get<double>();
+  l.p50_ms = j.at("p50_ms").get<double>();
+  l.p90_ms = j.at("p90_ms").get<double>();
+  l.p95_ms = j.at("p95_ms").get<double>();
+  l.p99_ms = j.at("p99_ms").get<double>();
+  r.load_ms = j.at("load_ms").get<double>();
+  r.first_ms = j.at("first_ms").get<double>();
+  r.throughput_ips = j.at("throughput_ips").get<double>();
+  r.peak_rss_bytes = j.at("peak_rss_bytes").get<int64_t>();
+  r.arena_bytes = j.at("arena_bytes").get<int64_t>();
+  r.weight_bytes = j.at("weight_bytes").get<int64_t>();
+  r.file_bytes = j.at("file_bytes").get<int64_t>();
+  if (j.contains("profile"))
+    for (const auto& n : j.at("profile"))
+      r.profile.push_back({n.at("node").get<std::string>(), n.at("op").get<std::string>(),
+                           n.at("provider").get<std::string>(), n.at("total_ms").get<double>(),
+                           n.at("calls").get<int64_t>()});
+  return r;
+}
+
 nlohmann::json pass_report_json(const std::string& model_path, const std::string& out_path,
                                 const PassReport& r) {
   nlohmann::json j;

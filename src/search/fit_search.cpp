@@ -111,6 +111,8 @@ class Search {
   // model (the reason is logged and listed).
   bool build(const FitPlanEntry& e);
   void measure_subset(FitCandidate& c, const fs::path& file);
+  // top1, agreement and eval_count of `c` (model `m`) on the first `limit` eval samples.
+  void evaluate_candidate(FitCandidate& c, const Model& m, int64_t limit);
   void set_device_figures(FitCandidate& c, const std::vector<BenchResult>& runs);
   void confirm(std::vector<size_t> survivors);
   void provenance(FitCandidate& c) const;
@@ -158,18 +160,22 @@ void Search::measure_subset(FitCandidate& c, const fs::path& file) {
   c.deflated_bytes = st.compressed_bytes;
   c.params = st.params;
   c.macs = st.macs;
+  evaluate_candidate(c, m, r_.subset);
+  set_device_figures(c, {o_.bench(file, o_.quick_runs, o_.quick_warmup)});
+  c.stage = "subset";
+}
+
+void Search::evaluate_candidate(FitCandidate& c, const Model& m, int64_t limit) {
   EvalOptions eo;
-  eo.limit = r_.subset;
+  eo.limit = limit;
   eo.progress = terminal_progress("eval " + c.name);  // a bar on a terminal, nothing in a log
-  const bool is_baseline = c.steps.empty();
+  const bool is_baseline = c.steps.empty();           // the baseline's session is the reference
   std::optional<Session> own;
   Session& s = is_baseline ? *baseline_session_ : own.emplace(m);
   const EvalResult er = evaluate(s, *eval_, eo, is_baseline ? nullptr : baseline_session_.get());
   c.top1 = er.metrics.top1();
   c.agreement = er.fidelity ? er.fidelity->agreement : 1.0;
   c.eval_count = er.metrics.count;
-  set_device_figures(c, {o_.bench(file, o_.quick_runs, o_.quick_warmup)});
-  c.stage = "subset";
 }
 
 void Search::set_device_figures(FitCandidate& c, const std::vector<BenchResult>& runs) {
@@ -275,17 +281,7 @@ void Search::confirm(std::vector<size_t> survivors) {
       r_.budget_cut.push_back(c.name + ": not confirmed (subset figures only)");
       continue;
     }
-    const Model m = load_model(files_.at(c.name));
-    EvalOptions eo;
-    eo.limit = r_.eval_count;
-    eo.progress = terminal_progress("eval " + c.name);
-    const bool is_baseline = i == 0;
-    std::optional<Session> own;
-    Session& s = is_baseline ? *baseline_session_ : own.emplace(m);
-    const EvalResult er = evaluate(s, *eval_, eo, is_baseline ? nullptr : baseline_session_.get());
-    c.top1 = er.metrics.top1();
-    c.agreement = er.fidelity ? er.fidelity->agreement : 1.0;
-    c.eval_count = er.metrics.count;
+    evaluate_candidate(c, load_model(files_.at(c.name)), r_.eval_count);
     log(c.name + ": top-1 " + fmt("%.2f%%", c.top1 * 100) + " on " + std::to_string(c.eval_count) +
         " samples");
     evaluated.push_back(i);

@@ -18,6 +18,7 @@
 #include "edgeopt/device.h"
 #include "edgeopt/error.h"
 #include "edgeopt/recipe.h"
+#include "edgeopt/report_json.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -44,27 +45,8 @@ BenchResult bench_in_child(const fs::path& model, int runs, int warmup, int thre
                    "--warmup", std::to_string(warmup), "--threads", std::to_string(threads)});
   BenchResult r;
   try {
-    const nlohmann::json j = nlohmann::json::parse(out);
+    r = bench_from_json(nlohmann::json::parse(out));
     r.model = model.string();
-    r.latency.runs = j.at("runs").get<int64_t>();
-    r.latency.mean_ms = j.at("mean_ms").get<double>();
-    r.latency.min_ms = j.at("min_ms").get<double>();
-    r.latency.max_ms = j.at("max_ms").get<double>();
-    r.latency.p50_ms = j.at("p50_ms").get<double>();
-    r.latency.p90_ms = j.at("p90_ms").get<double>();
-    r.latency.p95_ms = j.at("p95_ms").get<double>();
-    r.latency.p99_ms = j.at("p99_ms").get<double>();
-    r.load_ms = j.at("load_ms").get<double>();
-    r.first_ms = j.at("first_ms").get<double>();
-    r.throughput_ips = j.at("throughput_ips").get<double>();
-    r.peak_rss_bytes = j.at("peak_rss_bytes").get<int64_t>();
-    r.arena_bytes = j.at("arena_bytes").get<int64_t>();
-    r.weight_bytes = j.at("weight_bytes").get<int64_t>();
-    r.file_bytes = j.at("file_bytes").get<int64_t>();
-    for (const auto& n : j.at("profile"))
-      r.profile.push_back({n.at("node").get<std::string>(), n.at("op").get<std::string>(),
-                           n.at("provider").get<std::string>(), n.at("total_ms").get<double>(),
-                           n.at("calls").get<int64_t>()});
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorKind::kInternal, "bench of ", model.string(), " printed unexpected JSON: ", e.what());
   }
