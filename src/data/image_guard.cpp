@@ -40,8 +40,12 @@ void check_dht(const uint8_t* p, const uint8_t* seg_end, const uint8_t* file_end
 static void check_jpeg_tables(const std::string& bytes, const std::string& name) {
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t n = bytes.size();
-  if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return;  // not a JPEG
-  size_t i = 2;
+  // Start of image: 0xFF, any number of 0xFF fill bytes, 0xD8 (stb accepts the fill bytes too).
+  if (n < 4 || b[0] != 0xFF) return;
+  size_t i = 1;
+  while (i < n && b[i] == 0xFF) ++i;
+  if (i >= n || b[i] != 0xD8) return;  // not a JPEG
+  ++i;
   bool in_scan = false;  // inside entropy-coded data, which follows a start of scan (SOS)
   while (i + 1 < n) {
     if (in_scan) {
