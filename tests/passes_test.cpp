@@ -53,8 +53,7 @@ Node& add_node(Model& m, const std::string& op, std::vector<std::string> in,
   n.name = op + "_" + std::to_string(m.graph.nodes.size());
   n.inputs = std::move(in);
   n.outputs = std::move(out);
-  m.graph.nodes.push_back(std::move(n));
-  return m.graph.nodes.back();
+  return m.graph.nodes[m.graph.add_node(std::move(n))];
 }
 
 Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1, float hi = 1) {
@@ -619,6 +618,109 @@ TEST(PassPipeline, SmallTorchNetFoldsReshapeTargetAndBatchNorms) {
   EXPECT_EQ(count(m, "Concat"), 0);
   // Conv, Relu, Reshape, Gemm.
   EXPECT_EQ(m.graph.nodes.size(), 4u);
+}
+
+// ---- long chains: every pass is one sweep over the graph ----------------------------------
+// 200,000-node chains (passes that rescanned the graph per node or erased one node at a time
+// took minutes on these); the result is checked by node counts and by running both versions on
+// the reference provider. The values are dyadic so that the folded model computes them exactly.
+
+constexpr int kChain = 200000;
+
+TEST(LongChain, IdentityEliminationRemovesEveryIdentity) {
+  Model m = new_model();
+  Graph& g = m.graph;
+  g.inputs.push_back(vinfo("x", DType::kF32, {1, 4}));
+  g.outputs.push_back(vinfo("y", DType::kF32, {1, 4}));
+  std::string prev = "x";
+  for (int k = 0; k + 1 < kChain; ++k) {
+    const std::string v = "v" + std::to_string(k);
+    add_node(m, "Identity", {prev}, {v});
+    prev = v;
+  }
+  add_node(m, "Relu", {prev}, {"y"});
+  ASSERT_EQ(g.nodes.size(), static_cast<size_t>(kChain));
+  const PassReport r =
+      optimize_and_compare(m, {random_tensor({1, 4}, 300)}, {"identity_elimination"}, 0);
+  EXPECT_EQ(r.nodes_before, kChain);
+  EXPECT_EQ(r.nodes_after, 1);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].inputs[0], "x");
+}
+
+TEST(LongChain, ConvBnFoldFoldsEveryBatchNorm) {
+  Model m = new_model();
+  Graph& g = m.graph;
+  g.inputs.push_back(vinfo("x", DType::kF32, {1, 1, 1, 1}));
+  g.outputs.push_back(vinfo("y", DType::kF32, {1, 1, 1, 1}));
+  // Two parameter sets, alternating: scale 2 then 1/2 (epsilon 0, var 1), so that the chain
+  // stays bounded and every folded weight and bias is exact.
+  for (const auto& [p, gamma] : {std::pair{"a_", 2.f}, std::pair{"b_", 0.5f}}) {
+    g.add_initializer(std::string(p) + "gamma", Tensor::from_vector<float>({gamma}, {1}));
+    g.add_initializer(std::string(p) + "beta", Tensor::from_vector<float>({0.125f}, {1}));
+    g.add_initializer(std::string(p) + "mean", Tensor::from_vector<float>({0.25f}, {1}));
+    g.add_initializer(std::string(p) + "var", Tensor::from_vector<float>({1.f}, {1}));
+  }
+  std::string prev = "x";
+  for (int k = 0; k < kChain / 2; ++k) {
+    const std::string w = "w" + std::to_string(k), c = "c" + std::to_string(k);
+    const std::string out = k + 1 == kChain / 2 ? "y" : "b" + std::to_string(k);
+    g.add_initializer(w, Tensor::from_vector<float>({k % 3 == 0 ? -1.f : 1.f}, {1, 1, 1, 1}));
+    add_node(m, "Conv", {prev, w}, {c});
+    const std::string p = k % 2 ? "b_" : "a_";
+    add_node(m, "BatchNormalization", {c, p + "gamma", p + "beta", p + "mean", p + "var"}, {out})
+        .set_attr_float("epsilon", 0.f);
+    prev = out;
+  }
+  ASSERT_EQ(g.nodes.size(), static_cast<size_t>(kChain));
+  optimize_and_compare(m, {Tensor::from_vector<float>({1.5f}, {1, 1, 1, 1})}, {"conv_bn_fold"}, 0);
+  EXPECT_EQ(count(m, "BatchNormalization"), 0);
+  EXPECT_EQ(count(m, "Conv"), kChain / 2);
+  EXPECT_EQ(g.nodes.size(), static_cast<size_t>(kChain / 2));
+  EXPECT_EQ(g.initializers.size(), static_cast<size_t>(kChain));  // a weight and a bias each
+}
+
+TEST(LongChain, ConstantFoldingMovesEveryConstant) {
+  Model m = new_model();
+  Graph& g = m.graph;
+  g.inputs.push_back(vinfo("x", DType::kF32, {1, 4}));
+  g.outputs.push_back(vinfo("y", DType::kF32, {1, 4}));
+  std::string prev = "x";
+  for (int k = 0; k < kChain / 2; ++k) {
+    const std::string c = "c" + std::to_string(k);
+    const std::string out = k + 1 == kChain / 2 ? "y" : "s" + std::to_string(k);
+    Node& cn = add_node(m, "Constant", {}, {c});
+    cn.set_attr_tensor("value", Tensor::from_vector<float>({static_cast<float>(k % 5)}, {1}));
+    add_node(m, "Add", {prev, c}, {out});
+    prev = out;
+  }
+  ASSERT_EQ(g.nodes.size(), static_cast<size_t>(kChain));
+  optimize_and_compare(m, {random_tensor({1, 4}, 301)}, {"constant_folding"}, 0);
+  EXPECT_EQ(count(m, "Constant"), 0);
+  EXPECT_EQ(count(m, "Add"), kChain / 2);
+  EXPECT_EQ(g.initializers.size(), static_cast<size_t>(kChain / 2));
+}
+
+TEST(LongChain, TransposeReshapeCancellationCancelsEveryPair) {
+  Model m = new_model();
+  Graph& g = m.graph;
+  g.inputs.push_back(vinfo("x", DType::kF32, {2, 3}));
+  g.outputs.push_back(vinfo("y", DType::kF32, {2, 3}));
+  std::string prev = "x";
+  for (int k = 0; k + 1 < kChain; ++k) {
+    const std::string v = "t" + std::to_string(k);
+    add_node(m, "Transpose", {prev}, {v}).set_attr_ints("perm", {1, 0});
+    prev = v;
+  }
+  // 199,999 transposes: an odd count, one remains.
+  add_node(m, "Relu", {prev}, {"y_t"});
+  add_node(m, "Transpose", {"y_t"}, {"y"}).set_attr_ints("perm", {1, 0});
+  const PassReport r =
+      optimize_and_compare(m, {random_tensor({2, 3}, 302)}, {"transpose_reshape_cancellation"}, 0);
+  EXPECT_EQ(r.nodes_before, kChain + 1);
+  EXPECT_EQ(count(m, "Relu"), 1);
+  EXPECT_EQ(count(m, "Transpose"), 2);
+  EXPECT_EQ(g.nodes.size(), 3u);
 }
 
 }  // namespace

@@ -18,6 +18,21 @@
 namespace edgeopt {
 
 struct Graph;
+struct GraphIndex;  // src/ir/graph_index.h
+
+// Holds a graph's def-use index. Copying a graph copies no index (the copy builds its own on
+// first use); moving one moves it along with the nodes it describes.
+class GraphIndexCache {
+ public:
+  GraphIndexCache();
+  ~GraphIndexCache();
+  GraphIndexCache(const GraphIndexCache&);
+  GraphIndexCache& operator=(const GraphIndexCache&);
+  GraphIndexCache(GraphIndexCache&&) noexcept;
+  GraphIndexCache& operator=(GraphIndexCache&&) noexcept;
+  std::unique_ptr<GraphIndex> index;
+  std::vector<int> removed;  // nodes marked by Graph::remove_node(), for Graph::compact()
+};
 
 // A dimension: static (value >= 0), symbolic (param non-empty) or unknown (neither).
 struct Dim {
@@ -101,6 +116,8 @@ struct Node {
   int64_t attr_int(const std::string& name, int64_t def) const;
   float attr_float(const std::string& name, float def) const;
   std::string attr_string(const std::string& name, const std::string& def) const;
+  // True for the default ONNX domain ("" or "ai.onnx").
+  bool is_default_domain() const { return domain.empty() || domain == "ai.onnx"; }
   std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> def = {}) const;
   std::vector<float> attr_floats(const std::string& name, std::vector<float> def = {}) const;
   // Adds or replaces an attribute.
@@ -135,6 +152,12 @@ struct Graph {
   // Types and shapes found by ONNX shape inference at load (not saved).
   std::map<std::string, ValueInfo> inferred;
 
+  // Lookups by name are answered from an index (value -> producing node, value -> reading
+  // nodes; initializer, graph input/output and value_info names) built on first use and kept
+  // current by the editing functions below, so a pass that queries once per node stays linear.
+  // Code that edits `nodes` (inputs, outputs, names, subgraph attributes), `initializers`,
+  // `inputs`, `outputs` or `value_info` in place calls invalidate_index() afterwards; a change in
+  // the size or storage of those vectors is noticed without it.
   const NamedTensor* find_initializer(const std::string& name) const;
   NamedTensor* find_initializer(const std::string& name);
   void add_initializer(const std::string& name, Tensor t);  // replaces one of the same name
@@ -145,8 +168,13 @@ struct Graph {
   std::vector<const ValueInfo*> real_inputs() const;
   // Index of the node producing `value`, or -1.
   int producer(const std::string& value) const;
-  // Indices of nodes consuming `value`.
+  // Indices of nodes having `value` as an input, ascending, each once.
   std::vector<int> consumers(const std::string& value) const;
+  // Indices of nodes reading `value` as an input or from inside a subgraph (If, Loop, Scan
+  // bodies), ascending, each once.
+  std::vector<int> readers(const std::string& value) const;
+  // Number of readers of `value`, plus one if it is a graph output.
+  size_t use_count(const std::string& value) const;
   // Best known type/shape of a value: graph input/output, value_info, then inferred.
   const ValueInfo* find_value_info(const std::string& name) const;
   // A value name not used anywhere in the graph, starting with `prefix`.
@@ -156,6 +184,25 @@ struct Graph {
   std::vector<std::string> outer_reads() const;
   // Reorders nodes topologically; throws Error if the graph has a cycle or an undefined input.
   void topological_sort();
+
+  // Editing that keeps the index current. Node indices stay valid until compact().
+  // Appends a node; returns its index.
+  int add_node(Node n);
+  // Input/output `slot` of node `node` becomes `value`.
+  void set_input(int node, size_t slot, const std::string& value);
+  void set_output(int node, size_t slot, const std::string& value);
+  void set_node_name(int node, const std::string& name);
+  // Every read of `from` (node inputs, references inside subgraphs that do not define `from`
+  // themselves) becomes a read of `to`; graph outputs are not renamed.
+  void replace_uses(const std::string& from, const std::string& to);
+  // Disconnects node `node` (it no longer produces or reads anything) and marks it for
+  // removal; compact() erases the marked nodes in one sweep, keeping the others' order.
+  void remove_node(int node);
+  void compact();
+  // Drops the index after a direct edit (see above).
+  void invalidate_index() const;
+
+  mutable GraphIndexCache index_cache;
 };
 
 struct OpsetImport {

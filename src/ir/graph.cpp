@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <functional>
+#include <queue>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -125,49 +127,6 @@ std::string Node::describe() const {
          (domain.empty() ? "" : domain + ".") + op_type + ")";
 }
 
-const NamedTensor* Graph::find_initializer(const std::string& n) const {
-  for (const NamedTensor& t : initializers)
-    if (t.name == n) return &t;
-  return nullptr;
-}
-
-NamedTensor* Graph::find_initializer(const std::string& n) {
-  for (NamedTensor& t : initializers)
-    if (t.name == n) return &t;
-  return nullptr;
-}
-
-void Graph::add_initializer(const std::string& n, Tensor t) {
-  if (NamedTensor* e = find_initializer(n)) {
-    e->tensor = std::move(t);
-    return;
-  }
-  initializers.push_back({n, std::move(t), ""});
-}
-
-bool Graph::remove_initializer(const std::string& n) {
-  auto it = std::find_if(initializers.begin(), initializers.end(),
-                         [&](const NamedTensor& t) { return t.name == n; });
-  if (it == initializers.end()) return false;
-  initializers.erase(it);
-  inputs.erase(
-      std::remove_if(inputs.begin(), inputs.end(), [&](const ValueInfo& v) { return v.name == n; }),
-      inputs.end());
-  return true;
-}
-
-bool Graph::is_graph_input(const std::string& n) const {
-  for (const ValueInfo& v : inputs)
-    if (v.name == n) return true;
-  return false;
-}
-
-bool Graph::is_graph_output(const std::string& n) const {
-  for (const ValueInfo& v : outputs)
-    if (v.name == n) return true;
-  return false;
-}
-
 std::vector<const ValueInfo*> Graph::real_inputs() const {
   std::unordered_set<std::string> inits;
   for (const NamedTensor& t : initializers) inits.insert(t.name);
@@ -175,48 +134,6 @@ std::vector<const ValueInfo*> Graph::real_inputs() const {
   for (const ValueInfo& v : inputs)
     if (!inits.count(v.name)) r.push_back(&v);
   return r;
-}
-
-int Graph::producer(const std::string& value) const {
-  for (size_t i = 0; i < nodes.size(); ++i)
-    for (const std::string& o : nodes[i].outputs)
-      if (o == value) return static_cast<int>(i);
-  return -1;
-}
-
-std::vector<int> Graph::consumers(const std::string& value) const {
-  std::vector<int> r;
-  for (size_t i = 0; i < nodes.size(); ++i)
-    for (const std::string& in : nodes[i].inputs)
-      if (in == value) {
-        r.push_back(static_cast<int>(i));
-        break;
-      }
-  return r;
-}
-
-const ValueInfo* Graph::find_value_info(const std::string& n) const {
-  for (const auto* list : {&inputs, &outputs, &value_info})
-    for (const ValueInfo& v : *list)
-      if (v.name == n && (v.has_shape || v.dtype != DType::kUndefined)) return &v;
-  auto it = inferred.find(n);
-  return it == inferred.end() ? nullptr : &it->second;
-}
-
-std::string Graph::unique_name(const std::string& prefix) const {
-  std::unordered_set<std::string> used;
-  for (const Node& n : nodes) {
-    used.insert(n.name);
-    for (const auto& s : n.inputs) used.insert(s);
-    for (const auto& s : n.outputs) used.insert(s);
-  }
-  for (const NamedTensor& t : initializers) used.insert(t.name);
-  for (const ValueInfo& v : inputs) used.insert(v.name);
-  if (!used.count(prefix)) return prefix;
-  for (int i = 1;; ++i) {
-    std::string c = prefix + "_" + std::to_string(i);
-    if (!used.count(c)) return c;
-  }
 }
 
 std::vector<std::string> Graph::outer_reads() const {
@@ -275,19 +192,21 @@ void Graph::topological_sort() {
   }
   std::vector<Node> sorted;
   sorted.reserve(nodes.size());
-  // Keep the original order among ready nodes: take the smallest index first.
+  // Keep the original order among ready nodes: take the smallest index first (a min-heap, so
+  // the sort is O(N log N)).
+  std::priority_queue<int, std::vector<int>, std::greater<int>> heap(std::greater<int>(),
+                                                                     std::move(ready));
   std::vector<bool> done(nodes.size());
-  while (!ready.empty()) {
-    auto it = std::min_element(ready.begin(), ready.end());
-    int i = *it;
-    ready.erase(it);
+  while (!heap.empty()) {
+    const int i = heap.top();
+    heap.pop();
     done[i] = true;
     sorted.push_back(std::move(nodes[i]));
     for (const std::string& o : sorted.back().outputs) {
       auto w = waiting.find(o);
       if (w == waiting.end()) continue;
       for (int c : w->second)
-        if (--pending[c] == 0) ready.push_back(c);
+        if (--pending[c] == 0) heap.push(c);
       waiting.erase(w);
     }
   }
@@ -296,6 +215,7 @@ void Graph::topological_sort() {
       if (!done[i]) fail_input("graph has a cycle through node ", nodes[i].describe());
   }
   nodes = std::move(sorted);
+  invalidate_index();
 }
 
 int64_t Model::opset(const std::string& d) const {

@@ -216,24 +216,20 @@ void add_named_initializer(Model& m, const std::string& name, Tensor t) {
 bool constants_to_initializers(Model& model) {
   Graph& g = model.graph;
   bool changed = false;
-  for (size_t i = 0; i < g.nodes.size();) {
+  // One sweep: a moved Constant is only marked, so later indices stay put.
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op_type != "Constant" || !(n.domain.empty() || n.domain == "ai.onnx") ||
-        n.outputs.size() != 1 || g.is_graph_output(n.outputs[0]) ||
-        g.find_initializer(n.outputs[0])) {
-      ++i;
+    if (n.op_type != "Constant" || !n.is_default_domain() || n.outputs.size() != 1 ||
+        g.is_graph_output(n.outputs[0]) || g.find_initializer(n.outputs[0]))
       continue;
-    }
     std::optional<Tensor> v = constant_value(n);
-    if (!v || !v->has_data()) {
-      ++i;
-      continue;
-    }
+    if (!v || !v->has_data()) continue;
     const std::string out = n.outputs[0];
-    g.nodes.erase(g.nodes.begin() + i);
+    g.remove_node(static_cast<int>(i));
     add_named_initializer(model, out, std::move(*v));
     changed = true;
   }
+  g.compact();
   return changed;
 }
 
@@ -248,18 +244,18 @@ class ConstantFolding final : public Pass {
   bool run(Model& model) override {
     bool changed = constants_to_initializers(model);
     Graph& g = model.graph;
-    for (size_t i = 0; i < g.nodes.size();) {
+    // One sweep in topological order: a folded node becomes initializers that later nodes
+    // fold from; it is only marked, so later indices stay put.
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
       std::optional<std::vector<Tensor>> out = try_fold(model, g.nodes[i]);
-      if (!out) {
-        ++i;
-        continue;
-      }
-      const Node n = std::move(g.nodes[i]);
-      g.nodes.erase(g.nodes.begin() + i);
-      for (size_t o = 0; o < n.outputs.size(); ++o)
-        if (!n.outputs[o].empty()) add_named_initializer(model, n.outputs[o], (*out)[o]);
+      if (!out) continue;
+      const std::vector<std::string> outputs = g.nodes[i].outputs;
+      g.remove_node(static_cast<int>(i));
+      for (size_t o = 0; o < outputs.size(); ++o)
+        if (!outputs[o].empty()) add_named_initializer(model, outputs[o], (*out)[o]);
       changed = true;
     }
+    g.compact();
     return changed;
   }
 
@@ -269,8 +265,8 @@ class ConstantFolding final : public Pass {
 
   std::optional<std::vector<Tensor>> try_fold(const Model& model, const Node& n) {
     const Graph& g = model.graph;
-    if (!(n.domain.empty() || n.domain == "ai.onnx") || never_fold().count(n.op_type) ||
-        has_subgraph(n) || n.outputs.empty() || failed_.count(n.op_type))
+    if (!n.is_default_domain() || never_fold().count(n.op_type) || has_subgraph(n) ||
+        n.outputs.empty() || failed_.count(n.op_type))
       return std::nullopt;
     for (const std::string& o : n.outputs)
       if (!o.empty() && (g.is_graph_output(o) || g.find_initializer(o))) return std::nullopt;

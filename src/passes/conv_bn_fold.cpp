@@ -21,17 +21,17 @@ class ConvBnFold final : public Pass {
   bool run(Model& model) override {
     Graph& g = model.graph;
     bool changed = false;
-    for (size_t i = 0; i < g.nodes.size();) {
-      if (try_fold(model, static_cast<int>(i)))
-        changed = true;  // node i (the BN) is gone; look at the same index again
-      else
-        ++i;
-    }
+    std::unordered_set<std::string> gone;
+    // One sweep: a folded BN is only marked, so later indices stay put.
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      changed = try_fold(model, static_cast<int>(i), gone) || changed;
+    g.compact();
+    forget_values(g, gone);
     return changed;
   }
 
  private:
-  static bool try_fold(Model& model, int bn_index) {
+  static bool try_fold(Model& model, int bn_index, std::unordered_set<std::string>& gone) {
     Graph& g = model.graph;
     const Node& bn = g.nodes[bn_index];
     if (bn.op_type != "BatchNormalization") return false;
@@ -41,8 +41,8 @@ class ConvBnFold final : public Pass {
     if (ci < 0) return false;
     const Node& conv = g.nodes[ci];
     const bool transpose = conv.op_type == "ConvTranspose";
-    if ((conv.op_type != "Conv" && !transpose) ||
-        !(conv.domain.empty() || conv.domain == "ai.onnx") || conv.outputs.size() != 1)
+    if ((conv.op_type != "Conv" && !transpose) || !conv.is_default_domain() ||
+        conv.outputs.size() != 1)
       return false;
     const std::optional<BnParams> p = foldable_bn(g, bn, model.opset());
     if (!p) return false;
@@ -90,13 +90,12 @@ class ConvBnFold final : public Pass {
       new_b = replace_constant(model, bias_name, ci, from_doubles(bv, dt, {c}));
     else
       new_b = add_constant(model, wname + "_bn_bias", from_doubles(bv, dt, {c}));
-    Node& cv = g.nodes[ci];
-    cv.inputs.resize(3);
-    cv.inputs[1] = new_w;
-    cv.inputs[2] = new_b;
-    cv.outputs[0] = y;
-    g.nodes.erase(g.nodes.begin() + bn_index);
-    forget_value(g, x);
+    g.nodes[ci].inputs.resize(3);
+    g.set_input(ci, 1, new_w);
+    g.set_input(ci, 2, new_b);
+    g.set_output(ci, 0, y);
+    g.remove_node(bn_index);
+    gone.insert(x);
     return true;
   }
 };

@@ -42,6 +42,7 @@ class DeadCodeElimination final : public Pass {
         changed = true;
     }
     g.nodes = std::move(kept);
+    g.invalidate_index();
 
     // Initializers: keep those read by a live node, graph outputs, and those that are graph
     // inputs (removing those would change what a caller may feed).
@@ -53,6 +54,7 @@ class DeadCodeElimination final : public Pass {
         changed = true;
     }
     g.initializers = std::move(inits);
+    g.invalidate_index();
 
     std::unordered_set<std::string> values(needed);
     for (const Node& n : g.nodes)

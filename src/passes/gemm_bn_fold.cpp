@@ -18,17 +18,17 @@ class GemmBnFold final : public Pass {
 
   bool run(Model& model) override {
     bool changed = false;
-    for (size_t i = 0; i < model.graph.nodes.size();) {
-      if (try_fold(model, static_cast<int>(i)))
-        changed = true;
-      else
-        ++i;
-    }
+    std::unordered_set<std::string> gone;
+    // One sweep: a folded BN is only marked, so later indices stay put.
+    for (size_t i = 0; i < model.graph.nodes.size(); ++i)
+      changed = try_fold(model, static_cast<int>(i), gone) || changed;
+    model.graph.compact();
+    forget_values(model.graph, gone);
     return changed;
   }
 
  private:
-  static bool try_fold(Model& model, int bn_index) {
+  static bool try_fold(Model& model, int bn_index, std::unordered_set<std::string>& gone) {
     Graph& g = model.graph;
     const Node& bn = g.nodes[bn_index];
     if (bn.op_type != "BatchNormalization") return false;
@@ -38,8 +38,7 @@ class GemmBnFold final : public Pass {
     if (pi < 0) return false;
     const Node& mm = g.nodes[pi];
     const bool gemm = mm.op_type == "Gemm";
-    if ((!gemm && mm.op_type != "MatMul") || !(mm.domain.empty() || mm.domain == "ai.onnx"))
-      return false;
+    if ((!gemm && mm.op_type != "MatMul") || !mm.is_default_domain()) return false;
     // Gemm output is always 2-D; MatMul's is when both inputs are.
     if (!gemm && rank_of(g, mm.input(0)) != 2) return false;
     const std::optional<BnParams> p = foldable_bn(g, bn, model.opset());
@@ -85,12 +84,12 @@ class GemmBnFold final : public Pass {
       n.attributes.clear();
     }
     n.inputs.resize(3);
-    n.inputs[1] = new_w;
-    n.inputs[2] = new_c;
     n.set_attr_float("beta", 1.0f);
-    n.outputs[0] = y;
-    g.nodes.erase(g.nodes.begin() + bn_index);
-    forget_value(g, x);
+    g.set_input(pi, 1, new_w);
+    g.set_input(pi, 2, new_c);
+    g.set_output(pi, 0, y);
+    g.remove_node(bn_index);
+    gone.insert(x);
     return true;
   }
 };

@@ -51,19 +51,17 @@ class IdentityElimination final : public Pass {
     Graph& g = model.graph;
     const int64_t opset = model.opset();
     bool changed = false;
-    for (size_t i = 0; i < g.nodes.size();) {
+    std::unordered_set<std::string> gone;
+    // One sweep: a bypassed node is only marked, so later indices stay put.
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
-      if (!n.domain.empty() && n.domain != "ai.onnx") {
-        ++i;
+      if (!n.is_default_domain() || n.outputs.empty() || n.input(0).empty() ||
+          !is_identity(g, n, opset))
         continue;
-      }
-      if (n.outputs.empty() || n.input(0).empty() || !is_identity(g, n, opset) ||
-          !bypass_node(g, static_cast<int>(i), n.inputs[0], n.outputs[0])) {
-        ++i;
-        continue;
-      }
-      changed = true;
+      changed = bypass_node(g, static_cast<int>(i), n.inputs[0], n.outputs[0], gone) || changed;
     }
+    g.compact();
+    forget_values(g, gone);
     return changed;
   }
 
@@ -72,7 +70,7 @@ class IdentityElimination final : public Pass {
     if (n.op_type == "Identity") return true;
     if (n.op_type == "Dropout") {
       // The mask output (all true at inference) must be unused.
-      if (n.outputs.size() > 1 && !n.outputs[1].empty() && use_count(g, n.outputs[1]) > 0)
+      if (n.outputs.size() > 1 && !n.outputs[1].empty() && g.use_count(n.outputs[1]) > 0)
         return false;
       if (opset < 7 && n.attr_int("is_test", 0) == 0) return false;
       const std::string& mode = n.input(2);

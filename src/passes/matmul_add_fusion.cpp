@@ -15,21 +15,21 @@ class MatMulAddFusion final : public Pass {
 
   bool run(Model& model) override {
     bool changed = false;
-    for (size_t i = 0; i < model.graph.nodes.size();) {
-      if (try_fuse(model, static_cast<int>(i)))
-        changed = true;
-      else
-        ++i;
-    }
+    std::unordered_set<std::string> gone;
+    // One sweep: a fused Add is only marked, so later indices stay put.
+    for (size_t i = 0; i < model.graph.nodes.size(); ++i)
+      changed = try_fuse(model, static_cast<int>(i), gone) || changed;
+    model.graph.compact();
+    forget_values(model.graph, gone);
     return changed;
   }
 
  private:
-  static bool try_fuse(Model& model, int add_index) {
+  static bool try_fuse(Model& model, int add_index, std::unordered_set<std::string>& gone) {
     Graph& g = model.graph;
     const Node& add = g.nodes[add_index];
-    if (add.op_type != "Add" || !(add.domain.empty() || add.domain == "ai.onnx") ||
-        add.inputs.size() != 2 || add.outputs.size() != 1)
+    if (add.op_type != "Add" || !add.is_default_domain() || add.inputs.size() != 2 ||
+        add.outputs.size() != 1)
       return false;
     for (int side = 0; side < 2; ++side) {
       const std::string x = add.inputs[side];
@@ -38,7 +38,7 @@ class MatMulAddFusion final : public Pass {
       const int mi = g.producer(x);
       if (mi < 0) continue;
       const Node& mm = g.nodes[mi];
-      if (mm.op_type != "MatMul" || !(mm.domain.empty() || mm.domain == "ai.onnx")) continue;
+      if (mm.op_type != "MatMul" || !mm.is_default_domain()) continue;
       const Tensor* w = constant_of(g, mm.input(1));
       const Tensor* b = constant_of(g, bname);
       if (!w || !b || w->rank() != 2 || rank_of(g, mm.input(0)) != 2) continue;
@@ -53,10 +53,10 @@ class MatMulAddFusion final : public Pass {
       Node& gemm = g.nodes[mi];
       gemm.op_type = "Gemm";
       gemm.attributes.clear();
-      gemm.inputs = {gemm.inputs[0], gemm.inputs[1], bname};
-      gemm.outputs = {y};
-      g.nodes.erase(g.nodes.begin() + add_index);
-      forget_value(g, x);
+      g.set_input(mi, 2, bname);
+      g.set_output(mi, 0, y);
+      g.remove_node(add_index);
+      gone.insert(x);
       return true;
     }
     return false;

@@ -93,7 +93,7 @@ PassReport PassManager::run(Model& model) {
       if (!targets.empty()) {
         bool present = false;
         for (const Node& n : g.nodes)
-          if ((n.domain.empty() || n.domain == "ai.onnx") && contains(targets, n.op_type)) {
+          if (n.is_default_domain() && contains(targets, n.op_type)) {
             present = true;
             break;
           }
@@ -105,6 +105,7 @@ PassReport PassManager::run(Model& model) {
       bool c = false;
       try {
         c = pass.run(model);
+        g.compact();  // nodes a pass marked and left in place
       } catch (const Error& e) {
         throw Error(e.kind(), "pass " + pass.name() + ": " + e.what());
       }

@@ -49,86 +49,34 @@ bool has_subgraph(const Node& n) {
   return false;
 }
 
-namespace {
-void rename_in_graph(Graph& sub, const std::string& from, const std::string& to) {
-  // A subgraph that defines `from` itself shadows the outer name: leave it alone.
-  for (const ValueInfo& v : sub.inputs)
-    if (v.name == from) return;
-  if (sub.find_initializer(from)) return;
-  for (const Node& n : sub.nodes)
-    for (const std::string& o : n.outputs)
-      if (o == from) return;
-  for (Node& n : sub.nodes) {
-    for (std::string& i : n.inputs)
-      if (i == from) i = to;
-    for (Attribute& a : n.attributes) {
-      if (a.g) rename_in_graph(*a.g, from, to);
-      for (auto& gg : a.graphs) rename_in_graph(*gg, from, to);
-    }
-  }
-  for (ValueInfo& v : sub.outputs)
-    if (v.name == from) v.name = to;
-}
-}  // namespace
-
 void subgraph_reads(const Node& n, std::unordered_set<std::string>& out) {
   for (std::string& s : n.outer_reads()) out.insert(std::move(s));
 }
 
-std::vector<int> readers(const Graph& g, const std::string& value) {
-  std::vector<int> r;
-  if (value.empty()) return r;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& n = g.nodes[i];
-    bool reads = std::find(n.inputs.begin(), n.inputs.end(), value) != n.inputs.end();
-    if (!reads && has_subgraph(n)) {
-      std::unordered_set<std::string> s;
-      subgraph_reads(n, s);
-      reads = s.count(value) > 0;
-    }
-    if (reads) r.push_back(static_cast<int>(i));
-  }
-  return r;
+void forget_values(Graph& g, const std::unordered_set<std::string>& gone) {
+  if (gone.empty()) return;
+  std::erase_if(g.value_info, [&](const ValueInfo& v) { return gone.count(v.name) > 0; });
 }
 
-size_t use_count(const Graph& g, const std::string& value) {
-  return readers(g, value).size() + (g.is_graph_output(value) ? 1 : 0);
-}
-
-void replace_uses(Graph& g, std::string from, std::string to) {
-  for (Node& n : g.nodes) {
-    for (std::string& i : n.inputs)
-      if (i == from) i = to;
-    for (Attribute& a : n.attributes) {
-      if (a.g) rename_in_graph(*a.g, from, to);
-      for (auto& gg : a.graphs) rename_in_graph(*gg, from, to);
-    }
-  }
-}
-
-void forget_value(Graph& g, const std::string& name) {
-  g.value_info.erase(std::remove_if(g.value_info.begin(), g.value_info.end(),
-                                    [&](const ValueInfo& v) { return v.name == name; }),
-                     g.value_info.end());
-}
-
-bool bypass_node(Graph& g, int index, std::string x, std::string y) {
+bool bypass_node(Graph& g, int index, std::string x, std::string y,
+                 std::unordered_set<std::string>& gone) {
   if (x.empty() || y.empty() || x == y) return false;
   if (!g.is_graph_output(y)) {
-    replace_uses(g, y, x);
-    g.nodes.erase(g.nodes.begin() + index);
-    forget_value(g, y);
+    g.replace_uses(y, x);
+    g.remove_node(index);
+    gone.insert(y);
     return true;
   }
   // y must keep its name: make x's producer write y directly. Not possible when x is itself
   // a graph input, an initializer or another graph output (both names must survive).
   const int p = g.producer(x);
   if (p < 0 || g.is_graph_output(x) || g.is_graph_input(x) || g.find_initializer(x)) return false;
-  for (std::string& o : g.nodes[p].outputs)
-    if (o == x) o = y;
-  g.nodes.erase(g.nodes.begin() + index);
-  replace_uses(g, x, y);
-  forget_value(g, x);
+  const std::vector<std::string> outs = g.nodes[p].outputs;
+  for (size_t k = 0; k < outs.size(); ++k)
+    if (outs[k] == x) g.set_output(p, k, y);
+  g.remove_node(index);
+  g.replace_uses(x, y);
+  gone.insert(x);
   auto it = g.inferred.find(x);
   if (it != g.inferred.end() && !g.inferred.count(y)) {
     ValueInfo vi = it->second;
@@ -155,7 +103,7 @@ std::string add_constant(Model& m, const std::string& prefix, Tensor t) {
 
 std::string replace_constant(Model& m, const std::string& name, int reader, Tensor t) {
   Graph& g = m.graph;
-  const std::vector<int> r = readers(g, name);
+  const std::vector<int> r = g.readers(name);
   if (r.size() == 1 && r[0] == reader && !g.is_graph_output(name)) {
     NamedTensor* nt = g.find_initializer(name);
     if (m.ir_version < 4 && nt->tensor.shape() != t.shape()) {
@@ -174,7 +122,7 @@ std::string replace_constant(Model& m, const std::string& name, int reader, Tens
 bool is_private_intermediate(const Graph& g, const std::string& name) {
   if (name.empty() || g.is_graph_output(name) || g.is_graph_input(name) || g.find_initializer(name))
     return false;
-  return readers(g, name).size() == 1;
+  return g.readers(name).size() == 1;
 }
 
 bool is_real(DType t) {
@@ -211,13 +159,13 @@ Tensor from_doubles(const std::vector<double>& v, DType dtype, const Shape& shap
 }
 
 std::optional<BnParams> foldable_bn(const Graph& g, const Node& bn, int64_t opset) {
-  if (bn.op_type != "BatchNormalization" || !(bn.domain.empty() || bn.domain == "ai.onnx") ||
-      bn.inputs.size() < 5 || bn.outputs.empty())
+  if (bn.op_type != "BatchNormalization" || !bn.is_default_domain() || bn.inputs.size() < 5 ||
+      bn.outputs.empty())
     return std::nullopt;
   // Training outputs (running mean/var, saved stats) must be absent or unused, and training
   // mode off: then BN is the fixed affine map above.
   for (size_t o = 1; o < bn.outputs.size(); ++o)
-    if (!bn.outputs[o].empty() && use_count(g, bn.outputs[o]) > 0) return std::nullopt;
+    if (!bn.outputs[o].empty() && g.use_count(bn.outputs[o]) > 0) return std::nullopt;
   if (bn.attr_int("training_mode", 0) != 0) return std::nullopt;
   if (opset < 7 && bn.attr_int("is_test", 0) == 0 && bn.outputs.size() > 1) return std::nullopt;
   if (bn.attr_int("spatial", 1) != 1) return std::nullopt;

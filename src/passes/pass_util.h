@@ -1,4 +1,5 @@
-// Helpers shared by the graph passes (internal): constants, shapes, uses and rewiring.
+// Helpers shared by the graph passes (internal): constants, shapes and rewiring. Graph
+// queries and edits (producer, readers, replace_uses, remove_node) are Graph's own (ir.h).
 #pragma once
 
 #include <optional>
@@ -27,18 +28,13 @@ bool has_subgraph(const Node& n);
 // Outer-scope names read inside the node's subgraphs (recursively).
 void subgraph_reads(const Node& n, std::unordered_set<std::string>& out);
 
-// Indices of nodes reading `value`, directly or from inside a subgraph.
-std::vector<int> readers(const Graph& g, const std::string& value);
-// Number of reads of `value` by nodes plus one if it is a graph output.
-size_t use_count(const Graph& g, const std::string& value);
-
-// Every read of `from` (node inputs, subgraph references) becomes a read of `to`.
-void replace_uses(Graph& g, std::string from, std::string to);
-
 // Removes node `index` whose output `y` always equals `x` (an identity). Readers of y read x;
 // when y is a graph output, x's producer is renamed to produce y instead so that output names
-// stay stable. Returns false (graph unchanged) when neither is possible.
-bool bypass_node(Graph& g, int index, std::string x, std::string y);
+// stay stable. The node is only marked (Graph::remove_node): the pass calls Graph::compact()
+// when its sweep ends. The name that disappears is added to `gone` (see forget_values()).
+// Returns false (graph unchanged) when neither is possible.
+bool bypass_node(Graph& g, int index, std::string x, std::string y,
+                 std::unordered_set<std::string>& gone);
 
 // Adds `t` as an initializer under a fresh name derived from `prefix`; returns the name. Models
 // older than IR version 4 also list it as a graph input, as they must.
@@ -52,8 +48,9 @@ std::string replace_constant(Model& m, const std::string& name, int reader, Tens
 // exactly one node reads: it can be fused away.
 bool is_private_intermediate(const Graph& g, const std::string& name);
 
-// Drops value_info entries for `name` (after a value disappears or is renamed).
-void forget_value(Graph& g, const std::string& name);
+// Drops value_info entries for the names in `gone` (values that disappeared or were renamed),
+// in one sweep: passes collect the names while they rewrite and forget them at the end.
+void forget_values(Graph& g, const std::unordered_set<std::string>& gone);
 
 // Moves Constant nodes (except those producing graph outputs) into initializers of the same
 // name; returns true when it moved any (constant_folding.cpp).

@@ -54,23 +54,23 @@ class PytorchQuantCleanup final : public Pass {
   bool run(Model& model) override {
     bool changed = constants_to_initializers(model);
     Graph& g = model.graph;
-    for (size_t i = 0; i < g.nodes.size();) {
+    std::unordered_set<std::string> gone;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
       if (round_trip(g, n) &&
           bypass_node(g, static_cast<int>(i), g.nodes[g.producer(n.inputs[0])].inputs[0],
-                      n.outputs[0])) {
+                      n.outputs[0], gone))
         changed = true;
-        continue;
-      }
-      ++i;
     }
+    g.compact();
+    forget_values(g, gone);
     return changed;
   }
 
  private:
   static bool is_cast(const Node& n) {
-    return n.op_type == "Cast" && (n.domain.empty() || n.domain == "ai.onnx") &&
-           !n.input(0).empty() && n.outputs.size() == 1 && n.has_attr("to");
+    return n.op_type == "Cast" && n.is_default_domain() && !n.input(0).empty() &&
+           n.outputs.size() == 1 && n.has_attr("to");
   }
 
   // n = Cast(Cast(x, to=U), to=T) with x of type T and a lossless T -> U.

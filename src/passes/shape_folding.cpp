@@ -20,15 +20,13 @@ class ShapeFolding final : public Pass {
   bool run(Model& model) override {
     Graph& g = model.graph;
     bool changed = false;
-    for (size_t i = 0; i < g.nodes.size();) {
+    // One sweep: a folded node is only marked, so later indices stay put.
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
       std::optional<Tensor> v = fold(g, n);
-      if (!v) {
-        ++i;
-        continue;
-      }
+      if (!v) continue;
       const std::string out = n.outputs[0];
-      g.nodes.erase(g.nodes.begin() + i);
+      g.remove_node(static_cast<int>(i));
       if (model.ir_version < 4) {
         ValueInfo vi;
         vi.name = out;
@@ -40,6 +38,7 @@ class ShapeFolding final : public Pass {
       g.add_initializer(out, std::move(*v));
       changed = true;
     }
+    g.compact();
     return changed;
   }
 
@@ -71,8 +70,8 @@ class ShapeFolding final : public Pass {
   }
 
   static std::optional<Tensor> fold(const Graph& g, const Node& n) {
-    if (!(n.domain.empty() || n.domain == "ai.onnx") || n.outputs.size() != 1 ||
-        n.input(0).empty() || g.is_graph_output(n.outputs[0]))
+    if (!n.is_default_domain() || n.outputs.size() != 1 || n.input(0).empty() ||
+        g.is_graph_output(n.outputs[0]))
       return std::nullopt;
     if (n.op_type == "Gather") return fold_gather(g, n);
     if (n.op_type != "Shape" && n.op_type != "Size") return std::nullopt;

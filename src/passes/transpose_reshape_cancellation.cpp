@@ -13,8 +13,6 @@
 namespace edgeopt::passes {
 namespace {
 
-bool default_domain(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
-
 // Permutation of a Transpose: its attribute, or the reversal of axes when absent (needs the
 // input's rank). Empty when unknown.
 std::vector<int64_t> perm_of(const Graph& g, const Node& n) {
@@ -41,15 +39,17 @@ class TransposeReshapeCancellation final : public Pass {
   bool run(Model& model) override {
     Graph& g = model.graph;
     bool changed = false;
+    std::unordered_set<std::string> gone;
+    // One sweep; a node whose input changed is looked at again, a bypassed one is only marked.
     for (size_t i = 0; i < g.nodes.size();) {
       Node& n = g.nodes[i];
-      if (!default_domain(n) || n.input(0).empty() || n.outputs.empty()) {
+      if (!n.is_default_domain() || n.input(0).empty() || n.outputs.empty()) {
         ++i;
         continue;
       }
       if (n.op_type == "Transpose") {
         const int pi = g.producer(n.inputs[0]);
-        if (pi >= 0 && g.nodes[pi].op_type == "Transpose" && default_domain(g.nodes[pi])) {
+        if (pi >= 0 && g.nodes[pi].op_type == "Transpose" && g.nodes[pi].is_default_domain()) {
           const std::vector<int64_t> p1 = perm_of(g, g.nodes[pi]);
           const std::vector<int64_t> p2 = perm_of(g, n);
           bool valid = !p1.empty() && p1.size() == p2.size();
@@ -57,16 +57,17 @@ class TransposeReshapeCancellation final : public Pass {
           if (valid) {
             std::vector<int64_t> q(p2.size());
             for (size_t k = 0; k < q.size(); ++k) q[k] = p1[p2[k]];
-            n.inputs[0] = g.nodes[pi].inputs[0];
             n.set_attr_ints("perm", q);
+            g.set_input(static_cast<int>(i), 0, g.nodes[pi].inputs[0]);
             changed = true;
             continue;  // look at the same node again: it may now be an identity
           }
         }
         const std::vector<int64_t> p = perm_of(g, n);
         if (!p.empty() && is_identity_perm(p) &&
-            bypass_node(g, static_cast<int>(i), n.inputs[0], n.outputs[0])) {
+            bypass_node(g, static_cast<int>(i), n.inputs[0], n.outputs[0], gone)) {
           changed = true;
+          ++i;
           continue;
         }
       } else if (n.op_type == "Reshape" && model.opset() >= 5 && collapse_reshape(model, i)) {
@@ -75,6 +76,8 @@ class TransposeReshapeCancellation final : public Pass {
       }
       ++i;
     }
+    g.compact();
+    forget_values(g, gone);
     return changed;
   }
 
@@ -83,7 +86,7 @@ class TransposeReshapeCancellation final : public Pass {
     Graph& g = model.graph;
     const Node& n = g.nodes[i];
     const int pi = g.producer(n.inputs[0]);
-    if (pi < 0 || g.nodes[pi].op_type != "Reshape" || !default_domain(g.nodes[pi]) ||
+    if (pi < 0 || g.nodes[pi].op_type != "Reshape" || !g.nodes[pi].is_default_domain() ||
         g.nodes[pi].input(0).empty())
       return false;
     const Tensor* spec = constant_of(g, n.input(1));
@@ -105,9 +108,8 @@ class TransposeReshapeCancellation final : public Pass {
           add_constant(model, n.inputs[1] + "_resolved",
                        Tensor::from_vector<int64_t>(s2, {static_cast<int64_t>(s2.size())}));
     }
-    Node& r2 = g.nodes[i];
-    r2.inputs[0] = g.nodes[pi].inputs[0];
-    r2.inputs[1] = shape_name;
+    g.set_input(static_cast<int>(i), 0, g.nodes[pi].inputs[0]);
+    g.set_input(static_cast<int>(i), 1, shape_name);
     return true;
   }
 };

@@ -234,6 +234,7 @@ edgeopt::Model drop_trailing_inputs(edgeopt::Model m, size_t keep) {
   for (edgeopt::Node& n : m.graph.nodes)
     for (std::string& in : n.inputs)
       if (dropped.count(in)) in.clear();
+  m.graph.invalidate_index();
   return m;
 }
 

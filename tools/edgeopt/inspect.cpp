@@ -76,8 +76,10 @@ int run_providers(const std::string& path, bool json, int64_t batch, const std::
                   bool all_nodes, const std::vector<std::string>& shapes) {
   Model model = with_shapes(load_model(path), shapes);
   // Nodes are matched with the session's by name: name the unnamed ones.
-  for (Node& n : model.graph.nodes)
-    if (n.name.empty()) n.name = model.graph.unique_name(n.op_type);
+  for (size_t i = 0; i < model.graph.nodes.size(); ++i)
+    if (model.graph.nodes[i].name.empty())
+      model.graph.set_node_name(static_cast<int>(i),
+                                model.graph.unique_name(model.graph.nodes[i].op_type));
   const ModelStats s = inspect_model(model, batch);
   const std::vector<NodePlacement> placed = place_nodes(model, providers);
   const std::vector<QuantPlanEntry> plan = static_quantization_plan(model, QuantizeOptions());

@@ -84,8 +84,7 @@ class Factorizer {
     // inferred.
     std::vector<std::string> unused;
     for (const NamedTensor &t : g_.initializers)
-      if (passes::use_count(g_, t.name) == 0 && !g_.is_graph_input(t.name))
-        unused.push_back(t.name);
+      if (g_.use_count(t.name) == 0 && !g_.is_graph_input(t.name)) unused.push_back(t.name);
     for (const std::string &name : unused) g_.remove_initializer(name);
     passes::refresh_shapes(model_);
     return report;

@@ -350,7 +350,7 @@ void ChannelPruner::visit(int n) {
       layouts_[node.outputs[0]] = *l;
       // MaxPool indices and Dropout masks are not followed.
       for (size_t i = 1; i < node.outputs.size(); ++i)
-        if (!node.outputs[i].empty() && passes::use_count(g_, node.outputs[i]))
+        if (!node.outputs[i].empty() && g_.use_count(node.outputs[i]))
           block(*l, node.describe() + " second output is used");
     }
   } else if (elementwise_ops().count(op)) {
@@ -843,7 +843,7 @@ void ChannelPruner::visit_flatten(int n, bool reshape) {
       flat_shape.data<int64_t>()[1] = -1;
       const std::string name = g_.unique_name(node.input(1) + "_flat");
       g_.add_initializer(name, std::move(flat_shape));
-      g_.nodes[n].inputs[1] = name;
+      g_.set_input(n, 1, name);
     }
   }
   // [N, C, H, W] → [N, C·H·W]: channel c owns columns c·H·W .. c·H·W + H·W - 1.

@@ -58,7 +58,7 @@ Tensor take_along_axis(const Tensor &t, int axis, const std::vector<int64_t> &ke
 void set_node_constant(Model &m, int node, int input, Tensor t) {
   const std::string old = m.graph.nodes[node].inputs[input];
   const std::string name = passes::replace_constant(m, old, node, std::move(t));
-  m.graph.nodes[node].inputs[input] = name;
+  m.graph.set_input(node, input, name);
 }
 
 }  // namespace edgeopt::compress

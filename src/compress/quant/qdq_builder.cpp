@@ -249,10 +249,9 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     g.add_initializer(s, Tensor::scalar<float>(p.scale));
     g.add_initializer(z, scalar_zero(qtype, p.zero_point));
     for (int ci : g.consumers(t)) {
-      Node& c = g.nodes[ci];
-      if (!reads_dequantized(c)) continue;
-      for (std::string& in : c.inputs)
-        if (in == t) in = tdq;
+      if (!reads_dequantized(g.nodes[ci])) continue;
+      for (size_t k = 0; k < g.nodes[ci].inputs.size(); ++k)
+        if (g.nodes[ci].inputs[k] == t) g.set_input(ci, k, tdq);
     }
     Node q;
     q.name = fresh(t + "_QuantizeLinear");
@@ -270,7 +269,8 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
 
   // 3. Weights (int8 symmetric) and biases (int32, S_b = S_x · S_w, Z_b = 0).
   int64_t weighted = 0;
-  for (Node& n : g.nodes) {
+  for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
+    Node& n = g.nodes[ni];
     if (!nodes.count(n.name) || !is_weighted_op(n, g)) continue;
     const Tensor w = g.find_initializer(n.inputs[1])->tensor;
     const int axis = weight_axis(n, options.per_channel);
@@ -289,7 +289,7 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     dq.outputs = {wdq};
     if (axis >= 0) dq.set_attr_int("axis", axis);
     added.push_back(dq);
-    n.inputs[1] = wdq;
+    g.set_input(static_cast<int>(ni), 1, wdq);
     ++weighted;
 
     // The input's scale: the tensor behind the DQ that now feeds input 0.
@@ -329,9 +329,9 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     bnode.outputs = {bdq};
     if (per_channel) bnode.set_attr_int("axis", 0);
     added.push_back(bnode);
-    n.inputs[2] = bdq;
+    g.set_input(static_cast<int>(ni), 2, bdq);
   }
-  for (Node& a : added) g.nodes.push_back(std::move(a));
+  for (Node& a : added) g.add_node(std::move(a));
   remove_unused_initializers(g);
   g.topological_sort();
   return weighted;

@@ -137,6 +137,7 @@ bool correct_bias(Model& m, Node& n, const std::vector<double>& mean, const Quan
     m.graph.add_initializer(nb, b);
     n.inputs.resize(3);
     n.inputs[2] = nb;
+    m.graph.invalidate_index();
   } else {
     m.graph.add_initializer(bname, b);
   }

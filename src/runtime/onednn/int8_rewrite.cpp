@@ -119,6 +119,7 @@ class Int8Fuser {
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (!dead_[i]) kept.push_back(std::move(g_.nodes[i]));
     g_.nodes = std::move(kept);
+    g_.invalidate_index();
     remove_unread_dq();
   }
 
@@ -159,8 +160,8 @@ class Int8Fuser {
 
   // The only live node reading `v` (not a graph output, read once), or -1.
   int sole_reader(const std::string& v) {
-    if (g_.is_graph_output(v) || passes::use_count(g_, v) != 1) return -1;
-    const std::vector<int> r = passes::readers(g_, v);
+    if (g_.is_graph_output(v) || g_.use_count(v) != 1) return -1;
+    const std::vector<int> r = g_.readers(v);
     return r.size() == 1 && !dead_[r[0]] ? r[0] : -1;
   }
 
@@ -169,6 +170,7 @@ class Int8Fuser {
     dead_[u] = 1;
     g_.nodes[u].inputs.clear();
     g_.nodes[u].outputs.clear();
+    g_.invalidate_index();
   }
 
   // The QuantizeLinear that alone reads `v`, or -1.
@@ -515,6 +517,7 @@ class Int8Fuser {
     f.set_attr_int("y_dtype", static_cast<int64_t>(quantized ? cur.dt : DType::kF32));
     set_post_ops(f, post);
     g_.nodes[i] = std::move(f);
+    g_.invalidate_index();  // node i replaced in place
     for (int u : used) retire(u);
   }
 
@@ -543,6 +546,7 @@ class Int8Fuser {
     Node& m = g_.nodes[i];
     m.inputs[0] = q;
     m.outputs = {g_.nodes[q2].outputs[0]};
+    g_.invalidate_index();
     retire(d);
     retire(q2);
     return true;
@@ -587,6 +591,7 @@ class Int8Fuser {
     Node& concat = g_.nodes[i];
     concat.inputs = qs;
     concat.outputs = {g_.nodes[q2].outputs[0]};
+    g_.invalidate_index();
     for (int u : used) retire(u);
   }
 
@@ -640,6 +645,7 @@ class Int8Fuser {
           dx[2].value * dx[3].value == 1)
         continue;
       g_.nodes[i] = qchannel_node("QChannelMul", n.name, {x, s}, g_.nodes[q].outputs[0], xq, &y);
+      g_.invalidate_index();  // node i replaced in place
       retire(q);
       return;
     }
@@ -665,6 +671,7 @@ class Int8Fuser {
     g_.nodes[i] = qchannel_node("QGlobalAveragePool", n.name, {x},
                                 quantized ? g_.nodes[q].outputs[0] : n.outputs[0], xq,
                                 quantized ? &y : nullptr);
+    g_.invalidate_index();  // node i replaced in place
     if (quantized) retire(q);
   }
 
@@ -714,7 +721,7 @@ class Int8Fuser {
         rd.outputs = {g_.unique_name(v + "_requantized_dequantized")};
         if (rd.inputs.back().empty()) rd.inputs.pop_back();
         if (rq.inputs.back().empty()) rq.inputs.pop_back();
-        g_.nodes[i].inputs[k] = rd.outputs[0];
+        g_.set_input(static_cast<int>(i), k, rd.outputs[0]);
         before[i].push_back(std::move(rq));
         before[i].push_back(std::move(rd));
       }
@@ -725,6 +732,7 @@ class Int8Fuser {
       nodes.push_back(std::move(g_.nodes[i]));
     }
     g_.nodes = std::move(nodes);
+    g_.invalidate_index();
   }
 
   // DequantizeLinear nodes nobody reads any more (the seeds read their inputs directly).
@@ -744,6 +752,7 @@ class Int8Fuser {
       }
       changed = kept.size() != g_.nodes.size();
       g_.nodes = std::move(kept);
+      g_.invalidate_index();
     }
   }
 

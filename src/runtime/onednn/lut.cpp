@@ -48,6 +48,7 @@ class LutFuser {
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (!dead_[i]) kept.push_back(std::move(g_.nodes[i]));
     g_.nodes = std::move(kept);
+    g_.invalidate_index();
   }
 
  private:
@@ -153,11 +154,11 @@ class LutFuser {
       const std::string& y = n.outputs[0];
       if (g_.is_graph_output(y)) return;
       size_t reads = 0;
-      for (int r : passes::readers(g_, y)) {
+      for (int r : g_.readers(y)) {
         if (r != qi && !members.count(r)) return;
         for (const std::string& in : g_.nodes[r].inputs) reads += in == y;
       }
-      if (reads != passes::use_count(g_, y)) return;  // e.g. read inside a subgraph
+      if (reads != g_.use_count(y)) return;  // e.g. read inside a subgraph
     }
     Tensor table;
     if (!compute_table(dq, island, qi, in_t, out_t, table)) return;
@@ -172,14 +173,16 @@ class LutFuser {
     lut.outputs = q.outputs;
     for (int i : island) kill(i);
     g_.nodes[qi] = std::move(lut);
+    g_.invalidate_index();  // node qi replaced in place
     // The DQ stays only for other readers.
-    if (!g_.is_graph_output(x) && passes::use_count(g_, x) == 0) kill(dq);
+    if (!g_.is_graph_output(x) && g_.use_count(x) == 0) kill(dq);
   }
 
   void kill(int i) {
     dead_[i] = 1;
     g_.nodes[i].inputs.clear();
     g_.nodes[i].outputs.clear();
+    g_.invalidate_index();
   }
 
   // Runs DQ → island → Q with the reference provider on every 8-bit input value.

@@ -134,8 +134,8 @@ class Rewriter {
 
   // The one node reading `v` (not a graph output), or -1.
   int sole_reader(const std::string& v) {
-    if (g_.is_graph_output(v) || passes::use_count(g_, v) != 1) return -1;
-    const std::vector<int> r = passes::readers(g_, v);
+    if (g_.is_graph_output(v) || g_.use_count(v) != 1) return -1;
+    const std::vector<int> r = g_.readers(v);
     return r.size() == 1 ? r[0] : -1;
   }
 
@@ -203,6 +203,7 @@ class Rewriter {
     n.domain = kDomain;
     n.op_type = "Resize";
     n.inputs = {n.inputs[0], "", scales, sizes};
+    g_.invalidate_index();
     n.attributes.clear();
     n.set_attr_string("mode", mode);
     n.set_attr_string("coordinate_transformation_mode", coord);
@@ -234,7 +235,7 @@ class Rewriter {
         if (s >= 0) {
           const int mul = sole_reader(g_.nodes[s].outputs[0]);
           post.push_back({hard ? "HardSwish" : "SiLU", hard ? 0.f : 1.f, 0.f});
-          n.outputs[0] = g_.nodes[mul].outputs[0];
+          g_.set_output(static_cast<int>(i), 0, g_.nodes[mul].outputs[0]);
           dead[s] = dead[mul] = 1;
           clear(s);
           clear(mul);
@@ -257,11 +258,11 @@ class Rewriter {
           const std::vector<Dim> dy = known_dims(g_, y), dr = known_dims(g_, other);
           if (dy.size() != 4 || dy != dr || constant_of(g_, other)) break;
           post.push_back({"Add", 0.f, 0.f});
-          n.inputs.push_back(other);
+          g_.set_input(static_cast<int>(i), n.inputs.size(), other);
         } else {
           break;
         }
-        n.outputs[0] = c.outputs[0];
+        g_.set_output(static_cast<int>(i), 0, c.outputs[0]);
         dead[r] = 1;
         clear(r);
       }
@@ -271,13 +272,14 @@ class Rewriter {
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (!dead[i]) kept.push_back(std::move(g_.nodes[i]));
     g_.nodes = std::move(kept);
+    g_.invalidate_index();
   }
 
   // The gate node index when `y` feeds exactly gate(y) and Mul(y, that), else -1; gate is
   // Sigmoid or HardSigmoid(alpha 1/6, beta 1/2).
   int gated_by(const std::string& y, const char* gate) {
-    if (g_.is_graph_output(y) || passes::use_count(g_, y) != 2) return -1;
-    const std::vector<int> r = passes::readers(g_, y);
+    if (g_.is_graph_output(y) || g_.use_count(y) != 2) return -1;
+    const std::vector<int> r = g_.readers(y);
     if (r.size() != 2) return -1;
     for (int k = 0; k < 2; ++k) {
       const Node& s = g_.nodes[r[k]];
@@ -296,7 +298,10 @@ class Rewriter {
   }
 
   // Detaches a fused node (its inputs no longer count as reads).
+  // Disconnects node i, which the sweep drops (indices stay put until then).
   void clear(int i) {
+    for (size_t k = 0; k < g_.nodes[i].inputs.size(); ++k) g_.set_input(i, k, "");
+    for (size_t k = 0; k < g_.nodes[i].outputs.size(); ++k) g_.set_output(i, k, "");
     g_.nodes[i].inputs.clear();
     g_.nodes[i].outputs.clear();
   }
@@ -516,14 +521,14 @@ class Rewriter {
         if (k == 0 && plain_src) continue;
         if (const Tensor* c = constant_of(g_, v)) {
           const float pad = n.op_type == "Div" ? 1.f : 0.f;
-          n.inputs[k] = laid_out_constant(v, *c, pad);
+          g_.set_input(static_cast<int>(i), k, laid_out_constant(v, *c, pad));
           continue;
         }
-        n.inputs[k] = twin_of(v);
+        g_.set_input(static_cast<int>(i), k, twin_of(v));
       }
       const std::string y = n.outputs[0];
       const std::string yn = fresh(y + (block_ ? "_blocked" : "_nhwc"));
-      n.outputs[0] = yn;
+      g_.set_output(static_cast<int>(i), 0, yn);
       twin_[y] = yn;
       produced_.insert(y);
       channels_[y] = channels;
@@ -548,19 +553,19 @@ class Rewriter {
       if (block_ && resize_writes_nchw(twin_[v], v)) continue;
       added_.push_back(std::move(t));
     }
-    for (Node& t : added_) g_.nodes.push_back(std::move(t));
+    for (Node& t : added_) g_.add_node(std::move(t));
   }
 
   // A blocked Resize whose output only an NCHW reader (or the graph output) needs writes NCHW
   // itself (resize.cpp, attribute nchw_channels): a segmenter's last up-sampling to the full
   // image is the largest tensor of the model, written once instead of blocked and reordered.
   bool resize_writes_nchw(const std::string& twin, const std::string& v) {
-    if (passes::use_count(g_, twin) != 0) return false;
+    if (g_.use_count(twin) != 0) return false;
     const int p = g_.producer(twin);
     if (p < 0) return false;
     Node& r = g_.nodes[p];
     if (r.domain != kDomain || r.op_type != "Resize") return false;
-    r.outputs[0] = v;
+    g_.set_output(p, 0, v);
     r.set_attr_int("nchw_channels", channels_.at(v));
     return true;
   }

@@ -313,6 +313,7 @@ void rewrite(Model& m, int /*threads*/) {
     out_nodes.push_back(std::move(sub));
   }
   g.nodes = std::move(out_nodes);
+  g.invalidate_index();
   bool have = false;
   for (const OpsetImport& o : m.opset_imports) have |= o.domain == kDomain;
   if (!have) m.opset_imports.push_back({kDomain, 1});
