@@ -28,6 +28,7 @@ old=${2:?old folder}
 new=${3:?new folder}
 same=0 differ=0 failed=0
 for rc in "$old"/*.rc; do
+  [ -e "$rc" ] || continue
   key=$(basename "$rc" .rc)
   if ! cmp -s "$rc" "$new/$key.rc" || ! cmp -s "$old/$key.msg" "$new/$key.msg"; then
     echo "DIFFERENT RESULT $key: $(cat "$rc") '$(cat "$old/$key.msg")' vs" \
@@ -44,4 +45,5 @@ for rc in "$old"/*.rc; do
 done
 echo "compared $((same + differ + failed)) models: $same byte-identical, $failed failing" \
   "the same way in both, $differ different"
-[ "$differ" = 0 ]
+# Nothing compared is a failure too (an empty or mistyped folder).
+[ "$differ" = 0 ] && [ $((same + failed)) -gt 0 ]
