@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "edgeopt/device.h"
+
 namespace edgeopt {
 
 struct PackageOptions {
@@ -19,6 +21,11 @@ struct PackageOptions {
   // The folder holding libedgeopt_rt.so built for the device's architecture.
   std::filesystem::path runtime_dir;
   int bench_runs = 20;  // measured runs of the host benchmark
+  // What was applied to the model and how its accuracy was checked, when the caller knows (`fit
+  // --package` passes its pick's steps and top-1 on its evaluation data). Empty: the checklist
+  // shows the model's own figures, and "not done" for accuracy.
+  std::string optimized_evidence;
+  std::string accuracy_evidence;
 };
 
 struct PackageReport {
@@ -32,5 +39,14 @@ struct PackageReport {
 // that does not load, an existing non-empty `out`, no runtime library for the architecture),
 // unsupported (an op the device's providers lack, a missing tool), internal (the example failed).
 PackageReport write_package(const PackageOptions& options);
+
+// Throws Error (invalid input) unless `out` can receive a bundle: it does not exist (in an
+// existing folder) or is an empty folder.
+void check_package_output(const std::filesystem::path& out);
+// That, the profile (known, of an architecture edgeopt builds for) and the runtime library in
+// `runtime_dir` (there, built for it); returns the profile. write_package checks this first; a
+// caller with long work before (fit --package) checks it before that work too.
+DeviceProfile check_package_target(const std::filesystem::path& out, const std::string& device,
+                                   const std::filesystem::path& runtime_dir);
 
 }  // namespace edgeopt

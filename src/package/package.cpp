@@ -126,19 +126,6 @@ class TempDir {
   fs::path path_;
 };
 
-void check_out_folder(const fs::path& out) {
-  std::error_code ec;
-  if (!fs::exists(out, ec)) {
-    const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
-    if (!fs::is_directory(parent, ec))
-      fail_input("output folder ", out.string(), ": its parent folder does not exist");
-    return;
-  }
-  if (!fs::is_directory(out, ec)) fail_input("output ", out.string(), " exists and is a file");
-  if (!fs::is_empty(out, ec))
-    fail_input("output folder ", out.string(), " exists and is not empty");
-}
-
 // ---- the runtime library and what it loads ---------------------------------------------------
 
 uint16_t elf_machine(const fs::path& lib) {
@@ -458,13 +445,18 @@ std::vector<std::pair<bool, std::string>> checklist_items(const Evidence& ev) {
     std::string dtypes;
     for (const auto& [d, b] : s.weight_bytes_by_dtype)
       dtypes += (dtypes.empty() ? "" : ", ") + d + " " + mib(double(b));
-    std::string text = "**Model optimized**: " + fixed(100 * s.quantized_share, 1) +
-                       "% of the MACs in quantized nodes, " + fixed(100 * s.sparsity, 1) +
-                       "% zero weights; weights " + dtypes + " (" + std::to_string(s.params) +
-                       " parameters, " + std::to_string(s.macs) + " MACs; `edgeopt inspect`)";
-    if (!quantized && !sparse)
+    const std::string figures = fixed(100 * s.quantized_share, 1) +
+                                "% of the MACs in quantized nodes, " + fixed(100 * s.sparsity, 1) +
+                                "% zero weights; weights " + dtypes + " (" +
+                                std::to_string(s.params) + " parameters, " +
+                                std::to_string(s.macs) + " MACs; `edgeopt inspect`)";
+    const bool known = !ev.options->optimized_evidence.empty();
+    std::string text =
+        "**Model optimized**: " + (known ? ev.options->optimized_evidence + "; " : std::string()) +
+        figures;
+    if (!quantized && !sparse && !known)
       text += ". Not done: neither quantized nor pruned (`edgeopt quantize`, `prune`, `fit`)";
-    items.emplace_back(quantized || sparse, text);
+    items.emplace_back(quantized || sparse || known, text);
   }
   {
     std::string text = "**Benchmarked**: host measured p50 " + fixed(ev.bench.latency.p50_ms) +
@@ -478,9 +470,13 @@ std::vector<std::pair<bool, std::string>> checklist_items(const Evidence& ev) {
       text += ". Not measured on the device itself: run the example there (it prints the latency)";
     items.emplace_back(ev.estimate.latency_measured, text);
   }
-  items.emplace_back(false,
-                     "**Accuracy validated**: not done by `package` (it has no labelled data): "
-                     "`edgeopt eval MODEL --data ...`, or `fit`, which validates what it picks");
+  if (!ev.options->accuracy_evidence.empty())
+    items.emplace_back(true, "**Accuracy validated**: " + ev.options->accuracy_evidence);
+  else
+    items.emplace_back(false,
+                       "**Accuracy validated**: not done by `package` (it has no labelled data): "
+                       "`edgeopt eval MODEL --data ...`, or `fit --package`, which validates what "
+                       "it picks");
   {
     const bool done = ev.example.done;
     items.emplace_back(
@@ -632,28 +628,49 @@ std::vector<std::string> target_providers(const std::string& arch) {
 
 }  // namespace
 
-PackageReport write_package(const PackageOptions& o) {
-  // Everything a user can get wrong is checked before any work.
-  check_out_folder(o.out);
-  const DeviceProfile device = load_device_profile(o.device);
-  const std::string arch = device.arch;
+void check_package_output(const fs::path& out) {
+  std::error_code ec;
+  if (!fs::exists(out, ec)) {
+    const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+    if (!fs::is_directory(parent, ec))
+      fail_input("output folder ", out.string(), ": its parent folder does not exist");
+    return;
+  }
+  if (!fs::is_directory(out, ec)) fail_input("output ", out.string(), " exists and is a file");
+  if (!fs::is_empty(out, ec))
+    fail_input("output folder ", out.string(), " exists and is not empty");
+}
+
+DeviceProfile check_package_target(const fs::path& out, const std::string& device_name,
+                                   const fs::path& runtime_dir) {
+  check_package_output(out);
+  DeviceProfile device = load_device_profile(device_name);
+  const std::string& arch = device.arch;
   if (arch != "x86_64" && arch != "aarch64")
     fail_unsupported("device ", device.name, ": no runtime build for ", arch, " (x86_64, aarch64)");
+  const fs::path runtime = runtime_dir / "libedgeopt_rt.so";
+  std::error_code ec;
+  if (!fs::is_regular_file(runtime, ec))
+    fail_input("no ", arch, " runtime library in ", runtime_dir.string(), " (",
+               arch == "aarch64" ? "build it with `make runtime-arm64`, or give --runtime DIR"
+                                 : "build it with `ninja edgeopt_rt`",
+               ")");
+  if (elf_machine(runtime) != machine_of(arch))
+    fail_input(runtime.string(), " is not an ", arch, " library (device ", device.name, ")");
+  return device;
+}
+
+PackageReport write_package(const PackageOptions& o) {
+  // Everything a user can get wrong is checked before any work.
+  const DeviceProfile device = check_package_target(o.out, o.device, o.runtime_dir);
+  const std::string arch = device.arch;
+  const fs::path runtime = o.runtime_dir / "libedgeopt_rt.so";
   const Model primary = load_model(o.model);
   std::optional<Model> fallback;
   if (!o.fallback.empty()) fallback = load_model(o.fallback);
   const std::string primary_file = o.model.filename().string();
   std::string fallback_file = o.fallback.filename().string();
   if (fallback && fallback_file == primary_file) fallback_file = "fallback_" + fallback_file;
-  const fs::path runtime = o.runtime_dir / "libedgeopt_rt.so";
-  std::error_code ec;
-  if (!fs::is_regular_file(runtime, ec))
-    fail_input("no ", arch, " runtime library in ", o.runtime_dir.string(), " (",
-               arch == "aarch64" ? "build it with `make runtime-arm64`, or give --runtime DIR"
-                                 : "build it with `ninja edgeopt_rt`",
-               ")");
-  if (elf_machine(runtime) != machine_of(arch))
-    fail_input(runtime.string(), " is not an ", arch, " library (device ", device.name, ")");
   // The device's providers must take every op (Session lists the ones they lack).
   SessionOptions target;
   target.providers = target_providers(arch);
@@ -667,6 +684,18 @@ PackageReport write_package(const PackageOptions& o) {
   const fs::path dir = tmp.path();
   fs::copy_file(o.model, dir / primary_file);
   if (fallback) fs::copy_file(o.fallback, dir / fallback_file);
+  // The bundle's copies must load on their own: a model whose weights are in external data
+  // files (not bundled) does not.
+  for (const auto& [from, file] : {std::pair{o.model, primary_file}, {o.fallback, fallback_file}}) {
+    if (from.empty()) continue;
+    try {
+      load_model(dir / file, {.check = false, .infer_shapes = false});
+    } catch (const Error&) {
+      fail_unsupported(from.string(),
+                       ": keeps its weights in external data files, which package "
+                       "does not bundle (save the model with its weights inline)");
+    }
+  }
 
   Evidence ev;
   ev.options = &o;
@@ -711,6 +740,7 @@ PackageReport write_package(const PackageOptions& o) {
     report.checklist.push_back((done ? "done: " : "not done: ") + text);
 
   // Into place: rename replaces an empty folder, never a non-empty one.
+  std::error_code ec;
   if (fs::exists(o.out, ec)) fs::remove(o.out, ec);
   fs::rename(dir, o.out, ec);
   if (ec) fail_input("cannot move the bundle to ", o.out.string(), ": ", ec.message());

@@ -21,21 +21,12 @@ struct PackageArgs {
   bool json = false;
 };
 
-// The runtime library of the device's architecture: built next to this program for this
-// machine's architecture; for another one, an arm64 build folder (default: build-arm64 beside
-// this program's build folder, what `make runtime-arm64` writes).
-fs::path runtime_dir(const std::string& device, const std::string& given) {
-  if (!given.empty()) return given;
-  if (load_device_profile(device).arch == load_device_profile("host").arch) return self_dir();
-  return self_dir().parent_path() / "build-arm64";
-}
-
 int run_package(PackageArgs& a) {
   PackageOptions& o = a.options;
   o.model = a.model;
   o.fallback = a.fallback;
   o.out = a.out;
-  o.runtime_dir = runtime_dir(o.device, a.runtime);
+  o.runtime_dir = a.runtime.empty() ? runtime_library_dir(o.device) : fs::path(a.runtime);
   const PackageReport r = write_package(o);
   if (a.json) {
     std::cout << r.manifest.dump(2) << "\n";
