@@ -5,10 +5,12 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "edgeopt/bench.h"
 #include "edgeopt/device.h"
 
 namespace edgeopt {
@@ -26,6 +28,10 @@ struct PackageOptions {
   // shows the model's own figures, and "not done" for accuracy.
   std::string optimized_evidence;
   std::string accuracy_evidence;
+  // Benchmarks the model (runs measured runs, per-node profile, 1 thread) for the checklist's
+  // host figures. Empty: bench_model in this process (whose peak RSS then counts everything the
+  // process holds; `fit` passes a fresh `edgeopt bench` process).
+  std::function<BenchResult(const std::filesystem::path& model, int runs)> bench;
 };
 
 struct PackageReport {

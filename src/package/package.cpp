@@ -243,10 +243,7 @@ void copy_example(const fs::path& from, const fs::path& dir, const std::string& 
                   fs::perm_options::add);
 }
 
-std::string first_line(const std::string& s) {
-  std::string l = s.substr(0, s.find('\n'));
-  return l;
-}
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 int64_t top1(const Tensor& t) {
   if (t.numel() == 0) return -1;
@@ -258,8 +255,8 @@ int64_t top1(const Tensor& t) {
 }
 
 struct ExampleRun {
-  std::string how;  // "natively", "under qemu-aarch64 -cpu cortex-a72"
-  std::string ran;  // the run on input.npy: what it printed
+  std::string how;      // "natively", "under qemu-aarch64 -cpu cortex-a72"
+  std::string printed;  // what the run on input.npy printed
   std::string agreement;
   std::string fallback;   // the fallback run's line, or "" without --fallback
   std::string bad_input;  // the bad-input run's line and exit code
@@ -275,6 +272,8 @@ ExampleRun build_and_run_example(const fs::path& bundle, const fs::path& work,
                                  const std::string& arch, bool dotprod) {
   ExampleRun e;
   const ProcessResult built = run_process({(bundle / "example" / "build.sh").string(), work});
+  // build.sh exits 2 when this machine lacks the compiler for the bundle's architecture.
+  if (built.exit_code == 2) fail_unsupported(first_line(built.output));
   if (built.exit_code != 0)
     fail(ErrorKind::kInternal, "the bundle's example did not build: ", first_line(built.output));
   const fs::path exe = work / "example";
@@ -301,7 +300,7 @@ ExampleRun build_and_run_example(const fs::path& bundle, const fs::path& work,
   if (r.exit_code != 0)
     fail(ErrorKind::kInternal, "the bundle's example failed (exit ", r.exit_code,
          "): ", first_line(r.output));
-  e.ran = r.output;
+  e.printed = r.output;
   const Tensor got = load_npy(out);
   const Tensor want = load_npy(bundle / "example" / "expected_output.npy");
   if (got.shape() != want.shape() || got.dtype() != want.dtype())
@@ -613,6 +612,7 @@ json manifest_json(const Evidence& ev, const fs::path& dir) {
           {"example",
            {{"ran", ev.example.done},
             {"how", ev.example.how},
+            {"printed", ev.example.printed},
             {"agreement", ev.example.agreement},
             {"fallback", ev.example.fallback},
             {"bad_input", ev.example.bad_input},
@@ -720,11 +720,15 @@ PackageReport write_package(const PackageOptions& o) {
 
   ev.primary = model_figures(o.model, primary_file, primary);
   if (fallback) ev.fallback = model_figures(o.fallback, fallback_file, *fallback);
-  SessionOptions host;
-  host.profile = true;  // the device estimate scales the per-node times
-  BenchOptions bo;
-  bo.runs = std::max(1, o.bench_runs);
-  ev.bench = bench_model(o.model, host, bo);
+  if (o.bench) {
+    ev.bench = o.bench(o.model, std::max(1, o.bench_runs));
+  } else {
+    SessionOptions host;
+    host.profile = true;  // the device estimate scales the per-node times
+    BenchOptions bo;
+    bo.runs = std::max(1, o.bench_runs);
+    ev.bench = bench_model(o.model, host, bo);
+  }
   ev.estimate = estimate_on_device(device, ev.bench, 1);
 
   TempDir work(o.out, "example");

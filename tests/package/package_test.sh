@@ -5,7 +5,7 @@
 #     runs it on an .npy and compares its output with `edgeopt run` on the same input (exactly:
 #     same binary providers); the fallback path (a corrupt first model: the fallback runs, says
 #     so, and its output equals `edgeopt run FALLBACK`); bad input to the example and to package
-#     (one line, exit 2, the existing output folder untouched).
+#     (one line, exit 2, the existing output folder untouched), and to `fit --package`.
 #   package_test.sh arm64   EDGEOPT MODEL FALLBACK WORK RUNTIME_DIR
 #     packages MODEL for raspberry-pi-4 with the arm64 runtime of RUNTIME_DIR, cross-builds the
 #     example with build.sh, checks that `file` says AArch64, runs it under qemu-aarch64 on a
@@ -95,6 +95,10 @@ case "$mode" in
       --runtime "$work"
     grep -q "make runtime-arm64" "$work/stderr" || fail "the message does not say how to build it"
     expect_one_line_exit2 "$edgeopt" package "$work/corrupt.onnx" --device host -o "$work/b3"
+    # fit --package checks the bundle's folder before its search.
+    expect_one_line_exit2 "$edgeopt" fit "$model" --device host --calib fashion-mnist:train \
+      --eval fashion-mnist:test -o "$work/fit" --package "$bundle"
+    [[ ! -e "$work/fit" ]] || fail "fit ran its search with an unusable --package folder"
     for b in b1 b2 b3; do [[ ! -e "$work/$b" ]] || fail "package left $work/$b behind"; done
     [[ -z "$(find "$work" -maxdepth 1 -name '.b*')" ]] || fail "package left a temporary folder"
     ;;

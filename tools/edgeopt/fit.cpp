@@ -71,8 +71,13 @@ void package_pick(const FitArgs& a, const FitOutput& r) {
   o.out = a.package;
   o.runtime_dir = a.runtime.empty() ? runtime_library_dir(a.device) : fs::path(a.runtime);
   o.bench_runs = a.bench_runs;
-  o.optimized_evidence = "fit picked " + pick + " (" + c.at("steps").dump() + "; " +
-                         (r.dir / "report.md").string() + ")";
+  std::string steps;
+  for (const auto& step : c.at("steps"))
+    steps += (steps.empty() ? "" : " -> ") + step.at("name").get<std::string>();
+  o.optimized_evidence =
+      "fit picked " + pick + " (steps " + steps + "; " + (r.dir / "report.md").string() + ")";
+  // A fresh process, as fit's own benchmarks: the peak RSS is the model's, not fit's.
+  o.bench = [](const fs::path& m, int runs) { return bench_in_child(m, runs, 5, 1); };
   char top1[160];
   std::snprintf(top1, sizeof top1, "top-1 %.2f%% against the original's %.2f%% on %lld samples of ",
                 100 * c.at("top1").get<double>(), 100 * report.at("baseline_top1").get<double>(),
