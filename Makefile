@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PYTHON ?= /usr/bin/python3
 
-.PHONY: setup build demo test test-arm64 fuzz wheel clean
+.PHONY: setup build demo test test-arm64 runtime-arm64 fuzz wheel clean
 
 setup:
 	@bash scripts/setup.sh
@@ -37,8 +37,17 @@ test-arm64: build
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
 	  -DEDGEOPT_HOST_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	@ninja -C $(ARM64_BUILD) -j $(JOBS) edgeopt edgeopt_tests edgeopt_conformance \
-	  edgeopt_torchvision_tests edgeopt_arm64_tests
+	  edgeopt_torchvision_tests edgeopt_arm64_tests edgeopt_c_api_test edgeopt_c_api_test_static
 	@cd $(ARM64_BUILD) && ctest --output-on-failure -j $(JOBS) -L arm64
+
+# The arm64 runtime library alone (libedgeopt_rt.so and .a in $(ARM64_BUILD)), what
+# `edgeopt package --device raspberry-pi-4` bundles (docs/package.md); no tests, no CLI.
+runtime-arm64: setup
+	@bash scripts/setup_arm64.sh $(abspath $(ARM64_BUILD))/sysroot
+	@cmake --no-warn-unused-cli -S . -B $(ARM64_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DEDGEOPT_HOST_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
+	@ninja -C $(ARM64_BUILD) -j $(JOBS) edgeopt_rt edgeopt_rt_static
 
 clean:
 	rm -rf $(BUILD) $(ARM64_BUILD) build-fuzz

@@ -22,6 +22,9 @@ set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 # Host programs (protoc, python) come from the host; libraries, headers and CMake packages are
 # searched in the usual prefixes, where CMAKE_LIBRARY_ARCHITECTURE selects the arm64 ones.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+# pkg-config (which some find modules ask first, e.g. FindOpenSSL) must answer with the arm64
+# .pc files, not the host's.
+set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
 
 if(NOT DEFINED EDGEOPT_ARM64_SYSROOT)
   set(EDGEOPT_ARM64_SYSROOT "${CMAKE_BINARY_DIR}/sysroot")

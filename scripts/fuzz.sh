@@ -7,7 +7,15 @@
 # Usage: scripts/fuzz.sh [SECONDS] [BUILD_DIR] [TARGET...]
 #   TARGET: model_loader npy npz idx image spec recipe (default: all)
 # FUZZ_RUNS=N instead fuzzes each target for N executions (the long run in the README).
+# Also: scripts/fuzz.sh --build-only BUILD_DIR TARGET... (configure and build only; the sanitized
+# CLI and conformance runner of tests/sanitized/ are built this way).
 set -euo pipefail
+build_only=0
+if [[ ${1:-} == --build-only ]]; then
+  build_only=1
+  shift
+  set -- 0 "$@"
+fi
 seconds=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${2:-$root/build-fuzz}
@@ -25,8 +33,15 @@ build=$(cd "$build" && pwd)
   if [[ ! -f $build/build.ninja ]]; then
     CXX=clang++ cmake -S "$root/fuzz" -B "$build" -G Ninja >/dev/null
   fi
-  ninja -C "$build" "${targets[@]/#/fuzz_}" >/dev/null
+  names=("${targets[@]/#/fuzz_}")
+  ((build_only)) && names=("${targets[@]}")
+  if ! ninja -C "$build" "${names[@]}" >"$build/build.log" 2>&1; then
+    tail -n 40 "$build/build.log"
+    echo "fuzz.sh: the sanitized build failed (log: $build/build.log)" >&2
+    exit 1
+  fi
 ) 9>"$build/.build.lock"
+((build_only)) && exit 0
 
 fuzz_one() {
   local t=$1 bin=$build/fuzz_$1

@@ -18,6 +18,9 @@ pkgs=(
   chromium
   pybind11-dev python3-dev python3-pytest python3-build python3-setuptools python3-wheel
   python3-venv
+  # `edgeopt package`: patchelf sets the runtime libraries' search path to their own folder,
+  # libcrypto hashes the bundle's files; `file` checks the bundle's binaries in the tests.
+  patchelf libssl-dev file
 )
 # Node.js runs ONNX Runtime (npm onnxruntime-node) as the peer; keep a preinstalled one.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -42,7 +42,7 @@ fi
 pkgs=(
   crossbuild-essential-arm64 qemu-user
   libprotobuf-dev:arm64 zlib1g-dev:arm64 libonnx-dev:arm64 libcpuinfo-dev:arm64
-  libgtest-dev:arm64 libstb-dev:arm64
+  libgtest-dev:arm64 libstb-dev:arm64 libssl-dev:arm64
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,6 +9,7 @@
 #include "data/datasets.h"
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
+#include "edgeopt/tensor.h"
 
 namespace edgeopt::data {
 
@@ -50,6 +51,12 @@ std::pair<int, int> probe(const std::string& bytes, const std::string& name) {
                              static_cast<int>(bytes.size()), &w, &h, &n))
     fail_input(name, ": cannot decode image (", stbi_failure_reason(), ")");
   check_pixels(name, h, w, "image");
+  // Decoding holds the pixels (at most 4 bytes each) and, for PNG, as much again for the
+  // filtered rows: that much must fit in the memory budget (--max-memory) before stb allocates.
+  const int64_t decode_bytes = int64_t{8} * w * h;
+  if (decode_bytes > memory_budget() - tensor_bytes_in_use())
+    fail_input(name, ": decoding an image of ", w, "x", h, " pixels needs up to ",
+               decode_bytes >> 20, " MiB, more than the memory budget leaves (--max-memory)");
   return {w, h};
 }
 

@@ -19,21 +19,23 @@ struct Taps {
   int64_t width = 0;
 };
 
-Taps make_taps(int64_t in, int64_t out) {
+// Taps of outputs [begin, begin + n) of a resize from `in` to `out` samples.
+Taps make_taps(int64_t in, int64_t out, int64_t begin, int64_t n) {
   const double s = static_cast<double>(in) / static_cast<double>(out);
   const double fscale = std::max(s, 1.0);
   const double support = fscale;  // triangle half-width 1, scaled
   Taps t;
   t.width = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
-  t.first.resize(out);
-  t.count.resize(out);
-  t.weights.assign(out * t.width, 0.0f);
-  for (int64_t i = 0; i < out; ++i) {
-    const double c = (static_cast<double>(i) + 0.5) * s;
+  t.first.resize(n);
+  t.count.resize(n);
+  t.weights.assign(n * t.width, 0.0f);
+  std::vector<double> w;
+  for (int64_t i = 0; i < n; ++i) {
+    const double c = (static_cast<double>(begin + i) + 0.5) * s;
     const int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(c - support + 0.5));
     const int64_t hi = std::min<int64_t>(in, static_cast<int64_t>(c + support + 0.5));
     double sum = 0;
-    std::vector<double> w;
+    w.clear();
     for (int64_t j = lo; j < hi; ++j) {
       // w = max(0, 1 - |x|) with x the distance from pixel centre j + 0.5 in filter units.
       const double x = (static_cast<double>(j) + 0.5 - c) / fscale;
@@ -50,26 +52,33 @@ Taps make_taps(int64_t in, int64_t out) {
   return t;
 }
 
-// Separable resize of an h×w×c float image to nh×nw×c.
+// Separable resize of an h×w×c float image to nh×nw×c, of which only the window of oh×ow
+// starting at (top, left) is computed and returned: a center crop after a resize never pays
+// for the pixels it drops (a 5-pixel-high strip resized to a shorter side of 9 would be a
+// 9 x 825,000 image otherwise).
 std::vector<float> resample(const std::vector<float>& src, int64_t h, int64_t w, int64_t c,
-                            int64_t nh, int64_t nw) {
-  const Taps tx = make_taps(w, nw), ty = make_taps(h, nh);
-  std::vector<float> mid(h * nw * c, 0.0f);
-  for (int64_t y = 0; y < h; ++y)
-    for (int64_t x = 0; x < nw; ++x)
+                            int64_t nh, int64_t nw, int64_t top, int64_t left, int64_t oh,
+                            int64_t ow) {
+  const Taps tx = make_taps(w, nw, left, ow), ty = make_taps(h, nh, top, oh);
+  // The input rows the window reads.
+  const int64_t r0 = ty.first[0];
+  const int64_t r1 = ty.first[oh - 1] + ty.count[oh - 1];
+  std::vector<float> mid((r1 - r0) * ow * c, 0.0f);
+  for (int64_t y = r0; y < r1; ++y)
+    for (int64_t x = 0; x < ow; ++x)
       for (int64_t k = 0; k < tx.count[x]; ++k) {
         const float wk = tx.weights[x * tx.width + k];
         const float* s = &src[(y * w + tx.first[x] + k) * c];
-        float* d = &mid[(y * nw + x) * c];
+        float* d = &mid[((y - r0) * ow + x) * c];
         for (int64_t ch = 0; ch < c; ++ch) d[ch] += wk * s[ch];
       }
-  std::vector<float> out(nh * nw * c, 0.0f);
-  for (int64_t y = 0; y < nh; ++y)
+  std::vector<float> out(oh * ow * c, 0.0f);
+  for (int64_t y = 0; y < oh; ++y)
     for (int64_t k = 0; k < ty.count[y]; ++k) {
       const float wk = ty.weights[y * ty.width + k];
-      const float* s = &mid[(ty.first[y] + k) * nw * c];
-      float* d = &out[y * nw * c];
-      for (int64_t i = 0; i < nw * c; ++i) d[i] += wk * s[i];
+      const float* s = &mid[(ty.first[y] + k - r0) * ow * c];
+      float* d = &out[y * ow * c];
+      for (int64_t i = 0; i < ow * c; ++i) d[i] += wk * s[i];
     }
   return out;
 }
@@ -102,10 +111,15 @@ void Preprocess::apply(const uint8_t* hwc, int64_t h, int64_t w, int64_t c, doub
     fail_input(mean.size(), " mean/std values for an image with ", c, " channel(s)");
   std::vector<float> img(hwc, hwc + h * w * c);
   const auto [ih, iw] = shorter_side(h, w, resize);
-  if (ih != h || iw != w) img = resample(img, h, w, c, ih, iw);
   // Center crop offsets: round((size - crop) / 2) with ties to even, as Python's round().
-  const int64_t top = static_cast<int64_t>(std::nearbyint((ih - oh) / 2.0));
-  const int64_t left = static_cast<int64_t>(std::nearbyint((iw - ow) / 2.0));
+  int64_t top = static_cast<int64_t>(std::nearbyint((ih - oh) / 2.0));
+  int64_t left = static_cast<int64_t>(std::nearbyint((iw - ow) / 2.0));
+  int64_t iw_kept = iw;
+  if (ih != h || iw != w) {
+    img = resample(img, h, w, c, ih, iw, top, left, oh, ow);  // the crop window only
+    top = left = 0;
+    iw_kept = ow;
+  }
   const float sc = static_cast<float>(scale >= 0 ? scale : default_scale);
   for (int64_t ch = 0; ch < c; ++ch) {
     float m = 0, inv_s = 1;
@@ -117,7 +131,7 @@ void Preprocess::apply(const uint8_t* hwc, int64_t h, int64_t w, int64_t c, doub
     for (int64_t y = 0; y < oh; ++y)
       for (int64_t x = 0; x < ow; ++x) {
         // x' = (x * scale - mean) / std
-        const float v = img[((top + y) * iw + left + x) * c + ch] * sc;
+        const float v = img[((top + y) * iw_kept + left + x) * c + ch] * sc;
         d[y * ow + x] = (v - m) * inv_s;
       }
   }

@@ -20,8 +20,10 @@ void tensor_to_proto(const Tensor& t, onnx::TensorProto* tp) {
     for (const std::string& s : t.strings()) tp->add_string_data(s);
     return;
   }
-  if (t.nbytes()) tp->set_raw_data(t.raw(), t.nbytes());
-  else tp->set_raw_data("");
+  if (t.nbytes())
+    tp->set_raw_data(t.raw(), t.nbytes());
+  else
+    tp->set_raw_data("");
 }
 
 namespace {
@@ -49,8 +51,10 @@ void value_info_to_proto(const ValueInfo& v, onnx::ValueInfoProto* vp) {
   auto* shape = tt->mutable_shape();
   for (const Dim& d : v.dims) {
     auto* dp = shape->add_dim();
-    if (d.is_static()) dp->set_dim_value(d.value);
-    else if (!d.param.empty()) dp->set_dim_param(d.param);
+    if (d.is_static())
+      dp->set_dim_value(d.value);
+    else if (!d.param.empty())
+      dp->set_dim_param(d.param);
   }
 }
 
@@ -69,17 +73,38 @@ void attribute_to_proto(const Attribute& a, onnx::AttributeProto* ap) {
   if (!a.ref_attr_name.empty()) ap->set_ref_attr_name(a.ref_attr_name);
   ap->set_type(static_cast<onnx::AttributeProto::AttributeType>(a.type));
   switch (a.type) {
-    case AttrType::kFloat: ap->set_f(a.f); break;
-    case AttrType::kInt: ap->set_i(a.i); break;
-    case AttrType::kString: ap->set_s(a.s); break;
-    case AttrType::kTensor: named_tensor_to_proto(a.t, ap->mutable_t()); break;
-    case AttrType::kGraph: graph_to_proto(*a.g, ap->mutable_g()); break;
-    case AttrType::kFloats: for (float f : a.floats) ap->add_floats(f); break;
-    case AttrType::kInts: for (int64_t i : a.ints) ap->add_ints(i); break;
-    case AttrType::kStrings: for (const auto& s : a.strings) ap->add_strings(s); break;
-    case AttrType::kTensors: for (const auto& t : a.tensors) named_tensor_to_proto(t, ap->add_tensors()); break;
-    case AttrType::kGraphs: for (const auto& g : a.graphs) graph_to_proto(*g, ap->add_graphs()); break;
-    default: break;
+    case AttrType::kFloat:
+      ap->set_f(a.f);
+      break;
+    case AttrType::kInt:
+      ap->set_i(a.i);
+      break;
+    case AttrType::kString:
+      ap->set_s(a.s);
+      break;
+    case AttrType::kTensor:
+      named_tensor_to_proto(a.t, ap->mutable_t());
+      break;
+    case AttrType::kGraph:
+      graph_to_proto(*a.g, ap->mutable_g());
+      break;
+    case AttrType::kFloats:
+      for (float f : a.floats) ap->add_floats(f);
+      break;
+    case AttrType::kInts:
+      for (int64_t i : a.ints) ap->add_ints(i);
+      break;
+    case AttrType::kStrings:
+      for (const auto& s : a.strings) ap->add_strings(s);
+      break;
+    case AttrType::kTensors:
+      for (const auto& t : a.tensors) named_tensor_to_proto(t, ap->add_tensors());
+      break;
+    case AttrType::kGraphs:
+      for (const auto& g : a.graphs) graph_to_proto(*g, ap->add_graphs());
+      break;
+    default:
+      break;
   }
 }
 
@@ -131,7 +156,38 @@ onnx::ModelProto model_to_proto(const Model& m) {
   return mp;
 }
 
-std::string serialize_model(const Model& model) { return model_to_proto(model).SerializeAsString(); }
+onnx::ModelProto model_to_proto_for_inference(const Model& m, size_t max_data_bytes) {
+  // The model without its large initializers, which then go in with dtype and dims only: the
+  // weights are not copied (a 2 GiB initializer would be, twice, by a whole-model conversion).
+  Model shadow;
+  shadow.ir_version = m.ir_version;
+  shadow.opset_imports = m.opset_imports;
+  shadow.graph.nodes = m.graph.nodes;
+  shadow.graph.inputs = m.graph.inputs;
+  shadow.graph.outputs = m.graph.outputs;
+  shadow.graph.value_info = m.graph.value_info;
+  shadow.graph.sparse_initializers_raw = m.graph.sparse_initializers_raw;
+  shadow.functions_raw = m.functions_raw;
+  std::vector<const NamedTensor*> big;
+  for (const NamedTensor& t : m.graph.initializers) {
+    if (t.tensor.dtype() != DType::kString && t.tensor.nbytes() > max_data_bytes)
+      big.push_back(&t);
+    else
+      shadow.graph.initializers.push_back(t);
+  }
+  onnx::ModelProto mp = model_to_proto(shadow);
+  for (const NamedTensor* t : big) {
+    onnx::TensorProto* tp = mp.mutable_graph()->add_initializer();
+    tp->set_name(t->name);
+    tp->set_data_type(static_cast<int32_t>(t->tensor.dtype()));
+    for (int64_t d : t->tensor.shape()) tp->add_dims(d);
+  }
+  return mp;
+}
+
+std::string serialize_model(const Model& model) {
+  return model_to_proto(model).SerializeAsString();
+}
 
 void save_model(const Model& model, const fs::path& path, const SaveOptions& options,
                 const fs::path& protect) {
@@ -147,7 +203,8 @@ void save_model(const Model& model, const fs::path& path, const SaveOptions& opt
     }
   }
   // Protobuf cannot serialize more than 2 GB: move weights out when near that.
-  const bool external = options.external_data || mp.ByteSizeLong() > (size_t{1} << 31) - (64u << 20);
+  const bool external =
+      options.external_data || mp.ByteSizeLong() > (size_t{1} << 31) - (64u << 20);
   std::string data_bytes;
   const std::string data_name = path.filename().string() + ".data";
   if (external) {

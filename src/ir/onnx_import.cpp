@@ -1,6 +1,9 @@
 // ONNX protobuf → edgeopt IR, with the validation a loader of untrusted files needs.
+#include <fcntl.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -49,8 +52,9 @@ fs::path resolve_external(const std::string& location, const fs::path& base_dir,
   return full;
 }
 
-std::string read_external(const onnx::TensorProto& tp, const fs::path& base_dir,
-                          size_t expected) {
+// Reads the external data of `tp` (`expected` bytes) into the tensor that will hold it, once.
+Tensor read_external(const onnx::TensorProto& tp, const fs::path& base_dir, DType dtype,
+                     const Shape& shape, size_t expected) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : tp.external_data()) {
@@ -70,14 +74,13 @@ std::string read_external(const onnx::TensorProto& tp, const fs::path& base_dir,
     fail_input("tensor '", tp.name(), "': external data holds ", length, " bytes, expected ",
                expected);
   if (offset > fsize || length > fsize - offset)
-    fail_input("tensor '", tp.name(), "': external data range is past the end of '", location,
-               "'");
+    fail_input("tensor '", tp.name(), "': external data range is past the end of '", location, "'");
   std::ifstream in(file, std::ios::binary);
   in.seekg(offset);
-  std::string bytes(static_cast<size_t>(length), '\0');
-  in.read(bytes.data(), length);
+  Tensor t(dtype, shape);
+  in.read(static_cast<char*>(t.raw()), length);
   if (!in) fail_input("tensor '", tp.name(), "': cannot read external data '", location, "'");
-  return bytes;
+  return t;
 }
 
 template <class Src>
@@ -126,10 +129,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& tp, const fs::path& base_dir) 
   }
 
   if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
-    const std::string bytes = read_external(tp, base_dir, expected);
-    Tensor t(dtype, shape);
-    if (expected) std::memcpy(t.raw(), bytes.data(), expected);
-    return t;
+    return read_external(tp, base_dir, dtype, shape, expected);
   }
   if (tp.has_raw_data()) {
     if (tp.raw_data().size() != expected)
@@ -199,8 +199,8 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& vp) {
     v.has_shape = true;
     for (const auto& d : tt.shape().dim()) {
       if (!d.denotation().empty()) {  // keep what we do not model
-        v = ValueInfo{vp.name(), DType::kUndefined, false, {}, vp.doc_string(),
-                      type.SerializeAsString()};
+        v = ValueInfo{vp.name(), DType::kUndefined, false,
+                      {},        vp.doc_string(),   type.SerializeAsString()};
         return v;
       }
       Dim dim;
@@ -226,14 +226,30 @@ Attribute attribute_from_proto(const onnx::AttributeProto& ap, const fs::path& b
   a.doc_string = ap.doc_string();
   a.ref_attr_name = ap.ref_attr_name();
   switch (ap.type()) {
-    case onnx::AttributeProto::FLOAT: a.f = ap.f(); break;
-    case onnx::AttributeProto::INT: a.i = ap.i(); break;
-    case onnx::AttributeProto::STRING: a.s = ap.s(); break;
-    case onnx::AttributeProto::TENSOR: a.t = named_tensor_from_proto(ap.t(), base_dir); break;
-    case onnx::AttributeProto::GRAPH: a.g = graph_ptr_from_proto(ap.g(), base_dir); break;
-    case onnx::AttributeProto::FLOATS: a.floats.assign(ap.floats().begin(), ap.floats().end()); break;
-    case onnx::AttributeProto::INTS: a.ints.assign(ap.ints().begin(), ap.ints().end()); break;
-    case onnx::AttributeProto::STRINGS: a.strings.assign(ap.strings().begin(), ap.strings().end()); break;
+    case onnx::AttributeProto::FLOAT:
+      a.f = ap.f();
+      break;
+    case onnx::AttributeProto::INT:
+      a.i = ap.i();
+      break;
+    case onnx::AttributeProto::STRING:
+      a.s = ap.s();
+      break;
+    case onnx::AttributeProto::TENSOR:
+      a.t = named_tensor_from_proto(ap.t(), base_dir);
+      break;
+    case onnx::AttributeProto::GRAPH:
+      a.g = graph_ptr_from_proto(ap.g(), base_dir);
+      break;
+    case onnx::AttributeProto::FLOATS:
+      a.floats.assign(ap.floats().begin(), ap.floats().end());
+      break;
+    case onnx::AttributeProto::INTS:
+      a.ints.assign(ap.ints().begin(), ap.ints().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      a.strings.assign(ap.strings().begin(), ap.strings().end());
+      break;
     case onnx::AttributeProto::TENSORS:
       for (const auto& t : ap.tensors()) a.tensors.push_back(named_tensor_from_proto(t, base_dir));
       break;
@@ -241,10 +257,11 @@ Attribute attribute_from_proto(const onnx::AttributeProto& ap, const fs::path& b
       for (const auto& g : ap.graphs()) a.graphs.push_back(graph_ptr_from_proto(g, base_dir));
       break;
     case onnx::AttributeProto::UNDEFINED:
-      if (ap.ref_attr_name().empty())
-        fail_input("attribute '", ap.name(), "' has no type");
+      if (ap.ref_attr_name().empty()) fail_input("attribute '", ap.name(), "' has no type");
       break;
-    default: a.raw = ap.SerializeAsString(); break;
+    default:
+      a.raw = ap.SerializeAsString();
+      break;
   }
   return a;
 }
@@ -255,8 +272,10 @@ void graph_from_proto(const onnx::GraphProto& gp, const fs::path& base_dir, Grap
   for (const auto& v : gp.input()) g.inputs.push_back(value_info_from_proto(v));
   for (const auto& v : gp.output()) g.outputs.push_back(value_info_from_proto(v));
   for (const auto& v : gp.value_info()) g.value_info.push_back(value_info_from_proto(v));
-  for (const auto& t : gp.initializer()) g.initializers.push_back(named_tensor_from_proto(t, base_dir));
-  for (const auto& s : gp.sparse_initializer()) g.sparse_initializers_raw.push_back(s.SerializeAsString());
+  for (const auto& t : gp.initializer())
+    g.initializers.push_back(named_tensor_from_proto(t, base_dir));
+  for (const auto& s : gp.sparse_initializer())
+    g.sparse_initializers_raw.push_back(s.SerializeAsString());
   for (const auto& q : gp.quantization_annotation())
     g.quantization_annotation_raw.push_back(q.SerializeAsString());
   g.nodes.reserve(gp.node_size());
@@ -268,7 +287,8 @@ void graph_from_proto(const onnx::GraphProto& gp, const fs::path& base_dir, Grap
     n.doc_string = np.doc_string();
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
-    for (const auto& ap : np.attribute()) n.attributes.push_back(attribute_from_proto(ap, base_dir));
+    for (const auto& ap : np.attribute())
+      n.attributes.push_back(attribute_from_proto(ap, base_dir));
     g.nodes.push_back(std::move(n));
   }
 }
@@ -315,15 +335,26 @@ void validate_opsets(const onnx::ModelProto& mp) {
 // Shape inference hints (the runtime infers shapes itself) on a copy whose large
 // initializers carry no data (inference reads only small shape-like constants).
 void infer_shapes(const onnx::ModelProto& mp, Graph& g) {
+  // Everything but the initializers is copied whole; large ones get their name, type and dims
+  // only, so the weights are not copied.
   onnx::ModelProto copy;
-  copy.CopyFrom(mp);
-  copy.clear_functions();
-  for (auto& t : *copy.mutable_graph()->mutable_initializer()) {
-    if (t.raw_data().size() > 4096 || t.data_location() == onnx::TensorProto::EXTERNAL) {
-      t.clear_raw_data();
-      t.clear_float_data();
-      t.clear_external_data();
-      t.clear_data_location();
+  copy.set_ir_version(mp.ir_version());
+  *copy.mutable_opset_import() = mp.opset_import();
+  const onnx::GraphProto& gp = mp.graph();
+  onnx::GraphProto* cg = copy.mutable_graph();
+  *cg->mutable_node() = gp.node();
+  *cg->mutable_input() = gp.input();
+  *cg->mutable_output() = gp.output();
+  *cg->mutable_value_info() = gp.value_info();
+  *cg->mutable_sparse_initializer() = gp.sparse_initializer();
+  for (const auto& t : gp.initializer()) {
+    onnx::TensorProto* c = cg->add_initializer();
+    if (t.ByteSizeLong() > 4096 || t.data_location() == onnx::TensorProto::EXTERNAL) {
+      c->set_name(t.name());
+      c->set_data_type(t.data_type());
+      *c->mutable_dims() = t.dims();
+    } else {
+      c->CopyFrom(t);
     }
   }
   std::string error;
@@ -410,20 +441,30 @@ Model model_from_proto(const onnx::ModelProto& mp, const fs::path& base_dir,
   return m;
 }
 
-Model parse_model(const std::string& bytes, const fs::path& base_dir, const LoadOptions& options) {
+namespace {
+
+onnx::ModelProto parse_proto(const std::string& bytes) {
   if (bytes.empty()) fail_input("empty file, not an ONNX model");
   onnx::ModelProto mp;
   if (!mp.ParseFromString(bytes))
     fail_input("not a valid ONNX protobuf (truncated or corrupt, ", bytes.size(), " bytes)");
   if (!mp.has_graph() || mp.ir_version() <= 0)
     fail_input("not an ONNX model (no graph or IR version)");
-  return model_from_proto(mp, base_dir, options);
+  return mp;
+}
+
+}  // namespace
+
+Model parse_model(const std::string& bytes, const fs::path& base_dir, const LoadOptions& options) {
+  return model_from_proto(parse_proto(bytes), base_dir, options);
 }
 
 Model load_model(const fs::path& path, const LoadOptions& options) {
-  const std::string bytes = read_file(path);
   try {
-    return parse_model(bytes, path.parent_path(), options);
+    // The file's bytes are released once parsed: weights are then held by the message and,
+    // after conversion, by the model's tensors, never three times over.
+    onnx::ModelProto mp = parse_proto(read_file(path));
+    return model_from_proto(mp, path.parent_path(), options);
   } catch (const Error& e) {
     throw Error(e.kind(), path.string() + ": " + e.what());
   }

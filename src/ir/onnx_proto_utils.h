@@ -17,6 +17,9 @@ void tensor_to_proto(const Tensor& t, onnx::TensorProto* tp);
 Model model_from_proto(const onnx::ModelProto& mp, const std::filesystem::path& base_dir,
                        const LoadOptions& options);
 onnx::ModelProto model_to_proto(const Model& m);
+// For shape inference: initializers of more than `max_data_bytes` carry dtype and dims only
+// (inference reads the values of small shape-like constants alone), so no weight is copied.
+onnx::ModelProto model_to_proto_for_inference(const Model& m, size_t max_data_bytes = 4096);
 void value_info_to_proto(const ValueInfo& v, onnx::ValueInfoProto* vp);
 
 // ONNX shape inference (data propagation on) of `mp`, run in a child process: libonnx's per-op

@@ -56,15 +56,11 @@ std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int6
   // A symbolic spatial or sequence dim changes every figure: the user gives it (--shape) rather
   // than getting numbers for a made-up size.
   require_static_dims(model);
-  onnx::ModelProto mp = model_to_proto(model);
+  onnx::ModelProto mp = model_to_proto_for_inference(model);
   mp.clear_functions();
   auto* g = mp.mutable_graph();
   std::unordered_set<std::string> inits;
-  for (auto& t : *g->mutable_initializer()) {
-    inits.insert(t.name());
-    // Inference reads only small shape-like constants; drop big payloads to save memory.
-    if (t.raw_data().size() > 4096) t.clear_raw_data();
-  }
+  for (const auto& t : g->initializer()) inits.insert(t.name());
   for (auto& in : *g->mutable_input()) {
     if (inits.count(in.name()) || !in.type().has_tensor_type()) continue;
     auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
@@ -92,6 +88,38 @@ std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int6
   }
   return shapes;
 }
+
+namespace {
+
+// Elements equal to zero; for floats -0.0 too (only the sign bit set).
+template <class Bits>
+int64_t count_zero_bits(const Bits* p, int64_t n, Bits ignore) {
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < n; ++i) zeros += (p[i] & ~ignore) == 0;
+  return zeros;
+}
+
+int64_t count_zeros(const Tensor& t) {
+  const bool is_float = dtype_is_float(t.dtype());
+  switch (dtype_size(t.dtype())) {
+    case 1:
+      return count_zero_bits<uint8_t>(t.data<uint8_t>(), t.numel(), 0);
+    case 2:
+      return count_zero_bits<uint16_t>(t.data<uint16_t>(), t.numel(), is_float ? 0x8000 : 0);
+    case 4:
+      return count_zero_bits<uint32_t>(t.data<uint32_t>(), t.numel(), is_float ? 0x80000000u : 0);
+    case 8:
+      return count_zero_bits<uint64_t>(t.data<uint64_t>(), t.numel(),
+                                       is_float ? uint64_t{1} << 63 : 0);
+    default: {
+      int64_t zeros = 0;
+      for (int64_t i = 0; i < t.numel(); ++i) zeros += t.get_f64(i) == 0.0;
+      return zeros;
+    }
+  }
+}
+
+}  // namespace
 
 ModelStats inspect_model(const Model& model, int64_t batch, const std::filesystem::path& file) {
   if (batch < 1) fail_input("--batch must be at least 1");
@@ -138,15 +166,7 @@ ModelStats inspect_model(const Model& model, int64_t batch, const std::filesyste
     s.weight_bytes += static_cast<int64_t>(t->nbytes());
     s.weight_bytes_by_dtype[dtype_name(t->dtype())] += static_cast<int64_t>(t->nbytes());
     if (t->rank() >= 2 && t->dtype() != DType::kString) {
-      const auto* p = static_cast<const uint8_t*>(t->raw());
-      const size_t es = dtype_size(t->dtype());
-      for (int64_t i = 0; i < t->numel(); ++i) {
-        bool z = true;
-        for (size_t b = 0; b < es && z; ++b) z = p[i * es + b] == 0;
-        // -0.0 has a sign bit set; count it as zero too for floats.
-        if (!z && dtype_is_float(t->dtype())) z = t->get_f64(i) == 0.0;
-        zeros += z;
-      }
+      zeros += count_zeros(*t);
       weight_elems += t->numel();
     }
   }

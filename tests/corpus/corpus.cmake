@@ -30,7 +30,8 @@ foreach(i RANGE ${corpus_last})
   string(JSON label GET ${corpus_json} models ${i} label)
   add_test(NAME ${label}.${name}
     COMMAND ${EDGEOPT_CORPUS_RUN} --edgeopt $<TARGET_FILE:edgeopt>
-            --ort ${PROJECT_SOURCE_DIR}/bench/ort/run_ort.js --model ${name})
+            --ort ${PROJECT_SOURCE_DIR}/bench/ort/run_ort.js --model ${name}
+            --python=$<$<TARGET_EXISTS:edgeopt_python>:${PROJECT_BINARY_DIR}/python>)
   set_tests_properties(${label}.${name} PROPERTIES FIXTURES_REQUIRED ${label}_models
     LABELS ${label} TIMEOUT 1800 SKIP_RETURN_CODE 77)
   list(APPEND ${label}_tests ${label}.${name})

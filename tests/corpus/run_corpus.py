@@ -4,7 +4,9 @@
   run_corpus.py MANIFEST CORPUS_DIR --edgeopt BIN --ort RUN_ORT_JS --model NAME
       runs every check of one model (made by scripts/make_corpus.py into CORPUS_DIR/NAME):
         ort       `edgeopt run` and onnxruntime-node on the same inputs; every output has ORT's
-                  shape and max|edgeopt - ORT| <= tolerance.fp32 * max|ORT| (integers: equal)
+                  shape and max|edgeopt - ORT| <= tolerance.fp32 * max|ORT| (integers: equal);
+                  with --python DIR, edgeopt.InferenceSession (the module in DIR) on the same
+                  inputs too, whose outputs must be bit-identical to `edgeopt run`'s
         quantize  `edgeopt quantize --calib calib.npz` (unlabeled samples) writes a model that
                   edgeopt and ORT both run, agreeing within tolerance.int8 * max|ORT|
         prune     `edgeopt prune --structured --ratio R` writes a model that both run, agreeing
@@ -114,11 +116,54 @@ def compare(ours, ref, tol, atol):
     return line
 
 
+PYTHON_RUN = """
+import sys
+import numpy as np
+import edgeopt
+model, inputs, out = sys.argv[1:4]
+s = edgeopt.InferenceSession(model)
+with np.load(inputs) as z:
+    feed = {k: z[k] for k in z.files}
+names = [o.name for o in s.get_outputs()]
+np.savez(out, **dict(zip(names, s.run(None, feed))))
+"""
+
+
+def check_python(args, model, d, cli_outputs):
+    """The Python module's InferenceSession on the same inputs: bit-identical to `edgeopt run`."""
+    import numpy as np
+
+    out = os.path.join(d, "python_out.npz")
+    env = dict(os.environ, PYTHONPATH=args.python)
+    try:
+        p = subprocess.run([sys.executable, "-c", PYTHON_RUN, model, os.path.join(d, "inputs.npz"),
+                            out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        raise CheckFailed("python InferenceSession: timed out after %d s" % TIMEOUT_S)
+    if p.returncode != 0:
+        raise CheckFailed("python InferenceSession: exit %d: %s" % (
+            p.returncode, first_error_line(p.stderr.decode(errors="replace"))))
+    with np.load(out) as z:
+        py = {k: z[k] for k in z.files}
+    if sorted(py) != sorted(cli_outputs):
+        raise CheckFailed("python InferenceSession outputs %s, edgeopt run %s"
+                          % (sorted(py), sorted(cli_outputs)))
+    for name, o in cli_outputs.items():
+        if py[name].dtype != o.dtype or py[name].shape != o.shape or \
+                py[name].tobytes() != o.tobytes():
+            raise CheckFailed("output %s: python InferenceSession differs from edgeopt run" % name)
+
+
 def check_ort(args, e, d, manifest):
     model = os.path.join(d, "model.onnx")
     ref = run_ort(args, model, d, len(e["inputs"]), os.path.join(d, "ort_out"))
     ours = run_edgeopt(args, model, d, os.path.join(d, "edgeopt_out.npz"))
-    return compare(ours, ref, manifest["tolerance"]["fp32"], manifest["tolerance"]["atol"])
+    line = compare(ours, ref, manifest["tolerance"]["fp32"], manifest["tolerance"]["atol"])
+    if args.python:
+        check_python(args, model, d, ours)
+        line += "; Python session bit-identical to edgeopt run"
+    return line
 
 
 def check_written(args, e, d, written, tol, atol):
@@ -246,6 +291,9 @@ def main():
     parser.add_argument("--edgeopt")
     parser.add_argument("--ort", help="bench/ort/run_ort.js")
     parser.add_argument("--model")
+    parser.add_argument("--python", default="",
+                        help="folder of the edgeopt Python module: the ort check also runs the "
+                             "model through edgeopt.InferenceSession (bit-identical to edgeopt run)")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--label")
     args = parser.parse_args()

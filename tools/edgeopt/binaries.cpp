@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "edgeopt/device.h"
 #include "edgeopt/error.h"
 
 extern char** environ;
@@ -43,6 +44,12 @@ fs::path lean_binary() {
   const fs::path p = self_dir() / "edgeopt";
   if (::access(p.c_str(), X_OK) == 0) return p;
   return "/proc/self/exe";
+}
+
+fs::path runtime_library_dir(const std::string& device_profile) {
+  if (load_device_profile(device_profile).arch == load_device_profile("host").arch)
+    return self_dir();
+  return self_dir().parent_path() / "build-arm64";
 }
 
 void exec_with_saved_argv(const fs::path& exe) {

@@ -22,6 +22,10 @@ std::filesystem::path self_dir();
 std::optional<std::filesystem::path> train_binary();
 // The lean edgeopt next to this program (this program when there is none).
 std::filesystem::path lean_binary();
+// The folder of libedgeopt_rt.so for a device profile's architecture, what `package` bundles:
+// this program's folder for this machine's architecture, else an arm64 build folder beside this
+// program's build folder (build-arm64, what `make runtime-arm64` writes).
+std::filesystem::path runtime_library_dir(const std::string& device_profile);
 // Replaces this process by `exe` with the saved argv (argv[0] kept). Returns only on failure.
 void exec_with_saved_argv(const std::filesystem::path& exe);
 // Runs `exe args...` and returns its standard output; stderr is inherited. Throws Error

@@ -1,14 +1,16 @@
 // edgeopt fit MODEL --device PROFILE --calib SPEC --eval SPEC [--train SPEC] [--max-latency MS]
 //             [--latency-stat p50|p95] [--max-ram MB] [--max-size MB] [--max-energy MJ]
 //             [--max-drop PP] [--objective accuracy|latency|size|energy] [--budget MINUTES]
-//             [--threads N] [--seed N] -o OUT_DIR
+//             [--threads N] [--seed N] -o OUT_DIR [--package DIR [--runtime DIR]]
 // Searches the candidates of include/edgeopt/fit.h, measures them, and writes the pick, the
 // frontier models and the report to OUT_DIR (docs/fit.md). Exit 0 when a model fits, 3 when none
 // does (the report is still written), 2 for bad input. OUT_DIR is written by run_fit_to_folder
 // (src/search/fit_folder.cpp, shared with the Python module); what stays here is the benchmark
-// in a fresh process.
+// in a fresh process, and `--package`, which hands the pick to `edgeopt package` (the original
+// model as its fallback).
 #include "edgeopt/fit.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -17,6 +19,7 @@
 #include "command.h"
 #include "edgeopt/device.h"
 #include "edgeopt/error.h"
+#include "edgeopt/package.h"
 #include "edgeopt/recipe.h"
 #include "edgeopt/report_json.h"
 
@@ -26,7 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct FitArgs {
-  std::string model, device, calib, eval, train, out;
+  std::string model, device, calib, eval, train, out, package, runtime;
   std::string latency_stat = "p50", objective = "latency";
   std::optional<double> max_latency, max_ram, max_size, max_energy;
   double max_drop = 1;
@@ -53,6 +56,37 @@ BenchResult bench_in_child(const fs::path& model, int runs, int warmup, int thre
   return r;
 }
 
+// `--package DIR`: the pick as a bundle for the same device, the original model as its fallback,
+// with what fit applied and measured as the checklist's evidence.
+void package_pick(const FitArgs& a, const FitOutput& r) {
+  const nlohmann::json& report = r.report;
+  const std::string pick = report.at("pick").get<std::string>();
+  nlohmann::json c;
+  for (const auto& candidate : report.at("candidates"))
+    if (candidate.at("name") == pick) c = candidate;
+  PackageOptions o;
+  o.model = r.dir / "model.onnx";
+  o.fallback = a.model;
+  o.device = a.device;
+  o.out = a.package;
+  o.runtime_dir = a.runtime.empty() ? runtime_library_dir(a.device) : fs::path(a.runtime);
+  o.bench_runs = a.bench_runs;
+  std::string steps;
+  for (const auto& step : c.at("steps"))
+    steps += (steps.empty() ? "" : " -> ") + step.at("name").get<std::string>();
+  o.optimized_evidence =
+      "fit picked " + pick + " (steps " + steps + "; " + (r.dir / "report.md").string() + ")";
+  // A fresh process, as fit's own benchmarks: the peak RSS is the model's, not fit's.
+  o.bench = [](const fs::path& m, int runs) { return bench_in_child(m, runs, 5, 1); };
+  char top1[160];
+  std::snprintf(top1, sizeof top1, "top-1 %.2f%% against the original's %.2f%% on %lld samples of ",
+                100 * c.at("top1").get<double>(), 100 * report.at("baseline_top1").get<double>(),
+                static_cast<long long>(c.at("eval_count").get<int64_t>()));
+  o.accuracy_evidence = top1 + report.at("eval").at("spec").get<std::string>() + " (fit)";
+  const PackageReport p = write_package(o);
+  std::cout << "packaged " << p.dir.string() << " (CHECKLIST.md, manifest.json)\n";
+}
+
 int run_fit_command(const FitArgs& a) {
   // Fine-tuning candidates need the training backend: hand the command over to edgeopt-train.
   if (!a.train.empty() && !StepRegistry::global().find("finetune")) {
@@ -64,6 +98,9 @@ int run_fit_command(const FitArgs& a) {
   }
   FitOptions o;
   o.device = load_device_profile(a.device);
+  if (!a.package.empty())  // before the search, not after it
+    check_package_target(a.package, a.device,
+                         a.runtime.empty() ? runtime_library_dir(a.device) : fs::path(a.runtime));
   o.limits.max_latency_ms = a.max_latency;
   o.limits.latency_p95 = a.latency_stat == "p95";
   o.limits.max_ram_mb = a.max_ram;
@@ -89,7 +126,11 @@ int run_fit_command(const FitArgs& a) {
 
   std::cout << r.markdown << "\nwrote " << r.dir.string() << "/report.html, report.md, report.json"
             << (r.fits() ? ", model.onnx" : "") << "\n";
-  if (r.fits()) return 0;
+  if (r.fits()) {
+    if (!a.package.empty()) package_pick(a, r);
+    return 0;
+  }
+  if (!a.package.empty()) std::cerr << "fit: nothing to package\n";
   std::cerr << "fit: no candidate fits every limit\n";
   for (const auto& line : r.report.at("misses"))
     std::cerr << "fit: " << line.get<std::string>() << "\n";
@@ -110,6 +151,12 @@ CommandRegistrar reg(
       if (StepRegistry::global().find("finetune") || train_binary())
         sub.add_option("--train", a->train, "Training data SPEC: fine-tuned candidates too");
       sub.add_option("-o,--output", a->out, "Output folder")->required();
+      sub.add_option("--package", a->package,
+                     "Also write the pick as a deployable bundle for the device into this folder "
+                     "(edgeopt package, the model as its fallback)");
+      sub.add_option("--runtime", a->runtime,
+                     "With --package: folder of libedgeopt_rt.so built for the device's "
+                     "architecture");
       sub.add_option("--max-latency", a->max_latency, "Latency limit on the device, ms")
           ->check(CLI::PositiveNumber);
       sub.add_option("--latency-stat", a->latency_stat, "Latency statistic the limit applies to")

@@ -1,0 +1,24 @@
+// Running the external tools a bundle is made with (the dynamic loader's --list, patchelf, strip,
+// the bundle's build.sh, its example under qemu): argv in, exit code and output back.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edgeopt::package {
+
+struct ProcessResult {
+  int exit_code = -1;  // 128 + signal when killed by one
+  std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs argv[0] (searched on PATH) with argv; waits for it. Throws Error (internal) when it
+// cannot start.
+ProcessResult run_process(const std::vector<std::string>& argv);
+
+// The program's path when it is on PATH.
+std::optional<std::filesystem::path> find_program(const std::string& name);
+
+}  // namespace edgeopt::package
