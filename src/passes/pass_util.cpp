@@ -191,31 +191,8 @@ std::optional<BnParams> foldable_bn(const Graph& g, const Node& bn, int64_t opse
 }
 
 void refresh_shapes(Model& model) {
-  // Large initializers go in with dtype and dims only: inference reads the values of small
-  // shape-like constants alone, and the weights are not copied.
-  constexpr size_t kInlineBytes = 4096;
-  Model shadow;
-  shadow.ir_version = model.ir_version;
-  shadow.opset_imports = model.opset_imports;
-  shadow.graph.nodes = model.graph.nodes;
-  shadow.graph.inputs = model.graph.inputs;
-  shadow.graph.outputs = model.graph.outputs;
-  shadow.graph.value_info = model.graph.value_info;
-  std::vector<const NamedTensor*> big;
-  for (const NamedTensor& t : model.graph.initializers) {
-    if (t.tensor.nbytes() > kInlineBytes)
-      big.push_back(&t);
-    else
-      shadow.graph.initializers.push_back(t);
-  }
-  onnx::ModelProto mp = model_to_proto(shadow);
-  for (const NamedTensor* t : big) {
-    onnx::TensorProto* tp = mp.mutable_graph()->add_initializer();
-    tp->set_name(t->name);
-    tp->set_data_type(static_cast<int32_t>(t->tensor.dtype()));
-    for (int64_t d : t->tensor.shape()) tp->add_dims(d);
-  }
-  for (const std::string& f : model.functions_raw) mp.add_functions()->ParseFromString(f);
+  // Large initializers go in with dtype and dims only: the weights are not copied.
+  onnx::ModelProto mp = model_to_proto_for_inference(model);
   std::string error;
   if (!infer_shapes_isolated(mp, &error)) return;  // a hint only: keep what is known
   auto take = [&](const onnx::ValueInfoProto& vp) {
