@@ -1,6 +1,7 @@
-// External initializers are read straight into the tensors that hold them (no second buffer):
-// the values are the file's at an aligned and at an odd offset, a model using them runs as its
-// inline twin does, and writing into a loaded weight never reaches the file.
+// External initializers: large ones at a 64-byte aligned offset are mapped from their file (copy
+// on write), the others read straight into their tensors (no second buffer). The values are the
+// file's either way, a model using them runs as its inline twin does, and writing into a loaded
+// weight never reaches the file.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 #include <unistd.h>
@@ -17,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kRows = 1024, kCols = 512;  // 2 MiB of f32 each
+constexpr int kRows = 1024, kCols = 512;  // 2 MiB of f32 each: above the mapping threshold
 
 std::vector<float> weight_values(float scale) {
   std::vector<float> v(size_t{kRows} * kCols);
@@ -48,7 +49,7 @@ class ExternalWeights : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("edgeopt_external_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    // w.bin: "a" at offset 4096 (aligned), "b" at an odd offset.
+    // w.bin: "a" at offset 4096 (aligned: mapped), "b" at an odd offset (read).
     a_ = weight_values(0.25f);
     b_ = weight_values(-0.5f);
     const size_t bytes = a_.size() * 4;

@@ -37,6 +37,10 @@ class Tensor {
   Tensor(DType dtype, Shape shape);
   // Non-owning view of `data` (must outlive every use).
   static Tensor view(DType dtype, Shape shape, void* data);
+  // `data` kept alive by `owner`, e.g. a copy-on-write mapping of a model's external data file.
+  // Such storage is not counted in the memory budget (the system can page it back in from the
+  // file).
+  static Tensor adopt(DType dtype, Shape shape, std::shared_ptr<void> owner, void* data);
   // Dtype and shape only, no data.
   static Tensor meta(DType dtype, Shape shape);
   template <class T>

@@ -52,6 +52,28 @@ fs::path resolve_external(const std::string& location, const fs::path& base_dir,
   return full;
 }
 
+// Large external tensors are mapped from their file rather than read: no copy, no zero-fill,
+// and pages the system can drop and read again. The mapping is private (copy on write), so a
+// pass that edits weights in place never writes the file. Only where the data starts on a
+// 64-byte boundary of the file, as kernels expect of tensor data (edgeopt writes external data
+// so); otherwise, for small tensors, or if mapping fails, an empty tensor is returned and the
+// caller reads the file instead.
+Tensor map_external(const fs::path& file, int64_t offset, int64_t length, DType dtype,
+                    const Shape& shape) {
+  constexpr int64_t kMinMapped = int64_t{1} << 20;
+  if (length < kMinMapped || offset % 64 != 0) return {};
+  const int64_t page = sysconf(_SC_PAGESIZE);
+  const int64_t start = offset / page * page;
+  const size_t span = static_cast<size_t>(offset - start + length);
+  const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  void* p = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, start);
+  close(fd);  // the mapping keeps the file open
+  if (p == MAP_FAILED) return {};
+  std::shared_ptr<void> owner(p, [span](void* q) { munmap(q, span); });
+  return Tensor::adopt(dtype, shape, std::move(owner), static_cast<char*>(p) + (offset - start));
+}
+
 // Reads the external data of `tp` (`expected` bytes) into the tensor that will hold it, once.
 Tensor read_external(const onnx::TensorProto& tp, const fs::path& base_dir, DType dtype,
                      const Shape& shape, size_t expected) {
@@ -75,6 +97,8 @@ Tensor read_external(const onnx::TensorProto& tp, const fs::path& base_dir, DTyp
                expected);
   if (offset > fsize || length > fsize - offset)
     fail_input("tensor '", tp.name(), "': external data range is past the end of '", location, "'");
+  if (Tensor mapped = map_external(file, offset, length, dtype, shape); mapped.has_data())
+    return mapped;
   std::ifstream in(file, std::ios::binary);
   in.seekg(offset);
   Tensor t(dtype, shape);

@@ -113,6 +113,13 @@ Tensor Tensor::view(DType dtype, Shape shape, void* data) {
   return t;
 }
 
+Tensor Tensor::adopt(DType dtype, Shape shape, std::shared_ptr<void> owner, void* data) {
+  Tensor t = meta(dtype, std::move(shape));
+  t.storage_ = std::move(owner);
+  t.data_ = data;
+  return t;
+}
+
 Tensor Tensor::meta(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
