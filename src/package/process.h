@@ -15,8 +15,9 @@ struct ProcessResult {
 };
 
 // Runs argv[0] (searched on PATH) with argv; waits for it. Throws Error (internal) when it
-// cannot start.
-ProcessResult run_process(const std::vector<std::string>& argv);
+// cannot start. Without `capture_stderr`, stderr goes where this process's goes and `output`
+// holds stdout alone.
+ProcessResult run_process(const std::vector<std::string>& argv, bool capture_stderr = true);
 
 // The program's path when it is on PATH.
 std::optional<std::filesystem::path> find_program(const std::string& name);

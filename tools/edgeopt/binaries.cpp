@@ -1,16 +1,10 @@
 #include "binaries.h"
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "edgeopt/device.h"
 #include "edgeopt/error.h"
-
-extern char** environ;
+#include "package/process.h"
 
 namespace edgeopt::cli {
 
@@ -57,41 +51,13 @@ void exec_with_saved_argv(const fs::path& exe) {
 }
 
 std::string run_capture(const fs::path& exe, const std::vector<std::string>& args) {
-  std::vector<std::string> all = {exe.filename().string()};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& x : all) argv.push_back(x.data());
-  argv.push_back(nullptr);
-  int fds[2];
-  if (pipe(fds) != 0) fail(ErrorKind::kInternal, "cannot create a pipe");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    fail(ErrorKind::kInternal, "cannot start ", exe.string(), ": ", std::strerror(rc));
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  std::vector<std::string> argv = {exe.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const package::ProcessResult r = package::run_process(argv, /*capture_stderr=*/false);
+  if (r.exit_code != 0)
     fail(ErrorKind::kInternal, exe.filename().string(), " ", args.empty() ? "" : args[0],
          " failed (see the message above)");
-  return out;
+  return r.output;
 }
 
 }  // namespace edgeopt::cli
