@@ -484,6 +484,57 @@ TEST(Onednn, TwoThreadsAndNewBatchSize) {
   expect_close(m, {random_tensor({1, 16, 14, 14}, 70)}, 1, 2);
 }
 
+// Weights held once: after the first run the session keeps no plain copy of the weights its
+// conv and matmul kernels prepacked (they count no more in tensor_bytes_in_use), and a new
+// batch size, whose primitives want the weights again, still matches the reference: a plain
+// and a grouped conv, a strided 1x1 one, a Gemm; batch 1, 3, then 1 again.
+TEST(Onednn, WeightsHeldOnceAndNewBatchSizes) {
+  GraphBuilder b;
+  b.input("x", {-1, 256, 9, 7})
+      .constant("w1", random_tensor({256, 256, 3, 3}, 171))
+      .constant("b1", random_tensor({256}, 172))
+      .constant("w2", random_tensor({256, 32, 3, 3}, 173))
+      .constant("w3", random_tensor({64, 256, 1, 1}, 174))
+      .constant("wg", random_tensor({64, 512}, 175))
+      .constant("shape", Tensor::from_vector<int64_t>({-1, 64}, {2}));
+  Node& c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"});
+  c1.set_attr_ints("pads", {1, 1, 1, 1});
+  c1.set_attr_ints("strides", {2, 2});  // not a Winograd one (its scratch would be large)
+  b.node("Relu", {"c1"}, {"r1"});
+  Node& c2 = b.node("Conv", {"r1", "w2"}, {"c2"});
+  c2.set_attr_int("group", 8);
+  c2.set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Conv", {"c2", "w3"}, {"c3"}).set_attr_ints("strides", {2, 2});
+  b.node("GlobalAveragePool", {"c3"}, {"p"});
+  b.node("Reshape", {"p", "shape"}, {"f"});
+  b.node("Gemm", {"f", "wg"}, {"y"});
+  b.output("y").output("c2");
+  const int64_t weights = (256 * 256 * 9 + 256 * 32 * 9 + 64 * 256 + 64 * 512) * 4;
+  // Two loads: the sessions must not share the weights' storage.
+  Session ref(b.build(), SessionOptions{{"reference"}, 1, false});
+  Model m = b.build();
+  const int64_t before = tensor_bytes_in_use();  // counts m's weights
+  Session fast(std::move(m), SessionOptions{{"onednn", "reference"}, 1, false});
+  int onednn = 0;
+  for (const auto& [node, provider] : fast.assignment()) onednn += provider == "onednn";
+  EXPECT_GE(onednn, 4);
+  for (int64_t n : {1, 3, 1}) {
+    const Tensor x = random_tensor({n, 256, 9, 7}, 170 + static_cast<uint32_t>(n));
+    const std::vector<Tensor> got = fast.run({x}), want = ref.run({x});
+    ASSERT_EQ(got.size(), 2u);
+    for (size_t o = 0; o < got.size(); ++o) {
+      ASSERT_EQ(got[o].shape(), want[o].shape()) << "batch " << n << " output " << o;
+      double diff = 0;
+      for (int64_t i = 0; i < got[o].numel(); ++i)
+        diff = std::max(diff, std::fabs(got[o].get_f64(i) - want[o].get_f64(i)));
+      EXPECT_LE(diff, 1e-4 * max_abs(want[o]) + 1e-6) << "batch " << n << " output " << o;
+    }
+    // Prepacked weights live in oneDNN's memory, not in tensors: the plain ones were given
+    // back (the arenas of the small activations and the biases held since are far smaller).
+    EXPECT_LT(tensor_bytes_in_use() - before, -weights / 2) << "batch " << n;
+  }
+}
+
 // f32 graphs run in oneDNN's blocked layout ([N, C/8, H, W, 8] on AVX2): channel counts that
 // leave padded lanes (5, 17, 6, 3), a depthwise and a grouped dilated conv, strides, asymmetric
 // pads, a fused residual add, activations that map the zero padding to non-zero values
@@ -1011,6 +1062,44 @@ INSTANTIATE_TEST_SUITE_P(
                       WinogradCase{"c64_m64_5x14_2threads", 1, 64, 64, 5, 14, 2},
                       WinogradCase{"c64_m72_27x28_batch2_2threads", 2, 64, 72, 27, 28, 2}),
     [](const ::testing::TestParamInfo<WinogradCase>& i) { return std::string(i.param.name); });
+
+// Static input shapes: the plain weights go as soon as they are prepacked, also those of a
+// Winograd conv (its layout cannot be read back, so with a symbolic dim they would stay).
+TEST(OnednnWinogradRule, WeightsHeldOnceWithStaticShapes) {
+  auto build = [](int64_t n) {
+    GraphBuilder b;
+    b.input("x", {n, 256, 6, 5})
+        .constant("w1", random_tensor({512, 256, 3, 3}, 211))
+        .constant("w2", random_tensor({256, 512, 3, 3}, 212));
+    b.node("Conv", {"x", "w1"}, {"c1"}).set_attr_ints("pads", {1, 1, 1, 1});
+    b.node("Relu", {"c1"}, {"r1"});
+    b.node("Conv", {"r1", "w2"}, {"y"}).set_attr_ints("pads", {1, 1, 1, 1});
+    b.output("y");
+    return b.build();
+  };
+  const int64_t weights = 2 * 512 * 256 * 9 * 4;  // 9.4 MB; activations 61 KB
+  WinogradMode on("1");
+  for (int64_t n : {int64_t{1}, int64_t{-1}}) {
+    Session ref(build(n), SessionOptions{{"reference"}, 1, false});
+    Model m = build(n);
+    const int64_t before = tensor_bytes_in_use();  // counts m's weights
+    Session fast(std::move(m), SessionOptions{{"onednn", "reference"}, 1, false});
+    const Tensor x = random_tensor({1, 256, 6, 5}, 210);
+    for (int run = 0; run < 2; ++run) {
+      const Tensor got = fast.run({x})[0], want = ref.run({x})[0];
+      ASSERT_EQ(got.shape(), want.shape());
+      double diff = 0;
+      for (int64_t i = 0; i < got.numel(); ++i)
+        diff = std::max(diff, std::fabs(got.get_f64(i) - want.get_f64(i)));
+      EXPECT_LE(diff, 1e-4 * max_abs(want) + 1e-6) << "batch " << n << " run " << run;
+    }
+    const int64_t held = tensor_bytes_in_use() - before;  // arena - given-back weights
+    if (n == 1)
+      EXPECT_LT(held, -weights / 2) << "static shapes: plain weights kept";
+    else
+      EXPECT_GT(held, -weights / 2) << "symbolic batch: the Winograd convs' plain weights stay";
+  }
+}
 
 // The size rule (no EDGEOPT_WINOGRAD) must agree with the reference too, on a map it takes.
 TEST(OnednnWinogradRule, ResidualBlock) {

@@ -85,6 +85,11 @@ BenchResult bench_model(const fs::path& model_path, const SessionOptions& sessio
   set_input_shapes(model, options.shapes);
   // Random inputs of a made-up size would time something else than the user's model runs.
   require_static_dims(model);
+  // Timed at one batch size: fixed in the model too, so that the session knows no other shapes
+  // come (kernels then keep no plain weights beside their prepacked ones).
+  for (ValueInfo& in : model.graph.inputs)
+    if (!in.dims.empty() && !in.dims[0].is_static() && !model.graph.find_initializer(in.name))
+      in.dims[0] = Dim{options.batch, ""};
   Session session(std::move(model), session_options);
   r.load_ms = ms_since(t0);
 

@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "onnx_proto_utils.h"
+#include "tensor_alloc.h"
 
 namespace edgeopt {
 
@@ -290,14 +293,25 @@ Attribute attribute_from_proto(const onnx::AttributeProto& ap, const fs::path& b
   return a;
 }
 
-void graph_from_proto(const onnx::GraphProto& gp, const fs::path& base_dir, Graph& g) {
+// With `consume` (the message `gp` itself, owned by the caller and discarded after loading),
+// each large initializer's raw data is released as soon as it is converted, so the weights are
+// never held twice (message and model) while loading. Its data then lives in the model alone:
+// it is marked EXTERNAL so that the checker and shape inference below leave it out, as they do
+// for external data.
+void graph_from_proto(const onnx::GraphProto& gp, const fs::path& base_dir, Graph& g,
+                      onnx::GraphProto* consume = nullptr) {
   g.name = gp.name();
   g.doc_string = gp.doc_string();
   for (const auto& v : gp.input()) g.inputs.push_back(value_info_from_proto(v));
   for (const auto& v : gp.output()) g.outputs.push_back(value_info_from_proto(v));
   for (const auto& v : gp.value_info()) g.value_info.push_back(value_info_from_proto(v));
-  for (const auto& t : gp.initializer())
-    g.initializers.push_back(named_tensor_from_proto(t, base_dir));
+  for (int i = 0; i < gp.initializer_size(); ++i) {
+    g.initializers.push_back(named_tensor_from_proto(gp.initializer(i), base_dir));
+    if (!consume || gp.initializer(i).raw_data().size() < 4096) continue;
+    onnx::TensorProto* t = consume->mutable_initializer(i);
+    std::string().swap(*t->mutable_raw_data());
+    t->set_data_location(onnx::TensorProto::EXTERNAL);
+  }
   for (const auto& s : gp.sparse_initializer())
     g.sparse_initializers_raw.push_back(s.SerializeAsString());
   for (const auto& q : gp.quantization_annotation())
@@ -443,7 +457,7 @@ void run_checker(const onnx::ModelProto& mp) {
 
 }  // namespace
 
-Model model_from_proto(const onnx::ModelProto& mp, const fs::path& base_dir,
+Model model_from_proto(onnx::ModelProto&& mp, const fs::path& base_dir,
                        const LoadOptions& options) {
   validate_opsets(mp);
   if (!mp.has_graph()) fail_input("invalid ONNX model: no graph");
@@ -459,7 +473,8 @@ Model model_from_proto(const onnx::ModelProto& mp, const fs::path& base_dir,
   for (const auto& f : mp.functions()) m.functions_raw.push_back(f.SerializeAsString());
   for (const auto& t : mp.training_info()) m.training_info_raw.push_back(t.SerializeAsString());
   // Convert first: it validates every tensor (dims, sizes, external files) with clear messages.
-  graph_from_proto(mp.graph(), base_dir, m.graph);
+  MapLargeTensors weights_mapped;
+  graph_from_proto(mp.graph(), base_dir, m.graph, mp.mutable_graph());
   if (options.check) run_checker(mp);
   if (options.infer_shapes) infer_shapes(mp, m.graph);
   return m;
@@ -477,6 +492,31 @@ onnx::ModelProto parse_proto(const std::string& bytes) {
   return mp;
 }
 
+onnx::ModelProto parse_proto_file(const fs::path& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) fail_input("no such file");
+  if (fs::is_directory(st)) fail_input("is a directory, expected a file");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_input("cannot open (", std::strerror(errno), ")");
+  struct stat info {};
+  const bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+  onnx::ModelProto mp;
+  bool parsed = false;
+  int64_t bytes = 0;
+  {
+    google::protobuf::io::FileInputStream in(fd);
+    in.SetCloseOnDelete(true);
+    parsed = mp.ParseFromZeroCopyStream(&in) && in.GetErrno() == 0;
+    bytes = regular ? static_cast<int64_t>(info.st_size) : in.ByteCount();
+  }
+  if (bytes == 0) fail_input("empty file, not an ONNX model");
+  if (!parsed) fail_input("not a valid ONNX protobuf (truncated or corrupt, ", bytes, " bytes)");
+  if (!mp.has_graph() || mp.ir_version() <= 0)
+    fail_input("not an ONNX model (no graph or IR version)");
+  return mp;
+}
+
 }  // namespace
 
 Model parse_model(const std::string& bytes, const fs::path& base_dir, const LoadOptions& options) {
@@ -485,10 +525,9 @@ Model parse_model(const std::string& bytes, const fs::path& base_dir, const Load
 
 Model load_model(const fs::path& path, const LoadOptions& options) {
   try {
-    // The file's bytes are released once parsed: weights are then held by the message and,
-    // after conversion, by the model's tensors, never three times over.
-    onnx::ModelProto mp = parse_proto(read_file(path));
-    return model_from_proto(mp, path.parent_path(), options);
+    // Parsed from the file in chunks, not from a copy of its bytes: the weights are then held
+    // by the message and, as each is converted, by the model's tensors, never twice over.
+    return model_from_proto(parse_proto_file(path), path.parent_path(), options);
   } catch (const Error& e) {
     throw Error(e.kind(), path.string() + ": " + e.what());
   }

@@ -14,7 +14,9 @@ namespace edgeopt {
 
 Tensor tensor_from_proto(const onnx::TensorProto& tp, const std::filesystem::path& base_dir);
 void tensor_to_proto(const Tensor& t, onnx::TensorProto* tp);
-Model model_from_proto(const onnx::ModelProto& mp, const std::filesystem::path& base_dir,
+// Consumes `mp`: the raw data of its large initializers moves into the model as they are
+// converted (the weights are never held twice while loading).
+Model model_from_proto(onnx::ModelProto&& mp, const std::filesystem::path& base_dir,
                        const LoadOptions& options);
 onnx::ModelProto model_to_proto(const Model& m);
 // For shape inference: initializers of more than `max_data_bytes` carry dtype and dims only

@@ -35,7 +35,7 @@ std::string ensure_opset(Model& model, int64_t min_opset, const std::string& why
   LoadOptions check;
   Model out;
   try {
-    out = model_from_proto(converted, {}, check);
+    out = model_from_proto(std::move(converted), {}, check);
   } catch (const Error& e) {
     fail_unsupported("converting the model from opset ", from, " to ", min_opset, " (", why,
                      ") gave an invalid model: ", e.what());

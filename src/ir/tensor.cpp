@@ -1,5 +1,7 @@
 #include "edgeopt/tensor.h"
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include <sstream>
 
 #include "edgeopt/error.h"
+#include "tensor_alloc.h"
 
 namespace edgeopt {
 
@@ -36,6 +39,8 @@ namespace {
 
 std::atomic<int64_t> g_in_use{0};
 std::atomic<int64_t> g_budget{0};  // 0: the memory available
+thread_local int g_map_large = 0;   // MapLargeTensors alive on this thread
+constexpr size_t kMapLargeBytes = size_t{1} << 20;
 
 // MemAvailable of /proc/meminfo, or no limit where it cannot be read.
 int64_t available_memory() {
@@ -69,12 +74,21 @@ std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
                ") would exceed the memory budget of ", mb(budget), " (", mb(before),
                " already held; --max-memory)");
   }
-  void* p = std::aligned_alloc(64, size);
-  if (!p) {
+  auto out_of_memory = [&] {
     g_in_use.fetch_sub(static_cast<int64_t>(size));
     fail_input("out of memory allocating a tensor of shape ", shape_str(shape), " (",
                mb(static_cast<int64_t>(bytes)), ")");
+  };
+  if (g_map_large > 0 && size >= kMapLargeBytes) {  // zero pages, given back when freed
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) out_of_memory();
+    return std::shared_ptr<void>(p, [size](void* q) {
+      ::munmap(q, size);
+      g_in_use.fetch_sub(static_cast<int64_t>(size));
+    });
   }
+  void* p = std::aligned_alloc(64, size);
+  if (!p) out_of_memory();
   std::memset(p, 0, size);
   return std::shared_ptr<void>(p, [size](void* q) {
     std::free(q);
@@ -83,6 +97,9 @@ std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
 }
 
 }  // namespace
+
+MapLargeTensors::MapLargeTensors() { ++g_map_large; }
+MapLargeTensors::~MapLargeTensors() { --g_map_large; }
 
 void set_memory_budget(int64_t bytes) { g_budget = bytes > 0 ? bytes : 0; }
 

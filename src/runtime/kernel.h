@@ -87,6 +87,16 @@ class Kernel {
   virtual ~Kernel() = default;
   virtual void infer(InferContext& ctx) = 0;
   virtual void run(RunContext& ctx) = 0;
+  // True when the kernel keeps constant input `input` itself (taken from KernelInit::constants
+  // at create) and never reads that input's data from the contexts. When every reader of a
+  // constant says so, the session keeps its dtype and shape only, so that the kernel's own copy
+  // (prepacked into the layout it runs) is the only one in memory.
+  virtual bool owns_constant(size_t /*input*/) const { return false; }
+  // Called before the first infer() when the input shapes it gives are the only ones this
+  // kernel will ever see: every model input has static dims, and every node before it had its
+  // shapes while planning. A kernel may then drop what it would keep only to serve other input
+  // shapes (e.g. plain weights beside prepacked ones).
+  virtual void input_shapes_fixed() {}
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;

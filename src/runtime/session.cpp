@@ -174,9 +174,39 @@ class SessionImpl {
       for (int id : nodes[i].in)
         if (id >= 0) last_use[id] = static_cast<int>(i);
     for (int id : output_ids) last_use[id] = INT32_MAX;
+    hand_over_constants();
     prof.resize(nodes.size());
     for (size_t i = 0; i < nodes.size(); ++i)
       prof[i] = {nodes[i].node->name, nodes[i].node->op_type, nodes[i].provider, 0, 0};
+  }
+
+  // Weights held once: a constant that every node reading it keeps itself (a kernel that
+  // prepacks its weights) stays here, and in the session's model, as dtype and shape only. The
+  // kernels' copies are then the only ones, and a kernel that reorders its weights into its own
+  // layout frees the plain ones.
+  void hand_over_constants() {
+    std::vector<char> owned(names.size(), 0);
+    for (size_t id = 0; id < names.size(); ++id) owned[id] = constants[id].has_data();
+    for (int id : output_ids) owned[id] = 0;
+    for (const NodeRec& r : nodes)
+      for (size_t k = 0; k < r.in.size(); ++k)
+        if (r.in[k] >= 0 && !r.kernel->owns_constant(k)) owned[r.in[k]] = 0;
+    for (NamedTensor& t : model.graph.initializers) {
+      const auto it = ids.find(t.name);
+      if (it == ids.end() || !owned[it->second]) continue;
+      constants[it->second] = Tensor::meta(t.tensor.dtype(), t.tensor.shape());
+      t.tensor = constants[it->second];
+    }
+  }
+
+  // Every input has a shape of static dims: check_inputs then admits no other shapes.
+  bool static_inputs() const {
+    for (const ValueInfo& v : inputs) {
+      if (!v.has_shape) return false;
+      for (const Dim& d : v.dims)
+        if (!d.is_static()) return false;
+    }
+    return true;
   }
 
   void check_inputs(const std::vector<Tensor>& in) const {
@@ -224,13 +254,15 @@ class SessionImpl {
     }
     auto p = std::make_unique<Plan>();
     for (const Tensor& t : in) p->key.push_back(t.shape());
-    build_plan(*p, in);
+    build_plan(*p, in, plans.empty() && static_inputs());
     last_inferred = p.get();
     plans.push_back(std::move(p));
     return *plans.back();
   }
 
-  void build_plan(Plan& p, const std::vector<Tensor>& in) {
+  // `fixed`: the first plan of a model whose inputs are all static; the shapes seen while
+  // planning are then the only ones (Kernel::input_shapes_fixed).
+  void build_plan(Plan& p, const std::vector<Tensor>& in, bool fixed) {
     p.values = constants;
     for (size_t i = 0; i < in.size(); ++i)
       p.values[input_ids[i]] = Tensor::meta(in[i].dtype(), in[i].shape());
@@ -240,6 +272,7 @@ class SessionImpl {
     for (size_t i = 0; i < nodes.size(); ++i) {
       NodeRec& r = nodes[i];
       InferContext ctx(*r.node, input_ptrs(p, r), r.out.size());
+      if (fixed) r.kernel->input_shapes_fixed();
       try {
         r.kernel->infer(ctx);
       } catch (const rt::NeedValue&) {

@@ -104,6 +104,23 @@ dnnl::memory user_memory(const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine(), DNNL_MEMORY_NONE);
 }
 
+void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source) {
+  if (!w.has_data() || reordered.get_desc().data.format_kind != dnnl_blocked) return;
+  source = reordered;
+  w = Tensor::meta(w.dtype(), w.shape());
+}
+
+Tensor plain_weights(const Tensor& w, const dnnl::memory& source,
+                     const dnnl::memory::desc& plain_md) {
+  if (w.has_data()) return w;
+  Tensor t(w.dtype(), w.shape());
+  dnnl::memory dst(plain_md, engine(), t.raw());
+  dnnl::memory src = source;
+  dnnl::reorder(src, dst).execute(stream(), src, dst);
+  stream().wait();
+  return t;
+}
+
 dt to_dt(DType t) {
   switch (t) {
     case DType::kF32: return dt::f32;

@@ -90,6 +90,16 @@ Shape blocked_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t block);
 // A memory object wrapping user memory whose pointer is set on every run (no allocation).
 dnnl::memory user_memory(const dnnl::memory::desc& md);
 
+// Weights held once (Conv, MatMul). A kernel keeps its constant weights `w` in ONNX layout
+// until its first primitive has reordered them; release_plain then keeps that reordered copy as
+// `source` and leaves `w` as dtype and shape only. A later input shape whose primitive wants
+// another layout gets the plain weights back from `source` (plain_weights, a reorder into
+// `plain_md`, the plain layout of source's dims). Layouts a reorder cannot read back (oneDNN's
+// Winograd ones) are not taken as source: the plain copy then stays.
+void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source);
+Tensor plain_weights(const Tensor& w, const dnnl::memory& source,
+                     const dnnl::memory::desc& plain_md);
+
 // Gives a primitive entry (fields scratch_bytes, scratch, args) the scratchpad its primitive
 // descriptor asks for, as user memory the session's scratch buffer is bound to at run time.
 template <class Entry>

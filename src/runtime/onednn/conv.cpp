@@ -107,6 +107,14 @@ class Conv final : public Kernel {
     ctx.request_scratch(e.scratch_bytes);
   }
 
+  bool owns_constant(size_t input) const override {
+    return (input == 1 && w_.defined()) || (input == 2 && b_.defined());
+  }
+
+  // With no other shape to come, the plain weights go as soon as they are prepacked, in any
+  // layout (also the Winograd ones, which a reorder cannot read back).
+  void input_shapes_fixed() override { shapes_fixed_ = true; }
+
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
@@ -226,12 +234,15 @@ class Conv final : public Kernel {
 
   Entry& winograd_entry(const Shape& key, int64_t n, const ref::Window& win) {
     if (Entry* e = find(key)) return *e;
-    if (!wino_)
+    if (!wino_) {
+      const Tensor w = plain_weights(w_, w_source_, plain_md(w_dims(w_.dim(1) * group_)));
       wino_ = std::make_unique<Winograd>(
-          w_.data<float>(), b_.defined() ? b_.data<float>() : nullptr, w_.dim(0), w_.dim(1), post_);
+          w.data<float>(), b_.defined() ? b_.data<float>() : nullptr, w_.dim(0), w_.dim(1), post_);
+    }
     auto e = std::make_unique<Entry>();
     e->key = key;
     e->winograd = true;
+    if (shapes_fixed_) w_ = Tensor::meta(w_.dtype(), w_.shape());
     e->plan = wino_->plan(n, win.in[0], win.in[1], win.out[0], win.out[1], win.pad_begin[0],
                           win.pad_begin[1], threads_);
     e->scratch_bytes = e->plan.scratch_bytes;
@@ -260,15 +271,9 @@ class Conv final : public Kernel {
     }
     const dnnl::memory::desc src_md(src_dims, dt::f32, src_tag);
     const dnnl::memory::desc dst_md(dst_dims, dt::f32, dst_tag);
-    // ONNX weights [M, C/g, k...]; grouped: the same bytes read as [g, M/g, C/g, k...].
-    dims w_dims;
-    if (group_ > 1)
-      w_dims = {group_, m / group_, c / group_};
-    else
-      w_dims = {m, c};
-    for (int d = 0; d < nd; ++d) w_dims.push_back(w.dim(2 + d));
-    const dnnl::memory::desc w_user_md(w_dims, dt::f32, plain_tag(static_cast<int>(w_dims.size())));
-    const dnnl::memory::desc w_any_md(w_dims, dt::f32, tag::any);
+    const dims wd = w_dims(c, &w);
+    const dnnl::memory::desc w_user_md = plain_md(wd);
+    const dnnl::memory::desc w_any_md(wd, dt::f32, tag::any);
     const dnnl::memory::desc b_md =
         has_bias ? dnnl::memory::desc({m}, dt::f32, tag::a) : dnnl::memory::desc();
     auto e = std::make_unique<Entry>();
@@ -310,11 +315,15 @@ class Conv final : public Kernel {
     }
     e->prim = dnnl::convolution_forward(pd);
     if (w_.defined()) {
-      // Prepack: reorder the constant weights once into the layout the kernel chose.
-      dnnl::memory w_user(w_user_md, engine(), const_cast<void*>(w_.raw()));
+      // Prepack: reorder the constant weights once into the layout the kernel chose; that copy
+      // is then the only one (release_plain).
+      const Tensor plain = plain_weights(w_, w_source_, w_user_md);
+      dnnl::memory w_user(w_user_md, engine(), const_cast<void*>(plain.raw()));
       e->weights = dnnl::memory(pd.weights_desc(), engine());
       dnnl::reorder(w_user, e->weights).execute(stream(), w_user, e->weights);
       stream().wait();
+      release_plain(w_, e->weights, w_source_);
+      if (shapes_fixed_) w_ = Tensor::meta(w_.dtype(), w_.shape());
     } else {
       e->w_user = user_memory(w_user_md);
       if (pd.weights_desc() == w_user_md) {
@@ -342,11 +351,26 @@ class Conv final : public Kernel {
     return keep_recent(cache_, std::move(e));
   }
 
+  // oneDNN's dims of the weights for `c` input channels: ONNX's [M, C/g, k...]; grouped, the
+  // same bytes read as [g, M/g, C/g, k...]. `w`: the weights (default: the constant ones).
+  dims w_dims(int64_t c, const Tensor* w = nullptr) const {
+    if (!w) w = &w_;
+    const int64_t m = w->dim(0);
+    dims d = group_ > 1 ? dims{group_, m / group_, c / group_} : dims{m, c};
+    for (int i = 2; i < w->rank(); ++i) d.push_back(w->dim(i));
+    return d;
+  }
+  static dnnl::memory::desc plain_md(const dims& d) {
+    return dnnl::memory::desc(d, dt::f32, plain_tag(static_cast<int>(d.size())));
+  }
+
   const Node& node_;
   bool nhwc_;
   int64_t block_ = 0;  // edgeopt.onednn: blocked output with this many lanes, 0 for NHWC
   ref::WindowAttrs attrs_;
   Tensor w_, b_;  // constant weights / bias, undefined when given as inputs
+  dnnl::memory w_source_;  // the prepacked weights once w_ holds no data (release_plain)
+  bool shapes_fixed_ = false;  // input_shapes_fixed(): no plain weights kept after prepacking
   bool dyn_bias_ = false;
   int threads_ = 1, run_threads_ = 1;
   int64_t group_ = 1;
@@ -361,6 +385,8 @@ class ConvNchw final : public Kernel {
   explicit ConvNchw(const KernelInit& init) : impl_(init, false) {}
   void infer(InferContext& ctx) override { impl_.infer(ctx); }
   void run(RunContext& ctx) override { impl_.run(ctx); }
+  bool owns_constant(size_t input) const override { return impl_.owns_constant(input); }
+  void input_shapes_fixed() override { impl_.input_shapes_fixed(); }
 
  private:
   Conv impl_;
@@ -371,6 +397,8 @@ class ConvNhwc final : public Kernel {
   explicit ConvNhwc(const KernelInit& init) : impl_(init, true) {}
   void infer(InferContext& ctx) override { impl_.infer(ctx); }
   void run(RunContext& ctx) override { impl_.run(ctx); }
+  bool owns_constant(size_t input) const override { return impl_.owns_constant(input); }
+  void input_shapes_fixed() override { impl_.input_shapes_fixed(); }
 
  private:
   Conv impl_;

@@ -66,6 +66,9 @@ class MatMulKernel final : public Kernel {
     ctx.request_scratch(entry(m).scratch_bytes);
   }
 
+  // B (and C) are copied into w_ (bias_) at create.
+  bool owns_constant(size_t input) const override { return input == 1 || input == 2; }
+
   void run(RunContext& ctx) override {
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
@@ -113,10 +116,12 @@ class MatMulKernel final : public Kernel {
     auto e = std::make_unique<Entry>();
     e->m = m;
     e->prim = dnnl::matmul(pd);
-    dnnl::memory w_user(w_user_md, engine(), w_.raw());
+    const Tensor plain = plain_weights(w_, w_source_, w_user_md);
+    dnnl::memory w_user(w_user_md, engine(), const_cast<void*>(plain.raw()));
     e->weights = dnnl::memory(pd.weights_desc(), engine());
     dnnl::reorder(w_user, e->weights).execute(stream(), w_user, e->weights);
     stream().wait();
+    release_plain(w_, e->weights, w_source_);
     e->src = user_memory(src_md);
     e->dst = user_memory(dst_md);
     e->args = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->weights}, {DNNL_ARG_DST, e->dst}};
@@ -133,6 +138,7 @@ class MatMulKernel final : public Kernel {
   int64_t k_ = 0, n_ = 0;
   int threads_ = 1, run_threads_ = 1;
   Tensor w_, bias_;
+  dnnl::memory w_source_;  // the prepacked weights once w_ holds no data (release_plain)
   std::vector<std::unique_ptr<Entry>> cache_;
 };
 
