@@ -1,5 +1,7 @@
 #include "edgeopt/session.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -254,7 +256,13 @@ class SessionImpl {
     }
     auto p = std::make_unique<Plan>();
     for (const Tensor& t : in) p->key.push_back(t.shape());
-    build_plan(*p, in, plans.empty() && static_inputs());
+    const bool first = plans.empty();
+    build_plan(*p, in, first && static_inputs());
+#ifdef __GLIBC__
+    // Kernels prepacked their weights while planning and freed the copies they started from:
+    // give those pages back rather than keep them as free heap.
+    if (first) malloc_trim(0);
+#endif
     last_inferred = p.get();
     plans.push_back(std::move(p));
     return *plans.back();

@@ -76,6 +76,7 @@ struct Built {
   std::vector<Shape> key;
   xnn_runtime_t runtime = nullptr;
   std::vector<std::vector<float>> weights;  // static data; must outlive the runtime
+  std::vector<bool> packed;  // per weights entry: a conv or fc filter/bias the runtime packs
   std::vector<Shape> out_shapes;            // ONNX (NCHW) shapes of the node's outputs
   std::vector<bool> in_nhwc, out_nhwc;      // converted at the boundary
   std::vector<size_t> in_off, out_off;      // scratch offsets of converted tensors
@@ -147,6 +148,12 @@ class SubgraphKernel : public Kernel {
       ctx.set_output(o, DType::kF32, cur_->out_shapes[o]);
     ctx.request_scratch(cur_->scratch);
   }
+
+  // Constant inputs are read from constants_ only (to build).
+  bool owns_constant(size_t input) const override {
+    return input < node_.inputs.size() && constants_.count(node_.inputs[input]);
+  }
+  void input_shapes_fixed() override { shapes_fixed_ = true; }
 
   void run(RunContext& ctx) override {
     Built& b = *cur_;
@@ -246,8 +253,18 @@ class SubgraphKernel : public Kernel {
         bounds[fused_into[k]] = clamp_bounds(nodes[k]);
         final_out[fused_into[k]] = nodes[k].outputs[0];
       }
-    for (size_t k = 0; k < nodes.size(); ++k)
-      if (fused_into[k] < 0) define(B, nodes[k], final_out[k], bounds[k]);
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      if (fused_into[k] >= 0) continue;
+      define(B, nodes[k], final_out[k], bounds[k]);
+      // With no other shape to come, a constant read by this node alone has been copied into
+      // the node's static data: let it go now, not after the whole network is defined.
+      if (shapes_fixed_)
+        for (const std::string& v : nodes[k].inputs) {
+          auto c = constants_.find(v);
+          if (c != constants_.end() && uses[v] == 1)
+            c->second = Tensor::meta(c->second.dtype(), c->second.shape());
+        }
+    }
 
     for (size_t o = 0; o < n_out; ++o) {
       auto it = B.values.find(node_.outputs[o]);
@@ -262,6 +279,13 @@ class SubgraphKernel : public Kernel {
     }
     built->scratch = scratch;
     check(xnn_create_runtime_v2(B.sg, pool_, 0, &built->runtime), node_, "create_runtime");
+    // Conv and fc operators pack their filter and bias when the runtime is created and never
+    // read the static data again; only the statics other ops read (binary operands) stay.
+    for (size_t i = 0; i < built->weights.size(); ++i)
+      if (built->packed[i]) std::vector<float>().swap(built->weights[i]);
+    // With no other shape to come, the constants (read only to build) go too.
+    if (shapes_fixed_)
+      for (auto& [name, t] : constants_) t = Tensor::meta(t.dtype(), t.shape());
     return built;
   }
 
@@ -316,9 +340,11 @@ class SubgraphKernel : public Kernel {
     return v.id;
   }
 
+  // `packed`: a filter or bias of a conv or fc (copied into the operator's own packed buffer).
   uint32_t define_static(Builder& B, const Node& n, std::vector<size_t> dims,
-                         std::vector<float> data) {
+                         std::vector<float> data, bool packed = false) {
     B.built->weights.push_back(std::move(data));
+    B.built->packed.push_back(packed);
     uint32_t id = 0;
     check(xnn_define_tensor_value(B.sg, xnn_datatype_fp32, dims.size(), dims.data(),
                                   B.built->weights.back().data(), XNN_INVALID_VALUE_ID, 0, &id),
@@ -386,7 +412,7 @@ class SubgraphKernel : public Kernel {
     const Axis aw = spatial(n, 1, W, kw, st[1], dl[1]);
     std::vector<float> bias(M, 0.f);
     if (n.inputs.size() > 2 && !n.inputs[2].empty()) bias = floats(constant(n, 2));
-    const uint32_t b = define_static(B, n, {size_t(M)}, std::move(bias));
+    const uint32_t b = define_static(B, n, {size_t(M)}, std::move(bias), true);
     const uint32_t y = define_out(B, n, out, {N, size_t(ah.out), size_t(aw.out), size_t(M)}, true);
     const float* src = w.data<float>();
     if (group > 1 && group == static_cast<int64_t>(C) && cg == 1) {
@@ -395,7 +421,7 @@ class SubgraphKernel : public Kernel {
       for (int64_t o = 0; o < M; ++o)
         for (int64_t p = 0; p < kh * kw; ++p) f[p * M + o] = src[o * kh * kw + p];
       const uint32_t fid =
-          define_static(B, n, {1, size_t(kh), size_t(kw), size_t(M)}, std::move(f));
+          define_static(B, n, {1, size_t(kh), size_t(kw), size_t(M)}, std::move(f), true);
       check(xnn_define_depthwise_convolution_2d(B.sg, ah.pad_begin, aw.pad_end, ah.pad_end,
                                                 aw.pad_begin, kh, kw, st[0], st[1], dl[0], dl[1],
                                                 M / group, C, lo, hi, x.id, fid, b, y, 0),
@@ -409,7 +435,7 @@ class SubgraphKernel : public Kernel {
         for (int64_t p = 0; p < kh * kw; ++p)
           f[(o * kh * kw + p) * cg + c] = src[(o * cg + c) * kh * kw + p];
     const uint32_t fid =
-        define_static(B, n, {size_t(M), size_t(kh), size_t(kw), size_t(cg)}, std::move(f));
+        define_static(B, n, {size_t(M), size_t(kh), size_t(kw), size_t(cg)}, std::move(f), true);
     check(xnn_define_convolution_2d(B.sg, ah.pad_begin, aw.pad_end, ah.pad_end, aw.pad_begin, kh,
                                     kw, st[0], st[1], dl[0], dl[1], group, cg, M / group, lo, hi,
                                     x.id, fid, b, y, 0),
@@ -452,13 +478,13 @@ class SubgraphKernel : public Kernel {
     for (int64_t o = 0; o < Nout; ++o)
       for (int64_t k = 0; k < K; ++k)
         f[o * K + k] = alpha * (trans ? src[o * K + k] : src[k * Nout + o]);
-    const uint32_t fid = define_static(B, n, {size_t(Nout), size_t(K)}, std::move(f));
+    const uint32_t fid = define_static(B, n, {size_t(Nout), size_t(K)}, std::move(f), true);
     uint32_t bid = XNN_INVALID_VALUE_ID;
     if (gemm && n.inputs.size() > 2 && !n.inputs[2].empty()) {
       const Tensor& c = constant(n, 2);
       std::vector<float> b(Nout);
       for (int64_t o = 0; o < Nout; ++o) b[o] = beta * c.data<float>()[c.numel() == 1 ? 0 : o];
-      bid = define_static(B, n, {size_t(Nout)}, std::move(b));
+      bid = define_static(B, n, {size_t(Nout)}, std::move(b), true);
     }
     std::vector<size_t> d = x.dims;
     d.back() = Nout;
@@ -527,6 +553,7 @@ class SubgraphKernel : public Kernel {
   pthreadpool_t pool_ = nullptr;
   std::vector<std::unique_ptr<Built>> built_;
   Built* cur_ = nullptr;
+  bool shapes_fixed_ = false;  // input_shapes_fixed(): constants dropped after the build
 };
 
 }  // namespace
