@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -56,6 +57,8 @@ struct Options {
   bool verbose = false;
   bool fork = true;
   bool run_skipped = false;
+  bool only_skipped = false;
+  int min_passed = 0;
 };
 
 enum class Status { kPass, kFail, kNotAttempted };
@@ -71,7 +74,12 @@ struct Outcome {
             << "usage: edgeopt_conformance [--data DIR] [--skip FILE]\n"
             << "                           [--provider NAME[,NAME...]] [--filter SUBSTR]\n"
             << "                           [--verbose] [--no-fork]\n"
-            << "                           [--run-skipped]\n";
+            << "                           [--run-skipped | --only-skipped] [--min-passed N]\n"
+            << "--min-passed N: fail when fewer than N tests pass (the checked-in baseline,\n"
+            << "  tests/conformance_baseline.txt: a lost kernel registration turns passing tests\n"
+            << "  into not attempted ones, which alone would not fail).\n"
+            << "--only-skipped: run only the skip list's tests; fail when one of them passes\n"
+            << "  (its entry is then stale and must go).\n";
   std::exit(2);
 }
 
@@ -423,6 +431,15 @@ Options parse_args(int argc, char** argv) {
       opt.fork = false;
     else if (a == "--run-skipped")
       opt.run_skipped = true;
+    else if (a == "--only-skipped")
+      opt.only_skipped = true;
+    else if (a == "--min-passed") {
+      const std::string v = value();
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0 || n > 100000) usage_error("--min-passed needs a count");
+      opt.min_passed = static_cast<int>(n);
+    }
     else if (a == "--help" || a == "-h")
       usage_error("runs the ONNX backend node tests");
     else
@@ -458,7 +475,8 @@ int main(int argc, char** argv) {
     const std::string name = dir.filename().string();
     if (!opt.filter.empty() && name.find(opt.filter) == std::string::npos) continue;
     const auto sk = skip.find(name);
-    if (sk != skip.end() && !opt.run_skipped) {
+    if (opt.only_skipped && sk == skip.end()) continue;
+    if (sk != skip.end() && !opt.run_skipped && !opt.only_skipped) {
       ++skip_listed;
       if (opt.verbose) std::cout << "SKIP " << name << ": " << sk->second << "\n";
       continue;
@@ -502,10 +520,21 @@ int main(int argc, char** argv) {
     std::cout << "\n";
   }
   for (const auto& n : passing_skipped)
-    std::cout << "note: " << n << " is in the skip list but passes\n";
+    std::cout << (opt.only_skipped ? "error: " : "note: ") << n
+              << " is in the skip list but passes: remove it from the list\n";
   std::cout << "not attempted (no kernel): " << not_attempted << ", skip list: " << skip_listed
             << "\n";
   std::cout << passed << " passed, " << failed << " failed, " << not_attempted + skip_listed
             << " skipped" << std::endl;
+  if (opt.only_skipped) {
+    const int ran = passed + failed;
+    std::cout << ran << " skip-listed test(s) run, " << passed << " of them pass" << std::endl;
+    return passed == 0 ? 0 : 1;
+  }
+  if (passed < opt.min_passed) {
+    std::cout << "error: " << passed << " passed, fewer than the baseline's " << opt.min_passed
+              << " (tests/conformance_baseline.txt): a kernel lost or a regression" << std::endl;
+    return 1;
+  }
   return failed == 0 ? 0 : 1;
 }
