@@ -23,6 +23,8 @@ struct PackageOptions {
   // The folder holding libedgeopt_rt.so built for the device's architecture.
   std::filesystem::path runtime_dir;
   int bench_runs = 20;  // measured runs of the host benchmark
+  // Open input dims fixed (`--shape NAME:DIMS`); the bundle then holds the model with them.
+  std::vector<InputShape> shapes;
   // What was applied to the model and how its accuracy was checked, when the caller knows (`fit
   // --package` passes its pick's steps and top-1 on its evaluation data). Empty: the checklist
   // shows the model's own figures, and "not done" for accuracy.

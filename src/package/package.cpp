@@ -256,7 +256,8 @@ int64_t top1(const Tensor& t) {
 
 struct ExampleRun {
   std::string how;      // "natively", "under qemu-aarch64 -cpu cortex-a72"
-  std::string printed;  // what the run on input.npy printed
+  std::string inputs;   // its input files, "input.npy" or "input_0.npy,input_1.npy,..."
+  std::string printed;  // what the run on the inputs printed
   std::string agreement;
   std::string fallback;   // the fallback run's line, or "" without --fallback
   std::string bad_input;  // the bad-input run's line and exit code
@@ -267,10 +268,13 @@ struct ExampleRun {
 // Builds the example with the bundle's build.sh into `work` and runs it: on input.npy (its output
 // compared with expected_output.npy: equal on the host's architecture, same top-1 elsewhere, where
 // the kernels differ), on a corrupt model with the fallback, and on a bad input file.
+// `inputs`: the example's input files in the bundle, one per model input, joined by commas.
 ExampleRun build_and_run_example(const fs::path& bundle, const fs::path& work,
                                  const std::string& model, const std::string& fallback,
-                                 const std::string& arch, bool dotprod) {
+                                 const std::string& inputs, const std::string& arch,
+                                 bool dotprod) {
   ExampleRun e;
+  e.inputs = inputs;
   const ProcessResult built = run_process({(bundle / "example" / "build.sh").string(), work});
   // build.sh exits 2 when this machine lacks the compiler for the bundle's architecture.
   if (built.exit_code == 2) fail_unsupported(first_line(built.output));
@@ -294,9 +298,12 @@ ExampleRun build_and_run_example(const fs::path& bundle, const fs::path& work,
         replace_all(replace_all(r.output, work.string() + "/", ""), bundle.string() + "/", "");
     return r;
   };
+  std::string input_list;
+  std::stringstream names(inputs);
+  for (std::string f; std::getline(names, f, ',');)
+    input_list += (input_list.empty() ? "" : ",") + (bundle / "example" / f).string();
   const fs::path out = work / "output.npy";
-  const ProcessResult r =
-      run({(bundle / model).string(), (bundle / "example" / "input.npy").string(), out.string()});
+  const ProcessResult r = run({(bundle / model).string(), input_list, out.string()});
   if (r.exit_code != 0)
     fail(ErrorKind::kInternal, "the bundle's example failed (exit ", r.exit_code,
          "): ", first_line(r.output));
@@ -323,8 +330,8 @@ ExampleRun build_and_run_example(const fs::path& bundle, const fs::path& work,
   if (!fallback.empty()) {
     const fs::path corrupt = work / "corrupt.onnx";
     write_text(corrupt, "not an ONNX model");
-    const ProcessResult f = run({corrupt.string(), (bundle / "example" / "input.npy").string(),
-                                 (work / "fallback.npy").string(), (bundle / fallback).string()});
+    const ProcessResult f = run({corrupt.string(), input_list, (work / "fallback.npy").string(),
+                                 (bundle / fallback).string()});
     if (f.exit_code != 0 || f.output.find("falling back to") == std::string::npos)
       fail(ErrorKind::kInternal, "the example did not fall back (exit ", f.exit_code,
            "): ", first_line(f.output));
@@ -512,7 +519,8 @@ std::vector<std::pair<bool, std::string>> checklist_items(const Evidence& ev) {
     std::string text = "**Inference code tested**: ";
     if (done)
       text += "example/build.sh built the example (" + ev.arch + "), which ran " + ev.example.how +
-              " on example/input.npy: " + ev.example.agreement;
+              " on example/" + replace_all(ev.example.inputs, ",", ", example/") + ": " +
+              ev.example.agreement;
     else
       text += "not done: " + ev.example.not_done;
     items.emplace_back(done, text);
@@ -665,9 +673,17 @@ PackageReport write_package(const PackageOptions& o) {
   const DeviceProfile device = check_package_target(o.out, o.device, o.runtime_dir);
   const std::string arch = device.arch;
   const fs::path runtime = o.runtime_dir / "libedgeopt_rt.so";
-  const Model primary = load_model(o.model);
+  // Inputs' open dims fixed by --shape (the bundle then holds the fixed model); other than a
+  // leading batch, none may stay open: the example's input and the benchmark need sizes.
+  Model primary = load_model(o.model);
+  set_input_shapes(primary, o.shapes);
+  require_static_dims(primary);
   std::optional<Model> fallback;
-  if (!o.fallback.empty()) fallback = load_model(o.fallback);
+  if (!o.fallback.empty()) {
+    fallback = load_model(o.fallback);
+    set_input_shapes(*fallback, o.shapes);
+    require_static_dims(*fallback);
+  }
   const std::string primary_file = o.model.filename().string();
   std::string fallback_file = o.fallback.filename().string();
   if (fallback && fallback_file == primary_file) fallback_file = "fallback_" + fallback_file;
@@ -682,8 +698,13 @@ PackageReport write_package(const PackageOptions& o) {
 
   TempDir tmp(o.out, "tmp");
   const fs::path dir = tmp.path();
-  fs::copy_file(o.model, dir / primary_file);
-  if (fallback) fs::copy_file(o.fallback, dir / fallback_file);
+  if (o.shapes.empty()) {
+    fs::copy_file(o.model, dir / primary_file);
+    if (fallback) fs::copy_file(o.fallback, dir / fallback_file);
+  } else {
+    save_model(primary, dir / primary_file);
+    if (fallback) save_model(*fallback, dir / fallback_file);
+  }
   // The bundle's copies must load on their own: a model whose weights are in external data
   // files (not bundled) does not.
   for (const auto& [from, file] : {std::pair{o.model, primary_file}, {o.fallback, fallback_file}}) {
@@ -708,13 +729,16 @@ PackageReport write_package(const PackageOptions& o) {
   fs::copy_file(files.include / "edgeopt" / "c_api.h", dir / "include" / "edgeopt" / "c_api.h");
   copy_example(files.example, dir / "example", arch);
 
-  // The example's input and what edgeopt makes of it here, with the device's providers.
+  // The example's inputs (input.npy, or input_0.npy, input_1.npy, ... in the model's order) and
+  // what edgeopt makes of them here, with the device's providers.
+  std::string input_files;
   {
     const std::vector<Tensor> x = random_inputs(primary_session.inputs(), 1, 0);
-    if (x.size() != 1)
-      fail_unsupported(o.model.string(), ": the example feeds one input, the model takes ",
-                       x.size());
-    save_npy(dir / "example" / "input.npy", x[0]);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const std::string f = x.size() == 1 ? "input.npy" : "input_" + std::to_string(i) + ".npy";
+      save_npy(dir / "example" / f, x[i]);
+      input_files += (input_files.empty() ? "" : ",") + f;
+    }
     save_npy(dir / "example" / "expected_output.npy", primary_session.run(x)[0]);
   }
 
@@ -727,13 +751,14 @@ PackageReport write_package(const PackageOptions& o) {
     host.profile = true;  // the device estimate scales the per-node times
     BenchOptions bo;
     bo.runs = std::max(1, o.bench_runs);
+    bo.shapes = o.shapes;
     ev.bench = bench_model(o.model, host, bo);
   }
   ev.estimate = estimate_on_device(device, ev.bench, 1);
 
   TempDir work(o.out, "example");
   ev.example = build_and_run_example(dir, work.path(), primary_file, fallback ? fallback_file : "",
-                                     arch, device.dotprod);
+                                     input_files, arch, device.dotprod);
 
   const auto items = checklist_items(ev);
   write_text(dir / "CHECKLIST.md", checklist_md(ev, items));

@@ -6,6 +6,12 @@
 #     same binary providers); the fallback path (a corrupt first model: the fallback runs, says
 #     so, and its output equals `edgeopt run FALLBACK`); bad input to the example and to package
 #     (one line, exit 2, the existing output folder untouched), and to `fit --package`.
+#   package_test.sh shapes  EDGEOPT - - WORK
+#     a model someone else exported (PyTorch, made here): two inputs with a symbolic dim.
+#     package refuses it in one line naming --shape; with --shape for both, the bundle holds the
+#     model with the dims fixed and one example input per model input, and the example, given
+#     both .npy files joined by a comma, equals `edgeopt run` on the original; one input file
+#     or the wrong length: one line, exit 2.
 #   package_test.sh arm64   EDGEOPT MODEL FALLBACK WORK RUNTIME_DIR
 #     packages MODEL for raspberry-pi-4 with the arm64 runtime of RUNTIME_DIR, cross-builds the
 #     example with build.sh, checks that `file` says AArch64, runs it under qemu-aarch64 on a
@@ -101,6 +107,37 @@ case "$mode" in
     [[ ! -e "$work/fit" ]] || fail "fit ran its search with an unusable --package folder"
     for b in b1 b2 b3; do [[ ! -e "$work/$b" ]] || fail "package left $work/$b behind"; done
     [[ -z "$(find "$work" -maxdepth 1 -name '.b*')" ]] || fail "package left a temporary folder"
+    ;;
+  shapes)
+    bundle=$work/bundle
+    m=$work/two_inputs.onnx
+    "$py" - "$m" <<'PY'
+import sys
+import torch
+class TwoInputs(torch.nn.Module):
+    def forward(self, a, b):
+        return torch.relu(a * 2.0 - b).cumsum(dim=1)
+a, b = torch.rand(1, 8), torch.rand(1, 8)
+torch.onnx.export(TwoInputs(), (a, b), sys.argv[1], input_names=["a", "b"], output_names=["y"],
+                  dynamic_axes={"a": {1: "n"}, "b": {1: "n"}}, opset_version=13)
+PY
+    expect_one_line_exit2 "$edgeopt" package "$m" --device host -o "$work/b0"
+    grep -q -- "--shape" "$work/stderr" || fail "the message does not name --shape"
+    [[ ! -e "$work/b0" ]] || fail "package left $work/b0 behind"
+    "$edgeopt" package "$m" --device host -o "$bundle" --shape a:1x8 --shape b:1x8 --bench-runs 3
+    for f in example/input_0.npy example/input_1.npy two_inputs.onnx; do
+      [[ -f "$bundle/$f" ]] || fail "the bundle has no $f"
+    done
+    # The bundled model has the dims fixed: it needs no --shape to be inspected.
+    "$edgeopt" inspect "$bundle/two_inputs.onnx" >/dev/null
+    exe=$("$bundle/example/build.sh" "$work/example")
+    "$py" -c "import numpy as np; r = np.random.default_rng(3); np.save('$work/a.npy', r.random((1, 8), dtype=np.float32)); np.save('$work/b.npy', r.random((1, 8), dtype=np.float32)); np.save('$work/a9.npy', np.zeros((1, 9), np.float32))"
+    "$exe" "$bundle/two_inputs.onnx" "$work/a.npy,$work/b.npy" "$work/y.npy"
+    "$edgeopt" run "$m" --input "a=$work/a.npy" --input "b=$work/b.npy" --output "$work/y_ref.npy"
+    compare_npy equal "$work/y.npy" "$work/y_ref.npy"
+    expect_one_line_exit2 "$exe" "$bundle/two_inputs.onnx" "$work/a.npy" "$work/o.npy"
+    expect_one_line_exit2 "$exe" "$bundle/two_inputs.onnx" "$work/a9.npy,$work/b.npy" "$work/o.npy"
+    [[ ! -e "$work/o.npy" ]] || fail "the example wrote an output on bad input"
     ;;
   arm64)
     runtime=$6

@@ -1,5 +1,5 @@
 // edgeopt package MODEL --device PROFILE -o DIR [--fallback MODEL2] [--runtime DIR]
-//                       [--bench-runs N] [--json]
+//                       [--shape NAME:DIMS]... [--bench-runs N] [--json]
 #include "edgeopt/package.h"
 
 #include <iostream>
@@ -8,6 +8,7 @@
 #include "binaries.h"
 #include "cli_checks.h"
 #include "command.h"
+#include "shape_option.h"
 #include "edgeopt/device.h"
 
 namespace edgeopt::cli {
@@ -18,6 +19,7 @@ namespace fs = std::filesystem;
 struct PackageArgs {
   PackageOptions options;
   std::string model, fallback, out, runtime;
+  std::vector<std::string> shapes;
   bool json = false;
 };
 
@@ -27,6 +29,7 @@ int run_package(PackageArgs& a) {
   o.fallback = a.fallback;
   o.out = a.out;
   o.runtime_dir = a.runtime.empty() ? runtime_library_dir(o.device) : fs::path(a.runtime);
+  for (const std::string& s : a.shapes) o.shapes.push_back(parse_input_shape(s));
   const PackageReport r = write_package(o);
   if (a.json) {
     std::cout << r.manifest.dump(2) << "\n";
@@ -54,6 +57,7 @@ CommandRegistrar reg(
       sub.add_option("--runtime", a->runtime,
                      "Folder of libedgeopt_rt.so built for the device's architecture (arm64: "
                      "default build-arm64 beside the build folder; `make runtime-arm64`)");
+      add_shape_option(sub, a->shapes);
       sub.add_option("--bench-runs", a->options.bench_runs, "Measured runs of the host benchmark")
           ->check(edgeopt::cli::whole(1, 100000))
           ->capture_default_str();

@@ -1,13 +1,14 @@
 // An app running the bundle's model through the edgeopt runtime's C API (include/edgeopt/c_api.h).
 //
-//   example MODEL INPUT.npy OUTPUT.npy [FALLBACK_MODEL]
+//   example MODEL INPUT.npy[,INPUT2.npy...] OUTPUT.npy [FALLBACK_MODEL]
 //
 // Loads MODEL and checks it (one run on zeros, every output finite); when MODEL cannot load or
 // fails that self-check and a FALLBACK_MODEL is given, says so and uses the fallback. Then runs
-// INPUT.npy (the model's first input; dtype and shape must match), writes the first output to
-// OUTPUT.npy, prints the top-5 classes of its first row and the latency (median of 5 timed runs
-// after the first). Exit codes: 0 done, 2 bad input (the file, its dtype or shape), 1 no model
-// could run. Errors are one line on stderr.
+// the inputs (one .npy per model input, in the model's order, joined by commas; dtypes and
+// shapes must match), writes the first output to OUTPUT.npy, prints the top-5 classes of its
+// first row and the latency (median of 5 timed runs after the first). Exit codes: 0 done, 2 bad
+// input (a file, its dtype or shape, their count), 1 no model could run. Errors are one line on
+// stderr.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -128,7 +129,7 @@ void write_npy(const std::string& path, const edgeopt_tensor& t) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(2, path + ": cannot write");
 }
 
-// A session with its outputs, released on scope exit.
+// A session, released on scope exit.
 class Session {
  public:
   explicit Session(const std::string& model) {
@@ -136,34 +137,35 @@ class Session {
     edgeopt_options_init(&opts);
     if (edgeopt_session_create(model.c_str(), &opts, &s_) != EDGEOPT_OK)
       fail(1, std::string(edgeopt_last_error()));
-    if (edgeopt_session_input_count(s_) != 1)
-      fail(1, model + ": this example feeds one input, the model takes " +
-                  std::to_string(edgeopt_session_input_count(s_)));
-    edgeopt_session_input_info(s_, 0, &input_);
+    inputs_.resize(edgeopt_session_input_count(s_));
+    for (size_t i = 0; i < inputs_.size(); ++i) edgeopt_session_input_info(s_, i, &inputs_[i]);
   }
   ~Session() { edgeopt_session_destroy(s_); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  const edgeopt_tensor_info& input() const { return input_; }
+  const std::vector<edgeopt_tensor_info>& inputs() const { return inputs_; }
 
-  // Runs one input; returns the first output (its buffer is the library's, see release()).
-  edgeopt_tensor run(const Array& x) {
-    edgeopt_tensor in{};
-    in.dtype = x.dtype;
-    in.rank = x.shape.size();
-    std::copy(x.shape.begin(), x.shape.end(), in.shape);
-    in.data = const_cast<char*>(x.bytes.data());
-    in.nbytes = x.bytes.size();
+  // Runs the model on its inputs (in order); returns the first output, whose buffer the caller
+  // releases with edgeopt_free.
+  edgeopt_tensor run(const std::vector<Array>& xs) {
+    std::vector<edgeopt_tensor> in(xs.size());
+    for (size_t i = 0; i < xs.size(); ++i) {
+      in[i].dtype = xs[i].dtype;
+      in[i].rank = xs[i].shape.size();
+      std::copy(xs[i].shape.begin(), xs[i].shape.end(), in[i].shape);
+      in[i].data = const_cast<char*>(xs[i].bytes.data());
+      in[i].nbytes = xs[i].bytes.size();
+    }
     edgeopt_tensor out{};
-    if (edgeopt_session_run(s_, &in, 1, &out, 1) != EDGEOPT_OK)
+    if (edgeopt_session_run(s_, in.data(), in.size(), &out, 1) != EDGEOPT_OK)
       fail(1, std::string(edgeopt_last_error()));
     return out;
   }
 
  private:
   edgeopt_session* s_ = nullptr;
-  edgeopt_tensor_info input_{};
+  std::vector<edgeopt_tensor_info> inputs_;
 };
 
 // The model's input made of zeros (open dims set to 1): what the self-check runs.
@@ -189,7 +191,9 @@ bool all_finite(const edgeopt_tensor& t) {
 
 // Loads `model` and checks it; throws Failure when it cannot serve.
 void self_check(Session& s, const std::string& model) {
-  edgeopt_tensor out = s.run(zeros_for(s.input()));
+  std::vector<Array> zeros;
+  for (const edgeopt_tensor_info& info : s.inputs()) zeros.push_back(zeros_for(info));
+  edgeopt_tensor out = s.run(zeros);
   const bool finite = all_finite(out);
   edgeopt_free(out.data);
   if (!finite) fail(1, model + ": self-check failed (non-finite output on a zero input)");
@@ -225,9 +229,14 @@ void print_top5(const edgeopt_tensor& t) {
 }
 
 int run(int argc, char** argv) {
-  if (argc != 4 && argc != 5) fail(2, "usage: example MODEL INPUT.npy OUTPUT.npy [FALLBACK_MODEL]");
-  const std::string model = argv[1], input = argv[2], output = argv[3];
-  const Array x = read_npy(input);  // bad input is reported before any model work
+  if (argc != 4 && argc != 5)
+    fail(2, "usage: example MODEL INPUT.npy[,INPUT2.npy...] OUTPUT.npy [FALLBACK_MODEL]");
+  const std::string model = argv[1], output = argv[3];
+  std::vector<std::string> paths;
+  std::stringstream list(argv[2]);
+  for (std::string p; std::getline(list, p, ',');) paths.push_back(p);
+  std::vector<Array> xs;  // bad input is reported before any model work
+  for (const std::string& p : paths) xs.push_back(read_npy(p));
   std::string used = model;
   std::unique_ptr<Session> s;
   try {
@@ -240,13 +249,16 @@ int run(int argc, char** argv) {
     s = std::make_unique<Session>(used);
     self_check(*s, used);
   }
-  check_input(x, s->input(), input);
+  if (xs.size() != s->inputs().size())
+    fail(2, std::to_string(xs.size()) + " input file(s) given, the model takes " +
+                std::to_string(s->inputs().size()) + " (one .npy per input, joined by commas)");
+  for (size_t i = 0; i < xs.size(); ++i) check_input(xs[i], s->inputs()[i], paths[i]);
   std::printf("model: %s\n", used.c_str());
-  edgeopt_tensor out = s->run(x);
+  edgeopt_tensor out = s->run(xs);
   std::vector<double> ms;
   for (int i = 0; i < 5; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    edgeopt_tensor again = s->run(x);
+    edgeopt_tensor again = s->run(xs);
     ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     edgeopt_free(again.data);
