@@ -34,7 +34,8 @@ setup(
     distclass=NativeDistribution,
     package_dir={"": PACKAGE_ROOT},
     packages=["edgeopt"],
-    package_data={"edgeopt": ["_edgeopt*.so"]},
+    # edgeopt-train (the training commands, on the system's libtorch) when the build has it.
+    package_data={"edgeopt": ["_edgeopt*.so", "edgeopt-train"]},
     # setuptools' staging folders go under the CMake build folder, not into the source tree.
     options={"build": {"build_base": STAGING}, "egg_info": {"egg_base": STAGING}},
 )

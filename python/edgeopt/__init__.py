@@ -16,9 +16,10 @@ Every command returns the figures of the same CLI command's `--json` as a dict. 
 edgeopt.Error: InvalidInput (bad model, data or argument), Unsupported (valid, but edgeopt
 cannot handle it) or Internal (a bug), with the CLI's message.
 
-The training commands (zoo, train, finetune, iterative-prune, distill, qat) run on libtorch
-and are not part of this module: calling edgeopt.train & co. raises Unsupported; use the
-`edgeopt-train` CLI.
+The training commands (zoo, train, finetune, iterative_prune, distill, qat) run on libtorch in
+the edgeopt-train CLI, which the build (and the wheel) puts next to this module when libtorch is
+there; they return its `--json` dict and pass its log lines to progress(line). Without it they
+raise Unsupported saying so.
 """
 
 import os as _os
@@ -52,7 +53,8 @@ from . import _edgeopt  # noqa: E402
 __all__ = [
     "Error", "InvalidInput", "Unsupported", "Internal", "InferenceSession", "NodeArg",
     "get_available_providers", "inspect", "benchmark", "optimize", "quantize", "prune",
-    "lowrank", "evaluate", "fit", "__version__",
+    "lowrank", "evaluate", "fit", "zoo", "train", "finetune", "distill", "qat",
+    "iterative_prune", "__version__",
 ]
 
 
@@ -133,19 +135,113 @@ def quantize(path, out, calib=None, *, mode="static", method="minmax", percentil
         report, shapes, progress)
 
 
-def _training_command(name):
-    def absent(*args, **kwargs):
+# ---- training commands: the edgeopt-train CLI (libtorch) as a process --------------------------
+
+_TRAIN_BINARY_ENV = "EDGEOPT_TRAIN_BINARY"
+
+
+def _train_binary():
+    """edgeopt-train: $EDGEOPT_TRAIN_BINARY, else the copy next to this module (the build puts
+    one there, and the wheel carries it, when edgeopt is built with libtorch)."""
+    path = _os.environ.get(_TRAIN_BINARY_ENV) or _os.path.join(
+        _os.path.dirname(_os.path.abspath(__file__)), "edgeopt-train")
+    if not (_os.path.isfile(path) and _os.access(path, _os.X_OK)):
         raise Unsupported(
-            f"edgeopt.{name}: the training commands run on libtorch and are not in the Python "
-            f"module; use the edgeopt-train CLI (edgeopt-train {name.replace('_', '-')} --help)")
-    absent.__name__ = name
-    absent.__doc__ = f"Not available in Python: raises Unsupported (use `edgeopt-train {name}`)."
-    return absent
+            f"the training commands need edgeopt-train, built with libtorch (Debian's "
+            f"libtorch-dev; CMake EDGEOPT_TRAIN=ON): none at {path} (set {_TRAIN_BINARY_ENV})")
+    return path
 
 
-zoo = _training_command("zoo")
-train = _training_command("train")
-finetune = _training_command("finetune")
-iterative_prune = _training_command("iterative_prune")
-distill = _training_command("distill")
-qat = _training_command("qat")
+def _option_args(options):
+    """Keyword arguments as CLI options: epochs=3 -> --epochs 3, augment=True -> --augment,
+    None and False left out, lists repeated or comma-joined as the option takes them."""
+    args = []
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif isinstance(value, (list, tuple)):
+            args += [flag, ",".join(str(v) for v in value)]
+        else:
+            args += [flag, _os.fsdecode(value) if isinstance(value, _os.PathLike) else str(value)]
+    return args
+
+
+def _run_train(command, positional, options, progress):
+    """Runs `edgeopt-train COMMAND ... --json`: its log lines go to progress(line) as they come,
+    its JSON object is the result; exit 2 raises InvalidInput, any other failure Internal, with
+    the CLI's message."""
+    import json
+    import subprocess
+
+    argv = [_train_binary(), command] + [_os.fspath(p) for p in positional]
+    argv += _option_args(options) + ["--json"]
+    env = dict(_os.environ)
+    env.setdefault("OPENBLAS_CORETYPE", "SkylakeX")  # Debian's libtorch BLAS: see docs/training.md
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    lines = []
+    for line in proc.stderr:  # stdout holds only the final object: no pipe can fill up
+        line = line.rstrip("\n")
+        lines.append(line)
+        if progress is not None:
+            progress(line)
+    out = proc.stdout.read()
+    code = proc.wait()
+    if code != 0:
+        message = lines[-1] if lines else f"edgeopt-train {command} exited {code}"
+        for prefix in ("edgeopt: error: ", "edgeopt: internal error: "):
+            if message.startswith(prefix):
+                message = message[len(prefix):]
+        raise (InvalidInput if code == 2 else Internal)(message)
+    try:
+        return json.loads(out)
+    except ValueError:
+        raise Internal(f"edgeopt-train {command}: no JSON result ({out[:200]!r})") from None
+
+
+def zoo(arch, out, *, progress=None, **options):
+    """A freshly initialised model of `arch` (lenet5, mlp, resnet8, ...) written to `out`;
+    options as `edgeopt-train zoo` (classes, input="1x1x28x28", width, seed). Returns
+    `zoo --json`'s dict (architecture, nodes, parameters)."""
+    return _run_train("zoo", [arch], dict(options, output=out), progress)
+
+
+def train(model, out, data, *, val=None, progress=None, **options):
+    """Trains every float weight of `model` on the dataset SPEC `data` and writes `out`.
+
+    options as `edgeopt-train train` (epochs, batch, lr, optimizer, schedule, augment, seed,
+    threads, limit, val_limit, checkpoint, resume, ...). progress(line) gets each log line.
+    Returns `train --json`'s dict: one entry per epoch (loss, train_top1, val_top1, lr,
+    seconds) and the last val_top1."""
+    return _run_train("train", [model], dict(options, output=out, data=data, val=val), progress)
+
+
+def finetune(model, out, data, *, val=None, progress=None, **options):
+    """train() keeping zero (pruned) weights at zero; the structure is kept."""
+    return _run_train("finetune", [model], dict(options, output=out, data=data, val=val),
+                      progress)
+
+
+def distill(student, out, data, *, teacher, val=None, progress=None, **options):
+    """Trains `student` from `teacher`'s logits (alpha, temperature, teacher_provider and the
+    training options of train())."""
+    return _run_train("distill", [student],
+                      dict(options, output=out, data=data, val=val, teacher=teacher), progress)
+
+
+def qat(model, out, data, *, calib, val=None, progress=None, **options):
+    """Quantization-aware training exported as a QDQ int8 model (calib_samples, reduce_range,
+    full_range and the training options). The dict adds quantized_nodes, weight_bits and
+    val_top1_before."""
+    return _run_train("qat", [model],
+                      dict(options, output=out, data=data, val=val, calib=calib), progress)
+
+
+def iterative_prune(model, out, data, *, val=None, progress=None, **options):
+    """Prune and fine-tune in steps (target_sparsity, or structured=True with target_ratio;
+    steps, finetune_epochs). The dict adds one entry per step."""
+    return _run_train("iterative-prune", [model],
+                      dict(options, output=out, data=data, val=val), progress)

@@ -101,7 +101,17 @@ def test_callback_exception_propagates(resnet8):
         edgeopt.benchmark(resnet8, runs=3, progress=stop)
 
 
-def test_training_commands_absent():
-    for name in ("train", "finetune", "distill", "qat", "zoo", "iterative_prune"):
-        with pytest.raises(edgeopt.Unsupported, match="edgeopt-train"):
-            getattr(edgeopt, name)("model.onnx")
+def test_training_commands_without_edgeopt_train(monkeypatch, tmp_path):
+    # A module built without libtorch has no edgeopt-train: every training command says so.
+    monkeypatch.setenv("EDGEOPT_TRAIN_BINARY", str(tmp_path / "no-edgeopt-train"))
+    for name, args in (("train", ("m.onnx", "o.onnx", "fashion-mnist:train")),
+                       ("finetune", ("m.onnx", "o.onnx", "fashion-mnist:train")),
+                       ("distill", ("m.onnx", "o.onnx", "fashion-mnist:train")),
+                       ("qat", ("m.onnx", "o.onnx", "fashion-mnist:train")),
+                       ("iterative_prune", ("m.onnx", "o.onnx", "fashion-mnist:train")),
+                       ("zoo", ("lenet5", "o.onnx"))):
+        kwargs = {"teacher": "t.onnx"} if name == "distill" else {}
+        if name == "qat":
+            kwargs = {"calib": "fashion-mnist:train"}
+        with pytest.raises(edgeopt.Unsupported, match="edgeopt-train, built with libtorch"):
+            getattr(edgeopt, name)(*args, **kwargs)

@@ -34,6 +34,10 @@ def test_wheel_installs_and_runs(tmp_path, resnet8):
         "assert edgeopt.__file__.startswith(sys.prefix), edgeopt.__file__\n"
         f"s = edgeopt.InferenceSession({str(resnet8)!r})\n"
         f"np.save('y.npy', s.run(None, {{'input': np.load('x.npy')}})[0])\n")
+    if (BINARY_DIR / "edgeopt-train").exists():
+        # Built with libtorch: the wheel carries the training commands (its own edgeopt-train).
+        script += ("z = edgeopt.zoo('lenet5', 'lenet5.onnx')\n"
+                   "assert z['parameters'] == 61706, z\n")
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([str(python), "-c", script], cwd=tmp_path, env=clean, check=True)
     want, = edgeopt.InferenceSession(resnet8).run(None, {"input": x})

@@ -28,7 +28,7 @@ const CommandRegistrar reg = register_train_command("distill", [](CLI::App& sub)
       ->check(edgeopt::cli::positive_real());
   return [a] {
     if (a->model.empty()) fail_input("distill: give the student model (--student S.onnx)");
-    return run_training(*a);
+    return run_training("distill", *a);
   };
 });
 

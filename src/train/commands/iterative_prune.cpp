@@ -15,6 +15,8 @@
 namespace edgeopt::cli {
 namespace {
 
+using nlohmann::json;
+
 struct PruneArgs {
   TrainArgs t;
   double sparsity = -1, ratio = -1;
@@ -35,6 +37,8 @@ int run_iterative_prune(PruneArgs& a) {
   opt.epochs = a.finetune_epochs;
   opt.keep_zeros = !a.structured;
   double previous = 0;
+  std::vector<train::EpochStats> epochs;
+  nlohmann::json steps = nlohmann::json::array();
   for (int step = 1; step <= a.steps; ++step) {
     const double target = train::cubic_sparsity(a.structured ? a.ratio : a.sparsity, step, a.steps);
     if (a.structured) {
@@ -43,23 +47,29 @@ int run_iterative_prune(PruneArgs& a) {
       StructuredPruneOptions so;
       so.ratio = 1 - (1 - target) / (1 - previous);
       prune_structured(model, so);
-      std::printf("step %d/%d: removed %.4f of the remaining channels (cumulative %.4f)\n", step,
-                  a.steps, so.ratio, target);
+      say(a.t, "step %d/%d: removed %.4f of the remaining channels (cumulative %.4f)", step,
+          a.steps, so.ratio, target);
+      steps.push_back({{"step", step}, {"removed", so.ratio}, {"cumulative_ratio", target}});
     } else {
       PruneOptions po;
       po.sparsity = target;
       const PruneReport r = prune_unstructured(model, po);
-      std::printf("step %d/%d: sparsity %.4f (%lld/%lld weights zero)\n", step, a.steps,
-                  r.numel ? double(r.zeros) / double(r.numel) : 0.0,
-                  static_cast<long long>(r.zeros), static_cast<long long>(r.numel));
+      const double sparsity = r.numel ? double(r.zeros) / double(r.numel) : 0.0;
+      say(a.t, "step %d/%d: sparsity %.4f (%lld/%lld weights zero)", step, a.steps, sparsity,
+          static_cast<long long>(r.zeros), static_cast<long long>(r.numel));
+      steps.push_back({{"step", step}, {"sparsity", sparsity}, {"zeros", r.zeros},
+                       {"weights", r.numel}});
     }
-    std::fflush(stdout);
     previous = target;
     opt.seed = a.t.opt.seed + static_cast<uint64_t>(step);
-    train::train_model(model, *data, val.get(), opt);
+    const std::vector<train::EpochStats> e = train::train_model(model, *data, val.get(), opt);
+    if (!e.empty()) steps.back()["val_top1"] = e.back().val_top1 >= 0 ? json(e.back().val_top1)
+                                                                       : json(nullptr);
+    epochs.insert(epochs.end(), e.begin(), e.end());
   }
   save_model(model, a.t.out, {}, a.t.model);
-  std::printf("wrote %s\n", a.t.out.c_str());
+  print_result(a.t, result_json("iterative-prune", a.t, epochs,
+                                {{"structured", a.structured}, {"steps", steps}}));
   return 0;
 }
 

@@ -34,18 +34,24 @@ int run_qat(QatArgs& a) {
   std::unique_ptr<Dataset> val = open_val(a.t);
   Model model = load_model(a.t.model);
   const int64_t quantized = train::insert_fake_quant(model, *calib, a.q);
-  std::printf("fake quantization on %lld nodes (calibrated on %lld samples, int%d weights)\n",
-              static_cast<long long>(quantized),
-              static_cast<long long>(std::min(a.q.calib_samples, calib->size())), reduce ? 7 : 8);
+  const int64_t calibrated = std::min(a.q.calib_samples, calib->size());
+  say(a.t, "fake quantization on %lld nodes (calibrated on %lld samples, int%d weights)",
+      static_cast<long long>(quantized), static_cast<long long>(calibrated), reduce ? 7 : 8);
+  nlohmann::json extra = {{"calib", a.calib},
+                          {"quantized_nodes", quantized},
+                          {"calib_samples", calibrated},
+                          {"weight_bits", reduce ? 7 : 8}};
   if (val) {
     const double before = train::evaluate_top1(model, *val, a.t.opt.val_limit, a.t.opt.threads);
-    std::printf("val top-1 before fine-tuning (min/max scales) %.4f\n", before);
+    say(a.t, "val top-1 before fine-tuning (min/max scales) %.4f", before);
+    extra["val_top1_before"] = before;
   }
   a.t.opt.train_quant_scales = true;
-  train::train_model(model, *data, val.get(), a.t.opt);
+  const std::vector<train::EpochStats> epochs =
+      train::train_model(model, *data, val.get(), a.t.opt);
   train::finalize_qdq(model, a.q.weight_qmax);
   save_model(model, a.t.out, {}, a.t.model);
-  std::printf("wrote %s\n", a.t.out.c_str());
+  print_result(a.t, result_json("qat", a.t, epochs, extra));
   return 0;
 }
 

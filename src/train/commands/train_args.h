@@ -2,10 +2,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cli_checks.h"
 #include "edgeopt/data.h"
@@ -19,7 +22,49 @@ namespace edgeopt::cli {
 struct TrainArgs {
   std::string model, out, data, val;
   train::TrainOptions opt;
+  // --json: one JSON object on stdout at the end (result_json), the log on stderr (what the
+  // Python module's training functions read: the object as their result, the lines as progress).
+  bool json = false;
 };
+
+// One line of a training command's log: stdout, or stderr under --json.
+inline void say(const TrainArgs& a, const char* format, ...) {
+  char line[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  a.opt.log(line);
+}
+
+// What a training command prints under --json: the command, its model and output, one entry per
+// epoch, and the command's own figures in `extra`.
+inline nlohmann::json result_json(const std::string& command, const TrainArgs& a,
+                                  const std::vector<train::EpochStats>& epochs,
+                                  nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json e = nlohmann::json::array();
+  for (const train::EpochStats& s : epochs) {
+    nlohmann::json x = {{"epoch", s.epoch},       {"loss", s.loss}, {"train_top1", s.train_top1},
+                        {"lr", s.lr},             {"seconds", s.seconds}};
+    if (s.val_top1 >= 0) x["val_top1"] = s.val_top1;
+    e.push_back(x);
+  }
+  nlohmann::json j = {{"command", command}, {"model", a.model}, {"output", a.out},
+                      {"data", a.data},     {"epochs", e}};
+  if (!a.val.empty()) j["val"] = a.val;
+  if (!epochs.empty() && epochs.back().val_top1 >= 0) j["val_top1"] = epochs.back().val_top1;
+  for (auto& [k, v] : extra.items()) j[k] = v;
+  return j;
+}
+
+inline void print_result(const TrainArgs& a, const nlohmann::json& j) {
+  if (a.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    std::fflush(stdout);
+  } else {
+    say(a, "wrote %s", a.out.c_str());
+  }
+}
 
 // Declares MODEL, -o, --data, --val and the optimisation options on `sub`.
 inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, double default_lr) {
@@ -56,9 +101,12 @@ inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, d
       ->check(edgeopt::cli::whole(int64_t{1}, int64_t{1} << 40));
   sub.add_option("--val-limit", a.opt.val_limit, "Validate on the first N samples")
       ->check(edgeopt::cli::whole(int64_t{1}, int64_t{1} << 40));
-  a.opt.log = [](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
+  sub.add_flag("--json", a.json,
+               "Print one JSON object at the end (epochs, figures); the log goes to stderr");
+  a.opt.log = [&a](const std::string& line) {
+    std::FILE* to = a.json ? stderr : stdout;
+    std::fprintf(to, "%s\n", line.c_str());
+    std::fflush(to);
   };
 }
 
@@ -76,14 +124,16 @@ inline std::unique_ptr<Dataset> open_val(const TrainArgs& a) {
 }
 
 // train, finetune and distill: load MODEL, train it with a.opt, write OUT.
-inline int run_training(TrainArgs& a) {
+inline int run_training(const std::string& command, TrainArgs& a) {
   check_output(a);
   std::unique_ptr<Dataset> data = open_dataset(a.data);
   std::unique_ptr<Dataset> val = open_val(a);
   Model model = load_model(a.model);
-  train::train_model(model, *data, val.get(), a.opt);
+  const std::vector<train::EpochStats> epochs = train::train_model(model, *data, val.get(), a.opt);
   save_model(model, a.out, {}, a.model);
-  std::printf("wrote %s\n", a.out.c_str());
+  nlohmann::json extra = nlohmann::json::object();
+  if (!a.opt.teacher.empty()) extra["teacher"] = a.opt.teacher;
+  print_result(a, result_json(command, a, epochs, extra));
   return 0;
 }
 

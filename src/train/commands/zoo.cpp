@@ -1,6 +1,7 @@
 // edgeopt zoo ARCH -o OUT [--classes N] [--input 1x1x28x28] [--width W] [--seed S]
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli_checks.h"
@@ -15,6 +16,7 @@ namespace {
 struct ZooArgs {
   std::string arch, out, input = "1x1x28x28";
   train::ZooOptions opt;
+  bool json = false;
 };
 
 Shape parse_shape(const std::string& s) {
@@ -39,6 +41,17 @@ int run_zoo(ZooArgs& a) {
   save_model(m, a.out);
   int64_t params = 0;
   for (const NamedTensor& t : m.graph.initializers) params += t.tensor.numel();
+  if (a.json) {
+    const nlohmann::json j = {{"command", "zoo"},
+                              {"arch", a.arch},
+                              {"output", a.out},
+                              {"input", a.opt.input},
+                              {"classes", a.opt.classes},
+                              {"nodes", m.graph.nodes.size()},
+                              {"parameters", params}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
   std::printf("%s: %zu nodes, %lld parameters -> %s\n", a.arch.c_str(), m.graph.nodes.size(),
               static_cast<long long>(params), a.out.c_str());
   return 0;
@@ -56,6 +69,7 @@ const CommandRegistrar reg = register_train_command("zoo", [](CLI::App& sub) {
   sub.add_option("--width", a->opt.width, "Channel width multiplier")
       ->check(edgeopt::cli::positive_real());
   sub.add_option("--seed", a->opt.seed, "Initialisation seed");
+  sub.add_flag("--json", a->json, "Print one JSON object (architecture, parameters, output)");
   return [a] { return run_zoo(*a); };
 });
 
