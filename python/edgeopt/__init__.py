@@ -41,7 +41,6 @@ from ._edgeopt import (  # noqa: E402
     __version__,
     benchmark,
     evaluate,
-    fit,
     get_available_providers,
     inspect,
     lowrank,
@@ -169,44 +168,67 @@ def _option_args(options):
     return args
 
 
-def _run_train(command, positional, options, progress):
-    """Runs `edgeopt-train COMMAND ... --json`: its log lines go to progress(line) as they come,
-    its JSON object is the result; exit 2 raises InvalidInput, any other failure Internal, with
-    the CLI's message."""
+def _run_train(command, positional, options, progress, json_result=True, ok_codes=(0,)):
+    """Runs `edgeopt-train COMMAND ...`: its log lines go to progress(line) as they come. With
+    json_result (`--json`), the JSON object it prints is the result; otherwise the result is
+    None (the caller reads what it wrote). Exit 2 raises InvalidInput, any other code not in
+    ok_codes Internal, with the CLI's message. Returns (result, exit code)."""
     import json
     import subprocess
 
     argv = [_train_binary(), command] + [_os.fspath(p) for p in positional]
-    argv += _option_args(options) + ["--json"]
+    argv += _option_args(options) + (["--json"] if json_result else [])
     env = dict(_os.environ)
     env.setdefault("OPENBLAS_CORETYPE", "SkylakeX")  # Debian's libtorch BLAS: see docs/training.md
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    # --json: the log is on stderr and stdout holds only the final object (no pipe fills up);
+    # otherwise both go to one pipe, read line by line.
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE if json_result else subprocess.STDOUT,
+                            text=True, env=env)
     lines = []
-    for line in proc.stderr:  # stdout holds only the final object: no pipe can fill up
+    for line in (proc.stderr if json_result else proc.stdout):
         line = line.rstrip("\n")
         lines.append(line)
         if progress is not None:
             progress(line)
-    out = proc.stdout.read()
+    out = proc.stdout.read() if json_result else ""
     code = proc.wait()
-    if code != 0:
+    if code not in ok_codes:
         message = lines[-1] if lines else f"edgeopt-train {command} exited {code}"
         for prefix in ("edgeopt: error: ", "edgeopt: internal error: "):
             if message.startswith(prefix):
                 message = message[len(prefix):]
         raise (InvalidInput if code == 2 else Internal)(message)
+    if not json_result:
+        return None, code
     try:
-        return json.loads(out)
+        return json.loads(out), code
     except ValueError:
         raise Internal(f"edgeopt-train {command}: no JSON result ({out[:200]!r})") from None
+
+
+def fit(model, out_dir, *, train=None, progress=None, **options):
+    """The best model that fits a device's limits (edgeopt fit); returns report.json as a dict.
+
+    Without train, it runs in this process (see the native fit's documentation:
+    help(edgeopt._edgeopt.fit)). With train (a dataset SPEC: fine-tuned candidates too), it runs
+    `edgeopt-train fit` (libtorch) with the same options and returns the report.json it writes;
+    no fitting candidate is not an error (the report's "pick" is None)."""
+    if train is None:
+        return _edgeopt.fit(model, out_dir, progress=progress, **options)
+    import json
+
+    _run_train("fit", [model], dict(options, output=out_dir, train=train), progress,
+               json_result=False, ok_codes=(0, 3))
+    with open(_os.path.join(_os.fspath(out_dir), "report.json")) as f:
+        return json.load(f)
 
 
 def zoo(arch, out, *, progress=None, **options):
     """A freshly initialised model of `arch` (lenet5, mlp, resnet8, ...) written to `out`;
     options as `edgeopt-train zoo` (classes, input="1x1x28x28", width, seed). Returns
     `zoo --json`'s dict (architecture, nodes, parameters)."""
-    return _run_train("zoo", [arch], dict(options, output=out), progress)
+    return _run_train("zoo", [arch], dict(options, output=out), progress)[0]
 
 
 def train(model, out, data, *, val=None, progress=None, **options):
@@ -216,20 +238,21 @@ def train(model, out, data, *, val=None, progress=None, **options):
     threads, limit, val_limit, checkpoint, resume, ...). progress(line) gets each log line.
     Returns `train --json`'s dict: one entry per epoch (loss, train_top1, val_top1, lr,
     seconds) and the last val_top1."""
-    return _run_train("train", [model], dict(options, output=out, data=data, val=val), progress)
+    return _run_train("train", [model], dict(options, output=out, data=data, val=val),
+                      progress)[0]
 
 
 def finetune(model, out, data, *, val=None, progress=None, **options):
     """train() keeping zero (pruned) weights at zero; the structure is kept."""
     return _run_train("finetune", [model], dict(options, output=out, data=data, val=val),
-                      progress)
+                      progress)[0]
 
 
 def distill(student, out, data, *, teacher, val=None, progress=None, **options):
     """Trains `student` from `teacher`'s logits (alpha, temperature, teacher_provider and the
     training options of train())."""
     return _run_train("distill", [student],
-                      dict(options, output=out, data=data, val=val, teacher=teacher), progress)
+                      dict(options, output=out, data=data, val=val, teacher=teacher), progress)[0]
 
 
 def qat(model, out, data, *, calib, val=None, progress=None, **options):
@@ -237,11 +260,11 @@ def qat(model, out, data, *, calib, val=None, progress=None, **options):
     full_range and the training options). The dict adds quantized_nodes, weight_bits and
     val_top1_before."""
     return _run_train("qat", [model],
-                      dict(options, output=out, data=data, val=val, calib=calib), progress)
+                      dict(options, output=out, data=data, val=val, calib=calib), progress)[0]
 
 
 def iterative_prune(model, out, data, *, val=None, progress=None, **options):
     """Prune and fine-tune in steps (target_sparsity, or structured=True with target_ratio;
     steps, finetune_epochs). The dict adds one entry per step."""
     return _run_train("iterative-prune", [model],
-                      dict(options, output=out, data=data, val=val), progress)
+                      dict(options, output=out, data=data, val=val), progress)[0]

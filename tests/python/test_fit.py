@@ -9,7 +9,7 @@ import json
 import pytest
 
 import edgeopt
-from conftest import run_cli
+from conftest import BINARY_DIR, run_cli
 
 EVAL = "fashion-mnist:test"
 CALIB = "fashion-mnist:train"
@@ -135,6 +135,27 @@ def test_bad_input_raises_the_cli_message(resnet8, tmp_path):
         edgeopt.fit(resnet8, tmp_path / "out", max_size=-1, **args)
     with pytest.raises(edgeopt.InvalidInput, match="objective|accuracy"):
         edgeopt.fit(resnet8, tmp_path / "out", objective="speed", **args)
-    with pytest.raises(edgeopt.Unsupported, match="edgeopt-train"):
-        edgeopt.fit(resnet8, tmp_path / "out", train="fashion-mnist:train", **args)
     assert not (tmp_path / "out").exists()
+
+
+def test_train_without_edgeopt_train(resnet8, tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEOPT_TRAIN_BINARY", str(tmp_path / "no-edgeopt-train"))
+    with pytest.raises(edgeopt.Unsupported, match="edgeopt-train"):
+        edgeopt.fit(resnet8, tmp_path / "out", train="fashion-mnist:train", calib=CALIB,
+                    eval=EVAL)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not (BINARY_DIR / "edgeopt-train").exists(),
+                    reason="edgeopt built without libtorch (no edgeopt-train)")
+def test_train_adds_fine_tuned_candidates(resnet8, tmp_path):
+    # edgeopt-train fit as a process (about 3 min on 2 loaded cores): fine-tuned candidates
+    # join the search, its log arrives line by line, and the result is the report.json it wrote.
+    lines = []
+    report = edgeopt.fit(resnet8, tmp_path / "out", device="host", max_size=MAX_SIZE_MB,
+                         train="fashion-mnist:train", progress=lines.append, **QUICK)
+    names = [c["name"] for c in report["candidates"]]
+    assert any(n.endswith("+ft") for n in names), names
+    assert report == json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["pick"] is not None and (tmp_path / "out" / "model.onnx").exists()
+    assert any(line.startswith("fit: [1/") for line in lines), lines[:5]
