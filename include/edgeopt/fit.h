@@ -114,6 +114,8 @@ struct FitPlanEntry {
 
 struct FitPlanOptions {
   bool train = false;  // fine-tuning candidates (needs the "finetune" step)
+  // The input model's file: the teacher of the distilled candidates (empty: none).
+  std::string teacher;
   uint64_t seed = 0;   // for the steps that draw random numbers (fine-tuning)
   int64_t calib_samples = 1000;
   // Node names of the most quantization-sensitive layers, worst first (empty: no mixed
@@ -128,6 +130,8 @@ struct FitOptions {
   FitLimits limits;
   FitObjective objective = FitObjective::kLatency;
   std::string calib_spec, eval_spec, train_spec;
+  // The input model's file (absolute), the teacher of the distilled candidates ("": none).
+  std::string model_path;
   int64_t eval_limit = 0;  // the full eval set: first N samples (0 = all)
   int64_t subset = 0;      // validation subset of the first round (0: a quarter, at least 200)
   int64_t calib_samples = 1000;

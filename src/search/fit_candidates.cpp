@@ -1,7 +1,9 @@
 // fit: the candidates, as recipe steps chained from the input model. Every technique edgeopt has
 // that needs no architecture change: graph passes first (every other candidate starts from
 // them), then quantization in each flavour, pruning at several ratios (with fine-tuning when
-// training data is given), sparsity, low-rank, and int8 on top of the pruned models.
+// training data is given), sparsity, low-rank, and int8 on top of the pruned models; with
+// training data also distillation from the input model and quantization-aware training.
+#include <algorithm>
 #include <cstdio>
 
 #include "edgeopt/fit.h"
@@ -81,6 +83,23 @@ std::vector<FitPlanEntry> fit_plan(const FitPlanOptions& o) {
       add(p + "+ft+int8", p + "+ft", int8(o.calib_samples, true, "minmax"));
     }
     add("sparse-50+ft", "sparse-50", finetune);
+    // Knowledge distillation from the input model into the most pruned one, and quantization-
+    // aware training of the whole model (int8 with the scales learned, where plain int8 loses
+    // accuracy).
+    if (!o.teacher.empty()) {
+      nlohmann::json distill = finetune;
+      distill["op"] = "distill";
+      distill["teacher"] = o.teacher;
+      add("prune-50+kd", "prune-50", distill);
+      add("prune-50+kd+int8", "prune-50+kd", int8(o.calib_samples, true, "minmax"));
+    }
+    add("qat", base,
+        {{"op", "qat"},
+         {"epochs", 1},
+         {"optimizer", "adamw"},
+         {"lr", 0.0005},
+         {"samples", std::min<int64_t>(o.calib_samples, 512)},
+         {"seed", static_cast<int64_t>(o.seed)}});
   }
   return plan;
 }

@@ -119,6 +119,7 @@ FitOutput run_fit_to_folder(const std::string& model_path, const std::string& ou
   fs::create_directories(tmp.path / "work");
   fs::create_directories(tmp.path / "candidates");
   options.work_dir = tmp.path / "work";
+  options.model_path = fs::absolute(model_path).string();
 
   const FitResult r = run_fit(model, options);
   FitOutput result;

@@ -330,6 +330,7 @@ FitResult Search::run() {
   }
   FitPlanOptions po;
   po.train = !o_.train_spec.empty();
+  po.teacher = o_.model_path;
   po.seed = o_.seed;
   po.calib_samples = o_.calib_samples;
   {

@@ -1,8 +1,14 @@
-// The recipe step "finetune": a structurally pruned model recovers accuracy, unstructured zeros
-// stay zero, and without training data the step is skipped and says so.
+// The recipe steps of the training backend. "finetune": a structurally pruned model recovers
+// accuracy, unstructured zeros stay zero, and without training data the step is skipped and says
+// so. "distill": a pruned student recovers from its unpruned teacher's logits. "qat": the model
+// becomes QDQ int8 whose accuracy stays near the float model's and runs on the int8 kernels. A
+// recipe with a bad step is refused before any work.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+
+#include "edgeopt/error.h"
+#include "edgeopt/inspect.h"
 
 #include "edgeopt/eval.h"
 #include "edgeopt/onnx_io.h"
@@ -71,6 +77,73 @@ TEST(RecipeFinetune, KeepsUnstructuredZerosAndSkipsWithoutData) {
       for (int64_t k = 0; k < a.numel(); ++k) changed |= a.data<float>()[k] != b.data<float>()[k];
   }
   EXPECT_TRUE(changed);
+}
+
+double top1(const Model& m, int64_t limit) {
+  auto data = open_dataset("fashion-mnist:test");
+  EvalOptions eo;
+  eo.limit = limit;
+  Session s(m);
+  return evaluate(s, *data, eo).metrics.top1();
+}
+
+TEST(RecipeDistill, PrunedStudentRecoversFromTheTeacher) {
+  const std::string teacher =
+      (std::filesystem::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx").string();
+  const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
+      {"op": "prune", "name": "pruned", "structured": true, "ratio": 0.3},
+      {"op": "distill", "name": "distilled", "teacher": ")" + teacher + R"(", "epochs": 1,
+       "optimizer": "adamw", "lr": 0.002, "limit": 4096}]})"));
+  RecipeOptions o;
+  o.train_spec = "fashion-mnist:train";
+  o.eval_spec = "fashion-mnist:test";
+  o.eval_limit = 500;
+  Model student;
+  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, o, &student);
+  ASSERT_EQ(rep.rows.size(), 3u);
+  std::printf("pruned %.3f, distilled %.3f (%s)\n", *rep.rows[1].top1, *rep.rows[2].top1,
+              rep.rows[2].summary.c_str());
+  EXPECT_NE(rep.rows[2].summary.find("distilled from"), std::string::npos);
+  EXPECT_GT(*rep.rows[2].top1, *rep.rows[1].top1 + 0.3);
+  EXPECT_EQ(rep.rows[2].macs, rep.rows[1].macs);
+  EXPECT_DOUBLE_EQ(top1(student, 500), *rep.rows[2].top1);
+}
+
+TEST(RecipeQat, QdqInt8NearTheFloatModel) {
+  const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
+      {"op": "qat", "name": "qat", "epochs": 1, "optimizer": "adamw", "lr": 0.0005,
+       "limit": 2048, "samples": 256}]})"));
+  RecipeOptions o;
+  o.train_spec = "fashion-mnist:train";
+  o.calibration_spec = "fashion-mnist:train";
+  o.eval_spec = "fashion-mnist:test";
+  o.eval_limit = 500;
+  Model q;
+  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, o, &q);
+  ASSERT_EQ(rep.rows.size(), 2u);
+  std::printf("float %.3f, qat %.3f (%s)\n", *rep.rows[0].top1, *rep.rows[1].top1,
+              rep.rows[1].summary.c_str());
+  EXPECT_GT(*rep.rows[1].top1, *rep.rows[0].top1 - 0.02);
+  EXPECT_GT(inspect_model(q, 1).quantized_share, 0.9);  // QDQ around every conv and gemm
+  EXPECT_DOUBLE_EQ(top1(q, 500), *rep.rows[1].top1);
+}
+
+TEST(RecipeTrainingSteps, BadOptionsRefusedBeforeWork) {
+  RecipeOptions o;
+  o.train_spec = "fashion-mnist:train";
+  for (const char* steps :
+       {R"([{"op": "distill", "epochs": 1}])",
+        R"([{"op": "distill", "teacher": "/no/such/teacher.onnx"}])",
+        R"([{"op": "distill", "teacher": "models/fashion_resnet.onnx", "alpha": 2}])",
+        R"([{"op": "qat", "samples": 0}])", R"([{"op": "qat", "epochs": "many"}])"}) {
+    const Recipe r = parse_recipe(nlohmann::json::parse(std::string(R"({"steps": )") + steps + "}"));
+    try {
+      run_recipe(bundled(), "m", r, o, nullptr);
+      ADD_FAILURE() << steps << " ran";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput) << steps << ": " << e.what();
+    }
+  }
 }
 
 }  // namespace

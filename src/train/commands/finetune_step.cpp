@@ -1,11 +1,18 @@
-// Recipe step "finetune" (include/edgeopt/recipe.h), registered when the training backend is
-// built: trains the model's weights on labelled data, keeping pruned (zero) weights at zero.
-// Without training data (no "data" option and no `optimize --train`) the step is skipped and
-// says so in the report, so one recipe serves trained models and random-weight speed demos.
+// Recipe steps of the training backend (include/edgeopt/recipe.h), registered when it is built:
+//   "finetune": trains the model's weights on labelled data, keeping pruned (zero) weights at
+//     zero;
+//   "distill": the same with a teacher's logits in the loss (the teacher an ONNX file, e.g. the
+//     model before pruning);
+//   "qat": quantization-aware training (fake quantization calibrated on the calibration data,
+//     fine-tuned with trainable scales), exported as a QDQ int8 model.
+// Without training data (no "data" option and no `optimize --train`) a step is skipped and says
+// so in the report, so one recipe serves trained models and random-weight speed demos.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "edgeopt/error.h"
+#include "edgeopt/quantize.h"
 #include "edgeopt/recipe.h"
 #include "search/step_options.h"
 #include "train/train.h"
@@ -56,6 +63,102 @@ std::string finetune_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
       stats.empty() ? 0.0 : stats.back().loss);
   return buf;
 }
+
+std::string trained(const train::TrainOptions& t, Dataset& data,
+                    const std::vector<train::EpochStats>& stats) {
+  char buf[160];
+  std::snprintf(
+      buf, sizeof buf, "%d epoch(s) on %lld samples, final loss %.4f", t.epochs,
+      static_cast<long long>(t.limit > 0 && t.limit < data.size() ? t.limit : data.size()),
+      stats.empty() ? 0.0 : stats.back().loss);
+  return buf;
+}
+
+std::string distill_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (spec.empty()) return "skipped: no training data (--train SPEC)";
+  train::TrainOptions t = finetune_options(o);
+  t.teacher = opt_string(o, "teacher", "");
+  t.alpha = opt_double(o, "alpha", 0.5);
+  t.temperature = opt_double(o, "temperature", 4.0);
+  t.keep_zeros = true;
+  t.progress = false;
+  t.log = ctx.log;
+  Dataset& data = ctx.dataset(spec);
+  return trained(t, data, train::train_model(m, data, nullptr, t)) + ", distilled from " +
+         t.teacher;
+}
+
+void check_distill(const nlohmann::json& o, StepContext& ctx) {
+  finetune_options(o);
+  const std::string teacher = opt_string(o, "teacher", "");
+  if (teacher.empty()) fail_input("distill: give the teacher model (\"teacher\": \"T.onnx\")");
+  if (!std::filesystem::is_regular_file(teacher))
+    fail_input("distill: teacher ", teacher, ": no such file");
+  const double alpha = opt_double(o, "alpha", 0.5);
+  if (!(alpha >= 0 && alpha <= 1)) fail_input("distill: \"alpha\" must be in [0, 1]");
+  const double temperature = opt_double(o, "temperature", 4.0);
+  if (!(temperature > 0 && temperature <= 1e6))
+    fail_input("distill: \"temperature\" must be in (0, 1e6]");
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (!spec.empty()) ctx.dataset(spec);
+}
+
+// The calibration data of "qat": its own "calibration" option, else the recipe's calibration
+// set (--calib), else the training data.
+std::string qat_calibration(const nlohmann::json& o, const StepContext& ctx,
+                            const std::string& train_spec) {
+  return opt_string(o, "calibration",
+                    ctx.calibration_spec.empty() ? train_spec : ctx.calibration_spec);
+}
+
+std::string qat_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (spec.empty()) return "skipped: no training data (--train SPEC)";
+  train::TrainOptions t = finetune_options(o);
+  t.weight_decay = 0;  // as `edgeopt qat`: the scales and the rounding grid are learned
+  train::QatOptions q;
+  q.calib_samples = opt_int(o, "samples", 512);
+  // The same default as `edgeopt quantize` and `qat`: 7-bit weights on x86 without VNNI.
+  const bool reduce = opt_bool(o, "reduce_range", !host_has_int8_dot_product());
+  q.weight_qmax = reduce ? 63 : 127;
+  t.weight_qmax = q.weight_qmax;
+  t.train_quant_scales = true;
+  t.progress = false;
+  t.log = ctx.log;
+  const int64_t nodes = train::insert_fake_quant(m, ctx.dataset(qat_calibration(o, ctx, spec)), q);
+  Dataset& data = ctx.dataset(spec);
+  const auto stats = train::train_model(m, data, nullptr, t);
+  train::finalize_qdq(m, q.weight_qmax);
+  return "int8 QDQ (" + std::to_string(reduce ? 7 : 8) + "-bit weights) on " +
+         std::to_string(nodes) + " nodes after " + trained(t, data, stats);
+}
+
+void check_qat(const nlohmann::json& o, StepContext& ctx) {
+  finetune_options(o);
+  const int64_t samples = opt_int(o, "samples", 512);
+  if (samples < 1) fail_input("qat: \"samples\" must be 1 or more");
+  opt_bool(o, "reduce_range", false);
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (spec.empty()) return;
+  ctx.dataset(spec);
+  ctx.dataset(qat_calibration(o, ctx, spec));
+}
+
+const StepRegistrar distill_reg(
+    {"distill",
+     "fine-tuning from a teacher's logits (knowledge distillation), pruned weights kept at zero "
+     "(libtorch)",
+     {"teacher", "alpha", "temperature", "data", "epochs", "lr", "batch", "optimizer", "schedule",
+      "limit", "augment", "seed", "threads"},
+     distill_step, check_distill});
+
+const StepRegistrar qat_reg(
+    {"qat",
+     "quantization-aware training, exported as QDQ int8 (libtorch)",
+     {"calibration", "samples", "reduce_range", "data", "epochs", "lr", "batch", "optimizer",
+      "schedule", "limit", "augment", "seed", "threads"},
+     qat_step, check_qat});
 
 const StepRegistrar finetune_reg(
     {"finetune",
