@@ -1,6 +1,9 @@
 // Recipe step "quantize": post-training quantization (include/edgeopt/quantize.h).
+#include <functional>
+#include <memory>
 #include <string>
 
+#include "edgeopt/bench.h"
 #include "edgeopt/error.h"
 #include "edgeopt/quantize.h"
 #include "edgeopt/recipe.h"
@@ -42,7 +45,14 @@ QuantizeOptions quantize_options(const nlohmann::json& o, StepContext& ctx, Data
 
 std::string quantize_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   Dataset* calib = nullptr;
-  const QuantizeOptions q = quantize_options(o, ctx, &calib);
+  QuantizeOptions q = quantize_options(o, ctx, &calib);
+  // One progress bar per stage (calibration, ...), drawn only when stderr is a terminal.
+  auto bar = std::make_shared<std::function<void(int64_t, int64_t)>>();
+  auto stage_now = std::make_shared<std::string>();
+  q.progress = [bar, stage_now](const std::string& stage, int64_t done, int64_t total) {
+    if (stage != *stage_now) *stage_now = stage, *bar = terminal_progress("quantize: " + stage);
+    if (*bar) (*bar)(done, total);
+  };
   QuantizeReport r;
   m = quantize_model(m, q, calib, nullptr, &r);
   if (ctx.log)

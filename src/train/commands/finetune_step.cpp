@@ -52,7 +52,7 @@ std::string finetune_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   if (spec.empty()) return "skipped: no training data (--train SPEC)";
   train::TrainOptions t = finetune_options(o);
   t.keep_zeros = true;
-  t.progress = false;
+  t.progress = true;  // a bar on stderr when it is a terminal, nothing in a log
   t.log = ctx.log;
   Dataset& data = ctx.dataset(spec);
   const auto stats = train::train_model(m, data, nullptr, t);
@@ -82,7 +82,7 @@ std::string distill_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   t.alpha = opt_double(o, "alpha", 0.5);
   t.temperature = opt_double(o, "temperature", 4.0);
   t.keep_zeros = true;
-  t.progress = false;
+  t.progress = true;  // a bar on stderr when it is a terminal, nothing in a log
   t.log = ctx.log;
   Dataset& data = ctx.dataset(spec);
   return trained(t, data, train::train_model(m, data, nullptr, t)) + ", distilled from " +
@@ -124,7 +124,7 @@ std::string qat_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   q.weight_qmax = reduce ? 63 : 127;
   t.weight_qmax = q.weight_qmax;
   t.train_quant_scales = true;
-  t.progress = false;
+  t.progress = true;  // a bar on stderr when it is a terminal, nothing in a log
   t.log = ctx.log;
   const int64_t nodes = train::insert_fake_quant(m, ctx.dataset(qat_calibration(o, ctx, spec)), q);
   Dataset& data = ctx.dataset(spec);
