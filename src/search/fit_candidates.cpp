@@ -2,9 +2,11 @@
 // that needs no architecture change: graph passes first (every other candidate starts from
 // them), then quantization in each flavour, pruning at several ratios (with fine-tuning when
 // training data is given), sparsity, low-rank, and int8 on top of the pruned models; with
-// training data also distillation from the input model and quantization-aware training.
+// training data also distillation from the input model, zoo students and quantization-aware
+// training.
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 #include "edgeopt/fit.h"
 #include "edgeopt/recipe.h"
@@ -93,6 +95,24 @@ std::vector<FitPlanEntry> fit_plan(const FitPlanOptions& o) {
       add("prune-50+kd", "prune-50", distill);
       add("prune-50+kd+int8", "prune-50+kd", int8(o.calib_samples, true, "minmax"));
     }
+    // Smaller architectures of the zoo trained from scratch on the model's logits (the small
+    // architecture search of the lecture): a LeNet-5 and a half-width ResNet-8, and their int8.
+    // Two epochs each; steps that do not apply (not one image input) are skipped.
+    if (!o.teacher.empty())
+      for (const auto& [name, arch, width] :
+           {std::tuple{"student-lenet5", "lenet5", 1.0},
+            std::tuple{"student-resnet8-x0.5", "resnet8", 0.5}}) {
+        add(name, base,
+            {{"op", "student"},
+             {"arch", arch},
+             {"width", width},
+             {"teacher", o.teacher},
+             {"epochs", 2},
+             {"optimizer", "adamw"},
+             {"lr", 0.003},
+             {"seed", static_cast<int64_t>(o.seed)}});
+        add(std::string(name) + "+int8", name, int8(o.calib_samples, true, "minmax"));
+      }
     add("qat", base,
         {{"op", "qat"},
          {"epochs", 1},

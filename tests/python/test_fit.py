@@ -149,14 +149,15 @@ def test_train_without_edgeopt_train(resnet8, tmp_path, monkeypatch):
 @pytest.mark.skipif(not (BINARY_DIR / "edgeopt-train").exists(),
                     reason="edgeopt built without libtorch (no edgeopt-train)")
 def test_train_adds_fine_tuned_candidates(resnet8, tmp_path):
-    # edgeopt-train fit as a process (about 5 min on 2 loaded cores): fine-tuned, distilled and
-    # QAT candidates join the search, its log arrives line by line, and the result is the report.json it wrote.
+    # edgeopt-train fit as a process (about 8 min on 2 loaded cores): fine-tuned, distilled,
+    # zoo-student and QAT candidates join the search, its log arrives line by line, and the result is the report.json it wrote.
     lines = []
     report = edgeopt.fit(resnet8, tmp_path / "out", device="host", max_size=MAX_SIZE_MB,
                          train="fashion-mnist:train", progress=lines.append, **QUICK)
     names = [c["name"] for c in report["candidates"]]
     assert any(n.endswith("+ft") for n in names), names
-    assert {"prune-50+kd", "prune-50+kd+int8", "qat"} <= set(names), names
+    assert {"prune-50+kd", "prune-50+kd+int8", "qat", "student-lenet5",
+            "student-resnet8-x0.5+int8"} <= set(names), names
     assert report == json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["pick"] is not None and (tmp_path / "out" / "model.onnx").exists()
     assert any(line.startswith("fit: [1/") for line in lines), lines[:5]

@@ -1,8 +1,9 @@
 // The recipe steps of the training backend. "finetune": a structurally pruned model recovers
 // accuracy, unstructured zeros stay zero, and without training data the step is skipped and says
 // so. "distill": a pruned student recovers from its unpruned teacher's logits. "qat": the model
-// becomes QDQ int8 whose accuracy stays near the float model's and runs on the int8 kernels. A
-// recipe with a bad step is refused before any work.
+// becomes QDQ int8 whose accuracy stays near the float model's. "student": a smaller zoo
+// architecture trained from the model's logits. A recipe with a bad step is refused before any
+// work.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -128,6 +129,27 @@ TEST(RecipeQat, QdqInt8NearTheFloatModel) {
   EXPECT_DOUBLE_EQ(top1(q, 500), *rep.rows[1].top1);
 }
 
+TEST(RecipeStudent, ZooArchitectureTrainedFromTheTeacher) {
+  const std::string teacher =
+      (std::filesystem::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx").string();
+  const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
+      {"op": "student", "name": "lenet", "arch": "lenet5", "teacher": ")" + teacher + R"(",
+       "epochs": 1, "optimizer": "adamw", "lr": 0.003, "limit": 16384, "seed": 1}]})"));
+  RecipeOptions o;
+  o.train_spec = "fashion-mnist:train";
+  o.eval_spec = "fashion-mnist:test";
+  o.eval_limit = 500;
+  Model student;
+  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, o, &student);
+  ASSERT_EQ(rep.rows.size(), 2u);
+  std::printf("teacher %.3f, lenet5 student %.3f (%s)\n", *rep.rows[0].top1, *rep.rows[1].top1,
+              rep.rows[1].summary.c_str());
+  EXPECT_NE(rep.rows[1].summary.find("lenet5"), std::string::npos);
+  EXPECT_GT(*rep.rows[1].top1, 0.6);           // trained, not random (0.1)
+  EXPECT_LT(rep.rows[1].macs, rep.rows[0].macs);  // another, smaller architecture
+  EXPECT_DOUBLE_EQ(top1(student, 500), *rep.rows[1].top1);
+}
+
 TEST(RecipeTrainingSteps, BadOptionsRefusedBeforeWork) {
   RecipeOptions o;
   o.train_spec = "fashion-mnist:train";
@@ -135,7 +157,8 @@ TEST(RecipeTrainingSteps, BadOptionsRefusedBeforeWork) {
        {R"([{"op": "distill", "epochs": 1}])",
         R"([{"op": "distill", "teacher": "/no/such/teacher.onnx"}])",
         R"([{"op": "distill", "teacher": "models/fashion_resnet.onnx", "alpha": 2}])",
-        R"([{"op": "qat", "samples": 0}])", R"([{"op": "qat", "epochs": "many"}])"}) {
+        R"([{"op": "qat", "samples": 0}])", R"([{"op": "qat", "epochs": "many"}])",
+        R"([{"op": "student", "arch": "transformer"}])", R"([{"op": "student", "width": 0}])"}) {
     const Recipe r = parse_recipe(nlohmann::json::parse(std::string(R"({"steps": )") + steps + "}"));
     try {
       run_recipe(bundled(), "m", r, o, nullptr);

@@ -4,9 +4,13 @@
 //   "distill": the same with a teacher's logits in the loss (the teacher an ONNX file, e.g. the
 //     model before pruning);
 //   "qat": quantization-aware training (fake quantization calibrated on the calibration data,
-//     fine-tuned with trainable scales), exported as a QDQ int8 model.
+//     fine-tuned with trainable scales), exported as a QDQ int8 model;
+//   "student": the model replaced by a freshly initialised architecture of the zoo (input shape
+//     and classes taken from the model; width multiplier), trained from scratch on the labels
+//     and, with a teacher, on its logits: the small architecture search of the lecture.
 // Without training data (no "data" option and no `optimize --train`) a step is skipped and says
 // so in the report, so one recipe serves trained models and random-weight speed demos.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -144,6 +148,76 @@ void check_qat(const nlohmann::json& o, StepContext& ctx) {
   ctx.dataset(spec);
   ctx.dataset(qat_calibration(o, ctx, spec));
 }
+
+// The zoo's options for a student of `m`: its one image input (static but for the batch) and
+// its classes (the last dim of its first output).
+train::ZooOptions student_shape(const Model& m) {
+  const std::vector<const ValueInfo*> ins = m.graph.real_inputs();
+  if (ins.size() != 1 || !ins[0]->has_shape || ins[0]->dims.size() != 4)
+    fail_unsupported("student: the model needs one image input N x C x H x W");
+  train::ZooOptions z;
+  z.input.clear();
+  for (size_t d = 0; d < 4; ++d) {
+    const Dim& dim = ins[0]->dims[d];
+    if (!dim.is_static() && d > 0)
+      fail_unsupported("student: input dim ", d, " of '", ins[0]->name, "' is symbolic");
+    z.input.push_back(dim.is_static() ? dim.value : 1);
+  }
+  const ValueInfo* out = m.graph.outputs.empty() ? nullptr : &m.graph.outputs[0];
+  if (out && (!out->has_shape || out->dims.empty()))
+    if (const ValueInfo* v = m.graph.find_value_info(out->name)) out = v;
+  if (!out || !out->has_shape || out->dims.empty() || !out->dims.back().is_static())
+    fail_unsupported("student: the number of classes (the last dim of the first output) is not "
+                     "known");
+  z.classes = out->dims.back().value;
+  return z;
+}
+
+std::string student_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (spec.empty()) return "skipped: no training data (--train SPEC)";
+  train::ZooOptions z = student_shape(m);
+  z.width = opt_double(o, "width", 1.0);
+  z.seed = static_cast<uint64_t>(opt_int(o, "seed", 0));
+  const std::string arch = opt_string(o, "arch", "mobilenet_v2");
+  Model student = train::build_zoo_model(arch, z);
+  train::TrainOptions t = finetune_options(o);
+  t.teacher = opt_string(o, "teacher", "");
+  t.alpha = opt_double(o, "alpha", 0.5);
+  t.temperature = opt_double(o, "temperature", 4.0);
+  t.progress = true;
+  t.log = ctx.log;
+  Dataset& data = ctx.dataset(spec);
+  const auto stats = train::train_model(student, data, nullptr, t);
+  m = std::move(student);
+  char width[32];
+  std::snprintf(width, sizeof width, "%g", z.width);
+  return arch + " x" + width + " trained from scratch, " + trained(t, data, stats) +
+         (t.teacher.empty() ? "" : ", distilled from " + t.teacher);
+}
+
+void check_student(const nlohmann::json& o, StepContext& ctx) {
+  finetune_options(o);
+  const std::string arch = opt_string(o, "arch", "mobilenet_v2");
+  const auto archs = train::zoo_architectures();
+  if (std::find(archs.begin(), archs.end(), arch) == archs.end())
+    fail_input("student: unknown \"arch\" \"", arch, "\"");
+  const double width = opt_double(o, "width", 1.0);
+  if (!(width > 0 && width <= 16)) fail_input("student: \"width\" must be in (0, 16]");
+  const std::string teacher = opt_string(o, "teacher", "");
+  if (!teacher.empty() && !std::filesystem::is_regular_file(teacher))
+    fail_input("student: teacher ", teacher, ": no such file");
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (!spec.empty()) ctx.dataset(spec);
+}
+
+const StepRegistrar student_reg(
+    {"student",
+     "a zoo architecture (arch, width) trained from scratch, distilled from a teacher "
+     "(libtorch)",
+     {"arch", "width", "teacher", "alpha", "temperature", "data", "epochs", "lr", "batch",
+      "optimizer", "schedule", "limit", "augment", "seed", "threads"},
+     student_step, check_student});
 
 const StepRegistrar distill_reg(
     {"distill",
