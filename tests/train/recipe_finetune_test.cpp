@@ -88,19 +88,28 @@ double top1(const Model& m, int64_t limit) {
   return evaluate(s, *data, eo).metrics.top1();
 }
 
-TEST(RecipeDistill, PrunedStudentRecoversFromTheTeacher) {
-  const std::string teacher =
-      (std::filesystem::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx").string();
-  const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
-      {"op": "prune", "name": "pruned", "structured": true, "ratio": 0.3},
-      {"op": "distill", "name": "distilled", "teacher": ")" + teacher + R"(", "epochs": 1,
-       "optimizer": "adamw", "lr": 0.002, "limit": 4096}]})"));
+// The bundled model's file (the teacher), and recipe options that train on Fashion-MNIST and
+// evaluate on 500 test images.
+std::string teacher_path() {
+  return (std::filesystem::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx").string();
+}
+
+RecipeOptions train_and_eval() {
   RecipeOptions o;
   o.train_spec = "fashion-mnist:train";
+  o.calibration_spec = "fashion-mnist:train";
   o.eval_spec = "fashion-mnist:test";
   o.eval_limit = 500;
+  return o;
+}
+
+TEST(RecipeDistill, PrunedStudentRecoversFromTheTeacher) {
+  const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
+      {"op": "prune", "name": "pruned", "structured": true, "ratio": 0.3},
+      {"op": "distill", "name": "distilled", "teacher": ")" + teacher_path() + R"(",
+       "epochs": 1, "optimizer": "adamw", "lr": 0.002, "limit": 4096}]})"));
   Model student;
-  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, o, &student);
+  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, train_and_eval(), &student);
   ASSERT_EQ(rep.rows.size(), 3u);
   std::printf("pruned %.3f, distilled %.3f (%s)\n", *rep.rows[1].top1, *rep.rows[2].top1,
               rep.rows[2].summary.c_str());
@@ -114,13 +123,8 @@ TEST(RecipeQat, QdqInt8NearTheFloatModel) {
   const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
       {"op": "qat", "name": "qat", "epochs": 1, "optimizer": "adamw", "lr": 0.0005,
        "limit": 2048, "samples": 256}]})"));
-  RecipeOptions o;
-  o.train_spec = "fashion-mnist:train";
-  o.calibration_spec = "fashion-mnist:train";
-  o.eval_spec = "fashion-mnist:test";
-  o.eval_limit = 500;
   Model q;
-  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, o, &q);
+  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, train_and_eval(), &q);
   ASSERT_EQ(rep.rows.size(), 2u);
   std::printf("float %.3f, qat %.3f (%s)\n", *rep.rows[0].top1, *rep.rows[1].top1,
               rep.rows[1].summary.c_str());
@@ -130,17 +134,12 @@ TEST(RecipeQat, QdqInt8NearTheFloatModel) {
 }
 
 TEST(RecipeStudent, ZooArchitectureTrainedFromTheTeacher) {
-  const std::string teacher =
-      (std::filesystem::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet.onnx").string();
   const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
-      {"op": "student", "name": "lenet", "arch": "lenet5", "teacher": ")" + teacher + R"(",
+      {"op": "student", "name": "lenet", "arch": "lenet5", "teacher": ")" + teacher_path() +
+                                                      R"(",
        "epochs": 1, "optimizer": "adamw", "lr": 0.003, "limit": 16384, "seed": 1}]})"));
-  RecipeOptions o;
-  o.train_spec = "fashion-mnist:train";
-  o.eval_spec = "fashion-mnist:test";
-  o.eval_limit = 500;
   Model student;
-  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, o, &student);
+  const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, train_and_eval(), &student);
   ASSERT_EQ(rep.rows.size(), 2u);
   std::printf("teacher %.3f, lenet5 student %.3f (%s)\n", *rep.rows[0].top1, *rep.rows[1].top1,
               rep.rows[1].summary.c_str());
@@ -153,13 +152,13 @@ TEST(RecipeStudent, ZooArchitectureTrainedFromTheTeacher) {
 TEST(RecipeTrainingSteps, BadOptionsRefusedBeforeWork) {
   RecipeOptions o;
   o.train_spec = "fashion-mnist:train";
-  for (const char* steps :
+  for (const std::string& steps : std::vector<std::string>
        {R"([{"op": "distill", "epochs": 1}])",
         R"([{"op": "distill", "teacher": "/no/such/teacher.onnx"}])",
-        R"([{"op": "distill", "teacher": "models/fashion_resnet.onnx", "alpha": 2}])",
+        R"([{"op": "distill", "teacher": ")" + teacher_path() + R"(", "alpha": 2}])",
         R"([{"op": "qat", "samples": 0}])", R"([{"op": "qat", "epochs": "many"}])",
         R"([{"op": "student", "arch": "transformer"}])", R"([{"op": "student", "width": 0}])"}) {
-    const Recipe r = parse_recipe(nlohmann::json::parse(std::string(R"({"steps": )") + steps + "}"));
+    const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": )" + steps + "}"));
     try {
       run_recipe(bundled(), "m", r, o, nullptr);
       ADD_FAILURE() << steps << " ran";

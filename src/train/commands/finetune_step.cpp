@@ -51,23 +51,7 @@ train::TrainOptions finetune_options(const nlohmann::json& o) {
   return t;
 }
 
-std::string finetune_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
-  const std::string spec = opt_string(o, "data", ctx.train_spec);
-  if (spec.empty()) return "skipped: no training data (--train SPEC)";
-  train::TrainOptions t = finetune_options(o);
-  t.keep_zeros = true;
-  t.progress = true;  // a bar on stderr when it is a terminal, nothing in a log
-  t.log = ctx.log;
-  Dataset& data = ctx.dataset(spec);
-  const auto stats = train::train_model(m, data, nullptr, t);
-  char buf[160];
-  std::snprintf(
-      buf, sizeof buf, "%d epoch(s) on %lld samples, final loss %.4f", t.epochs,
-      static_cast<long long>(t.limit > 0 && t.limit < data.size() ? t.limit : data.size()),
-      stats.empty() ? 0.0 : stats.back().loss);
-  return buf;
-}
-
+// What a training step did, for the report.
 std::string trained(const train::TrainOptions& t, Dataset& data,
                     const std::vector<train::EpochStats>& stats) {
   char buf[160];
@@ -76,6 +60,17 @@ std::string trained(const train::TrainOptions& t, Dataset& data,
       static_cast<long long>(t.limit > 0 && t.limit < data.size() ? t.limit : data.size()),
       stats.empty() ? 0.0 : stats.back().loss);
   return buf;
+}
+
+std::string finetune_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (spec.empty()) return "skipped: no training data (--train SPEC)";
+  train::TrainOptions t = finetune_options(o);
+  t.keep_zeros = true;
+  t.progress = true;  // a bar on stderr when it is a terminal, nothing in a log
+  t.log = ctx.log;
+  Dataset& data = ctx.dataset(spec);
+  return trained(t, data, train::train_model(m, data, nullptr, t));
 }
 
 std::string distill_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
