@@ -279,6 +279,31 @@ TEST_F(FitCli, PicksAModelThatMeetsTheLimitsReMeasured) {
   EXPECT_DOUBLE_EQ(eval_json((dir_ / "replay.onnx").string())["top1"].get<double>(), pick_top1);
   for (const char* f : {"report.md", "report.html"}) EXPECT_GT(fs::file_size(out / f), 100u) << f;
 
+  // The lecture's lab (recipes/lab.json) on the same model, same data and host: the pick is at
+  // least as good as the lab's best row within the accuracy budget, i.e. smaller or faster.
+  // (Without --train the lab's fine-tuning is skipped, as fit then has no fine-tuned candidates.)
+  const fs::path lab_report = dir_ / "lab.json";
+  const auto lab = run_edgeopt("optimize " + model() + " -o " + (dir_ / "lab.onnx").string() +
+                                   " --recipe " + EDGEOPT_SOURCE_DIR + "/recipes/lab.json" +
+                                   " --calib fashion-mnist:train --eval fashion-mnist:test"
+                                   " --eval-limit 300 --bench --bench-runs 10 --report " +
+                                   lab_report.string(),
+                               dir_);
+  ASSERT_EQ(lab.exit_code, 0) << lab.err;
+  const nlohmann::json rows = nlohmann::json::parse(slurp(lab_report))["rows"];
+  int in_budget = 0;
+  for (const auto& row : rows) {
+    if ((base_top1 - row["top1"].get<double>()) * 100 > 1.0) continue;
+    ++in_budget;
+    const bool smaller = p["size_bytes"].get<int64_t>() <= row["file_bytes"].get<int64_t>();
+    const bool faster = p["host_p50_ms"].get<double>() <= row["p50_ms"].get<double>();
+    EXPECT_TRUE(smaller || faster)
+        << "lab row '" << row["name"] << "' (" << row["file_bytes"] << " B, " << row["p50_ms"]
+        << " ms) beats the pick '" << pick << "' (" << p["size_bytes"] << " B, "
+        << p["host_p50_ms"] << " ms)";
+  }
+  EXPECT_GE(in_budget, 2);  // the baseline and at least int8
+
   // Impossible limits: exit 3, one line per missed limit, the report still written (no pick),
   // and the earlier fit output replaced as a whole. A budget this short cuts every candidate but
   // the baseline, and the report says so.
