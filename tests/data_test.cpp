@@ -268,6 +268,33 @@ TEST(Spec, BadSpecsAreInputErrors) {
   }
 }
 
+// A PNG whose IDAT chunk declares 1 GiB in a file of a few dozen bytes: refused in one line
+// before stb_image (which would grow its buffer to 2 GiB first; found by fuzzing).
+TEST(ImageFolder, PngChunkLongerThanTheFileIsRefused) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "a");
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  auto chunk = [&](const char* type, uint32_t length, const std::string& data) {
+    for (int shift = 24; shift >= 0; shift -= 8) png += static_cast<char>((length >> shift) & 0xff);
+    png += type;
+    png += data;
+    png += std::string(4, '\0');  // CRC (stb does not check it)
+  };
+  // IHDR: 7x5, 8-bit RGB.
+  chunk("IHDR", 13, std::string("\0\0\0\x07\0\0\0\x05\x08\x02\0\0\0", 13));
+  chunk("IDAT", 1u << 30, "x\x9c");
+  std::ofstream(dir.path() / "a" / "bad.png", std::ios::binary) << png;
+  try {
+    open_dataset(dir.path().string())->read(0, 1);
+    ADD_FAILURE() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_NE(std::string(e.what()).find("corrupt PNG: chunk 'IDAT' declares 1073741824 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ImageFolder, MatchesTorchvisionPreprocessing) {
   if (!have_python_numpy() || std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0)
     GTEST_SKIP() << "python3 PIL not available";

@@ -167,11 +167,27 @@ TEST(FitPlan, EveryCandidateReplaysAsARecipe) {
   EXPECT_EQ(ops, (std::set<std::string>{"passes", "quantize", "prune", "lowrank"}));
   EXPECT_EQ(chains["int8-mixed-3"].back()["exclude"],
             (nlohmann::json{"conv_a", "conv_b", "conv_c"}));
+  // With training data: the training candidates come last (a --budget cuts them first);
+  // distillation and zoo students only with a teacher (the input model's file).
+  auto training_ops = [](const FitPlanOptions& po) {
+    std::map<std::string, int> count;
+    bool training_seen = false;
+    for (const FitPlanEntry& e : fit_plan(po)) {
+      const std::string op = e.step["op"];
+      const bool training = op == "finetune" || op == "distill" || op == "qat" || op == "student";
+      if (training) ++count[op];
+      // After the first training step, only training steps and int8 of their models.
+      EXPECT_TRUE(!training_seen || training || op == "quantize") << e.name;
+      training_seen |= training;
+    }
+    return count;
+  };
   o.train = true;
-  int finetunes = 0;
-  for (const FitPlanEntry& e : fit_plan(o)) finetunes += e.step["op"] == "finetune";
-  EXPECT_EQ(finetunes, 4);  // prune-20/35/50+ft and sparse-50+ft, last in the plan
-  EXPECT_EQ(fit_plan(o).back().name, "sparse-50+ft");
+  EXPECT_EQ(training_ops(o), (std::map<std::string, int>{{"finetune", 4}, {"qat", 1}}));
+  o.teacher = "/models/m.onnx";
+  EXPECT_EQ(training_ops(o),
+            (std::map<std::string, int>{{"finetune", 4}, {"distill", 1}, {"student", 2}, {"qat", 1}}));
+  EXPECT_EQ(fit_plan(o).back().name, "qat");
 }
 
 // ---- the command ---------------------------------------------------------------------------

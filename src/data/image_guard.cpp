@@ -1,5 +1,6 @@
 // Checks of image bytes before stb_image decodes them, for the inputs on which Debian's
-// stb_image (0.0~git20220908) corrupts memory; both were found by fuzz/image_fuzz.cpp.
+// stb_image (0.0~git20220908) corrupts memory or allocates far more than the file can back;
+// all were found by fuzz/image_fuzz.cpp.
 //
 // JPEG Huffman tables. Debian's stb_image
 // (0.0~git20220908) builds a table from the 16 code-length counts of a DHT segment without
@@ -113,9 +114,36 @@ static void check_pnm_header(const std::string& bytes, const std::string& name) 
   }
 }
 
+// PNG chunk lengths. Debian's stb_image grows its buffer of compressed image data (IDAT) to an
+// IDAT chunk's declared length before reading the chunk: a few hundred bytes declaring a 1 GiB
+// chunk allocate 2 GiB (found by the long run of fuzz/image_fuzz.cpp, libFuzzer out-of-memory
+// in stbi__parse_png_file). A chunk longer than the rest of the file is corrupt whatever it
+// holds: the chunks are walked here and such a file refused.
+static void check_png_chunks(const std::string& bytes, const std::string& name) {
+  static const char kSignature[] = "\x89PNG\r\n\x1a\n";
+  if (bytes.size() < 8 || bytes.compare(0, 8, kSignature, 8) != 0) return;
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  size_t i = 8;
+  while (i + 8 <= bytes.size()) {
+    const uint32_t len = (uint32_t{b[i]} << 24) | (uint32_t{b[i + 1]} << 16) |
+                         (uint32_t{b[i + 2]} << 8) | b[i + 3];
+    const std::string type(bytes, i + 4, 4);
+    const size_t rest = bytes.size() - i - 8;
+    if (len > rest) {
+      std::string shown;
+      for (char c : type) shown += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+      fail_input(name, ": cannot decode image (corrupt PNG: chunk '", shown, "' declares ", len,
+                 " bytes, the file has ", rest, " left)");
+    }
+    if (type == "IEND") return;
+    i += size_t{12} + len;  // length, type, data, CRC
+  }
+}
+
 void check_image_bytes(const std::string& bytes, const std::string& name) {
   check_jpeg_tables(bytes, name);
   check_pnm_header(bytes, name);
+  check_png_chunks(bytes, name);
 }
 
 }  // namespace edgeopt::data

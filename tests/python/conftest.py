@@ -55,6 +55,16 @@ def fashion_images(split="t10k", count=64):
     return (pixels.astype(np.float32) / np.float32(255)).astype(np.float32)
 
 
+def fashion_labels(split="t10k", count=64):
+    """The labels of fashion_images(split, count) as int64 (IDX: 8-byte header, then u8)."""
+    path = FASHION_DIR / f"{split}-labels-idx1-ubyte.gz"
+    if not path.exists():
+        pytest.skip(f"{path} missing (Debian package dataset-fashion-mnist)")
+    with gzip.open(path, "rb") as f:
+        raw = f.read(8 + count)
+    return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int64)
+
+
 def ort_available():
     return shutil.which("node") is not None and (ORT_DIR / "node_modules" /
                                                  "onnxruntime-node").is_dir()

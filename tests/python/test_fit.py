@@ -9,7 +9,9 @@ import json
 import pytest
 
 import edgeopt
-from conftest import BINARY_DIR, run_cli
+import numpy as np
+
+from conftest import BINARY_DIR, fashion_images, fashion_labels, run_cli
 
 EVAL = "fashion-mnist:test"
 CALIB = "fashion-mnist:train"
@@ -149,11 +151,15 @@ def test_train_without_edgeopt_train(resnet8, tmp_path, monkeypatch):
 @pytest.mark.skipif(not (BINARY_DIR / "edgeopt-train").exists(),
                     reason="edgeopt built without libtorch (no edgeopt-train)")
 def test_train_adds_fine_tuned_candidates(resnet8, tmp_path):
-    # edgeopt-train fit as a process (about 8 min on 2 loaded cores): fine-tuned, distilled,
-    # zoo-student and QAT candidates join the search, its log arrives line by line, and the result is the report.json it wrote.
+    # edgeopt-train fit as a process: fine-tuned, distilled, zoo-student and QAT candidates
+    # join the search, its log arrives line by line, and the result is the report.json it wrote.
+    # 2048 training images with their labels as an .npz: each training candidate takes seconds.
+    x = fashion_images(split="train", count=2048)
+    y = fashion_labels(split="train", count=2048)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
     lines = []
     report = edgeopt.fit(resnet8, tmp_path / "out", device="host", max_size=MAX_SIZE_MB,
-                         train="fashion-mnist:train", progress=lines.append, **QUICK)
+                         train=tmp_path / "train.npz", progress=lines.append, **QUICK)
     names = [c["name"] for c in report["candidates"]]
     assert any(n.endswith("+ft") for n in names), names
     assert {"prune-50+kd", "prune-50+kd+int8", "qat", "student-lenet5",
