@@ -104,10 +104,12 @@ dnnl::memory user_memory(const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine(), DNNL_MEMORY_NONE);
 }
 
-void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source) {
-  if (!w.has_data() || reordered.get_desc().data.format_kind != dnnl_blocked) return;
-  source = reordered;
-  w = Tensor::meta(w.dtype(), w.shape());
+void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source,
+                   bool shapes_fixed) {
+  if (!w.has_data()) return;
+  const bool readable = reordered && reordered.get_desc().data.format_kind == dnnl_blocked;
+  if (readable) source = reordered;
+  if (readable || shapes_fixed) w = Tensor::meta(w.dtype(), w.shape());
 }
 
 Tensor plain_weights(const Tensor& w, const dnnl::memory& source,

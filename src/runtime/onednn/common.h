@@ -95,8 +95,10 @@ dnnl::memory user_memory(const dnnl::memory::desc& md);
 // `source` and leaves `w` as dtype and shape only. A later input shape whose primitive wants
 // another layout gets the plain weights back from `source` (plain_weights, a reorder into
 // `plain_md`, the plain layout of source's dims). Layouts a reorder cannot read back (oneDNN's
-// Winograd ones) are not taken as source: the plain copy then stays.
-void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source);
+// Winograd ones, or none) are not taken as source: the plain copy then stays, unless
+// `shapes_fixed` (Kernel::input_shapes_fixed: no other layout will be asked for).
+void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source,
+                   bool shapes_fixed = false);
 Tensor plain_weights(const Tensor& w, const dnnl::memory& source,
                      const dnnl::memory::desc& plain_md);
 

@@ -242,7 +242,7 @@ class Conv final : public Kernel {
     auto e = std::make_unique<Entry>();
     e->key = key;
     e->winograd = true;
-    if (shapes_fixed_) w_ = Tensor::meta(w_.dtype(), w_.shape());
+    release_plain(w_, {}, w_source_, shapes_fixed_);  // u_ holds them now
     e->plan = wino_->plan(n, win.in[0], win.in[1], win.out[0], win.out[1], win.pad_begin[0],
                           win.pad_begin[1], threads_);
     e->scratch_bytes = e->plan.scratch_bytes;
@@ -322,8 +322,7 @@ class Conv final : public Kernel {
       e->weights = dnnl::memory(pd.weights_desc(), engine());
       dnnl::reorder(w_user, e->weights).execute(stream(), w_user, e->weights);
       stream().wait();
-      release_plain(w_, e->weights, w_source_);
-      if (shapes_fixed_) w_ = Tensor::meta(w_.dtype(), w_.shape());
+      release_plain(w_, e->weights, w_source_, shapes_fixed_);
     } else {
       e->w_user = user_memory(w_user_md);
       if (pd.weights_desc() == w_user_md) {

@@ -73,13 +73,24 @@ std::string finetune_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   return trained(t, data, train::train_model(m, data, nullptr, t));
 }
 
+// The distillation options of "distill" and "student" into `t`, checked: the teacher's file
+// (none: no distillation), alpha and the temperature.
+void distill_options(const nlohmann::json& o, train::TrainOptions& t, const char* step) {
+  t.teacher = opt_string(o, "teacher", "");
+  if (!t.teacher.empty() && !std::filesystem::is_regular_file(t.teacher))
+    fail_input(step, ": teacher ", t.teacher, ": no such file");
+  t.alpha = opt_double(o, "alpha", 0.5);
+  if (!(t.alpha >= 0 && t.alpha <= 1)) fail_input(step, ": \"alpha\" must be in [0, 1]");
+  t.temperature = opt_double(o, "temperature", 4.0);
+  if (!(t.temperature > 0 && t.temperature <= 1e6))
+    fail_input(step, ": \"temperature\" must be in (0, 1e6]");
+}
+
 std::string distill_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   const std::string spec = opt_string(o, "data", ctx.train_spec);
   if (spec.empty()) return "skipped: no training data (--train SPEC)";
   train::TrainOptions t = finetune_options(o);
-  t.teacher = opt_string(o, "teacher", "");
-  t.alpha = opt_double(o, "alpha", 0.5);
-  t.temperature = opt_double(o, "temperature", 4.0);
+  distill_options(o, t, "distill");
   t.keep_zeros = true;
   t.progress = true;  // a bar on stderr when it is a terminal, nothing in a log
   t.log = ctx.log;
@@ -89,16 +100,10 @@ std::string distill_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
 }
 
 void check_distill(const nlohmann::json& o, StepContext& ctx) {
-  finetune_options(o);
-  const std::string teacher = opt_string(o, "teacher", "");
-  if (teacher.empty()) fail_input("distill: give the teacher model (\"teacher\": \"T.onnx\")");
-  if (!std::filesystem::is_regular_file(teacher))
-    fail_input("distill: teacher ", teacher, ": no such file");
-  const double alpha = opt_double(o, "alpha", 0.5);
-  if (!(alpha >= 0 && alpha <= 1)) fail_input("distill: \"alpha\" must be in [0, 1]");
-  const double temperature = opt_double(o, "temperature", 4.0);
-  if (!(temperature > 0 && temperature <= 1e6))
-    fail_input("distill: \"temperature\" must be in (0, 1e6]");
+  train::TrainOptions t = finetune_options(o);
+  if (opt_string(o, "teacher", "").empty())
+    fail_input("distill: give the teacher model (\"teacher\": \"T.onnx\")");
+  distill_options(o, t, "distill");
   const std::string spec = opt_string(o, "data", ctx.train_spec);
   if (!spec.empty()) ctx.dataset(spec);
 }
@@ -177,9 +182,7 @@ std::string student_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
   const std::string arch = opt_string(o, "arch", "mobilenet_v2");
   Model student = train::build_zoo_model(arch, z);
   train::TrainOptions t = finetune_options(o);
-  t.teacher = opt_string(o, "teacher", "");
-  t.alpha = opt_double(o, "alpha", 0.5);
-  t.temperature = opt_double(o, "temperature", 4.0);
+  distill_options(o, t, "student");
   t.progress = true;
   t.log = ctx.log;
   Dataset& data = ctx.dataset(spec);
@@ -192,16 +195,14 @@ std::string student_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
 }
 
 void check_student(const nlohmann::json& o, StepContext& ctx) {
-  finetune_options(o);
+  train::TrainOptions t = finetune_options(o);
+  distill_options(o, t, "student");
   const std::string arch = opt_string(o, "arch", "mobilenet_v2");
   const auto archs = train::zoo_architectures();
   if (std::find(archs.begin(), archs.end(), arch) == archs.end())
     fail_input("student: unknown \"arch\" \"", arch, "\"");
   const double width = opt_double(o, "width", 1.0);
   if (!(width > 0 && width <= 16)) fail_input("student: \"width\" must be in (0, 16]");
-  const std::string teacher = opt_string(o, "teacher", "");
-  if (!teacher.empty() && !std::filesystem::is_regular_file(teacher))
-    fail_input("student: teacher ", teacher, ": no such file");
   const std::string spec = opt_string(o, "data", ctx.train_spec);
   if (!spec.empty()) ctx.dataset(spec);
 }
