@@ -256,7 +256,7 @@ int64_t top1(const Tensor& t) {
 
 struct ExampleRun {
   std::string how;      // "natively", "under qemu-aarch64 -cpu cortex-a72"
-  std::string inputs;   // its input files, "input.npy" or "input_0.npy,input_1.npy,..."
+  std::vector<std::string> inputs;  // its input files in example/, one per model input
   std::string printed;  // what the run on the inputs printed
   std::string agreement;
   std::string fallback;   // the fallback run's line, or "" without --fallback
@@ -268,10 +268,10 @@ struct ExampleRun {
 // Builds the example with the bundle's build.sh into `work` and runs it: on input.npy (its output
 // compared with expected_output.npy: equal on the host's architecture, same top-1 elsewhere, where
 // the kernels differ), on a corrupt model with the fallback, and on a bad input file.
-// `inputs`: the example's input files in the bundle, one per model input, joined by commas.
+// `inputs`: the example's input files in the bundle's example/, one per model input.
 ExampleRun build_and_run_example(const fs::path& bundle, const fs::path& work,
                                  const std::string& model, const std::string& fallback,
-                                 const std::string& inputs, const std::string& arch,
+                                 const std::vector<std::string>& inputs, const std::string& arch,
                                  bool dotprod) {
   ExampleRun e;
   e.inputs = inputs;
@@ -298,9 +298,8 @@ ExampleRun build_and_run_example(const fs::path& bundle, const fs::path& work,
         replace_all(replace_all(r.output, work.string() + "/", ""), bundle.string() + "/", "");
     return r;
   };
-  std::string input_list;
-  std::stringstream names(inputs);
-  for (std::string f; std::getline(names, f, ',');)
+  std::string input_list;  // as the example takes them: joined by commas
+  for (const std::string& f : inputs)
     input_list += (input_list.empty() ? "" : ",") + (bundle / "example" / f).string();
   const fs::path out = work / "output.npy";
   const ProcessResult r = run({(bundle / model).string(), input_list, out.string()});
@@ -426,6 +425,13 @@ json stats_json(const ModelStats& s) {
 // ---- CHECKLIST.md
 // --------------------------------------------------------------------------------
 
+// "example/input_0.npy, example/input_1.npy" for the checklist.
+std::string example_files(const std::vector<std::string>& files) {
+  std::string s;
+  for (const std::string& f : files) s += (s.empty() ? "example/" : ", example/") + f;
+  return s;
+}
+
 struct Evidence {
   const PackageOptions* options;
   const DeviceProfile* device;
@@ -519,8 +525,7 @@ std::vector<std::pair<bool, std::string>> checklist_items(const Evidence& ev) {
     std::string text = "**Inference code tested**: ";
     if (done)
       text += "example/build.sh built the example (" + ev.arch + "), which ran " + ev.example.how +
-              " on example/" + replace_all(ev.example.inputs, ",", ", example/") + ": " +
-              ev.example.agreement;
+              " on " + example_files(ev.example.inputs) + ": " + ev.example.agreement;
     else
       text += "not done: " + ev.example.not_done;
     items.emplace_back(done, text);
@@ -731,13 +736,12 @@ PackageReport write_package(const PackageOptions& o) {
 
   // The example's inputs (input.npy, or input_0.npy, input_1.npy, ... in the model's order) and
   // what edgeopt makes of them here, with the device's providers.
-  std::string input_files;
+  std::vector<std::string> input_files;
   {
     const std::vector<Tensor> x = random_inputs(primary_session.inputs(), 1, 0);
     for (size_t i = 0; i < x.size(); ++i) {
-      const std::string f = x.size() == 1 ? "input.npy" : "input_" + std::to_string(i) + ".npy";
-      save_npy(dir / "example" / f, x[i]);
-      input_files += (input_files.empty() ? "" : ",") + f;
+      input_files.push_back(x.size() == 1 ? "input.npy" : "input_" + std::to_string(i) + ".npy");
+      save_npy(dir / "example" / input_files.back(), x[i]);
     }
     save_npy(dir / "example" / "expected_output.npy", primary_session.run(x)[0]);
   }
