@@ -25,7 +25,8 @@ pkgs=(
 # Node.js runs ONNX Runtime (npm onnxruntime-node) as the peer; keep a preinstalled one.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [[ "${EDGEOPT_TRAIN:-1}" == "1" ]]; then
-  pkgs+=(libtorch-dev)
+  # libgloo-dev: the headers of the Gloo backend of c10d (data-parallel training).
+  pkgs+=(libtorch-dev libgloo-dev)
 fi
 
 missing=()

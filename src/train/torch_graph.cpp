@@ -104,9 +104,15 @@ class Executor {
   // `s8_limit`: the int8 range of a QuantizeLinear is [−s8_limit, s8_limit] when below 128
   // (reduced-range weights).
   Executor(const Node& node, const TensorList& in, bool training, int64_t opset,
-           torch::Dtype fdtype, int s8_limit = 127)
-      : n_(node), in_(in), training_(training), opset_(opset), fdtype_(fdtype),
-        s8_limit_(s8_limit) {}
+           torch::Dtype fdtype, int s8_limit = 127,
+           const SumAcrossRanks* sum_across_ranks = nullptr)
+      : n_(node),
+        in_(in),
+        training_(training),
+        opset_(opset),
+        fdtype_(fdtype),
+        s8_limit_(s8_limit),
+        sum_across_ranks_(sum_across_ranks) {}
 
   TensorList run() {
     const std::string& op = n_.op_type;
@@ -285,9 +291,37 @@ class Executor {
   TensorList batch_norm() {
     const double eps = n_.attr_float("epsilon", 1e-5f);
     const double momentum = n_.attr_float("momentum", 0.9f);
+    if (training_ && sum_across_ranks_ && *sum_across_ranks_) return sync_batch_norm(eps, momentum);
     // torch: running = (1 − m_t)·running + m_t·batch, so m_t = 1 − ONNX momentum.
     return {
         torch::batch_norm(x(), in(1), in(2), in(3), in(4), training_, 1.0 - momentum, eps, false)};
+  }
+
+  // Batch statistics of the global batch of a data-parallel job, in two passes as torch's own
+  // batch norm computes them: mean = Σx / N, then var = Σ(x − mean)² / N, each sum taken over
+  // the ranks (differentiably). Running statistics as torch: the unbiased variance.
+  TensorList sync_batch_norm(double eps, double momentum) {
+    const torch::Tensor& v = x();
+    const int64_t channels = v.size(1);
+    std::vector<int64_t> dims{0}, shape(v.dim(), 1);
+    for (int64_t d = 2; d < v.dim(); ++d) dims.push_back(d);
+    shape[1] = channels;
+    const SumAcrossRanks& sum = *sum_across_ranks_;
+    const torch::Tensor local = torch::full({1}, static_cast<double>(v.numel() / channels),
+                                            v.options().requires_grad(false));
+    const torch::Tensor sums = sum(torch::cat({v.sum(dims), local}));
+    const torch::Tensor count = sums.narrow(0, channels, 1).detach();
+    const torch::Tensor mean = sums.narrow(0, 0, channels) / count;
+    const torch::Tensor centered = v - mean.reshape(shape);
+    const torch::Tensor var = sum(centered.square().sum(dims)) / count;
+    torch::Tensor y = centered * torch::rsqrt(var + eps).reshape(shape);
+    if (has(1)) y = y * in(1).reshape(shape);
+    if (has(2)) y = y + in(2).reshape(shape);
+    torch::NoGradGuard no_grad;  // the running statistics are not differentiated
+    const double n = count.item<double>();
+    in(3).mul_(momentum).add_(mean.detach(), 1 - momentum);
+    in(4).mul_(momentum).add_(var.detach() * (n / std::max(1.0, n - 1)), 1 - momentum);
+    return {y};
   }
 
   TensorList relu() { return {torch::relu(x())}; }
@@ -555,6 +589,7 @@ class Executor {
   int64_t opset_;
   torch::Dtype fdtype_;
   int s8_limit_;
+  const SumAcrossRanks* sum_across_ranks_;
 };
 
 }  // namespace
@@ -649,7 +684,9 @@ std::vector<torch::Tensor> TorchGraph::forward(const std::vector<torch::Tensor>&
     }
     TensorList out;
     try {
-      out = Executor(n, in, training_, opset_, options_.dtype, s8_limit_[k]).run();
+      out = Executor(n, in, training_, opset_, options_.dtype, s8_limit_[k],
+                     &options_.sum_across_ranks)
+                .run();
     } catch (const c10::Error& e) {
       // libtorch's message (shape mismatch, ...) without its backtrace, on one line.
       std::string msg = e.what_without_backtrace();

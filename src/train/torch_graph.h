@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -22,6 +23,9 @@
 
 namespace edgeopt::train {
 
+// Σ over the ranks of a data-parallel job, differentiable (distributed.h).
+using SumAcrossRanks = std::function<torch::Tensor(const torch::Tensor&)>;
+
 struct GraphOptions {
   // Floating point type of parameters and computation (kDouble for gradient checks).
   torch::Dtype dtype = torch::kFloat;
@@ -30,6 +34,9 @@ struct GraphOptions {
   // QuantizeLinear of a float initializer to int8 (a weight) saturates to
   // [−weight_qmax, weight_qmax]: 127 for 8-bit weights, 63 for 7-bit ones (reduce range).
   int weight_qmax = 127;
+  // Set in a data-parallel job: BatchNormalization in train mode takes the statistics of the
+  // global batch (synchronised BN).
+  SumAcrossRanks sum_across_ranks;
 };
 
 class TorchGraph {

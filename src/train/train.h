@@ -64,11 +64,35 @@ struct EpochStats {
 };
 
 // Trains `model` in place (initializers updated). `val` may be null.
+//
+// Run as a rank of a data-parallel job (WORLD_SIZE > 1 in the environment, see WorldInfo), it
+// trains together with the other ranks: `batch` is the global batch, split across the ranks
+// (rank r takes samples r, r + W, ... of each batch, as torch's DistributedSampler does), the
+// gradients are summed across ranks, BatchNormalization uses the statistics of the global batch
+// (synchronised), and the result equals a one-process run over the same global batches, up to
+// the order of float additions. Dropout masks differ per rank. Only rank 0 logs and writes
+// checkpoints; every rank returns the same model and figures.
 std::vector<EpochStats> train_model(Model& model, Dataset& train, Dataset* val,
                                     const TrainOptions& options);
 
 // Top-1 of `model` on the first `limit` samples (0 = all), executed by the torch backend.
 double evaluate_top1(const Model& model, Dataset& data, int64_t limit = 0, int threads = 1);
+
+// ---- data-parallel jobs ---------------------------------------------------------------------
+
+// The process's place in a data-parallel job, from torchrun's environment: RANK, WORLD_SIZE,
+// LOCAL_RANK, MASTER_ADDR, MASTER_PORT (what `edgeopt launch` sets).
+struct WorldInfo {
+  int rank = 0;
+  int size = 1;
+  int local_rank = 0;
+  std::string master_addr;
+  int master_port = 0;
+};
+
+// Size 1 (one process) when WORLD_SIZE is unset or 1. Throws Error (invalid input) with one
+// line for a malformed or inconsistent variable.
+WorldInfo world_from_env();
 
 // ---- QAT ----------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@
 #include "edgeopt/passes.h"
 #include "edgeopt/quantize.h"
 #include "edgeopt/session.h"
+#include "train/distributed.h"
 #include "train/torch_graph.h"
 #include "train/train.h"
 
@@ -82,16 +83,24 @@ torch::Tensor fit_input(const torch::Tensor& x, const ValueInfo& input) {
 }
 
 // Random crop of the image zero-padded by 2 on each side, then a horizontal flip with p = 1/2.
-torch::Tensor augment(const torch::Tensor& x, std::mt19937_64& rng) {
-  if (x.dim() != 4) return x;
+// `x` holds samples rank, rank + ranks, ... of a global batch of `count`: the draws are made for
+// the whole global batch, so that every rank consumes `rng` alike and a sample is augmented as
+// in a one-process run.
+torch::Tensor augment(const torch::Tensor& x, std::mt19937_64& rng, int64_t count, int rank = 0,
+                      int ranks = 1) {
+  if (x.dim() != 4) {
+    for (int64_t i = 0; i < 3 * count; ++i) rng();
+    return x;
+  }
   const int64_t h = x.size(2), w = x.size(3);
   torch::Tensor padded = torch::constant_pad_nd(x, {2, 2, 2, 2}, 0.0);
   std::vector<torch::Tensor> out;
   out.reserve(x.size(0));
-  for (int64_t i = 0; i < x.size(0); ++i) {
+  for (int64_t j = 0; j < count; ++j) {
     const int64_t oy = static_cast<int64_t>(rng() % 5), ox = static_cast<int64_t>(rng() % 5);
     const bool flip = (rng() & 1) != 0;
-    torch::Tensor s = padded[i].narrow(1, oy, h).narrow(2, ox, w);
+    if (j % ranks != rank) continue;
+    torch::Tensor s = padded[j / ranks].narrow(1, oy, h).narrow(2, ox, w);
     out.push_back(flip ? s.flip({2}) : s);
   }
   return torch::stack(out);
@@ -208,18 +217,26 @@ double learning_rate(const TrainOptions& o, int64_t step, int64_t total, int epo
   fail_input("training: unknown schedule '", o.schedule, "' (cosine | step | constant)");
 }
 
-// Top-1 of the graph in eval mode on samples held in memory.
-double accuracy(TorchGraph& graph, const Samples& s) {
+// Top-1 of the graph in eval mode on samples held in memory. In a data-parallel job each rank
+// evaluates its contiguous share and the counts are summed.
+double accuracy(TorchGraph& graph, const Samples& s, ProcessGroup* pg = nullptr) {
   torch::NoGradGuard no_grad;
   const bool was = graph.is_training();
   graph.train(false);
   int64_t correct = 0;
   const int64_t n = s.x.size(0);
-  for (int64_t b = 0; b < n; b += 256) {
-    const int64_t count = std::min<int64_t>(256, n - b);
+  const int64_t begin = pg ? n * pg->rank() / pg->size() : 0;
+  const int64_t end = pg ? n * (pg->rank() + 1) / pg->size() : n;
+  for (int64_t b = begin; b < end; b += 256) {
+    const int64_t count = std::min<int64_t>(256, end - b);
     torch::Tensor x = fit_input(s.x.narrow(0, b, count), graph.inputs()[0]);
     torch::Tensor logits = logits_of(graph.forward({x})[0]);
     correct += logits.argmax(1).eq(s.y.narrow(0, b, count)).sum().item<int64_t>();
+  }
+  if (pg) {
+    torch::Tensor c = torch::tensor({correct}, torch::kLong);
+    pg->all_reduce_sum(c);
+    correct = c.item<int64_t>();
   }
   graph.train(was);
   return static_cast<double>(correct) / static_cast<double>(n);
@@ -256,12 +273,18 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
                                     const TrainOptions& o) {
   if (o.epochs < 1) fail_input("training: --epochs must be at least 1");
   if (o.batch < 2) fail_input("training: --batch must be at least 2");
+  if (const WorldInfo w = world_from_env(); o.batch < w.size)
+    fail_input("training: --batch ", o.batch, " is the global batch, split across ", w.size,
+               " ranks: it must be at least ", w.size);
   if (o.lr <= 0) fail_input("training: --lr must be positive");
   if (o.alpha < 0 || o.alpha > 1) fail_input("distillation: --alpha must be in [0, 1]");
   if (o.temperature <= 0) fail_input("distillation: --temperature must be positive");
   torch::set_num_threads(std::max(1, o.threads));
+  // A rank of a data-parallel job (joined here on the first call), or null.
+  ProcessGroup* const pg = group();
+  const int rank = pg ? pg->rank() : 0, ranks = pg ? pg->size() : 1;
   auto log = [&](const std::string& line) {
-    if (o.log) o.log(line);
+    if (o.log && rank == 0) o.log(line);
   };
 
   int start_epoch = 0;
@@ -270,6 +293,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
   GraphOptions go;
   go.train_quant_scales = o.train_quant_scales;
   go.weight_qmax = o.weight_qmax;
+  if (pg) go.sum_across_ranks = sum_across_ranks;
   TorchGraph graph(model, go);
   if (graph.inputs().size() != 1)
     fail_unsupported("training: models with ", graph.inputs().size(),
@@ -278,6 +302,20 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
   for (const auto& [name, t] : graph.parameters()) params.push_back(t);
   if (params.empty()) fail_input("training: the model has no float initializers to train");
   Optimizer opt(o, params);
+  std::unique_ptr<GradientReducer> reducer;
+  if (pg) {
+    // Every rank starts from rank 0's weights and statistics (as DistributedDataParallel does).
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& p : params) {
+      torch::Tensor t = p.detach();
+      pg->broadcast(t);
+    }
+    for (const auto& [name, b] : graph.buffers()) {
+      torch::Tensor t = b;
+      pg->broadcast(t);
+    }
+    reducer = std::make_unique<GradientReducer>(*pg, params);
+  }
 
   // Masks of pruned weights: 1 where a weight (rank >= 2) is non-zero at load.
   std::vector<torch::Tensor> masks(params.size());
@@ -317,24 +355,30 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
   const int64_t total_steps = steps_per_epoch * o.epochs;
 
   std::vector<EpochStats> history;
-  ProgressBar bar(o.progress);
+  ProgressBar bar(o.progress && rank == 0);
   graph.train(true);
   const int end_epoch = o.stop_after > 0 ? std::min(o.stop_after, o.epochs) : o.epochs;
   for (int epoch = start_epoch; epoch < end_epoch; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(epoch));
-    torch::manual_seed(o.seed * 7919ULL + static_cast<uint64_t>(epoch));
+    // The sample order is shared by the ranks; dropout masks differ per rank.
+    torch::manual_seed(o.seed * 7919ULL + static_cast<uint64_t>(epoch) +
+                       static_cast<uint64_t>(rank) * 104729ULL);
     const std::vector<int64_t> order = permutation(n, rng);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     double lr = o.lr;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       const int64_t b = s * o.batch, count = std::min(o.batch, n - b);
-      if (count < 2) continue;  // BatchNormalization needs two samples to train
-      torch::Tensor idx = torch::tensor(
-          std::vector<int64_t>(order.begin() + b, order.begin() + b + count), torch::kLong);
+      // BatchNormalization needs two samples to train; every rank needs one.
+      if (count < std::max(2, ranks)) continue;
+      // This rank's samples of the global batch: positions rank, rank + ranks, ...
+      std::vector<int64_t> mine;
+      for (int64_t j = rank; j < count; j += ranks) mine.push_back(order[b + j]);
+      const int64_t local = static_cast<int64_t>(mine.size());
+      torch::Tensor idx = torch::tensor(mine, torch::kLong);
       torch::Tensor x = train.x.index_select(0, idx), y = train.y.index_select(0, idx);
-      if (o.augment) x = augment(x, rng);
+      if (o.augment) x = augment(x, rng, count, rank, ranks);
       torch::Tensor logits = logits_of(graph.forward({fit_input(x, graph.inputs()[0])})[0]);
       torch::Tensor loss = cross_entropy(logits, y, o.label_smoothing);
       if (teacher) {
@@ -343,8 +387,16 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
         loss = o.alpha * loss + (1 - o.alpha) * o.temperature * o.temperature *
                                     distill_kl(logits, t_logits, o.temperature);
       }
-      std::vector<torch::Tensor> grads =
-          torch::autograd::grad({loss}, params, {}, false, false, /*allow_unused=*/true);
+      std::vector<torch::Tensor> grads;
+      if (reducer) {
+        // The global loss is the mean over the global batch: this rank's share is its mean
+        // weighted by local / count, and the reducer sums the shares' gradients.
+        reducer->prepare();
+        (loss * (static_cast<double>(local) / static_cast<double>(count))).backward();
+        grads = reducer->finish();
+      } else {
+        grads = torch::autograd::grad({loss}, params, {}, false, false, /*allow_unused=*/true);
+      }
       for (size_t i = 0; i < grads.size(); ++i)
         if (masks[i].defined() && grads[i].defined()) grads[i] = grads[i] * masks[i];
       lr = learning_rate(o, epoch * steps_per_epoch + s, total_steps, epoch);
@@ -354,19 +406,27 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
         for (size_t i = 0; i < params.size(); ++i)
           if (masks[i].defined()) params[i].mul_(masks[i]);
       }
-      loss_sum += loss.item<double>() * count;
+      loss_sum += loss.item<double>() * local;
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      seen += count;
+      seen += local;
       if (s % 10 == 0 || s + 1 == steps_per_epoch)
-        bar.update(epoch + 1, o.epochs, seen, n, loss_sum / seen);
+        bar.update(epoch + 1, o.epochs, std::min(n, seen * ranks), n, loss_sum / seen);
     }
     bar.done();
+    if (pg) {
+      torch::Tensor totals = torch::tensor(
+          {loss_sum, static_cast<double>(correct), static_cast<double>(seen)}, torch::kDouble);
+      pg->all_reduce_sum(totals);
+      loss_sum = totals[0].item<double>();
+      correct = static_cast<int64_t>(totals[1].item<double>());
+      seen = static_cast<int64_t>(totals[2].item<double>());
+    }
     EpochStats st;
     st.epoch = epoch + 1;
     st.loss = loss_sum / std::max<int64_t>(1, seen);
     st.train_top1 = static_cast<double>(correct) / std::max<int64_t>(1, seen);
     st.lr = lr;
-    if (val) st.val_top1 = accuracy(graph, valid);
+    if (val) st.val_top1 = accuracy(graph, valid, pg);
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     history.push_back(st);
     char val_part[64] = "";
@@ -375,7 +435,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
     std::snprintf(line, sizeof line, "epoch %d/%d  loss %.4f  train top-1 %.4f%s  lr %.5f  %.1f s",
                   st.epoch, o.epochs, st.loss, st.train_top1, val_part, st.lr, st.seconds);
     log(line);
-    if (!o.checkpoint.empty()) {
+    if (!o.checkpoint.empty() && rank == 0) {
       Model snapshot = model;
       graph.write_back(snapshot);
       save_model(snapshot, o.checkpoint);

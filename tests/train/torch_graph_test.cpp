@@ -217,6 +217,48 @@ TEST(TorchGraph, BatchNormUpdatesRunningStatisticsInTrainMode) {
               0.2f * mean[0].item<float>(), 1e-6);
 }
 
+// Synchronised BN (data-parallel jobs) in a world of one rank (the sum across ranks is the
+// identity) against torch's own batch norm: output, gradients and running statistics.
+TEST(TorchGraph, SynchronisedBatchNormOfOneRankEqualsTorchBatchNorm) {
+  std::mt19937 rng(0);
+  Model m = one_op("BatchNormalization", {{6, 3, 4, 4}},
+                   {{"g", random_tensor({3}, rng, 0.5, 1.5)},
+                    {"b", random_tensor({3}, rng)},
+                    {"m", random_tensor({3}, rng)},
+                    {"v", random_tensor({3}, rng, 0.5, 1.5)}},
+                   [](Node& n) { n.set_attr_float("momentum", 0.7f); })
+                .model;
+  GraphOptions sync;
+  int calls = 0;
+  sync.sum_across_ranks = [&calls](const torch::Tensor& t) {
+    ++calls;
+    return t * 1.0;  // differentiable identity
+  };
+  TorchGraph plain(m), synced(m, sync);
+  plain.train(true);
+  synced.train(true);
+  torch::manual_seed(5);
+  const torch::Tensor x0 = torch::randn({6, 3, 4, 4}) * 3 + 0.5;
+  const torch::Tensor r = torch::randn({6, 3, 4, 4});
+  auto run = [&](TorchGraph& g) {
+    torch::Tensor x = x0.clone().set_requires_grad(true);
+    torch::Tensor y = g.forward({x})[0];
+    std::vector<torch::Tensor> wrt{x};
+    for (const auto& [name, p] : g.parameters()) wrt.push_back(p);
+    std::vector<torch::Tensor> out = torch::autograd::grad({(y * r).sum()}, wrt);
+    out.insert(out.begin(), y.detach());
+    return out;
+  };
+  const std::vector<torch::Tensor> a = run(plain), b = run(synced);
+  EXPECT_EQ(calls, 2) << "the sums of Σx and of Σ(x − mean)² go across ranks";
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-5, 1e-5)) << "output/gradient " << i;
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_TRUE(torch::allclose(plain.buffers()[i].second, synced.buffers()[i].second, 1e-6, 1e-6))
+        << "running statistic " << i;
+}
+
 TEST(TorchGraph, FakeQuantStraightThroughGradient) {
   // y = DQ(Q(x)) with S = 0.1, Z = 128 (u8): representable range [−12.8, 12.7].
   Model m;

@@ -67,7 +67,7 @@ int run_iterative_prune(PruneArgs& a) {
                                                                        : json(nullptr);
     epochs.insert(epochs.end(), e.begin(), e.end());
   }
-  save_model(model, a.t.out, {}, a.t.model);
+  if (writes_outputs()) save_model(model, a.t.out, {}, a.t.model);
   print_result(a.t, result_json("iterative-prune", a.t, epochs,
                                 {{"structured", a.structured}, {"steps", steps}}));
   return 0;

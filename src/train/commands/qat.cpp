@@ -50,7 +50,7 @@ int run_qat(QatArgs& a) {
   const std::vector<train::EpochStats> epochs =
       train::train_model(model, *data, val.get(), a.t.opt);
   train::finalize_qdq(model, a.q.weight_qmax);
-  save_model(model, a.t.out, {}, a.t.model);
+  if (writes_outputs()) save_model(model, a.t.out, {}, a.t.model);
   print_result(a.t, result_json("qat", a.t, epochs, extra));
   return 0;
 }

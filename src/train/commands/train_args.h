@@ -27,6 +27,10 @@ struct TrainArgs {
   bool json = false;
 };
 
+// In a data-parallel job (edgeopt launch) every rank runs the command; rank 0 alone logs and
+// writes the model and the result.
+inline bool writes_outputs() { return train::world_from_env().rank == 0; }
+
 // One line of a training command's log: stdout, or stderr under --json.
 inline void say(const TrainArgs& a, const char* format, ...) {
   char line[512];
@@ -44,13 +48,16 @@ inline nlohmann::json result_json(const std::string& command, const TrainArgs& a
                                   nlohmann::json extra = nlohmann::json::object()) {
   nlohmann::json e = nlohmann::json::array();
   for (const train::EpochStats& s : epochs) {
-    nlohmann::json x = {{"epoch", s.epoch},       {"loss", s.loss}, {"train_top1", s.train_top1},
-                        {"lr", s.lr},             {"seconds", s.seconds}};
+    nlohmann::json x = {{"epoch", s.epoch},
+                        {"loss", s.loss},
+                        {"train_top1", s.train_top1},
+                        {"lr", s.lr},
+                        {"seconds", s.seconds}};
     if (s.val_top1 >= 0) x["val_top1"] = s.val_top1;
     e.push_back(x);
   }
-  nlohmann::json j = {{"command", command}, {"model", a.model}, {"output", a.out},
-                      {"data", a.data},     {"epochs", e}};
+  nlohmann::json j = {
+      {"command", command}, {"model", a.model}, {"output", a.out}, {"data", a.data}, {"epochs", e}};
   if (!a.val.empty()) j["val"] = a.val;
   if (!epochs.empty() && epochs.back().val_top1 >= 0) j["val_top1"] = epochs.back().val_top1;
   for (auto& [k, v] : extra.items()) j[k] = v;
@@ -58,6 +65,7 @@ inline nlohmann::json result_json(const std::string& command, const TrainArgs& a
 }
 
 inline void print_result(const TrainArgs& a, const nlohmann::json& j) {
+  if (!writes_outputs()) return;
   if (a.json) {
     std::printf("%s\n", j.dump(2).c_str());
     std::fflush(stdout);
@@ -104,6 +112,7 @@ inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, d
   sub.add_flag("--json", a.json,
                "Print one JSON object at the end (epochs, figures); the log goes to stderr");
   a.opt.log = [&a](const std::string& line) {
+    if (!writes_outputs()) return;
     std::FILE* to = a.json ? stderr : stdout;
     std::fprintf(to, "%s\n", line.c_str());
     std::fflush(to);
@@ -130,7 +139,7 @@ inline int run_training(const std::string& command, TrainArgs& a) {
   std::unique_ptr<Dataset> val = open_val(a);
   Model model = load_model(a.model);
   const std::vector<train::EpochStats> epochs = train::train_model(model, *data, val.get(), a.opt);
-  save_model(model, a.out, {}, a.model);
+  if (writes_outputs()) save_model(model, a.out, {}, a.model);
   nlohmann::json extra = nlohmann::json::object();
   if (!a.opt.teacher.empty()) extra["teacher"] = a.opt.teacher;
   print_result(a, result_json(command, a, epochs, extra));
