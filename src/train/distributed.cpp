@@ -2,6 +2,8 @@
 // the differentiable all-reduce of synchronised BatchNormalization (see distributed.h).
 #include "train/distributed.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -140,6 +142,9 @@ ProcessGroup* group() {
   std::call_once(once, [] {
     const WorldInfo w = world_from_env();
     if (w.size <= 1) return;
+    // c10d also logs its failures (a connect timeout, a peer gone) through glog on stderr, with
+    // a preamble; the group reports each as one line of its own instead.
+    FLAGS_minloglevel = google::GLOG_FATAL;
     const long s = env_int("EDGEOPT_JOIN_TIMEOUT", 60, 1, 24 * 3600);
     pg = std::make_unique<ProcessGroup>(w, std::chrono::seconds(s));
   });
