@@ -66,7 +66,7 @@ torch::Tensor sum_across_ranks(const torch::Tensor& t);
 class GradientReducer {
  public:
   GradientReducer(ProcessGroup& pg, std::vector<torch::Tensor> params,
-                  int64_t bucket_bytes = int64_t{1} << 20);
+                  int64_t bucket_bytes = int64_t{4} << 20);
   ~GradientReducer();
   void prepare();
   // Waits for every bucket (starting those whose parameters got no gradient, with zeros) and

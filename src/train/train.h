@@ -49,6 +49,13 @@ struct TrainOptions {
   // [−weight_qmax, weight_qmax] (63: 7-bit weights).
   bool train_quant_scales = false;
   int weight_qmax = 127;
+  // Data-parallel jobs (see train_model): BatchNormalization takes the statistics of the
+  // global batch (synchronised, 4 small all-reduces per BN node and step) or, with
+  // sync_bn = false, of each rank's share (per-rank statistics, as DistributedDataParallel
+  // without SyncBatchNorm: scales to more ranks, no longer equals one process; the model keeps
+  // rank 0's running statistics). Gradients are all-reduced in buckets of bucket_mb MiB.
+  bool sync_bn = true;
+  double bucket_mb = 4;
   // Progress: a bar on stderr when it is a terminal; epoch lines go to `log` (stdout in the CLI).
   bool progress = true;
   std::function<void(const std::string&)> log;

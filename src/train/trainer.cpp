@@ -293,7 +293,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
   GraphOptions go;
   go.train_quant_scales = o.train_quant_scales;
   go.weight_qmax = o.weight_qmax;
-  if (pg) go.sum_across_ranks = sum_across_ranks;
+  if (pg && o.sync_bn) go.sum_across_ranks = sum_across_ranks;
   TorchGraph graph(model, go);
   if (graph.inputs().size() != 1)
     fail_unsupported("training: models with ", graph.inputs().size(),
@@ -314,7 +314,8 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
       torch::Tensor t = b;
       pg->broadcast(t);
     }
-    reducer = std::make_unique<GradientReducer>(*pg, params);
+    reducer = std::make_unique<GradientReducer>(*pg, params,
+                                                static_cast<int64_t>(o.bucket_mb * 1024 * 1024));
   }
 
   // Masks of pruned weights: 1 where a weight (rank >= 2) is non-zero at load.

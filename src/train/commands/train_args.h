@@ -109,6 +109,12 @@ inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, d
       ->check(edgeopt::cli::whole(int64_t{1}, int64_t{1} << 40));
   sub.add_option("--val-limit", a.opt.val_limit, "Validate on the first N samples")
       ->check(edgeopt::cli::whole(int64_t{1}, int64_t{1} << 40));
+  sub.add_option("--bucket-mb", a.opt.bucket_mb,
+                 "Data-parallel jobs (edgeopt launch): gradient all-reduce bucket size, MiB")
+      ->check(edgeopt::cli::real(0.001, 4096));
+  sub.add_flag(
+      "--local-bn", [&a](int64_t) { a.opt.sync_bn = false; },
+      "Data-parallel jobs: BatchNormalization statistics per rank, not synchronised");
   sub.add_flag("--json", a.json,
                "Print one JSON object at the end (epochs, figures); the log goes to stderr");
   a.opt.log = [&a](const std::string& line) {
