@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -116,7 +117,7 @@ struct FitPlanOptions {
   bool train = false;  // fine-tuning candidates (needs the "finetune" step)
   // The input model's file: the teacher of the distilled candidates (empty: none).
   std::string teacher;
-  uint64_t seed = 0;   // for the steps that draw random numbers (fine-tuning)
+  uint64_t seed = 0;  // for the steps that draw random numbers (fine-tuning)
   int64_t calib_samples = 1000;
   // Node names of the most quantization-sensitive layers, worst first (empty: no mixed
   // precision candidates).
@@ -124,6 +125,50 @@ struct FitPlanOptions {
 };
 // The candidates in build order (a parent before its children).
 std::vector<FitPlanEntry> fit_plan(const FitPlanOptions& options);
+
+// ---- fit across workers (fit --workers, edgeopt fit-worker) --------------------------------
+// The share of the search that runs on workers: building a candidate from its parent with its
+// recipe step, inspecting it and evaluating it on the first `limit` eval samples; and the full
+// evaluation of a built candidate. The benchmarks stay with the coordinator, so that every
+// latency is measured on one host. A task and its result are JSON; models travel as ONNX bytes.
+//   {"kind": "build", "name", "parent" ("" = the input model), "step", "limit"} →
+//       {"size_bytes", "deflated_bytes", "params", "macs", "top1", "agreement", "eval_count"}
+//       and the model's bytes, or {"skipped": why} when the step does not apply
+//   {"kind": "eval", "name", "limit"} → {"top1", "agreement", "eval_count"}
+struct FitTaskOutput {
+  nlohmann::json result;
+  std::string model_bytes;  // a built candidate
+};
+
+// A worker's side: the datasets and the input model of one search, opened once.
+class FitTaskRunner {
+ public:
+  // `config`: fit_worker_config() of the search; `baseline`: the input model's bytes.
+  FitTaskRunner(const nlohmann::json& config, const std::string& baseline,
+                std::function<void(const std::string&)> log = {});
+  ~FitTaskRunner();
+  // `model`: the bytes of a candidate by name (a parent, the model to evaluate).
+  FitTaskOutput run(const nlohmann::json& task,
+                    const std::function<std::string(const std::string& name)>& model);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The coordinator's side of the transport (edgeopt-train implements it on c10d's TCPStore).
+class FitWorkers {
+ public:
+  virtual ~FitWorkers() = default;
+  // What every task needs: the search's settings and the input model's bytes.
+  virtual void start(const nlohmann::json& config, const std::string& baseline) = 0;
+  // Runs every task to completion once on some worker and returns the outputs in task order. A
+  // task whose worker is lost is given to another worker. Throws Error when no worker is left.
+  virtual std::vector<FitTaskOutput> run(const std::vector<nlohmann::json>& tasks) = 0;
+  // The search is over: the workers exit.
+  virtual void finish() = 0;
+  virtual std::string describe() const = 0;
+};
 
 struct FitOptions {
   DeviceProfile device;
@@ -147,7 +192,12 @@ struct FitOptions {
   std::string bench_describe = "edgeopt bench --profile";
   std::function<void(const std::string&)> log;
   std::filesystem::path work_dir;  // every candidate's model is written here (must exist)
+  // Builds and evaluations on workers (fit --workers); null: all here.
+  std::shared_ptr<FitWorkers> workers;
 };
+
+// The settings a worker needs to run the tasks of a search with `options`.
+nlohmann::json fit_worker_config(const FitOptions& options);
 
 struct FitResult {
   std::vector<FitCandidate> candidates;  // the baseline first

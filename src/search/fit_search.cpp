@@ -5,16 +5,20 @@
 //   2. the candidates that round cannot rule out (not clearly dominated: see clearly_dominated)
 //      are evaluated on the full eval set and benchmarked in interleaved rounds (median).
 // --budget is checked before every candidate and every benchmark round; what it cut is listed.
+// With workers (fit --workers) the builds and evaluations run there, in waves (a candidate after
+// its parent), while the benchmarks stay here; the result is the same as without them.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
 
 #include "edgeopt/error.h"
 #include "edgeopt/eval.h"
+#include "edgeopt/fileio.h"
 #include "edgeopt/fit.h"
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
@@ -85,6 +89,37 @@ std::vector<std::string> sensitive_layers(const Model& model, Dataset& calib, in
   return names;
 }
 
+// Size, parameters and MACs of the model saved at `file`.
+void inspect_into(FitCandidate& c, const Model& m, const fs::path& file) {
+  const ModelStats st = inspect_model(m, 1, file);
+  c.size_bytes = st.file_bytes;
+  c.deflated_bytes = st.compressed_bytes;
+  c.params = st.params;
+  c.macs = st.macs;
+}
+
+// top1, agreement and eval_count of `c` run by `s` on the first `limit` samples of `eval`;
+// agreement against `baseline` (null: `s` is the baseline).
+void evaluate_into(FitCandidate& c, Session& s, Dataset& eval, Session* baseline, int64_t limit) {
+  EvalOptions eo;
+  eo.limit = limit;
+  eo.progress = terminal_progress("eval " + c.name);  // a bar on a terminal, nothing in a log
+  const EvalResult er = evaluate(s, eval, eo, baseline);
+  c.top1 = er.metrics.top1();
+  c.agreement = er.fidelity ? er.fidelity->agreement : 1.0;
+  c.eval_count = er.metrics.count;
+}
+
+nlohmann::json accuracy_json(const FitCandidate& c) {
+  return {{"top1", c.top1}, {"agreement", c.agreement}, {"eval_count", c.eval_count}};
+}
+
+void accuracy_from_json(FitCandidate& c, const nlohmann::json& j) {
+  c.top1 = j.at("top1").get<double>();
+  c.agreement = j.at("agreement").get<double>();
+  c.eval_count = j.at("eval_count").get<int64_t>();
+}
+
 class Search {
  public:
   Search(const Model& model, const FitOptions& o) : model_(model), o_(o) {}
@@ -110,6 +145,11 @@ class Search {
   // Builds, inspects and measures one candidate (round 1). False when its step fails on this
   // model (the reason is logged and listed).
   bool build(const FitPlanEntry& e);
+  // The candidate of `e` with its steps (its parent's plus its own).
+  FitCandidate planned(const FitPlanEntry& e) const;
+  // fit --workers: builds the plan on the workers, wave by wave; `built` logs each candidate.
+  void build_on_workers(const std::vector<FitPlanEntry>& plan,
+                        const std::function<void(const FitCandidate&, size_t)>& built);
   void measure_subset(FitCandidate& c, const fs::path& file);
   // top1, agreement and eval_count of `c` (model `m`) on the first `limit` eval samples.
   void evaluate_candidate(FitCandidate& c, const Model& m, int64_t limit);
@@ -155,27 +195,17 @@ void Search::open_datasets() {
 
 void Search::measure_subset(FitCandidate& c, const fs::path& file) {
   const Model m = load_model(file);
-  const ModelStats st = inspect_model(m, 1, file);
-  c.size_bytes = st.file_bytes;
-  c.deflated_bytes = st.compressed_bytes;
-  c.params = st.params;
-  c.macs = st.macs;
+  inspect_into(c, m, file);
   evaluate_candidate(c, m, r_.subset);
   set_device_figures(c, {o_.bench(file, o_.quick_runs, o_.quick_warmup)});
   c.stage = "subset";
 }
 
 void Search::evaluate_candidate(FitCandidate& c, const Model& m, int64_t limit) {
-  EvalOptions eo;
-  eo.limit = limit;
-  eo.progress = terminal_progress("eval " + c.name);  // a bar on a terminal, nothing in a log
-  const bool is_baseline = c.steps.empty();           // the baseline's session is the reference
+  const bool is_baseline = c.steps.empty();  // the baseline's session is the reference
   std::optional<Session> own;
   Session& s = is_baseline ? *baseline_session_ : own.emplace(m);
-  const EvalResult er = evaluate(s, *eval_, eo, is_baseline ? nullptr : baseline_session_.get());
-  c.top1 = er.metrics.top1();
-  c.agreement = er.fidelity ? er.fidelity->agreement : 1.0;
-  c.eval_count = er.metrics.count;
+  evaluate_into(c, s, *eval_, is_baseline ? nullptr : baseline_session_.get(), limit);
 }
 
 void Search::set_device_figures(FitCandidate& c, const std::vector<BenchResult>& runs) {
@@ -230,7 +260,7 @@ void Search::provenance(FitCandidate& c) const {
       o_.device.host ? "measured on this host" : "estimated from this host's peak RSS";
 }
 
-bool Search::build(const FitPlanEntry& e) {
+FitCandidate Search::planned(const FitPlanEntry& e) const {
   FitCandidate c;
   c.name = e.name;
   if (!e.parent.empty()) c.steps = r_.candidates[index_.at(e.parent)].steps;
@@ -238,6 +268,11 @@ bool Search::build(const FitPlanEntry& e) {
   step["name"] = e.name;
   step["from"] = e.parent.empty() ? "baseline" : e.parent;
   c.steps.push_back(step);
+  return c;
+}
+
+bool Search::build(const FitPlanEntry& e) {
+  FitCandidate c = planned(e);
   const std::string op = e.step.at("op").get<std::string>();
   const StepKind* kind = StepRegistry::global().find(op);
   if (!kind) fail(ErrorKind::kInternal, "fit: no recipe step '", op, "'");
@@ -261,6 +296,81 @@ bool Search::build(const FitPlanEntry& e) {
   return true;
 }
 
+void Search::build_on_workers(const std::vector<FitPlanEntry>& plan,
+                              const std::function<void(const FitCandidate&, size_t)>& built) {
+  std::vector<bool> handled(plan.size(), false);
+  std::set<std::string> cut;  // by the budget, before being built
+  std::map<std::string, size_t> plan_index;
+  for (size_t k = 0; k < plan.size(); ++k) plan_index[plan[k].name] = k;
+  for (;;) {
+    // A wave: every candidate whose parent is built.
+    std::vector<size_t> wave;
+    const bool over = over_budget(kBuildShare);
+    const std::vector<bool> before = handled;
+    for (size_t k = 0; k < plan.size(); ++k) {
+      const FitPlanEntry& e = plan[k];
+      if (handled[k]) continue;
+      const bool parent_built = e.parent.empty() || index_.count(e.parent);
+      const bool parent_done = e.parent.empty() || before[plan_index.at(e.parent)];
+      if (!parent_done) continue;
+      handled[k] = true;
+      if (over || cut.count(e.parent)) {
+        r_.budget_cut.push_back(e.name + ": not built");
+        cut.insert(e.name);
+      } else if (!parent_built) {
+        r_.skipped.push_back(e.name + ": its model '" + e.parent + "' was skipped");
+      } else if (!StepRegistry::global().find(e.step.at("op").get<std::string>())) {
+        r_.skipped.push_back(e.name + ": step '" + e.step.at("op").get<std::string>() +
+                             "' not in this build");
+      } else {
+        wave.push_back(k);
+      }
+    }
+    if (wave.empty()) {
+      if (std::all_of(handled.begin(), handled.end(), [](bool h) { return h; })) break;
+      continue;
+    }
+    std::vector<nlohmann::json> tasks;
+    for (size_t k : wave)
+      tasks.push_back({{"kind", "build"},
+                       {"name", plan[k].name},
+                       {"parent", plan[k].parent},
+                       {"step", plan[k].step},
+                       {"limit", r_.subset}});
+    const std::vector<FitTaskOutput> out = o_.workers->run(tasks);
+    for (size_t j = 0; j < wave.size(); ++j) {
+      const FitPlanEntry& e = plan[wave[j]];
+      const nlohmann::json& res = out[j].result;
+      if (res.contains("skipped")) {
+        const std::string why = res.at("skipped").get<std::string>();
+        log(e.name + ": skipped: " + why);
+        r_.skipped.push_back(e.name + ": " + why);
+        continue;
+      }
+      FitCandidate c = planned(e);
+      const fs::path file = o_.work_dir / (file_stem(e.name) + ".onnx");
+      write_file_atomic(file, out[j].model_bytes);
+      c.size_bytes = res.at("size_bytes").get<int64_t>();
+      c.deflated_bytes = res.at("deflated_bytes").get<int64_t>();
+      c.params = res.at("params").get<int64_t>();
+      c.macs = res.at("macs").get<int64_t>();
+      accuracy_from_json(c, res);
+      set_device_figures(c, {o_.bench(file, o_.quick_runs, o_.quick_warmup)});
+      c.stage = "subset";
+      files_[e.name] = file;
+      index_[e.name] = r_.candidates.size();
+      r_.candidates.push_back(std::move(c));
+      built(r_.candidates.back(), wave[j] + 2);
+    }
+  }
+  // Plan order, as without workers (the baseline first).
+  std::stable_sort(r_.candidates.begin() + 1, r_.candidates.end(),
+                   [&](const FitCandidate& a, const FitCandidate& b) {
+                     return plan_index.at(a.name) < plan_index.at(b.name);
+                   });
+  for (size_t i = 0; i < r_.candidates.size(); ++i) index_[r_.candidates[i].name] = i;
+}
+
 void Search::confirm(std::vector<size_t> survivors) {
   // What a --budget cut reaches last: the candidates the first round puts on its frontier come
   // first (the baseline always first), then the others, each in plan order.
@@ -271,8 +381,10 @@ void Search::confirm(std::vector<size_t> survivors) {
   };
   std::stable_partition(survivors.begin(), survivors.end(),
                         [&](size_t i) { return i == 0 || first_round_frontier(i); });
-  // Full eval set first (cheap next to the benchmark rounds), in plan order.
-  std::vector<size_t> evaluated;
+  // Full eval set first (cheap next to the benchmark rounds), in plan order; with workers, the
+  // candidates' evaluations all at once there.
+  std::vector<size_t> evaluated, remote;
+  std::vector<nlohmann::json> tasks;
   for (size_t i : survivors) {
     FitCandidate& c = r_.candidates[i];
     if (i != 0 && over_budget()) {
@@ -281,10 +393,23 @@ void Search::confirm(std::vector<size_t> survivors) {
       r_.budget_cut.push_back(c.name + ": not confirmed (subset figures only)");
       continue;
     }
-    evaluate_candidate(c, load_model(files_.at(c.name)), r_.eval_count);
+    evaluated.push_back(i);
+    if (o_.workers && i != 0) {
+      remote.push_back(i);
+      tasks.push_back({{"kind", "eval"}, {"name", c.name}, {"limit", r_.eval_count}});
+    } else {
+      evaluate_candidate(c, load_model(files_.at(c.name)), r_.eval_count);
+    }
+  }
+  if (!tasks.empty()) {
+    const std::vector<FitTaskOutput> out = o_.workers->run(tasks);
+    for (size_t j = 0; j < remote.size(); ++j)
+      accuracy_from_json(r_.candidates[remote[j]], out[j].result);
+  }
+  for (size_t i : evaluated) {
+    const FitCandidate& c = r_.candidates[i];
     log(c.name + ": top-1 " + fmt("%.2f%%", c.top1 * 100) + " on " + std::to_string(c.eval_count) +
         " samples");
-    evaluated.push_back(i);
   }
   // Benchmark rounds, interleaved over the models so that load which comes and goes on a shared
   // machine hits them alike; the median of the rounds is kept.
@@ -327,6 +452,10 @@ FitResult Search::run() {
     files_[c.name] = file;
     index_[c.name] = 0;
     r_.candidates.push_back(std::move(c));
+    if (o_.workers) {
+      o_.workers->start(fit_worker_config(o_), read_file(file));
+      log("builds and evaluations on " + o_.workers->describe());
+    }
   }
   FitPlanOptions po;
   po.train = !o_.train_spec.empty();
@@ -356,7 +485,8 @@ FitResult Search::run() {
   };
   progress(r_.candidates[0], 1);
   std::set<std::string> cut;  // by the budget, before being built
-  for (size_t k = 0; k < plan.size(); ++k) {
+  if (o_.workers) build_on_workers(plan, progress);
+  for (size_t k = 0; k < plan.size() && !o_.workers; ++k) {
     const FitPlanEntry& e = plan[k];
     if (over_budget(kBuildShare) || cut.count(e.parent)) {
       r_.budget_cut.push_back(e.name + ": not built");
@@ -390,6 +520,7 @@ FitResult Search::run() {
   log(std::to_string(survivors.size()) + " of " + std::to_string(r_.candidates.size()) +
       " candidates can still be on the frontier: full evaluation and benchmark rounds");
   confirm(survivors);
+  if (o_.workers) o_.workers->finish();
   for (FitCandidate& c : r_.candidates) provenance(c);
 
   r_.limits = effective_limits(o_.limits, o_.device);
@@ -406,6 +537,112 @@ FitResult Search::run() {
 
 FitResult run_fit(const Model& model, const FitOptions& options) {
   return Search(model, options).run();
+}
+
+nlohmann::json fit_worker_config(const FitOptions& o) {
+  return {{"calib_spec", o.calib_spec},
+          {"eval_spec", o.eval_spec},
+          {"train_spec", o.train_spec},
+          {"model_path", o.model_path}};
+}
+
+struct FitTaskRunner::Impl {
+  nlohmann::json config;
+  fs::path dir;  // the worker's copies of the models
+  std::map<std::string, std::unique_ptr<Dataset>> datasets;
+  StepContext ctx;
+  std::unique_ptr<Session> baseline;
+  std::function<void(const std::string&)> log;
+
+  Dataset& dataset(const std::string& spec) {
+    auto it = datasets.find(spec);
+    if (it == datasets.end()) it = datasets.emplace(spec, open_dataset(spec)).first;
+    return *it->second;
+  }
+  Model model_from(const std::string& bytes, const std::string& name) {
+    const fs::path file = dir / (file_stem(name) + ".onnx");
+    write_file_atomic(file, bytes);
+    return load_model(file);
+  }
+  ~Impl() {
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
+};
+
+FitTaskRunner::FitTaskRunner(const nlohmann::json& config, const std::string& baseline,
+                             std::function<void(const std::string&)> log)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.config = config;
+  m.log = std::move(log);
+  char tmpl[] = "/tmp/edgeopt-fit-worker-XXXXXX";
+  if (!mkdtemp(tmpl)) fail(ErrorKind::kInternal, "fit worker: cannot create a temporary folder");
+  m.dir = tmpl;
+  m.ctx.dataset = [&m](const std::string& spec) -> Dataset& { return m.dataset(spec); };
+  m.ctx.log = [&m](const std::string& line) {
+    if (m.log) m.log("  " + line);
+  };
+  m.ctx.calibration_spec = config.at("calib_spec").get<std::string>();
+  m.ctx.train_spec = config.at("train_spec").get<std::string>();
+  require_labels(m.dataset(config.at("eval_spec").get<std::string>()), "fit --eval");
+  m.baseline = std::make_unique<Session>(m.model_from(baseline, "baseline"));
+}
+
+FitTaskRunner::~FitTaskRunner() = default;
+
+FitTaskOutput FitTaskRunner::run(const nlohmann::json& task,
+                                 const std::function<std::string(const std::string&)>& model) {
+  Impl& m = *impl_;
+  const std::string kind = task.at("kind").get<std::string>();
+  const std::string name = task.at("name").get<std::string>();
+  const int64_t limit = task.at("limit").get<int64_t>();
+  Dataset& eval = m.dataset(m.config.at("eval_spec").get<std::string>());
+  FitCandidate c;
+  c.name = name;
+  FitTaskOutput out;
+  if (kind == "eval") {
+    Session s(m.model_from(model(name), name));
+    evaluate_into(c, s, eval, m.baseline.get(), limit);
+    out.result = accuracy_json(c);
+    return out;
+  }
+  if (kind != "build") fail(ErrorKind::kInternal, "fit worker: unknown task '", kind, "'");
+  const std::string parent = task.at("parent").get<std::string>();
+  nlohmann::json options = task.at("step");
+  const std::string op = options.at("op").get<std::string>();
+  options.erase("op");
+  const StepKind* step = StepRegistry::global().find(op);
+  if (!step) {
+    out.result = {{"skipped", "step '" + op + "' not in this worker's build"}};
+    return out;
+  }
+  // The input model's file on the coordinator (a distilled candidate's teacher) is the copy here.
+  for (auto& [key, value] : options.items())
+    if (value.is_string() && value.get<std::string>() == m.config.at("model_path"))
+      value = (m.dir / "baseline.onnx").string();
+  const fs::path file = m.dir / (file_stem(name) + ".onnx");
+  try {
+    Model built =
+        parent.empty() ? load_model(m.dir / "baseline.onnx") : m.model_from(model(parent), parent);
+    step->run(built, options, m.ctx);
+    save_model(built, file);
+  } catch (const Error& err) {
+    if (err.kind() == ErrorKind::kInternal) throw;
+    out.result = {{"skipped", err.what()}};
+    return out;
+  }
+  const Model saved = load_model(file);
+  inspect_into(c, saved, file);
+  Session s(saved);
+  evaluate_into(c, s, eval, m.baseline.get(), limit);
+  out.result = accuracy_json(c);
+  out.result["size_bytes"] = c.size_bytes;
+  out.result["deflated_bytes"] = c.deflated_bytes;
+  out.result["params"] = c.params;
+  out.result["macs"] = c.macs;
+  out.model_bytes = read_file(file);
+  return out;
 }
 
 }  // namespace edgeopt

@@ -136,15 +136,15 @@ void ProcessGroup::wait(c10d::Work& work) {
   }
 }
 
+void quiet_c10d_logging() { FLAGS_minloglevel = google::GLOG_FATAL; }
+
 ProcessGroup* group() {
   static std::once_flag once;
   static std::unique_ptr<ProcessGroup> pg;
   std::call_once(once, [] {
     const WorldInfo w = world_from_env();
     if (w.size <= 1) return;
-    // c10d also logs its failures (a connect timeout, a peer gone) through glog on stderr, with
-    // a preamble; the group reports each as one line of its own instead.
-    FLAGS_minloglevel = google::GLOG_FATAL;
+    quiet_c10d_logging();
     const long s = env_int("EDGEOPT_JOIN_TIMEOUT", 60, 1, 24 * 3600);
     pg = std::make_unique<ProcessGroup>(w, std::chrono::seconds(s));
   });

@@ -50,6 +50,10 @@ class ProcessGroup {
   c10::intrusive_ptr<c10d::ProcessGroup> pg_;
 };
 
+// c10d also logs its failures (a connect timeout, a peer gone) through glog on stderr, with a
+// preamble; edgeopt reports each as one line of its own instead.
+void quiet_c10d_logging();
+
 // The process's group when it is a rank of a data-parallel job (WORLD_SIZE > 1), else null.
 // Joined on the first call; the join timeout is EDGEOPT_JOIN_TIMEOUT seconds (default 60).
 ProcessGroup* group();

@@ -4,7 +4,9 @@
 // within seconds when a rank dies or a peer never joins. The reference is the one-process run
 // of the same command (train_model without a process group, torch's own batch norm).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,9 +16,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "edgeopt/onnx_io.h"
 #include "train/train.h"
@@ -271,6 +275,176 @@ TEST(DataParallel, HostsPrintsTheCommandOfEachHost) {
                       "29600 --join-timeout 60 -- edgeopt finetune m.onnx -o 'a b.onnx'"),
             std::string::npos)
       << text;
+}
+
+}  // namespace
+}  // namespace edgeopt::train
+
+namespace edgeopt::train {
+namespace {
+
+// ---- fit across workers ---------------------------------------------------------------------
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// Starts `edgeopt ARGS...` in the background, stderr to `err`; returns its pid.
+pid_t spawn(const std::vector<std::string>& args, const fs::path& err) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(err.c_str(), "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(99);
+    std::vector<char*> argv{const_cast<char*>("edgeopt")};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv((kBin + "/edgeopt").c_str(), argv.data());
+    _exit(98);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The bundled model, 300 evaluation samples; the objective is the size, a figure that does not
+// depend on the benchmark's noise, so the pick is the same in every run on the same data.
+std::vector<std::string> fit_args(const fs::path& out) {
+  return {"fit",
+          kModels + "/fashion_resnet8.onnx",
+          "--device",
+          "host",
+          "--calib",
+          "fashion-mnist:train",
+          "--eval",
+          "fashion-mnist:test",
+          "--eval-limit",
+          "300",
+          "--objective",
+          "size",
+          "--bench-rounds",
+          "1",
+          "--bench-runs",
+          "10",
+          "-o",
+          out.string()};
+}
+
+nlohmann::json report_of(const fs::path& out) {
+  return nlohmann::json::parse(slurp(out / "report.json"));
+}
+
+// The accuracy figures of every candidate evaluated on the same samples in both reports are
+// equal (the builds are deterministic); and the same candidates were built.
+void expect_same_search(const nlohmann::json& a, const nlohmann::json& b) {
+  EXPECT_EQ(a.at("pick"), b.at("pick"));
+  ASSERT_EQ(a.at("candidates").size(), b.at("candidates").size());
+  int compared = 0;
+  for (size_t i = 0; i < a.at("candidates").size(); ++i) {
+    const auto& x = a.at("candidates")[i];
+    const auto& y = b.at("candidates")[i];
+    EXPECT_EQ(x.at("name"), y.at("name"));
+    EXPECT_EQ(x.at("size_bytes"), y.at("size_bytes")) << x.at("name");
+    EXPECT_EQ(x.at("macs"), y.at("macs")) << x.at("name");
+    if (x.at("eval_count") != y.at("eval_count")) continue;  // one run cut it on latency noise
+    EXPECT_EQ(x.at("top1"), y.at("top1")) << x.at("name");
+    EXPECT_EQ(x.at("agreement"), y.at("agreement")) << x.at("name");
+    ++compared;
+  }
+  EXPECT_GE(compared, 10);
+}
+
+const nlohmann::json& local_fit() {
+  static const nlohmann::json r = [] {
+    const fs::path out = scratch() / "fit_local";
+    EXPECT_EQ(wait_exit(spawn(fit_args(out), scratch() / "fit_local.err")), 0)
+        << slurp(scratch() / "fit_local.err");
+    return report_of(out);
+  }();
+  return r;
+}
+
+TEST(FitWorkers, TwoWorkersFindWhatOneProcessFinds) {
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const pid_t w1 = spawn({"fit-worker", address}, scratch() / "w1.err");
+  const pid_t w2 = spawn({"fit-worker", address}, scratch() / "w2.err");
+  std::vector<std::string> args = fit_args(scratch() / "fit_two");
+  args.insert(args.end(), {"--workers", address});
+  const pid_t fit = spawn(args, scratch() / "fit_two.err");
+  ASSERT_EQ(wait_exit(fit), 0) << slurp(scratch() / "fit_two.err");
+  EXPECT_EQ(wait_exit(w1), 0) << slurp(scratch() / "w1.err");
+  EXPECT_EQ(wait_exit(w2), 0) << slurp(scratch() / "w2.err");
+  // Both workers built candidates.
+  EXPECT_NE(slurp(scratch() / "w1.err").find("build"), std::string::npos);
+  EXPECT_NE(slurp(scratch() / "w2.err").find("build"), std::string::npos);
+  expect_same_search(report_of(scratch() / "fit_two"), local_fit());
+}
+
+TEST(FitWorkers, ALostWorkerLosesOnlyItsCandidate) {
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const fs::path a_err = scratch() / "wa.err";
+  const pid_t a = spawn({"fit-worker", address}, a_err);
+  const pid_t b = spawn({"fit-worker", address}, scratch() / "wb.err");
+  std::vector<std::string> args = fit_args(scratch() / "fit_lost");
+  args.insert(args.end(), {"--workers", address});
+  const pid_t fit = spawn(args, scratch() / "fit_lost.err");
+  // Worker A is killed while it builds its second candidate.
+  bool killed = false;
+  for (int i = 0; i < 1200 && !killed; ++i) {
+    const std::string log = slurp(a_err);
+    size_t builds = 0;
+    for (size_t p = log.find(": build "); p != std::string::npos; p = log.find(": build ", p + 1))
+      ++builds;
+    if (builds >= 2) killed = ::kill(a, SIGKILL) == 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(killed) << slurp(a_err);
+  wait_exit(a);
+  ASSERT_EQ(wait_exit(fit), 0) << slurp(scratch() / "fit_lost.err");
+  EXPECT_EQ(wait_exit(b), 0);
+  const std::string log = slurp(scratch() / "fit_lost.err");
+  EXPECT_NE(log.find("a worker was lost: "), std::string::npos) << log;
+  expect_same_search(report_of(scratch() / "fit_lost"), local_fit());
+}
+
+TEST(FitWorkers, NoWorkerAndBadAddressesFailWithOneLine) {
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(free_port());
+  std::vector<std::string> args = fit_args(scratch() / "fit_none");
+  const std::string line = "EDGEOPT_JOIN_TIMEOUT=3 ./edgeopt";
+  std::string cmd = line;
+  for (const std::string& a : args) cmd += " " + a;
+  const Outcome none = sh(cmd + " --workers " + address);
+  EXPECT_EQ(none.exit_code, 2) << none.err;
+  // The search's log, then the error as its last line.
+  const size_t last = none.err.rfind('\n', none.err.size() - 2);
+  EXPECT_EQ(none.err.find("edgeopt: error: fit: no worker alive for 3 s"),
+            last == std::string::npos ? 0 : last + 1)
+      << none.err;
+  EXPECT_FALSE(fs::exists(scratch() / "fit_none")) << "no output for a failed search";
+  for (const std::string& bad :
+       {std::string("127.0.0.1:5"), std::string("tcp://host:0"), std::string("tcp://host")}) {
+    const Outcome r = sh(cmd + " --workers " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("edgeopt: error: fit workers: "), std::string::npos) << r.err;
+  }
+  const Outcome w = sh("./edgeopt fit-worker tcp://127.0.0.1:1 --join-timeout 2");
+  EXPECT_EQ(w.exit_code, 2) << w.err;
+  EXPECT_NE(w.err.find("fit-worker: cannot reach the coordinator at 127.0.0.1:1"),
+            std::string::npos)
+      << w.err;
+  EXPECT_EQ(std::count(w.err.begin(), w.err.end(), '\n'), 1) << w.err;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "edgeopt/fit.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,9 @@
 #include "edgeopt/package.h"
 #include "edgeopt/recipe.h"
 #include "edgeopt/report_json.h"
+#ifdef EDGEOPT_TRAIN_BINARY
+#include "train/train.h"
+#endif
 
 namespace edgeopt::cli {
 namespace {
@@ -29,7 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct FitArgs {
-  std::string model, device, calib, eval, train, out, package, runtime;
+  std::string model, device, calib, eval, train, out, package, runtime, workers;
   std::string latency_stat = "p50", objective = "latency";
   std::optional<double> max_latency, max_ram, max_size, max_energy;
   double max_drop = 1;
@@ -88,13 +92,16 @@ void package_pick(const FitArgs& a, const FitOutput& r) {
 }
 
 int run_fit_command(const FitArgs& a) {
-  // Fine-tuning candidates need the training backend: hand the command over to edgeopt-train.
-  if (!a.train.empty() && !StepRegistry::global().find("finetune")) {
+  // Fine-tuning candidates and workers need the training backend (libtorch, c10d): hand the
+  // command over to edgeopt-train.
+  if ((!a.train.empty() || !a.workers.empty()) && !StepRegistry::global().find("finetune")) {
     if (const auto train = train_binary()) {
       exec_with_saved_argv(*train);
       fail(ErrorKind::kInternal, "cannot start ", train->string());
     }
-    fail_input("fit: --train needs the training backend (edgeopt-train), not built here");
+    fail_input(
+        "fit: --train and --workers need the training backend (edgeopt-train), not "
+        "built here");
   }
   FitOptions o;
   o.device = load_device_profile(a.device);
@@ -122,6 +129,14 @@ int run_fit_command(const FitArgs& a) {
     return bench_in_child(m, runs, warmup, a.threads);
   };
   o.log = [](const std::string& line) { std::cerr << "fit: " << line << "\n"; };
+#ifdef EDGEOPT_TRAIN_BINARY
+  // As long as the ranks of a data-parallel job, EDGEOPT_JOIN_TIMEOUT seconds (default 60).
+  if (!a.workers.empty()) {
+    const char* t = std::getenv("EDGEOPT_JOIN_TIMEOUT");
+    const int timeout = t && std::atoi(t) > 0 ? std::atoi(t) : 60;
+    o.workers = train::serve_fit_workers(a.workers, timeout, o.log);
+  }
+#endif
   const FitOutput r = run_fit_to_folder(a.model, a.out, std::move(o));
 
   std::cout << r.markdown << "\nwrote " << r.dir.string() << "/report.html, report.md, report.json"
@@ -148,8 +163,12 @@ CommandRegistrar reg(
       sub.add_option("--calib", a->calib, "Calibration data SPEC (quantized candidates)")
           ->required();
       sub.add_option("--eval", a->eval, "Labelled evaluation data SPEC")->required();
-      if (StepRegistry::global().find("finetune") || train_binary())
+      if (StepRegistry::global().find("finetune") || train_binary()) {
         sub.add_option("--train", a->train, "Training data SPEC: fine-tuned candidates too");
+        sub.add_option("--workers", a->workers,
+                       "tcp://HOST:PORT: serve the builds and evaluations to `edgeopt fit-worker "
+                       "tcp://HOST:PORT` processes (benchmarks stay here)");
+      }
       sub.add_option("-o,--output", a->out, "Output folder")->required();
       sub.add_option("--package", a->package,
                      "Also write the pick as a deployable bundle for the device into this folder "

@@ -23,6 +23,7 @@ inline constexpr TrainCommand kTrainCommands[] = {
     {130, "iterative-prune", "Gradual pruning: prune and fine-tune in K steps (cubic schedule)"},
     {140, "distill", "Train a student model from a teacher's logits (libtorch)"},
     {150, "qat", "Quantization-aware training, exported as a QDQ int8 model"},
+    {170, "fit-worker", "Build and evaluate the candidates of a `fit --workers` search"},
 };
 
 constexpr const TrainCommand& train_command(std::string_view name) {
