@@ -264,7 +264,7 @@ TEST(LotteryTicketOptions, BadOptionsRefusedBeforeWork) {
   }
 }
 
-TEST(LotteryTicketOptions, CliRefusesBadRewindInOneLine) {
+TEST(LotteryTicketOptions, CliRefusesBadRewindInOneLineAndReportsIt) {
   const fs::path dir = fs::temp_directory_path() / ("edgeopt_lottery_" + std::to_string(getpid()));
   fs::create_directories(dir);
   const std::string out = (dir / "o.onnx").string();
@@ -278,6 +278,20 @@ TEST(LotteryTicketOptions, CliRefusesBadRewindInOneLine) {
     EXPECT_TRUE(r.one_line_input_error()) << args << ": exit " << r.exit_code << ", " << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out));
+  }
+  // A valid run: --json says which epoch the survivors were rewound to, and that they were.
+  if (fs::exists("/usr/share/datasets/fashion-mnist")) {
+    const testing::CliResult r = testing::run_edgeopt(
+        common + "--target-sparsity 0.5 --steps 2 --rewind 0 --limit 128 --batch 64 --json", dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["rewind"], 0);
+    ASSERT_EQ(j["steps"].size(), 2u);
+    EXPECT_EQ(j["steps"][1]["rewound"], true);
+    EXPECT_NEAR(j["steps"][1]["sparsity"].get<double>(), 0.5, 0.001);
+    EXPECT_NE(r.err.find("step 2/2: sparsity 0.5000"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("rewound to epoch 0"), std::string::npos) << r.err;
+    EXPECT_TRUE(fs::exists(out));
   }
   fs::remove_all(dir);
 }

@@ -123,9 +123,9 @@ const CommandRegistrar reg = register_train_command("iterative-prune", [](CLI::A
       ->check(edgeopt::cli::positive_int());
   a->rewind_option = sub.add_option(
       "--rewind", a->rewind,
-      "Lottery ticket: after every prune, reset all weights (biases and BatchNorm statistics "
-      "too) to their values after epoch E of round 1 (0: the input model's), pruned ones "
-      "staying 0; unstructured only, E <= --finetune-epochs");
+      "Lottery ticket: after every prune, reset all weights (BN statistics too) to their "
+      "values after epoch E of round 1 (0: the input model's), pruned ones staying 0. "
+      "Unstructured only; E <= --finetune-epochs");
   return [a] { return run_iterative_prune(*a); };
 });
 
