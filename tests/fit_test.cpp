@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -174,7 +175,8 @@ TEST(FitPlan, EveryCandidateReplaysAsARecipe) {
     bool training_seen = false;
     for (const FitPlanEntry& e : fit_plan(po)) {
       const std::string op = e.step["op"];
-      const bool training = op == "finetune" || op == "distill" || op == "qat" || op == "student";
+      const bool training =
+          op == "finetune" || op == "distill" || op == "qat" || op == "student" || op == "lottery";
       if (training) ++count[op];
       // After the first training step, only training steps and int8 of their models.
       EXPECT_TRUE(!training_seen || training || op == "quantize") << e.name;
@@ -183,10 +185,22 @@ TEST(FitPlan, EveryCandidateReplaysAsARecipe) {
     return count;
   };
   o.train = true;
-  EXPECT_EQ(training_ops(o), (std::map<std::string, int>{{"finetune", 4}, {"qat", 1}}));
+  EXPECT_EQ(training_ops(o),
+            (std::map<std::string, int>{{"finetune", 4}, {"lottery", 1}, {"qat", 1}}));
   o.teacher = "/models/m.onnx";
   EXPECT_EQ(training_ops(o),
-            (std::map<std::string, int>{{"finetune", 4}, {"distill", 1}, {"student", 2}, {"qat", 1}}));
+            (std::map<std::string, int>{
+                {"finetune", 4}, {"lottery", 1}, {"distill", 1}, {"student", 2}, {"qat", 1}}));
+  EXPECT_FALSE(chains.count("lottery-50"));  // not in the plan without training data
+  // The lottery ticket prunes the passes' model to 50% in two rounds, rewinding to its weights.
+  const std::vector<FitPlanEntry> trained = fit_plan(o);
+  auto lottery = std::find_if(trained.begin(), trained.end(),
+                              [](const FitPlanEntry& e) { return e.name == "lottery-50"; });
+  ASSERT_NE(lottery, trained.end());
+  EXPECT_EQ(lottery->parent, "passes");
+  EXPECT_EQ(lottery->step["sparsity"], 0.5);
+  EXPECT_EQ(lottery->step["steps"], 2);
+  EXPECT_EQ(lottery->step["rewind"], 0);
   EXPECT_EQ(fit_plan(o).back().name, "qat");
 }
 
@@ -315,8 +329,8 @@ TEST_F(FitCli, PicksAModelThatMeetsTheLimitsReMeasured) {
     const bool faster = p["host_p50_ms"].get<double>() <= row["p50_ms"].get<double>();
     EXPECT_TRUE(smaller || faster)
         << "lab row '" << row["name"] << "' (" << row["file_bytes"] << " B, " << row["p50_ms"]
-        << " ms) beats the pick '" << pick << "' (" << p["size_bytes"] << " B, "
-        << p["host_p50_ms"] << " ms)";
+        << " ms) beats the pick '" << pick << "' (" << p["size_bytes"] << " B, " << p["host_p50_ms"]
+        << " ms)";
   }
   EXPECT_GE(in_budget, 2);  // the baseline and at least int8
 

@@ -2,8 +2,8 @@
 // that needs no architecture change: graph passes first (every other candidate starts from
 // them), then quantization in each flavour, pruning at several ratios (with fine-tuning when
 // training data is given), sparsity, low-rank, and int8 on top of the pruned models; with
-// training data also distillation from the input model, zoo students and quantization-aware
-// training.
+// training data also the lottery ticket, distillation from the input model, zoo students and
+// quantization-aware training.
 #include <algorithm>
 #include <cstdio>
 #include <tuple>
@@ -85,6 +85,16 @@ std::vector<FitPlanEntry> fit_plan(const FitPlanOptions& o) {
       add(p + "+ft+int8", p + "+ft", int8(o.calib_samples, true, "minmax"));
     }
     add("sparse-50+ft", "sparse-50", finetune);
+    // The lottery ticket at the same sparsity: two rounds of magnitude pruning, the survivors
+    // rewound to the input model's weights (epoch 0) and retrained one epoch each. No int8
+    // child, as for sparse-50: an unstructured sparse model in int8 has the size and latency of
+    // `int8`.
+    nlohmann::json lottery = finetune;
+    lottery["op"] = "lottery";
+    lottery["sparsity"] = 0.5;
+    lottery["steps"] = 2;
+    lottery["rewind"] = 0;
+    add("lottery-50", base, lottery);
     // Knowledge distillation from the input model into the most pruned one, and quantization-
     // aware training of the whole model (int8 with the scales learned, where plain int8 loses
     // accuracy).
@@ -99,9 +109,8 @@ std::vector<FitPlanEntry> fit_plan(const FitPlanOptions& o) {
     // architecture search of the lecture): a LeNet-5 and a half-width ResNet-8, and their int8.
     // Two epochs each; steps that do not apply (not one image input) are skipped.
     if (!o.teacher.empty())
-      for (const auto& [name, arch, width] :
-           {std::tuple{"student-lenet5", "lenet5", 1.0},
-            std::tuple{"student-resnet8-x0.5", "resnet8", 0.5}}) {
+      for (const auto& [name, arch, width] : {std::tuple{"student-lenet5", "lenet5", 1.0},
+                                              std::tuple{"student-resnet8-x0.5", "resnet8", 0.5}}) {
         add(name, base,
             {{"op", "student"},
              {"arch", arch},

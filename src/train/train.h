@@ -61,6 +61,9 @@ struct TrainOptions {
   // Progress: a bar on stderr when it is a terminal; epoch lines go to `log` (stdout in the CLI).
   bool progress = true;
   std::function<void(const std::string&)> log;
+  // Called after every epoch (1-based) with the weights at that point, written back into a copy
+  // of the model (the rewind point of the lottery ticket, src/train/gradual_prune.h).
+  std::function<void(int epoch, const Model& weights)> on_epoch_end;
 };
 
 struct EpochStats {

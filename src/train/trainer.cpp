@@ -436,6 +436,11 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
     std::snprintf(line, sizeof line, "epoch %d/%d  loss %.4f  train top-1 %.4f%s  lr %.5f  %.1f s",
                   st.epoch, o.epochs, st.loss, st.train_top1, val_part, st.lr, st.seconds);
     log(line);
+    if (o.on_epoch_end) {
+      Model snapshot = model;
+      graph.write_back(snapshot);
+      o.on_epoch_end(st.epoch, snapshot);
+    }
     if (!o.checkpoint.empty() && rank == 0) {
       Model snapshot = model;
       graph.write_back(snapshot);

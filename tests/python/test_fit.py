@@ -151,7 +151,7 @@ def test_train_without_edgeopt_train(resnet8, tmp_path, monkeypatch):
 @pytest.mark.skipif(not (BINARY_DIR / "edgeopt-train").exists(),
                     reason="edgeopt built without libtorch (no edgeopt-train)")
 def test_train_adds_fine_tuned_candidates(resnet8, tmp_path):
-    # edgeopt-train fit as a process: fine-tuned, distilled, zoo-student and QAT candidates
+    # edgeopt-train fit as a process: fine-tuned, lottery, distilled, zoo-student and QAT candidates
     # join the search, its log arrives line by line, and the result is the report.json it wrote.
     # 2048 training images with their labels as an .npz: each training candidate takes seconds.
     x = fashion_images(split="train", count=2048)
@@ -162,7 +162,7 @@ def test_train_adds_fine_tuned_candidates(resnet8, tmp_path):
                          train=tmp_path / "train.npz", progress=lines.append, **QUICK)
     names = [c["name"] for c in report["candidates"]]
     assert any(n.endswith("+ft") for n in names), names
-    assert {"prune-50+kd", "prune-50+kd+int8", "qat", "student-lenet5",
+    assert {"prune-50+kd", "prune-50+kd+int8", "qat", "lottery-50", "student-lenet5",
             "student-resnet8-x0.5+int8"} <= set(names), names
     assert report == json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["pick"] is not None and (tmp_path / "out" / "model.onnx").exists()

@@ -7,7 +7,10 @@
 //     fine-tuned with trainable scales), exported as a QDQ int8 model;
 //   "student": the model replaced by a freshly initialised architecture of the zoo (input shape
 //     and classes taken from the model; width multiplier), trained from scratch on the labels
-//     and, with a teacher, on its logits: the small architecture search of the lecture.
+//     and, with a teacher, on its logits: the small architecture search of the lecture;
+//   "lottery": the lottery ticket, `steps` rounds of magnitude pruning towards `sparsity`, each
+//     followed by a rewind of the surviving weights to their values after epoch `rewind` of
+//     round 1 (0: the step's input model) and `epochs` of retraining (src/train/gradual_prune.h).
 // Without training data (no "data" option and no `optimize --train`) a step is skipped and says
 // so in the report, so one recipe serves trained models and random-weight speed demos.
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include "edgeopt/quantize.h"
 #include "edgeopt/recipe.h"
 #include "search/step_options.h"
+#include "train/gradual_prune.h"
 #include "train/train.h"
 
 namespace edgeopt {
@@ -167,8 +171,9 @@ train::ZooOptions student_shape(const Model& m) {
   if (out && (!out->has_shape || out->dims.empty()))
     if (const ValueInfo* v = m.graph.find_value_info(out->name)) out = v;
   if (!out || !out->has_shape || out->dims.empty() || !out->dims.back().is_static())
-    fail_unsupported("student: the number of classes (the last dim of the first output) is not "
-                     "known");
+    fail_unsupported(
+        "student: the number of classes (the last dim of the first output) is not "
+        "known");
   z.classes = out->dims.back().value;
   return z;
 }
@@ -207,13 +212,60 @@ void check_student(const nlohmann::json& o, StepContext& ctx) {
   if (!spec.empty()) ctx.dataset(spec);
 }
 
+// The options of "lottery", checked: the final sparsity, the rounds, the rewind epoch (at most
+// the epochs of a round) and the training of every round.
+train::GradualPruneOptions lottery_options(const nlohmann::json& o) {
+  train::GradualPruneOptions g;
+  g.train = finetune_options(o);
+  g.sparsity = opt_double(o, "sparsity", 0.5);
+  const int64_t steps = opt_int(o, "steps", 3);
+  if (steps < 1 || steps > 1000) fail_input("lottery: \"steps\" must be 1 to 1000");
+  g.steps = static_cast<int>(steps);
+  const int64_t rewind = opt_int(o, "rewind", 0);
+  if (rewind < 0 || rewind > g.train.epochs)
+    fail_input("lottery: \"rewind\" must be 0 to \"epochs\" (", g.train.epochs, "), got ", rewind);
+  g.rewind = static_cast<int>(rewind);
+  train::check_gradual_prune(g);
+  return g;
+}
+
+std::string lottery_step(Model& m, const nlohmann::json& o, StepContext& ctx) {
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (spec.empty()) return "skipped: no training data (--train SPEC)";
+  train::GradualPruneOptions g = lottery_options(o);
+  g.train.progress = true;  // a bar on stderr when it is a terminal, nothing in a log
+  g.train.log = ctx.log;
+  Dataset& data = ctx.dataset(spec);
+  const std::vector<train::PruneRound> rounds = train::gradual_prune(m, data, nullptr, g);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "sparsity %.4f after %d round(s) rewound to epoch %d, each ",
+                rounds.back().sparsity, g.steps, *g.rewind);
+  return buf + trained(g.train, data, rounds.back().epochs);
+}
+
+void check_lottery(const nlohmann::json& o, StepContext& ctx) {
+  lottery_options(o);
+  const std::string spec = opt_string(o, "data", ctx.train_spec);
+  if (!spec.empty()) ctx.dataset(spec);
+}
+
+const StepRegistrar lottery_reg(
+    {"lottery",
+     "lottery ticket: rounds of magnitude pruning, the surviving weights rewound to an early "
+     "epoch and retrained (libtorch)",
+     {"sparsity", "steps", "rewind", "data", "epochs", "lr", "batch", "optimizer", "schedule",
+      "limit", "augment", "seed", "threads"},
+     lottery_step,
+     check_lottery});
+
 const StepRegistrar student_reg(
     {"student",
      "a zoo architecture (arch, width) trained from scratch, distilled from a teacher "
      "(libtorch)",
      {"arch", "width", "teacher", "alpha", "temperature", "data", "epochs", "lr", "batch",
       "optimizer", "schedule", "limit", "augment", "seed", "threads"},
-     student_step, check_student});
+     student_step,
+     check_student});
 
 const StepRegistrar distill_reg(
     {"distill",
@@ -221,14 +273,16 @@ const StepRegistrar distill_reg(
      "(libtorch)",
      {"teacher", "alpha", "temperature", "data", "epochs", "lr", "batch", "optimizer", "schedule",
       "limit", "augment", "seed", "threads"},
-     distill_step, check_distill});
+     distill_step,
+     check_distill});
 
-const StepRegistrar qat_reg(
-    {"qat",
-     "quantization-aware training, exported as QDQ int8 (libtorch)",
-     {"calibration", "samples", "reduce_range", "data", "epochs", "lr", "batch", "optimizer",
-      "schedule", "limit", "augment", "seed", "threads"},
-     qat_step, check_qat});
+const StepRegistrar qat_reg({"qat",
+                             "quantization-aware training, exported as QDQ int8 (libtorch)",
+                             {"calibration", "samples", "reduce_range", "data", "epochs", "lr",
+                              "batch", "optimizer", "schedule", "limit", "augment", "seed",
+                              "threads"},
+                             qat_step,
+                             check_qat});
 
 const StepRegistrar finetune_reg(
     {"finetune",
