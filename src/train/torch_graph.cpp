@@ -297,9 +297,10 @@ class Executor {
         torch::batch_norm(x(), in(1), in(2), in(3), in(4), training_, 1.0 - momentum, eps, false)};
   }
 
-  // Batch statistics of the global batch of a data-parallel job, in two passes as torch's own
-  // batch norm computes them: mean = Σx / N, then var = Σ(x − mean)² / N, each sum taken over
-  // the ranks (differentiably). Running statistics as torch: the unbiased variance.
+  // Batch statistics of the global batch of a data-parallel job: Σx and Σx² per channel, summed
+  // in double and over the ranks in one all-reduce (differentiable: one more in the backward
+  // pass), then mean = Σx / N and var = Σx² / N − mean². Running statistics as torch: the
+  // unbiased variance.
   TensorList sync_batch_norm(double eps, double momentum) {
     const torch::Tensor& v = x();
     const int64_t channels = v.size(1);
@@ -307,20 +308,22 @@ class Executor {
     for (int64_t d = 2; d < v.dim(); ++d) dims.push_back(d);
     shape[1] = channels;
     const SumAcrossRanks& sum = *sum_across_ranks_;
-    const torch::Tensor local = torch::full({1}, static_cast<double>(v.numel() / channels),
-                                            v.options().requires_grad(false));
-    const torch::Tensor sums = sum(torch::cat({v.sum(dims), local}));
-    const torch::Tensor count = sums.narrow(0, channels, 1).detach();
+    const torch::Tensor local =
+        torch::full({1}, static_cast<double>(v.numel() / channels), torch::kDouble);
+    const torch::Tensor sums = sum(torch::cat(
+        {v.sum(dims, false, torch::kDouble), v.square().sum(dims, false, torch::kDouble), local}));
+    const torch::Tensor count = sums.narrow(0, 2 * channels, 1).detach();
     const torch::Tensor mean = sums.narrow(0, 0, channels) / count;
-    const torch::Tensor centered = v - mean.reshape(shape);
-    const torch::Tensor var = sum(centered.square().sum(dims)) / count;
-    torch::Tensor y = centered * torch::rsqrt(var + eps).reshape(shape);
+    const torch::Tensor var = sums.narrow(0, channels, channels) / count - mean.square();
+    torch::Tensor y = (v - mean.to(v.dtype()).reshape(shape)) *
+                      torch::rsqrt(var + eps).to(v.dtype()).reshape(shape);
     if (has(1)) y = y * in(1).reshape(shape);
     if (has(2)) y = y + in(2).reshape(shape);
     torch::NoGradGuard no_grad;  // the running statistics are not differentiated
     const double n = count.item<double>();
-    in(3).mul_(momentum).add_(mean.detach(), 1 - momentum);
-    in(4).mul_(momentum).add_(var.detach() * (n / std::max(1.0, n - 1)), 1 - momentum);
+    in(3).mul_(momentum).add_(mean.detach().to(in(3).dtype()), 1 - momentum);
+    in(4).mul_(momentum).add_((var.detach() * (n / std::max(1.0, n - 1))).to(in(4).dtype()),
+                              1 - momentum);
     return {y};
   }
 

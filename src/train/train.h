@@ -51,12 +51,12 @@ struct TrainOptions {
   // [−weight_qmax, weight_qmax] (63: 7-bit weights).
   bool train_quant_scales = false;
   int weight_qmax = 127;
-  // Data-parallel jobs (see train_model): BatchNormalization takes the statistics of the
-  // global batch (synchronised, 4 small all-reduces per BN node and step) or, with
-  // sync_bn = false, of each rank's share (per-rank statistics, as DistributedDataParallel
-  // without SyncBatchNorm: scales to more ranks, no longer equals one process; the model keeps
-  // rank 0's running statistics). Gradients are all-reduced in buckets of bucket_mb MiB.
-  bool sync_bn = true;
+  // Data-parallel jobs (see train_model): BatchNormalization takes the statistics of each
+  // rank's share of the batch (as DistributedDataParallel without SyncBatchNorm; the model keeps
+  // rank 0's running statistics) or, with sync_bn, of the global batch (synchronised: two small
+  // blocking all-reduces per BN node and step, latency-bound; equals one process). Gradients are
+  // all-reduced in buckets of bucket_mb MiB.
+  bool sync_bn = false;
   double bucket_mb = 4;
   // Progress: a bar on stderr when it is a terminal; epoch lines go to `log` (stdout in the CLI).
   bool progress = true;
@@ -79,10 +79,11 @@ struct EpochStats {
 //
 // Run as a rank of a data-parallel job (WORLD_SIZE > 1 in the environment, see WorldInfo), it
 // trains together with the other ranks: `batch` is the global batch, split across the ranks
-// (rank r takes samples r, r + W, ... of each batch, as torch's DistributedSampler does), the
-// gradients are summed across ranks, BatchNormalization uses the statistics of the global batch
-// (synchronised), and the result equals a one-process run over the same global batches, up to
-// the order of float additions. Dropout masks differ per rank. Only rank 0 logs and writes
+// (rank r takes samples r, r + W, ... of each batch, as torch's DistributedSampler does) and the
+// gradients are summed across ranks. BatchNormalization uses each rank's statistics unless
+// sync_bn. For models without BatchNormalization, or with sync_bn, the result equals a
+// one-process run over the same global batches, up to the order of float additions. Dropout
+// masks differ per rank. Only rank 0 logs and writes
 // checkpoints; every rank returns the same model and figures.
 std::vector<EpochStats> train_model(Model& model, Dataset& train, Dataset* val,
                                     const TrainOptions& options);

@@ -5,6 +5,7 @@
 // every epoch, so an epoch depends only on the weights and optimizer state it starts from. A
 // checkpoint stores exactly those (weights in ONNX as f32, optimizer moments, step counter),
 // which makes a resumed run identical to an uninterrupted one.
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -262,6 +263,16 @@ class ProgressBar {
   bool on_;
 };
 
+// torch::set_num_threads sets OpenMP's threads, not those of the BLAS behind Debian's libtorch:
+// OpenBLAS (pthreads) starts one thread per core, which spin between calls. Two ranks of a
+// data-parallel job on two cores then ran 4 BLAS threads, and a one-process run spent 25% of its
+// CPU time in the kernel (sched_yield). When the BLAS is OpenBLAS, its threads follow --threads.
+void set_blas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    f(threads);
+}
+
 }  // namespace
 
 double cubic_sparsity(double final_sparsity, int step, int steps) {
@@ -280,6 +291,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
   if (o.alpha < 0 || o.alpha > 1) fail_input("distillation: --alpha must be in [0, 1]");
   if (o.temperature <= 0) fail_input("distillation: --temperature must be positive");
   torch::set_num_threads(std::max(1, o.threads));
+  set_blas_threads(std::max(1, o.threads));
   // A rank of a data-parallel job (joined here on the first call), or null.
   ProcessGroup* const pg = group();
   const int rank = pg ? pg->rank() : 0, ranks = pg ? pg->size() : 1;
@@ -459,6 +471,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
 
 double evaluate_top1(const Model& model, Dataset& data, int64_t limit, int threads) {
   torch::set_num_threads(std::max(1, threads));
+  set_blas_threads(std::max(1, threads));
   TorchGraph graph(model);
   return accuracy(graph, load_samples(data, limit));
 }

@@ -112,9 +112,9 @@ inline void add_train_options(CLI::App& sub, TrainArgs& a, int default_epochs, d
   sub.add_option("--bucket-mb", a.opt.bucket_mb,
                  "Data-parallel jobs (edgeopt launch): gradient all-reduce bucket size, MiB")
       ->check(edgeopt::cli::real(0.001, 4096));
-  sub.add_flag(
-      "--local-bn", [&a](int64_t) { a.opt.sync_bn = false; },
-      "Data-parallel jobs: BatchNormalization statistics per rank, not synchronised");
+  sub.add_flag("--sync-bn", a.opt.sync_bn,
+               "Data-parallel jobs: BatchNormalization statistics of the global batch, not of "
+               "each rank's share");
   sub.add_flag("--json", a.json,
                "Print one JSON object at the end (epochs, figures); the log goes to stderr");
   a.opt.log = [&a](const std::string& line) {
