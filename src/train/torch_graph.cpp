@@ -310,8 +310,8 @@ class Executor {
     const SumAcrossRanks& sum = *sum_across_ranks_;
     const torch::Tensor local =
         torch::full({1}, static_cast<double>(v.numel() / channels), torch::kDouble);
-    const torch::Tensor sums = sum(torch::cat(
-        {v.sum(dims, false, torch::kDouble), v.square().sum(dims, false, torch::kDouble), local}));
+    const torch::Tensor vd = v.to(torch::kDouble);
+    const torch::Tensor sums = sum(torch::cat({vd.sum(dims), vd.square().sum(dims), local}));
     const torch::Tensor count = sums.narrow(0, 2 * channels, 1).detach();
     const torch::Tensor mean = sums.narrow(0, 0, channels) / count;
     const torch::Tensor var = sums.narrow(0, channels, channels) / count - mean.square();
