@@ -73,6 +73,9 @@ struct EpochStats {
   double val_top1 = -1;  // < 0 without a validation set
   double lr = 0;         // at the end of the epoch
   double seconds = 0;
+  // Training samples this process read from the data set in the epoch: the whole set once in
+  // one process (epoch 1), this rank's share of every epoch in a data-parallel job.
+  int64_t samples_read = 0;
 };
 
 // Trains `model` in place (initializers updated). `val` may be null.

@@ -50,6 +50,24 @@ Samples load_samples(Dataset& data, int64_t limit) {
   return {torch::cat(xs), torch::cat(ys)};
 }
 
+// The samples at `indices` (ascending, below data.size()), read run by run of consecutive
+// indices, in chunks: a rank of a data-parallel job reads its share of an epoch, not the set.
+Samples read_rows(Dataset& data, const std::vector<int64_t>& indices) {
+  std::vector<torch::Tensor> xs, ys;
+  constexpr int64_t kChunk = 4096;
+  for (size_t i = 0; i < indices.size();) {
+    size_t j = i + 1;
+    while (j < indices.size() && indices[j] == indices[j - 1] + 1 &&
+           static_cast<int64_t>(j - i) < kChunk)
+      ++j;
+    Batch batch = data.read(indices[i], static_cast<int64_t>(j - i));
+    xs.push_back(to_torch(batch.x).to(torch::kFloat));
+    ys.push_back(to_torch(batch.y).to(torch::kLong));
+    i = j;
+  }
+  return {torch::cat(xs), torch::cat(ys)};
+}
+
 std::string shape_text(const ValueInfo& input) {
   std::string s;
   for (size_t i = 0; i < input.dims.size(); ++i) {
@@ -360,10 +378,20 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
     teacher_input = teacher->inputs().at(0);
   }
 
-  Samples train = load_samples(train_data, o.limit);
+  // One process holds the training set in memory; a rank of a data-parallel job reads only its
+  // share of each epoch's batches, at the start of the epoch (row_of: sample → row of `train`).
+  const int64_t n = o.limit > 0 ? std::min(o.limit, train_data.size()) : train_data.size();
+  if (n <= 0) fail_input("training: the dataset ", train_data.describe(), " is empty");
+  require_labels(train_data, "training");
+  Samples train;
+  std::vector<int64_t> row_of;
+  if (!pg) {
+    train = load_samples(train_data, o.limit);
+    row_of.resize(n);
+    for (int64_t i = 0; i < n; ++i) row_of[i] = i;
+  }
   Samples valid;
   if (val) valid = load_samples(*val, o.val_limit);
-  const int64_t n = train.x.size(0);
   const int64_t steps_per_epoch = (n + o.batch - 1) / o.batch;
   const int64_t total_steps = steps_per_epoch * o.epochs;
 
@@ -378,6 +406,20 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
     torch::manual_seed(o.seed * 7919ULL + static_cast<uint64_t>(epoch) +
                        static_cast<uint64_t>(rank) * 104729ULL);
     const std::vector<int64_t> order = permutation(n, rng);
+    int64_t samples_read = epoch == start_epoch && !pg ? n : 0;
+    if (pg) {
+      std::vector<int64_t> share;
+      for (int64_t s = 0; s < steps_per_epoch; ++s) {
+        const int64_t b = s * o.batch, count = std::min(o.batch, n - b);
+        if (count < std::max(2, ranks)) continue;
+        for (int64_t j = rank; j < count; j += ranks) share.push_back(order[b + j]);
+      }
+      std::sort(share.begin(), share.end());
+      train = read_rows(train_data, share);
+      row_of.assign(n, -1);
+      for (size_t r = 0; r < share.size(); ++r) row_of[share[r]] = static_cast<int64_t>(r);
+      samples_read = static_cast<int64_t>(share.size());
+    }
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     double lr = o.lr;
@@ -387,7 +429,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
       if (count < std::max(2, ranks)) continue;
       // This rank's samples of the global batch: positions rank, rank + ranks, ...
       std::vector<int64_t> mine;
-      for (int64_t j = rank; j < count; j += ranks) mine.push_back(order[b + j]);
+      for (int64_t j = rank; j < count; j += ranks) mine.push_back(row_of[order[b + j]]);
       const int64_t local = static_cast<int64_t>(mine.size());
       torch::Tensor idx = torch::tensor(mine, torch::kLong);
       torch::Tensor x = train.x.index_select(0, idx), y = train.y.index_select(0, idx);
@@ -439,6 +481,7 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
     st.loss = loss_sum / std::max<int64_t>(1, seen);
     st.train_top1 = static_cast<double>(correct) / std::max<int64_t>(1, seen);
     st.lr = lr;
+    st.samples_read = samples_read;
     if (val) st.val_top1 = accuracy(graph, valid, pg);
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     history.push_back(st);

@@ -66,12 +66,13 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-// Runs a shell command line from the build folder; stdout is dropped, stderr kept.
-Outcome sh(const std::string& cmd) {
+// Runs a shell command line from the build folder; stderr is kept, stdout too into `out` when
+// given (else dropped).
+Outcome sh(const std::string& cmd, const fs::path& out = "/dev/null") {
   const fs::path err = scratch() / "stderr";
   const auto t0 = std::chrono::steady_clock::now();
-  const int st =
-      std::system(("cd " + kBin + " && " + cmd + " >/dev/null 2>" + err.string()).c_str());
+  const int st = std::system(
+      ("cd " + kBin + " && " + cmd + " >" + out.string() + " 2>" + err.string()).c_str());
   Outcome r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -128,6 +129,33 @@ TEST(DataParallel, TwoRanksGiveTheWeightsOfOneProcess) {
                 .exit_code,
             0);
   EXPECT_LE(max_difference(one, three), 1e-5);
+}
+
+TEST(DataParallel, EachRankReadsItsShareOfEveryEpoch) {
+  // 640 samples, 2 epochs: one process reads the set once; each of 2 ranks reads the 320
+  // samples of its share of each epoch (the --json of rank 0).
+  const std::string args = " --data fashion-mnist:train --limit 640 --batch 32 --epochs 2 --json";
+  const fs::path one = scratch() / "read_1.json", two = scratch() / "read_2.json";
+  ASSERT_EQ(sh("./edgeopt-train train " + lenet().string() + " -o " +
+                   (scratch() / "read_1.onnx").string() + args,
+               one)
+                .exit_code,
+            0);
+  const Outcome r = sh("./edgeopt launch -n 2 -- edgeopt-train train " + lenet().string() + " -o " +
+                           (scratch() / "read_2.onnx").string() + args,
+                       two);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json a = nlohmann::json::parse(slurp(one)), b = nlohmann::json::parse(slurp(two));
+  ASSERT_EQ(a.at("epochs").size(), 2u);
+  ASSERT_EQ(b.at("epochs").size(), 2u);
+  EXPECT_EQ(a.at("epochs")[0].at("samples_read"), 640);
+  EXPECT_EQ(a.at("epochs")[1].at("samples_read"), 0);
+  EXPECT_EQ(b.at("epochs")[0].at("samples_read"), 320);
+  EXPECT_EQ(b.at("epochs")[1].at("samples_read"), 320);
+  // Same losses: the shards hold exactly the samples the batches need.
+  for (int e = 0; e < 2; ++e)
+    EXPECT_NEAR(a.at("epochs")[e].at("loss").get<double>(),
+                b.at("epochs")[e].at("loss").get<double>(), 1e-5);
 }
 
 TEST(DataParallel, BatchNormalizationStatisticsAreThoseOfTheGlobalBatch) {

@@ -48,11 +48,9 @@ inline nlohmann::json result_json(const std::string& command, const TrainArgs& a
                                   nlohmann::json extra = nlohmann::json::object()) {
   nlohmann::json e = nlohmann::json::array();
   for (const train::EpochStats& s : epochs) {
-    nlohmann::json x = {{"epoch", s.epoch},
-                        {"loss", s.loss},
-                        {"train_top1", s.train_top1},
-                        {"lr", s.lr},
-                        {"seconds", s.seconds}};
+    nlohmann::json x = {{"epoch", s.epoch},           {"loss", s.loss},
+                        {"train_top1", s.train_top1}, {"lr", s.lr},
+                        {"seconds", s.seconds},       {"samples_read", s.samples_read}};
     if (s.val_top1 >= 0) x["val_top1"] = s.val_top1;
     e.push_back(x);
   }
