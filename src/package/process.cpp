@@ -1,6 +1,8 @@
 #include "package/process.h"
 
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +66,22 @@ std::optional<fs::path> find_program(const std::string& name) {
     start = end + 1;
   }
   return std::nullopt;
+}
+
+int free_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail(ErrorKind::kInternal, "socket: ", std::strerror(errno));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  if (port == 0) fail(ErrorKind::kInternal, "no free TCP port on 127.0.0.1");
+  return port;
 }
 
 }  // namespace edgeopt::package

@@ -1,5 +1,6 @@
 // Running the external tools a bundle is made with (the dynamic loader's --list, patchelf, strip,
-// the bundle's build.sh, its example under qemu): argv in, exit code and output back.
+// the bundle's build.sh, its example under qemu): argv in, exit code and output back. And a free
+// port for the processes of a data-parallel job.
 #pragma once
 
 #include <filesystem>
@@ -21,5 +22,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, bool capture_std
 
 // The program's path when it is on PATH.
 std::optional<std::filesystem::path> find_program(const std::string& name);
+
+// A TCP port of 127.0.0.1 that is free now, for a rendezvous another process binds a moment
+// later (edgeopt launch, the fit-worker tests). Throws Error (internal) when there is none.
+int free_tcp_port();
 
 }  // namespace edgeopt::package

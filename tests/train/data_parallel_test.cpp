@@ -4,9 +4,7 @@
 // within seconds when a rank dies or a peer never joins. The reference is the one-process run
 // of the same command (train_model without a process group, torch's own batch norm).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 #include <vector>
 
 #include "edgeopt/onnx_io.h"
+#include "package/process.h"
 #include "train/train.h"
 
 namespace edgeopt::train {
@@ -313,20 +312,6 @@ namespace {
 
 // ---- fit across workers ---------------------------------------------------------------------
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
 // Starts `edgeopt ARGS...` in the background, stderr to `err`; returns its pid.
 pid_t spawn(const std::vector<std::string>& args, const fs::path& err) {
   const pid_t pid = fork();
@@ -405,7 +390,7 @@ const nlohmann::json& local_fit() {
 }
 
 TEST(FitWorkers, TwoWorkersFindWhatOneProcessFinds) {
-  const std::string address = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(package::free_tcp_port());
   const pid_t w1 = spawn({"fit-worker", address}, scratch() / "w1.err");
   const pid_t w2 = spawn({"fit-worker", address}, scratch() / "w2.err");
   std::vector<std::string> args = fit_args(scratch() / "fit_two");
@@ -421,7 +406,7 @@ TEST(FitWorkers, TwoWorkersFindWhatOneProcessFinds) {
 }
 
 TEST(FitWorkers, ALostWorkerLosesOnlyItsCandidate) {
-  const std::string address = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(package::free_tcp_port());
   const fs::path a_err = scratch() / "wa.err";
   const pid_t a = spawn({"fit-worker", address}, a_err);
   const pid_t b = spawn({"fit-worker", address}, scratch() / "wb.err");
@@ -448,7 +433,7 @@ TEST(FitWorkers, ALostWorkerLosesOnlyItsCandidate) {
 }
 
 TEST(FitWorkers, NoWorkerAndBadAddressesFailWithOneLine) {
-  const std::string address = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(package::free_tcp_port());
   std::vector<std::string> args = fit_args(scratch() / "fit_none");
   const std::string line = "EDGEOPT_JOIN_TIMEOUT=3 ./edgeopt";
   std::string cmd = line;

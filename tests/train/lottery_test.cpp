@@ -19,6 +19,7 @@
 #include "edgeopt/session.h"
 #include "train/gradual_prune.h"
 #include "train/train.h"
+#include "train_test_util.h"
 
 namespace edgeopt {
 namespace {
@@ -194,14 +195,6 @@ TEST_F(LotteryTicket, RewindZeroRestartsFromTheInputModel) {
   EXPECT_NEAR(double(zeros) / double(numel), 0.7, 0.001);
 }
 
-double top1(const Model& m, int64_t limit) {
-  auto data = open_dataset("fashion-mnist:test");
-  EvalOptions eo;
-  eo.limit = limit;
-  Session s(m);
-  return evaluate(s, *data, eo).metrics.top1();
-}
-
 // The recipe step on the bundled ResNet-8 (92.8% on these 1000 test images) at 80% sparsity:
 // one-shot magnitude pruning to 80% loses most of the accuracy; three lottery rounds of one
 // epoch on 4096 images bring it back to 87.4% (measured; floor 85%).
@@ -220,14 +213,14 @@ TEST_F(LotteryTicket, RecipeStepReachesTheSparsityAndKeepsTheAccuracy) {
   PruneOptions po;
   po.sparsity = 0.8;
   prune_unstructured(one_shot, po);
-  const double shot = top1(one_shot, 1000);
+  const double shot = train::fashion_top1(one_shot, 1000);
   std::printf("input %.3f, one-shot 80%% %.3f, lottery 80%% %.3f (%s)\n", *rep.rows[0].top1, shot,
               *rep.rows[1].top1, rep.rows[1].summary.c_str());
   EXPECT_NE(rep.rows[1].summary.find("rewound to epoch 0"), std::string::npos);
   const auto [zeros, numel] = conv_sparsity(ticket);
   EXPECT_NEAR(double(zeros) / double(numel), 0.8, 0.001);
   EXPECT_EQ(rep.rows[1].macs, rep.rows[0].macs);  // unstructured: the structure is kept
-  EXPECT_DOUBLE_EQ(top1(ticket, 1000), *rep.rows[1].top1);
+  EXPECT_DOUBLE_EQ(train::fashion_top1(ticket, 1000), *rep.rows[1].top1);
   EXPECT_GT(*rep.rows[1].top1, 0.85);
   EXPECT_GT(*rep.rows[1].top1, shot + 0.1);
 }

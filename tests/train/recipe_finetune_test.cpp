@@ -9,12 +9,12 @@
 #include <filesystem>
 
 #include "edgeopt/error.h"
-#include "edgeopt/inspect.h"
-
 #include "edgeopt/eval.h"
+#include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/recipe.h"
 #include "edgeopt/session.h"
+#include "train_test_util.h"
 
 namespace edgeopt {
 namespace {
@@ -80,14 +80,6 @@ TEST(RecipeFinetune, KeepsUnstructuredZerosAndSkipsWithoutData) {
   EXPECT_TRUE(changed);
 }
 
-double top1(const Model& m, int64_t limit) {
-  auto data = open_dataset("fashion-mnist:test");
-  EvalOptions eo;
-  eo.limit = limit;
-  Session s(m);
-  return evaluate(s, *data, eo).metrics.top1();
-}
-
 // The bundled model's file (the teacher), and recipe options that train on Fashion-MNIST and
 // evaluate on 500 test images.
 std::string teacher_path() {
@@ -106,7 +98,8 @@ RecipeOptions train_and_eval() {
 TEST(RecipeDistill, PrunedStudentRecoversFromTheTeacher) {
   const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
       {"op": "prune", "name": "pruned", "structured": true, "ratio": 0.3},
-      {"op": "distill", "name": "distilled", "teacher": ")" + teacher_path() + R"(",
+      {"op": "distill", "name": "distilled", "teacher": ")" +
+                                                      teacher_path() + R"(",
        "epochs": 1, "optimizer": "adamw", "lr": 0.002, "limit": 4096}]})"));
   Model student;
   const RecipeReport rep = run_recipe(bundled(), "fashion_resnet", r, train_and_eval(), &student);
@@ -116,7 +109,7 @@ TEST(RecipeDistill, PrunedStudentRecoversFromTheTeacher) {
   EXPECT_NE(rep.rows[2].summary.find("distilled from"), std::string::npos);
   EXPECT_GT(*rep.rows[2].top1, *rep.rows[1].top1 + 0.3);
   EXPECT_EQ(rep.rows[2].macs, rep.rows[1].macs);
-  EXPECT_DOUBLE_EQ(top1(student, 500), *rep.rows[2].top1);
+  EXPECT_DOUBLE_EQ(train::fashion_top1(student, 500), *rep.rows[2].top1);
 }
 
 TEST(RecipeQat, QdqInt8NearTheFloatModel) {
@@ -130,12 +123,13 @@ TEST(RecipeQat, QdqInt8NearTheFloatModel) {
               rep.rows[1].summary.c_str());
   EXPECT_GT(*rep.rows[1].top1, *rep.rows[0].top1 - 0.02);
   EXPECT_GT(inspect_model(q, 1).quantized_share, 0.9);  // QDQ around every conv and gemm
-  EXPECT_DOUBLE_EQ(top1(q, 500), *rep.rows[1].top1);
+  EXPECT_DOUBLE_EQ(train::fashion_top1(q, 500), *rep.rows[1].top1);
 }
 
 TEST(RecipeStudent, ZooArchitectureTrainedFromTheTeacher) {
   const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": [
-      {"op": "student", "name": "lenet", "arch": "lenet5", "teacher": ")" + teacher_path() +
+      {"op": "student", "name": "lenet", "arch": "lenet5", "teacher": ")" +
+                                                      teacher_path() +
                                                       R"(",
        "epochs": 1, "optimizer": "adamw", "lr": 0.003, "limit": 16384, "seed": 1}]})"));
   Model student;
@@ -144,20 +138,20 @@ TEST(RecipeStudent, ZooArchitectureTrainedFromTheTeacher) {
   std::printf("teacher %.3f, lenet5 student %.3f (%s)\n", *rep.rows[0].top1, *rep.rows[1].top1,
               rep.rows[1].summary.c_str());
   EXPECT_NE(rep.rows[1].summary.find("lenet5"), std::string::npos);
-  EXPECT_GT(*rep.rows[1].top1, 0.6);           // trained, not random (0.1)
+  EXPECT_GT(*rep.rows[1].top1, 0.6);              // trained, not random (0.1)
   EXPECT_LT(rep.rows[1].macs, rep.rows[0].macs);  // another, smaller architecture
-  EXPECT_DOUBLE_EQ(top1(student, 500), *rep.rows[1].top1);
+  EXPECT_DOUBLE_EQ(train::fashion_top1(student, 500), *rep.rows[1].top1);
 }
 
 TEST(RecipeTrainingSteps, BadOptionsRefusedBeforeWork) {
   RecipeOptions o;
   o.train_spec = "fashion-mnist:train";
-  for (const std::string& steps : std::vector<std::string>
-       {R"([{"op": "distill", "epochs": 1}])",
-        R"([{"op": "distill", "teacher": "/no/such/teacher.onnx"}])",
-        R"([{"op": "distill", "teacher": ")" + teacher_path() + R"(", "alpha": 2}])",
-        R"([{"op": "qat", "samples": 0}])", R"([{"op": "qat", "epochs": "many"}])",
-        R"([{"op": "student", "arch": "transformer"}])", R"([{"op": "student", "width": 0}])"}) {
+  for (const std::string& steps : std::vector<std::string>{
+           R"([{"op": "distill", "epochs": 1}])",
+           R"([{"op": "distill", "teacher": "/no/such/teacher.onnx"}])",
+           R"([{"op": "distill", "teacher": ")" + teacher_path() + R"(", "alpha": 2}])",
+           R"([{"op": "qat", "samples": 0}])", R"([{"op": "qat", "epochs": "many"}])",
+           R"([{"op": "student", "arch": "transformer"}])", R"([{"op": "student", "width": 0}])"}) {
     const Recipe r = parse_recipe(nlohmann::json::parse(R"({"steps": )" + steps + "}"));
     try {
       run_recipe(bundled(), "m", r, o, nullptr);

@@ -11,10 +11,8 @@
 // --master H` is what those commands carry.
 //
 // COMMAND `edgeopt` or `edgeopt-train` is the program next to this one.
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +30,7 @@
 #include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
+#include "package/process.h"
 
 extern char** environ;
 
@@ -50,23 +49,6 @@ struct LaunchArgs {
 
 volatile sig_atomic_t g_signal = 0;
 void on_signal(int sig) { g_signal = sig; }
-
-// A TCP port free on this machine now (the rendezvous binds it a moment later).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fail(ErrorKind::kInternal, "launch: socket: ", std::strerror(errno));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  if (port == 0) fail(ErrorKind::kInternal, "launch: no free TCP port on 127.0.0.1");
-  return port;
-}
 
 std::string quoted(const std::string& s) {
   if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -113,7 +95,7 @@ int run_launch(LaunchArgs& a) {
   if (a.node_rank >= a.nodes)
     fail_input("launch: --node-rank ", a.node_rank, " must be below --nodes ", a.nodes);
   if (a.nodes > 1 && a.port == 0) fail_input("launch: a job on several hosts needs --port");
-  const int port = a.port ? a.port : free_port();
+  const int port = a.port ? a.port : package::free_tcp_port();
   const int world = a.ranks * a.nodes;
 
   // The program: edgeopt and edgeopt-train are the ones next to this program.
