@@ -576,8 +576,10 @@ FitTaskRunner::FitTaskRunner(const nlohmann::json& config, const std::string& ba
   Impl& m = *impl_;
   m.config = config;
   m.log = std::move(log);
-  char tmpl[] = "/tmp/edgeopt-fit-worker-XXXXXX";
-  if (!mkdtemp(tmpl)) fail(ErrorKind::kInternal, "fit worker: cannot create a temporary folder");
+  std::string tmpl = (fs::temp_directory_path() / "edgeopt-fit-worker-XXXXXX").string();
+  if (!mkdtemp(tmpl.data()))
+    fail(ErrorKind::kInternal, "fit worker: cannot create a temporary folder in ",
+         fs::temp_directory_path().string());
   m.dir = tmpl;
   m.ctx.dataset = [&m](const std::string& spec) -> Dataset& { return m.dataset(spec); };
   m.ctx.log = [&m](const std::string& line) {
