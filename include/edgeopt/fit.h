@@ -147,7 +147,8 @@ class FitTaskRunner {
   FitTaskRunner(const nlohmann::json& config, const std::string& baseline,
                 std::function<void(const std::string&)> log = {});
   ~FitTaskRunner();
-  // `model`: the bytes of a candidate by name (a parent, the model to evaluate).
+  // `model`: the bytes of a candidate by name (a parent, the model to evaluate), asked only for
+  // models this worker has not built or fetched before.
   FitTaskOutput run(const nlohmann::json& task,
                     const std::function<std::string(const std::string& name)>& model);
 

@@ -120,6 +120,21 @@ void accuracy_from_json(FitCandidate& c, const nlohmann::json& j) {
   c.eval_count = j.at("eval_count").get<int64_t>();
 }
 
+// What inspect_into measured, to and from a worker's result.
+void file_json(const FitCandidate& c, nlohmann::json& j) {
+  j["size_bytes"] = c.size_bytes;
+  j["deflated_bytes"] = c.deflated_bytes;
+  j["params"] = c.params;
+  j["macs"] = c.macs;
+}
+
+void file_from_json(FitCandidate& c, const nlohmann::json& j) {
+  c.size_bytes = j.at("size_bytes").get<int64_t>();
+  c.deflated_bytes = j.at("deflated_bytes").get<int64_t>();
+  c.params = j.at("params").get<int64_t>();
+  c.macs = j.at("macs").get<int64_t>();
+}
+
 class Search {
  public:
   Search(const Model& model, const FitOptions& o) : model_(model), o_(o) {}
@@ -350,10 +365,7 @@ void Search::build_on_workers(const std::vector<FitPlanEntry>& plan,
       FitCandidate c = planned(e);
       const fs::path file = o_.work_dir / (file_stem(e.name) + ".onnx");
       write_file_atomic(file, out[j].model_bytes);
-      c.size_bytes = res.at("size_bytes").get<int64_t>();
-      c.deflated_bytes = res.at("deflated_bytes").get<int64_t>();
-      c.params = res.at("params").get<int64_t>();
-      c.macs = res.at("macs").get<int64_t>();
+      file_from_json(c, res);
       accuracy_from_json(c, res);
       set_device_figures(c, {o_.bench(file, o_.quick_runs, o_.quick_warmup)});
       c.stage = "subset";
@@ -559,9 +571,13 @@ struct FitTaskRunner::Impl {
     if (it == datasets.end()) it = datasets.emplace(spec, open_dataset(spec)).first;
     return *it->second;
   }
-  Model model_from(const std::string& bytes, const std::string& name) {
-    const fs::path file = dir / (file_stem(name) + ".onnx");
-    write_file_atomic(file, bytes);
+  fs::path file_of(const std::string& name) const { return dir / (file_stem(name) + ".onnx"); }
+  // The model of candidate `name`: the copy here when this worker built or fetched it before,
+  // else its bytes from `fetch`.
+  Model model(const std::string& name,
+              const std::function<std::string(const std::string&)>& fetch) {
+    const fs::path file = file_of(name);
+    if (!fs::exists(file)) write_file_atomic(file, fetch(name));
     return load_model(file);
   }
   ~Impl() {
@@ -588,7 +604,8 @@ FitTaskRunner::FitTaskRunner(const nlohmann::json& config, const std::string& ba
   m.ctx.calibration_spec = config.at("calib_spec").get<std::string>();
   m.ctx.train_spec = config.at("train_spec").get<std::string>();
   require_labels(m.dataset(config.at("eval_spec").get<std::string>()), "fit --eval");
-  m.baseline = std::make_unique<Session>(m.model_from(baseline, "baseline"));
+  write_file_atomic(m.file_of("baseline"), baseline);
+  m.baseline = std::make_unique<Session>(load_model(m.file_of("baseline")));
 }
 
 FitTaskRunner::~FitTaskRunner() = default;
@@ -604,7 +621,7 @@ FitTaskOutput FitTaskRunner::run(const nlohmann::json& task,
   c.name = name;
   FitTaskOutput out;
   if (kind == "eval") {
-    Session s(m.model_from(model(name), name));
+    Session s(m.model(name, model));
     evaluate_into(c, s, eval, m.baseline.get(), limit);
     out.result = accuracy_json(c);
     return out;
@@ -622,11 +639,10 @@ FitTaskOutput FitTaskRunner::run(const nlohmann::json& task,
   // The input model's file on the coordinator (a distilled candidate's teacher) is the copy here.
   for (auto& [key, value] : options.items())
     if (value.is_string() && value.get<std::string>() == m.config.at("model_path"))
-      value = (m.dir / "baseline.onnx").string();
-  const fs::path file = m.dir / (file_stem(name) + ".onnx");
+      value = m.file_of("baseline").string();
+  const fs::path file = m.file_of(name);
   try {
-    Model built =
-        parent.empty() ? load_model(m.dir / "baseline.onnx") : m.model_from(model(parent), parent);
+    Model built = m.model(parent.empty() ? "baseline" : parent, model);
     step->run(built, options, m.ctx);
     save_model(built, file);
   } catch (const Error& err) {
@@ -639,10 +655,7 @@ FitTaskOutput FitTaskRunner::run(const nlohmann::json& task,
   Session s(saved);
   evaluate_into(c, s, eval, m.baseline.get(), limit);
   out.result = accuracy_json(c);
-  out.result["size_bytes"] = c.size_bytes;
-  out.result["deflated_bytes"] = c.deflated_bytes;
-  out.result["params"] = c.params;
-  out.result["macs"] = c.macs;
+  file_json(c, out.result);
   out.model_bytes = read_file(file);
   return out;
 }

@@ -86,8 +86,6 @@ ProcessGroup::ProcessGroup(const WorldInfo& world, std::chrono::milliseconds joi
       options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     options->threads = 2;
     pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, world.rank, world.size, options);
-  } catch (const Error&) {
-    throw;
   } catch (const std::exception& e) {
     fail_input("distributed: rank ", world.rank, " of ", world.size, " could not join the job at ",
                world.master_addr, ":", world.master_port, " within ", seconds,
@@ -97,16 +95,7 @@ ProcessGroup::ProcessGroup(const WorldInfo& world, std::chrono::milliseconds joi
 
 ProcessGroup::~ProcessGroup() = default;
 
-void ProcessGroup::all_reduce_sum(torch::Tensor& t) {
-  try {
-    std::vector<torch::Tensor> ts{t};
-    pg_->allreduce(ts)->wait();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    lost_peer(world_, e);
-  }
-}
+void ProcessGroup::all_reduce_sum(torch::Tensor& t) { wait(*all_reduce_sum_async(t)); }
 
 void ProcessGroup::broadcast(torch::Tensor& t, int root) {
   try {

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -35,21 +36,6 @@ struct Samples {
   torch::Tensor y;  // i64, N
 };
 
-// Reads the first `limit` samples (0 = all) into memory, in chunks.
-Samples load_samples(Dataset& data, int64_t limit) {
-  const int64_t n = limit > 0 ? std::min(limit, data.size()) : data.size();
-  if (n <= 0) fail_input("training: the dataset ", data.describe(), " is empty");
-  require_labels(data, "training");
-  std::vector<torch::Tensor> xs, ys;
-  constexpr int64_t kChunk = 4096;
-  for (int64_t b = 0; b < n; b += kChunk) {
-    Batch batch = data.read(b, std::min(kChunk, n - b));
-    xs.push_back(to_torch(batch.x).to(torch::kFloat));
-    ys.push_back(to_torch(batch.y).to(torch::kLong));
-  }
-  return {torch::cat(xs), torch::cat(ys)};
-}
-
 // The samples at `indices` (ascending, below data.size()), read run by run of consecutive
 // indices, in chunks: a rank of a data-parallel job reads its share of an epoch, not the set.
 Samples read_rows(Dataset& data, const std::vector<int64_t>& indices) {
@@ -66,6 +52,21 @@ Samples read_rows(Dataset& data, const std::vector<int64_t>& indices) {
     i = j;
   }
   return {torch::cat(xs), torch::cat(ys)};
+}
+
+// The number of samples a `limit` (0 = all) takes from `data`, checked: some, and labelled.
+int64_t checked_count(Dataset& data, int64_t limit) {
+  const int64_t n = limit > 0 ? std::min(limit, data.size()) : data.size();
+  if (n <= 0) fail_input("training: the dataset ", data.describe(), " is empty");
+  require_labels(data, "training");
+  return n;
+}
+
+// Reads the first `limit` samples (0 = all) into memory.
+Samples load_samples(Dataset& data, int64_t limit) {
+  std::vector<int64_t> all(checked_count(data, limit));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  return read_rows(data, all);
 }
 
 std::string shape_text(const ValueInfo& input) {
@@ -380,16 +381,10 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
 
   // One process holds the training set in memory; a rank of a data-parallel job reads only its
   // share of each epoch's batches, at the start of the epoch (row_of: sample → row of `train`).
-  const int64_t n = o.limit > 0 ? std::min(o.limit, train_data.size()) : train_data.size();
-  if (n <= 0) fail_input("training: the dataset ", train_data.describe(), " is empty");
-  require_labels(train_data, "training");
+  const int64_t n = checked_count(train_data, o.limit);
   Samples train;
-  std::vector<int64_t> row_of;
-  if (!pg) {
-    train = load_samples(train_data, o.limit);
-    row_of.resize(n);
-    for (int64_t i = 0; i < n; ++i) row_of[i] = i;
-  }
+  std::vector<int64_t> row_of;  // empty: sample i is row i
+  if (!pg) train = load_samples(train_data, o.limit);
   Samples valid;
   if (val) valid = load_samples(*val, o.val_limit);
   const int64_t steps_per_epoch = (n + o.batch - 1) / o.batch;
@@ -406,14 +401,19 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
     torch::manual_seed(o.seed * 7919ULL + static_cast<uint64_t>(epoch) +
                        static_cast<uint64_t>(rank) * 104729ULL);
     const std::vector<int64_t> order = permutation(n, rng);
+    // This rank's samples of each step's global batch: positions rank, rank + ranks, ... A
+    // step of fewer than 2 samples is skipped (BatchNormalization needs two to train), and so
+    // is one that cannot give every rank a sample.
+    std::vector<std::vector<int64_t>> mine(steps_per_epoch);
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      const int64_t b = s * o.batch, count = std::min(o.batch, n - b);
+      if (count < std::max(2, ranks)) continue;
+      for (int64_t j = rank; j < count; j += ranks) mine[s].push_back(order[b + j]);
+    }
     int64_t samples_read = epoch == start_epoch && !pg ? n : 0;
     if (pg) {
       std::vector<int64_t> share;
-      for (int64_t s = 0; s < steps_per_epoch; ++s) {
-        const int64_t b = s * o.batch, count = std::min(o.batch, n - b);
-        if (count < std::max(2, ranks)) continue;
-        for (int64_t j = rank; j < count; j += ranks) share.push_back(order[b + j]);
-      }
+      for (const std::vector<int64_t>& m : mine) share.insert(share.end(), m.begin(), m.end());
       std::sort(share.begin(), share.end());
       train = read_rows(train_data, share);
       row_of.assign(n, -1);
@@ -424,14 +424,13 @@ std::vector<EpochStats> train_model(Model& model, Dataset& train_data, Dataset* 
     int64_t correct = 0, seen = 0;
     double lr = o.lr;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const int64_t b = s * o.batch, count = std::min(o.batch, n - b);
-      // BatchNormalization needs two samples to train; every rank needs one.
-      if (count < std::max(2, ranks)) continue;
-      // This rank's samples of the global batch: positions rank, rank + ranks, ...
-      std::vector<int64_t> mine;
-      for (int64_t j = rank; j < count; j += ranks) mine.push_back(row_of[order[b + j]]);
-      const int64_t local = static_cast<int64_t>(mine.size());
-      torch::Tensor idx = torch::tensor(mine, torch::kLong);
+      if (mine[s].empty()) continue;
+      const int64_t count = std::min(o.batch, n - s * o.batch);
+      const int64_t local = static_cast<int64_t>(mine[s].size());
+      std::vector<int64_t> rows = mine[s];
+      if (!row_of.empty())
+        for (int64_t& r : rows) r = row_of[r];
+      torch::Tensor idx = torch::tensor(rows, torch::kLong);
       torch::Tensor x = train.x.index_select(0, idx), y = train.y.index_select(0, idx);
       if (o.augment) x = augment(x, rng, count, rank, ranks);
       torch::Tensor logits = logits_of(graph.forward({fit_input(x, graph.inputs()[0])})[0]);
