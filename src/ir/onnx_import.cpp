@@ -1,7 +1,12 @@
-// ONNX protobuf → edgeopt IR, with the validation a loader of untrusted files needs.
+// ONNX protobuf → edgeopt IR, with the validation a loader of untrusted files needs. Built twice
+// (CMakeLists.txt): for the edgeopt tool against libonnx, with ONNX's checker and shape
+// inference; for libedgeopt_rt (EDGEOPT_ONNX_LITE) against protobuf-lite code generated from
+// onnx.proto, where the session's own checks stand for the checker and the kernels infer the
+// shape hints (shape_hints.h).
 #include <fcntl.h>
+#ifndef EDGEOPT_ONNX_LITE
 #include <onnx/checker.h>
-#include <onnx/onnx_pb.h>
+#endif
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +20,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "onnx_proto_utils.h"
+#include "shape_hints.h"
 #include "tensor_alloc.h"
 
 namespace edgeopt {
@@ -370,6 +376,7 @@ void validate_opsets(const onnx::ModelProto& mp) {
                      n->domain(), "'");
 }
 
+#ifndef EDGEOPT_ONNX_LITE
 // Shape inference hints (the runtime infers shapes itself) on a copy whose large
 // initializers carry no data (inference reads only small shape-like constants).
 void infer_shapes(const onnx::ModelProto& mp, Graph& g) {
@@ -413,8 +420,11 @@ void infer_shapes(const onnx::ModelProto& mp, Graph& g) {
   }
 }
 
+#endif  // EDGEOPT_ONNX_LITE
+
 }  // namespace
 
+#ifndef EDGEOPT_ONNX_LITE
 namespace {
 
 // The checker looks for external files relative to the working directory; edgeopt has already
@@ -457,6 +467,8 @@ void run_checker(const onnx::ModelProto& mp) {
 
 }  // namespace
 
+#endif  // EDGEOPT_ONNX_LITE
+
 Model model_from_proto(onnx::ModelProto&& mp, const fs::path& base_dir,
                        const LoadOptions& options) {
   validate_opsets(mp);
@@ -475,8 +487,12 @@ Model model_from_proto(onnx::ModelProto&& mp, const fs::path& base_dir,
   // Convert first: it validates every tensor (dims, sizes, external files) with clear messages.
   MapLargeTensors weights_mapped;
   graph_from_proto(mp.graph(), base_dir, m.graph, mp.mutable_graph());
+#ifdef EDGEOPT_ONNX_LITE
+  if (options.infer_shapes) refresh_shape_hints(m);
+#else
   if (options.check) run_checker(mp);
   if (options.infer_shapes) infer_shapes(mp, m.graph);
+#endif
   return m;
 }
 

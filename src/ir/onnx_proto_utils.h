@@ -2,7 +2,14 @@
 // conformance runner and tests use them to read .pb tensors).
 #pragma once
 
+#ifdef EDGEOPT_ONNX_LITE
+// libedgeopt_rt: onnx.proto compiled for protobuf-lite in a package of its own (CMakeLists.txt);
+// the code below reads it under the usual name.
+#include "edgeopt_onnx_lite.pb.h"
+namespace onnx = ::edgeopt_onnx_lite;
+#else
 #include <onnx/onnx_pb.h>
+#endif
 
 #include <filesystem>
 #include <string>

@@ -1,4 +1,5 @@
-// ONNX shape inference in a child process, so that a crash in libonnx costs only the result.
+// ONNX shape inference (libonnx) for the edgeopt tool, in a child process so that a crash in
+// libonnx costs only the result; and the shape hints built from it (shape_hints.h).
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "onnx_proto_utils.h"
+#include "shape_hints.h"
 
 namespace edgeopt {
 
@@ -113,6 +115,35 @@ bool infer_shapes_isolated(onnx::ModelProto& mp, std::string* error) {
   *mp.mutable_graph()->mutable_value_info() = inferred.value_info();
   *mp.mutable_graph()->mutable_output() = inferred.output();
   return true;
+}
+
+void refresh_shape_hints(Model& model) {
+  // Large initializers go in with dtype and dims only: the weights are not copied.
+  onnx::ModelProto mp = model_to_proto_for_inference(model);
+  std::string error;
+  if (!infer_shapes_isolated(mp, &error)) return;  // a hint only: keep what is known
+  auto take = [&](const onnx::ValueInfoProto& vp) {
+    if (!vp.type().has_tensor_type()) return;
+    const auto& tt = vp.type().tensor_type();
+    ValueInfo v;
+    v.name = vp.name();
+    if (!dtype_known(tt.elem_type())) return;
+    v.dtype = static_cast<DType>(tt.elem_type());
+    v.has_shape = tt.has_shape();
+    if (v.has_shape)
+      for (const auto& d : tt.shape().dim()) {
+        Dim dim;
+        if (d.has_dim_value()) dim.value = d.dim_value();
+        if (d.has_dim_param()) dim.param = d.dim_param();
+        v.dims.push_back(dim);
+      }
+    auto it = model.graph.inferred.find(v.name);
+    // Never trade a known shape for an unknown one.
+    if (it != model.graph.inferred.end() && it->second.has_shape && !v.has_shape) return;
+    model.graph.inferred[v.name] = std::move(v);
+  };
+  for (const auto& v : mp.graph().value_info()) take(v);
+  for (const auto& v : mp.graph().output()) take(v);
 }
 
 }  // namespace edgeopt

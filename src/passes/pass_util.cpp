@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ir/onnx_proto_utils.h"
+#include "ir/shape_hints.h"
 
 namespace edgeopt::passes {
 
@@ -190,33 +190,6 @@ std::optional<BnParams> foldable_bn(const Graph& g, const Node& bn, int64_t opse
   return p;
 }
 
-void refresh_shapes(Model& model) {
-  // Large initializers go in with dtype and dims only: the weights are not copied.
-  onnx::ModelProto mp = model_to_proto_for_inference(model);
-  std::string error;
-  if (!infer_shapes_isolated(mp, &error)) return;  // a hint only: keep what is known
-  auto take = [&](const onnx::ValueInfoProto& vp) {
-    if (!vp.type().has_tensor_type()) return;
-    const auto& tt = vp.type().tensor_type();
-    ValueInfo v;
-    v.name = vp.name();
-    if (!dtype_known(tt.elem_type())) return;
-    v.dtype = static_cast<DType>(tt.elem_type());
-    v.has_shape = tt.has_shape();
-    if (v.has_shape)
-      for (const auto& d : tt.shape().dim()) {
-        Dim dim;
-        if (d.has_dim_value()) dim.value = d.dim_value();
-        if (d.has_dim_param()) dim.param = d.dim_param();
-        v.dims.push_back(dim);
-      }
-    auto it = model.graph.inferred.find(v.name);
-    // Never trade a known shape for an unknown one.
-    if (it != model.graph.inferred.end() && it->second.has_shape && !v.has_shape) return;
-    model.graph.inferred[v.name] = std::move(v);
-  };
-  for (const auto& v : mp.graph().value_info()) take(v);
-  for (const auto& v : mp.graph().output()) take(v);
-}
+void refresh_shapes(Model& model) { refresh_shape_hints(model); }
 
 }  // namespace edgeopt::passes

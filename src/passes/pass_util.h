@@ -56,8 +56,8 @@ void forget_values(Graph& g, const std::unordered_set<std::string>& gone);
 // name; returns true when it moved any (constant_folding.cpp).
 bool constants_to_initializers(Model& model);
 
-// Runs ONNX shape inference on the current graph and merges what it finds into
-// Graph::inferred (rewrites make shapes static that were not at load: a folded reshape target).
+// Infers shapes on the current graph and merges what it finds into Graph::inferred (rewrites
+// make shapes static that were not at load: a folded reshape target). See ir/shape_hints.h.
 void refresh_shapes(Model& model);
 
 // Element-wise conversion of a float/double/half tensor to doubles and back.
