@@ -7,7 +7,7 @@
 // hints its outputs already have. Symbolic dims: the graph is walked twice, each symbol of the
 // inputs' dims set to a different value in each walk; a dim equal in both is static, one that
 // follows a symbol's values carries its name (as ONNX's inference does for the batch), any other
-// is unknown.
+// a name made of its two values (equal dims, equal names).
 #include <map>
 #include <unordered_map>
 
@@ -140,9 +140,11 @@ void infer_static_shapes(Model& model) {
     for (const Dim& d : v->dims) {
       if (d.is_static() || first.count(d.param)) continue;
       const std::string name = d.param.empty() ? "?" + std::to_string(k) : d.param;
-      // Values no model would have as a static dim, different in the two passes.
-      first[name] = 83 + k;
-      second[name] = 311 + k;
+      // Values no model would have as a static dim, different in the two passes, apart between
+      // symbols (H and W stay apart after a few strided layers), and multiples of 64 (feature
+      // pyramids downsample and upsample back to sizes that must match).
+      first[name] = 64 * (17 + 2 * k);
+      second[name] = 64 * (67 + 2 * k);
       if (!d.param.empty()) symbol_of[{first[name], second[name]}] = name;
       ++k;
     }
@@ -167,6 +169,11 @@ void infer_static_shapes(Model& model) {
           dim.value = x;
         } else if (auto it = symbol_of.find({x, y}); it != symbol_of.end()) {
           dim.param = it->second;
+        } else {
+          // A dim computed from the symbols (H/2 after a strided conv): named after its values
+          // in the two passes, so that dims computed alike compare equal, as ONNX's unk__N
+          // names let them.
+          dim.param = "edgeopt.dim(" + std::to_string(x) + "," + std::to_string(y) + ")";
         }
         v.dims.push_back(std::move(dim));
       }
