@@ -42,10 +42,13 @@ test-arm64: build
 
 # The arm64 runtime library alone (libedgeopt_rt.so and .a in $(ARM64_BUILD)), what
 # `edgeopt package --device raspberry-pi-4` bundles (docs/package.md); no tests, no CLI.
+# OPS_FROM=model.onnx: a selective build, with the kernels of that model's ops only.
+OPS_FROM ?=
 runtime-arm64: setup
 	@bash scripts/setup_arm64.sh $(abspath $(ARM64_BUILD))/sysroot
 	@cmake --no-warn-unused-cli -S . -B $(ARM64_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DEDGEOPT_OPS_FROM="$(abspath $(OPS_FROM))" \
 	  -DEDGEOPT_HOST_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	@ninja -C $(ARM64_BUILD) -j $(JOBS) edgeopt_rt edgeopt_rt_static
 

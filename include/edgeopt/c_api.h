@@ -122,6 +122,13 @@ EDGEOPT_API edgeopt_status edgeopt_session_input_info(const edgeopt_session* ses
 EDGEOPT_API edgeopt_status edgeopt_session_output_info(const edgeopt_session* session, size_t index,
                                                        edgeopt_tensor_info* info);
 
+/* Memory the session holds: its weights (after the providers' rewrites, which may add packed
+ * forms) and the activation arena of its latest plan
+ * (0 before the first run; a run with other input shapes plans again). Either pointer may be
+ * NULL. What an app compares with its memory budget, e.g. to fall back to a smaller model. */
+EDGEOPT_API edgeopt_status edgeopt_session_memory(const edgeopt_session* session,
+                                                  size_t* weight_bytes, size_t* arena_bytes);
+
 /* Runs the model.
  * inputs: every model input once, by name or (name NULL) by position; dtype, rank, shape, data
  *   and nbytes set; nbytes must equal the shape's element count times the element size. The

@@ -23,6 +23,9 @@ struct PackageOptions {
   // The folder holding libedgeopt_rt.so built for the device's architecture.
   std::filesystem::path runtime_dir;
   int bench_runs = 20;  // measured runs of the host benchmark
+  // The memory the app may use for the model (its weights and activations, as the runtime counts
+  // them): the example falls back when the first model needs more. 0: the profile's RAM.
+  int64_t memory_limit_bytes = 0;
   // Open input dims fixed (`--shape NAME:DIMS`); the bundle then holds the model with them.
   std::vector<InputShape> shapes;
   // What was applied to the model and how its accuracy was checked, when the caller knows (`fit

@@ -233,11 +233,14 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-void copy_example(const fs::path& from, const fs::path& dir, const std::string& arch) {
+void copy_example(const fs::path& from, const fs::path& dir, const std::string& arch,
+                  int64_t memory_limit_bytes) {
   fs::create_directories(dir);
   fs::copy_file(from / "main.cpp", dir / "main.cpp");
   fs::copy_file(from / "CMakeLists.txt", dir / "CMakeLists.txt");
-  write_text(dir / "build.sh", replace_all(read_file(from / "build.sh"), "@ARCH@", arch));
+  write_text(dir / "build.sh",
+             replace_all(replace_all(read_file(from / "build.sh"), "@ARCH@", arch),
+                         "@MEMORY_LIMIT_BYTES@", std::to_string(memory_limit_bytes)));
   fs::permissions(dir / "build.sh",
                   fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add);
@@ -255,9 +258,9 @@ int64_t top1(const Tensor& t) {
 }
 
 struct ExampleRun {
-  std::string how;      // "natively", "under qemu-aarch64 -cpu cortex-a72"
+  std::string how;                  // "natively", "under qemu-aarch64 -cpu cortex-a72"
   std::vector<std::string> inputs;  // its input files in example/, one per model input
-  std::string printed;  // what the run on the inputs printed
+  std::string printed;              // what the run on the inputs printed
   std::string agreement;
   std::string fallback;   // the fallback run's line, or "" without --fallback
   std::string bad_input;  // the bad-input run's line and exit code
@@ -435,6 +438,7 @@ std::string example_files(const std::vector<std::string>& files) {
 struct Evidence {
   const PackageOptions* options;
   const DeviceProfile* device;
+  int64_t memory_limit_bytes = 0;  // what the example checks the model's needs against
   std::string arch;
   ModelFigures primary;
   std::optional<ModelFigures> fallback;
@@ -535,8 +539,10 @@ std::vector<std::pair<bool, std::string>> checklist_items(const Evidence& ev) {
     const bool done = ev.fallback && ev.example.done;
     if (done)
       text += "the example switches to " + ev.fallback->file +
-              " when the first model cannot load or fails its self-check; given a corrupt "
-              "model it said \"" +
+              " when the first model cannot load, fails its self-check or needs more than " +
+              mib(double(ev.memory_limit_bytes)) +
+              " (weights + activations, as the runtime counts them); given a corrupt model it "
+              "said \"" +
               ev.example.fallback + "\"";
     else
       text += "not done: no `--fallback MODEL2` given";
@@ -601,7 +607,8 @@ json manifest_json(const Evidence& ev, const fs::path& dir) {
            {{"profile", ev.device->name},
             {"arch", ev.arch},
             {"ram_bytes", ev.device->ram_bytes},
-            {"storage_bytes", ev.device->storage_bytes}}},
+            {"storage_bytes", ev.device->storage_bytes},
+            {"memory_limit_bytes", ev.memory_limit_bytes}}},
           {"models", models},
           {"runtime",
            {{"library", "lib/libedgeopt_rt.so"},
@@ -732,7 +739,8 @@ PackageReport write_package(const PackageOptions& o) {
   const PackageFiles files = package_files();
   fs::create_directories(dir / "include" / "edgeopt");
   fs::copy_file(files.include / "edgeopt" / "c_api.h", dir / "include" / "edgeopt" / "c_api.h");
-  copy_example(files.example, dir / "example", arch);
+  ev.memory_limit_bytes = o.memory_limit_bytes > 0 ? o.memory_limit_bytes : device.ram_bytes;
+  copy_example(files.example, dir / "example", arch, ev.memory_limit_bytes);
 
   // The example's inputs (input.npy, or input_0.npy, input_1.npy, ... in the model's order) and
   // what edgeopt makes of them here, with the device's providers.

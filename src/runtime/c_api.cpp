@@ -259,6 +259,15 @@ size_t edgeopt_session_output_count(const edgeopt_session* session) {
   return session ? session->outputs.size() : 0;
 }
 
+edgeopt_status edgeopt_session_memory(const edgeopt_session* session, size_t* weight_bytes,
+                                      size_t* arena_bytes) {
+  return guarded([&] {
+    if (!session) fail_argument(EDGEOPT_ERR_INVALID_ARGUMENT, "session is NULL");
+    if (weight_bytes) *weight_bytes = session->session.weight_bytes();
+    if (arena_bytes) *arena_bytes = session->session.arena_bytes();
+  });
+}
+
 static edgeopt_status value_info(const edgeopt_session* session, size_t index,
                                  edgeopt_tensor_info* info, bool input) {
   return guarded([&] {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgeopt/error.h"
@@ -154,12 +155,42 @@ struct KernelRegistrar {
 #define EDGEOPT_CONCAT_INNER(a, b) a##b
 #define EDGEOPT_CONCAT(a, b) EDGEOPT_CONCAT_INNER(a, b)
 
+namespace edgeopt::rt {
+
+// Selective build (-DEDGEOPT_OPS_FROM=model.onnx, CMakeLists.txt): the ONNX ops the models use.
+// Kernels of other ONNX ops (default and com.microsoft domains) are not registered, and so not
+// compiled in; the providers' own ops (edgeopt.* domains, made by their rewrites) always are.
+constexpr bool op_selected([[maybe_unused]] std::string_view domain,
+                           [[maybe_unused]] std::string_view op) {
+#ifdef EDGEOPT_SELECTED_OPS
+  if (domain.rfind("edgeopt.", 0) == 0) return true;
+  constexpr std::string_view kSelected[] = {EDGEOPT_SELECTED_OPS};
+  for (std::string_view s : kSelected)
+    if (s == op) return true;
+  return false;
+#else
+  return true;
+#endif
+}
+
+// Registers Class for an op when the build keeps it; otherwise Class is never instantiated, so
+// none of its code is emitted.
+template <class Class, bool kSelected>
+struct TypedKernelRegistrar {
+  TypedKernelRegistrar(const char* provider, const char* domain, const char* op, int since,
+                       int until) {
+    if constexpr (kSelected)
+      KernelRegistry::global().add(
+          KernelDef{provider, domain, op, since, until,
+                    [](const KernelInit& init) { return std::unique_ptr<Kernel>(new Class(init)); },
+                    nullptr});
+  }
+};
+
+}  // namespace edgeopt::rt
+
 // Registers `Class` (constructible from const KernelInit&) for an op in a provider, for opset
 // versions [since, until].
-#define EDGEOPT_REGISTER_KERNEL(provider, domain, op, since, until, Class)                       \
-  static ::edgeopt::rt::KernelRegistrar EDGEOPT_CONCAT(kernel_registrar_, __COUNTER__)(          \
-      ::edgeopt::rt::KernelDef{provider, domain, op, since, until,                               \
-                               [](const ::edgeopt::rt::KernelInit& init) {                       \
-                                 return std::unique_ptr<::edgeopt::rt::Kernel>(new Class(init)); \
-                               },                                                                \
-                               nullptr})
+#define EDGEOPT_REGISTER_KERNEL(provider, domain, op, since, until, Class)                  \
+  static ::edgeopt::rt::TypedKernelRegistrar<Class, ::edgeopt::rt::op_selected(domain, op)> \
+  EDGEOPT_CONCAT(kernel_registrar_, __COUNTER__)(provider, domain, op, since, until)

@@ -8,6 +8,7 @@
 // inputs' dims set to a different value in each walk; a dim equal in both is static, one that
 // follows a symbol's values carries its name (as ONNX's inference does for the batch), any other
 // a name made of its two values (equal dims, equal names).
+#include <exception>
 #include <map>
 #include <unordered_map>
 
@@ -85,7 +86,7 @@ std::vector<Tensor> infer_node(const Model& model, const Node& n,
     return values;
   } catch (const NeedValue&) {
     return {};
-  } catch (const Error&) {
+  } catch (const std::exception&) {
     return {};  // a hint only: the session reports the error when it plans the node
   }
 }

@@ -229,6 +229,20 @@ static int compare(const char* model, const char* x_path, const char* y_path) {
   printf("model %s: input '%s' rank %zu, output '%s' rank %zu\n", model, in_info.name, in_info.rank,
          out_info.name, out_info.rank);
 
+  /* Memory: about the file's tensors (the providers' rewrites may add packed forms, e.g. int8
+   * biases), no arena before the first run. */
+  {
+    size_t weights = 0, arena = 1;
+    FILE* f = fopen(model, "rb");
+    long file_bytes = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) file_bytes = ftell(f);
+    if (f) fclose(f);
+    CHECK(edgeopt_session_memory(s, &weights, &arena) == EDGEOPT_OK, "memory");
+    CHECK(2 * (long)weights >= file_bytes && 2 * (long)weights <= 3 * file_bytes,
+          "weights %zu bytes, file %ld", weights, file_bytes);
+    CHECK(arena == 0, "arena %zu bytes before any run", arena);
+  }
+
   /* From the file, by position, into a caller's buffer. */
   in = input_of(&x, NULL);
   buffer = malloc(y.count * sizeof(float));
@@ -238,6 +252,11 @@ static int compare(const char* model, const char* x_path, const char* y_path) {
   CHECK(edgeopt_session_run(s, &in, 1, &out, 1) == EDGEOPT_OK, "run into a caller's buffer");
   CHECK(out.data == buffer, "the caller's buffer is used");
   check_equal("file, caller's buffer", &out, &y);
+  {
+    size_t arena = 0;
+    CHECK(edgeopt_session_memory(s, NULL, &arena) == EDGEOPT_OK && arena > 0,
+          "arena %zu bytes after a run", arena);
+  }
 
   /* By name, into a returned buffer. */
   in = input_of(&x, in_info.name);
@@ -300,6 +319,9 @@ static int errors(const char* model) {
   CHECK(st == EDGEOPT_ERR_INVALID_INPUT, "corrupt bytes: %s", edgeopt_status_name(st));
   st = edgeopt_session_create(NULL, NULL, &s);
   CHECK(st == EDGEOPT_ERR_INVALID_ARGUMENT, "NULL path: %s", edgeopt_status_name(st));
+  st = edgeopt_session_memory(NULL, NULL, NULL);
+  CHECK(st == EDGEOPT_ERR_INVALID_ARGUMENT, "memory of a NULL session: %s",
+        edgeopt_status_name(st));
 
   s = open_session(model);
   CHECK(edgeopt_session_input_info(s, 5, &info) == EDGEOPT_ERR_INVALID_ARGUMENT,

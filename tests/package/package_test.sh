@@ -83,6 +83,31 @@ case "$mode" in
     "$edgeopt" run "$fallback" --input "$work/x.npy" --output "$work/y_fb_ref.npy"
     compare_npy equal "$work/y_fb.npy" "$work/y_fb_ref.npy"
 
+    # The memory limit: the example built for 200 kB (weights + activations) falls back from the
+    # ResNet-8 (0.3 MB of weights) to a linear model of 31 kB.
+    "$py" - "$work/linear.onnx" <<'PY'
+import sys
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+w = numpy_helper.from_array(np.random.default_rng(3).standard_normal((784, 10)).astype(np.float32), "w")
+shape = numpy_helper.from_array(np.array([1, 784], np.int64), "shape")
+graph = helper.make_graph(
+    [helper.make_node("Reshape", ["x", "shape"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["y"])],
+    "linear", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], [w, shape])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+PY
+    cmake -S "$bundle/example" -B "$work/example_200k" -DMEMORY_LIMIT_BYTES=200000 >/dev/null
+    cmake --build "$work/example_200k" >/dev/null
+    "$work/example_200k/example" "$bundle/$(basename "$model")" "$work/x.npy" "$work/y_lin.npy" \
+      "$work/linear.onnx" 2>"$work/memory.log"
+    grep -q "over the memory limit of 200000" "$work/memory.log" || fail "no fallback on memory"
+    echo "ok: $(cat "$work/memory.log")"
+    "$edgeopt" run "$work/linear.onnx" --input "$work/x.npy" --output "$work/y_lin_ref.npy"
+    compare_npy equal "$work/y_lin.npy" "$work/y_lin_ref.npy"
+    grep -q '"memory_limit_bytes"' "$bundle/manifest.json" || fail "no memory limit in manifest"
+
     # Bad input to the example: not an .npy, the wrong shape, a missing file.
     expect_one_line_exit2 "$exe" "$bundle/$(basename "$model")" "$bundle/CHECKLIST.md" "$work/o.npy"
     "$py" -c "import numpy as np; np.save('$work/x3.npy', np.zeros((1, 3, 28, 28), np.float32))"

@@ -8,8 +8,8 @@
 #include "binaries.h"
 #include "cli_checks.h"
 #include "command.h"
-#include "shape_option.h"
 #include "edgeopt/device.h"
+#include "shape_option.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -20,6 +20,7 @@ struct PackageArgs {
   PackageOptions options;
   std::string model, fallback, out, runtime;
   std::vector<std::string> shapes;
+  double memory_limit_mb = 0;  // MB = 10^6 bytes, as fit's --max-ram
   bool json = false;
 };
 
@@ -28,6 +29,7 @@ int run_package(PackageArgs& a) {
   o.model = a.model;
   o.fallback = a.fallback;
   o.out = a.out;
+  o.memory_limit_bytes = static_cast<int64_t>(a.memory_limit_mb * 1e6);
   o.runtime_dir = a.runtime.empty() ? runtime_library_dir(o.device) : fs::path(a.runtime);
   for (const std::string& s : a.shapes) o.shapes.push_back(parse_input_shape(s));
   const PackageReport r = write_package(o);
@@ -57,6 +59,10 @@ CommandRegistrar reg(
       sub.add_option("--runtime", a->runtime,
                      "Folder of libedgeopt_rt.so built for the device's architecture (arm64: "
                      "default build-arm64 beside the build folder; `make runtime-arm64`)");
+      sub.add_option("--memory-limit", a->memory_limit_mb,
+                     "Memory (MB) the model may use, weights + activations, before the example "
+                     "falls back (default: the device profile's RAM)")
+          ->check(CLI::PositiveNumber);
       add_shape_option(sub, a->shapes);
       sub.add_option("--bench-runs", a->options.bench_runs, "Measured runs of the host benchmark")
           ->check(edgeopt::cli::whole(1, 100000))

@@ -11,7 +11,9 @@ fi
 ARCH=@ARCH@
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mkdir -p "$1" && cd "$1" && pwd)
-flags=(-DCMAKE_BUILD_TYPE=Release)
+# The memory the model may use (weights + activations) before the app falls back: `edgeopt
+# package --memory-limit`, or the device profile's RAM.
+flags=(-DCMAKE_BUILD_TYPE=Release -DMEMORY_LIMIT_BYTES=@MEMORY_LIMIT_BYTES@)
 if [[ "$ARCH" != "$(uname -m)" ]]; then
   case "$ARCH" in
     aarch64)

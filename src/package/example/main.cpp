@@ -2,8 +2,9 @@
 //
 //   example MODEL INPUT.npy[,INPUT2.npy...] OUTPUT.npy [FALLBACK_MODEL]
 //
-// Loads MODEL and checks it (one run on zeros, every output finite); when MODEL cannot load or
-// fails that self-check and a FALLBACK_MODEL is given, says so and uses the fallback. Then runs
+// Loads MODEL and checks it (one run on zeros, every output finite, weights + activations within
+// the memory limit `edgeopt package` built in); when MODEL cannot load or fails that self-check
+// and a FALLBACK_MODEL is given, says so and uses the fallback. Then runs
 // the inputs (one .npy per model input, in the model's order, joined by commas; dtypes and
 // shapes must match), writes the first output to OUTPUT.npy, prints the top-5 classes of its
 // first row and the latency (median of 5 timed runs after the first). Exit codes: 0 done, 2 bad
@@ -145,6 +146,12 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   const std::vector<edgeopt_tensor_info>& inputs() const { return inputs_; }
+  // Weights + the activation arena of the latest run, as the runtime counts them.
+  size_t memory_bytes() const {
+    size_t weights = 0, arena = 0;
+    edgeopt_session_memory(s_, &weights, &arena);
+    return weights + arena;
+  }
 
   // Runs the model on its inputs (in order); returns the first output, whose buffer the caller
   // releases with edgeopt_free.
@@ -197,6 +204,11 @@ void self_check(Session& s, const std::string& model) {
   const bool finite = all_finite(out);
   edgeopt_free(out.data);
   if (!finite) fail(1, model + ": self-check failed (non-finite output on a zero input)");
+  const unsigned long long limit = EXAMPLE_MEMORY_LIMIT_BYTES;
+  const unsigned long long needs = s.memory_bytes();
+  if (limit > 0 && needs > limit)
+    fail(1, model + ": needs " + std::to_string(needs) + " bytes (weights + activations), over " +
+                "the memory limit of " + std::to_string(limit));
 }
 
 void check_input(const Array& x, const edgeopt_tensor_info& info, const std::string& path) {
