@@ -548,14 +548,22 @@ std::vector<std::string> split_provider_list(const std::string& list) {
 }
 
 std::vector<std::string> default_providers() {
+  // This platform's fast providers, best first: the first one compiled in is used (x86-64
+  // built without oneDNN runs XNNPACK).
 #if defined(__x86_64__) || defined(_M_X64)
-  const char* fast = "onednn";
+  const std::vector<std::string> fast = {"onednn", "xnnpack"};
 #else
-  const char* fast = "xnnpack";
+  const std::vector<std::string> fast = {"xnnpack"};
 #endif
+  const std::vector<std::string> available = available_providers();
   std::vector<std::string> out;
-  for (const std::string& p : available_providers())
-    if (p == fast || p == "reference") out.push_back(p);
+  for (const std::string& f : fast)
+    if (std::find(available.begin(), available.end(), f) != available.end()) {
+      out.push_back(f);
+      break;
+    }
+  if (std::find(available.begin(), available.end(), "reference") != available.end())
+    out.push_back("reference");
   return out;
 }
 
