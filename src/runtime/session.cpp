@@ -492,6 +492,12 @@ class SessionImpl {
       out.push_back(fresh ? t : t.clone());
     }
     for (size_t i = 0; i < input_ids.size(); ++i) p.values[input_ids[i]] = Tensor();
+    // The caller owns the outputs now; a cached plan keeps their dtype and shape only (the next
+    // run allocates them again), not the memory of the latest results.
+    for (int id : p.fresh_outputs) {
+      Tensor& t = p.values[id];
+      t = Tensor::meta(t.dtype(), t.shape());
+    }
     return out;
   }
 };
