@@ -179,7 +179,12 @@ class SessionImpl {
     hand_over_constants();
     prof.resize(nodes.size());
     for (size_t i = 0; i < nodes.size(); ++i)
-      prof[i] = {nodes[i].node->name, nodes[i].node->op_type, nodes[i].provider, 0, 0};
+      prof[i] = {nodes[i].node->name,
+                 nodes[i].node->op_type,
+                 nodes[i].provider,
+                 0,
+                 0,
+                 nodes[i].node->is_default_domain() ? "" : nodes[i].node->domain};
   }
 
   // Weights held once: a constant that every node reading it keeps itself (a kernel that

@@ -21,7 +21,7 @@ ProviderComparison run_on_both(const Model& model, const std::vector<Tensor>& in
   for (const NodeProfile& p : fast.profile())
     if (p.provider == provider && p.calls > 0) {
       ++c.provider_nodes;
-      c.provider_ops.push_back(p.op_type);
+      c.provider_ops.push_back(p.domain.empty() ? p.op_type : p.domain + "." + p.op_type);
     }
   return c;
 }

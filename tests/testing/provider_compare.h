@@ -28,7 +28,8 @@ struct ProviderComparison {
   std::vector<Tensor> got;   // the provider's outputs (second run: plans and packed weights reused)
   std::vector<Tensor> want;  // the reference provider's
   int provider_nodes = 0;
-  // Op types the provider's session ran on `provider` (from the profile), one per node.
+  // The ops the provider's session ran on `provider` (from its profile), one per node, as
+  // "op_type" for the default domain and "domain.op_type" otherwise.
   std::vector<std::string> provider_ops;
 };
 
