@@ -443,6 +443,13 @@ void add_int8_weights(ModelBuilder& b, const Shape& w_shape, const std::string& 
   b.node("DequantizeLinear", {"wq", "wsc", "wz"}, {out}).set_attr_int("axis", 0);
 }
 
+// Quantizes `y` to the graph output "y" and builds the model, fed with x in [-3, 3].
+Built finish_int8(ModelBuilder& b, const std::string& y, const Shape& x, int zp = 128) {
+  add_qdq_output(b, y, "y", zp);
+  b.output("y");
+  return {b.build(), {random_tensor(x, 1, -3.f, 3.f)}};
+}
+
 Built qconv_model(bool relu) {
   const Shape x{1, 13, 9, 7};
   ModelBuilder b(kOpset, "qconv");
@@ -455,9 +462,7 @@ Built qconv_model(bool relu) {
     b.node("Relu", {"c"}, {"r"});
     y = "r";
   }
-  add_qdq_output(b, y, "y", relu ? 0 : 128);
-  b.output("y");
-  return {b.build(), {random_tensor(x, 1, -3.f, 3.f)}};
+  return finish_int8(b, y, x, relu ? 0 : 128);
 }
 
 Built qgemm_model() {
@@ -468,9 +473,7 @@ Built qgemm_model() {
   b.constant("bias", random_tensor({33}, 4, -0.2f, 0.2f));
   Node& n = b.node("Gemm", {"xd", "wd", "bias"}, {"g"});
   n.set_attr_int("transB", 1);
-  add_qdq_output(b, "g", "y");
-  b.output("y");
-  return {b.build(), {random_tensor(x, 1, -3.f, 3.f)}};
+  return finish_int8(b, "g", x);
 }
 
 // QConv → DQ → GlobalAveragePool → Q: the pool runs on 8-bit data.
@@ -482,9 +485,7 @@ Built qgap_model() {
   b.node("Conv", {"xd", "wd"}, {"c"}).set_attr_ints("pads", {1, 1, 1, 1});
   add_qdq_output(b, "c", "cd");
   b.node("GlobalAveragePool", {"cd"}, {"p"});
-  add_qdq_output(b, "p", "y");
-  b.output("y");
-  return {b.build(), {random_tensor(x, 1, -3.f, 3.f)}};
+  return finish_int8(b, "p", x);
 }
 
 // DQ → Sigmoid → Q: a float island on 8-bit values, a 256-entry table.
@@ -621,39 +622,35 @@ std::vector<SweepCase> all_cases() {
     for (const std::string& op : unary)
       if (op != "Tanh")
         for (const Shape& s : kUnaryShapes)
-          v.push_back({"xnnpack_" + op + "_" + shape_tag(s), "xnnpack", {xsub}, [=] {
-                         return unary_model(op, s);
-                       }});
+          v.push_back(
+              {op + "_" + shape_tag(s), "xnnpack", {xsub}, [=] { return unary_model(op, s); }});
     // A broadcast is taken from a constant operand, or between values of the same rank
     // (rewrite.cpp takes_binary); other broadcasts stay on the reference provider.
     for (const char* op : {"Add", "Mul"})
       for (const BinaryShapes& s : kBinaryShapes)
         for (bool c : {false, true})
           if (c || s.a.size() == s.b.size())
-            v.push_back({std::string("xnnpack_") + op + "_" + s.tag + (c ? "_const" : ""),
-                         "xnnpack",
-                         {xsub},
-                         [=] { return binary_model(op, s, c); }});
+            v.push_back(
+                {std::string(op) + "_" + s.tag + (c ? "_const" : ""), "xnnpack", {xsub}, [=] {
+                   return binary_model(op, s, c);
+                 }});
     for (const MatMulShapes& s : kMatMulShapes)
       if (s.a.size() == 2 || s.a.size() == 3)
-        v.push_back({std::string("xnnpack_MatMul_") + s.tag, "xnnpack", {xsub}, [=] {
-                       return matmul_model(s);
-                     }});
+        v.push_back(
+            {std::string("MatMul_") + s.tag, "xnnpack", {xsub}, [=] { return matmul_model(s); }});
     for (const GemmCase& g : kGemmCases)
       if (!g.trans_a)
-        v.push_back({std::string("xnnpack_Gemm_") + g.tag, "xnnpack", {xsub}, [=] {
-                       return gemm_model(g);
-                     }});
+        v.push_back(
+            {std::string("Gemm_") + g.tag, "xnnpack", {xsub}, [=] { return gemm_model(g); }});
     for (const ConvCase& c : kConvCases)
       if (c.x.size() == 4)
-        v.push_back({std::string("xnnpack_Conv_") + c.tag, "xnnpack", {xsub}, [=] {
-                       return conv_model(c);
-                     }});
+        v.push_back(
+            {std::string("Conv_") + c.tag, "xnnpack", {xsub}, [=] { return conv_model(c); }});
     for (const PoolCase& p : kPoolCases)
       // Not taken: GlobalMaxPool, ceil_mode, padded windows counting the padding.
       if (p.x.size() == 4 && std::string(p.op) != "GlobalMaxPool" && !p.ceil_mode &&
           !p.count_include_pad)
-        v.push_back({std::string("xnnpack_Pool_") + p.tag, "xnnpack", {xsub}, [=] {
+        v.push_back({std::string("Pool_") + p.tag, "xnnpack", {xsub}, [=] {
                        return pool_model(p, false);
                      }});
   }
