@@ -70,4 +70,37 @@ Model ModelBuilder::build(bool check) const {
                      LoadOptions{check, true});
 }
 
+Attribute int_attr(const std::string& name, int64_t value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInt;
+  a.i = value;
+  return a;
+}
+
+Attribute ints_attr(const std::string& name, std::vector<int64_t> values) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInts;
+  a.ints = std::move(values);
+  return a;
+}
+
+Attribute float_attr(const std::string& name, float value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kFloat;
+  a.f = value;
+  return a;
+}
+
+ValueInfo value_info(const std::string& name, const Shape& shape, DType dtype) {
+  ValueInfo v;
+  v.name = name;
+  v.dtype = dtype;
+  v.has_shape = true;
+  for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
+  return v;
+}
+
 }  // namespace edgeopt::test

@@ -42,4 +42,11 @@ class ModelBuilder {
   Model m_;
 };
 
+// For tests that assemble Node and Graph structs themselves.
+Attribute int_attr(const std::string& name, int64_t value);
+Attribute ints_attr(const std::string& name, std::vector<int64_t> values);
+Attribute float_attr(const std::string& name, float value);
+// A value of static shape.
+ValueInfo value_info(const std::string& name, const Shape& shape, DType dtype = DType::kF32);
+
 }  // namespace edgeopt::test
