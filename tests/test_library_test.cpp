@@ -89,7 +89,7 @@ TEST(TestLibraryRandom, SeededAndInRange) {
 // A model the fast provider does not take at all: the comparison must fail on the node count.
 TEST(TestLibraryProviderCompare, FailsWhenTheProviderRanNothing) {
   const std::string fast = default_providers().front();
-  ASSERT_NE(fast, "reference");
+  if (fast == "reference") GTEST_SKIP() << "no fast provider compiled in";
   test::ModelBuilder b(13, "neg");
   b.input("x", {2, 3});
   b.node("Neg", {"x"}, {"y"});
