@@ -18,6 +18,7 @@
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -50,15 +51,6 @@ Tensor random_tensor(Shape shape, std::mt19937 &rng) {
   return t;
 }
 
-ValueInfo value(const std::string &name, Shape shape) {
-  ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kF32;
-  v.has_shape = true;
-  for (int64_t d : shape) v.dims.push_back({d, ""});
-  return v;
-}
-
 Node make_node(const std::string &name, const std::string &op, std::vector<std::string> in,
                std::vector<std::string> out) {
   Node n;
@@ -77,8 +69,8 @@ Model mlp() {
   m.opset_imports = {{"", 13}};
   Graph &g = m.graph;
   g.name = "mlp";
-  g.inputs = {value("x", {4, 96})};
-  g.outputs = {value("y", {4, 80})};
+  g.inputs = {test::value_info("x", {4, 96})};
+  g.outputs = {test::value_info("y", {4, 80})};
   g.add_initializer("w1", low_rank_plus_noise(64, 96, 6, 0.05f, {64, 96}, rng));
   g.add_initializer("b1", random_tensor({64}, rng));
   g.add_initializer("w2", low_rank_plus_noise(64, 80, 10, 0.05f, {64, 80}, rng));
@@ -98,8 +90,8 @@ Model conv_model() {
   m.opset_imports = {{"", 13}};
   Graph &g = m.graph;
   g.name = "conv";
-  g.inputs = {value("x", {1, 16, 10, 10})};
-  g.outputs = {value("y", {1, 32, 5, 5})};
+  g.inputs = {test::value_info("x", {1, 16, 10, 10})};
+  g.outputs = {test::value_info("y", {1, 32, 5, 5})};
   g.add_initializer("w", low_rank_plus_noise(32, 16 * 9, 5, 0.02f, {32, 16, 3, 3}, rng));
   g.add_initializer("b", random_tensor({32}, rng));
   Node c = make_node("conv", "Conv", {"x", "w", "b"}, {"y"});

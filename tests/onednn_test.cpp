@@ -20,104 +20,28 @@
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
 #include "runtime/onednn/common.h"
+#include "testing/model_builder.h"
+#include "testing/provider_compare.h"
+#include "testing/random.h"
+#include "testing/tolerance.h"
 
 namespace edgeopt {
 namespace {
 
 namespace fs = std::filesystem;
 
-Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(gen);
-  return t;
-}
+using test::random_tensor;
+using test::tensors_close;
+using GraphBuilder = test::ModelBuilder;
 
-// A small graph under construction: inputs, constants, nodes; build() round-trips it through
-// the ONNX serializer so that shapes are inferred as for a loaded file.
-class GraphBuilder {
- public:
-  explicit GraphBuilder(int64_t opset = 13) {
-    m_.opset_imports = {{"", opset}};
-    m_.graph.name = "onednn_test";
-  }
-
-  GraphBuilder& input(const std::string& name, const Shape& shape, DType dtype = DType::kF32) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = dtype;
-    v.has_shape = true;
-    for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
-    m_.graph.inputs.push_back(v);
-    return *this;
-  }
-  GraphBuilder& constant(const std::string& name, Tensor t) {
-    m_.graph.add_initializer(name, std::move(t));
-    return *this;
-  }
-  Node& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-    Node n;
-    n.op_type = op;
-    n.name = op + "_" + std::to_string(m_.graph.nodes.size());
-    n.inputs = std::move(in);
-    n.outputs = std::move(out);
-    m_.graph.nodes.push_back(std::move(n));
-    return m_.graph.nodes.back();
-  }
-  GraphBuilder& output(const std::string& name) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kF32;
-    m_.graph.outputs.push_back(v);
-    return *this;
-  }
-  // The checker is skipped: outputs are declared without shapes (inference gives them).
-  Model build() const {
-    return parse_model(serialize_model(m_), fs::current_path(), LoadOptions{false, true});
-  }
-
- private:
-  Model m_;
-};
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.get_f64(i)));
-  return m;
-}
-
-struct Compared {
-  double max_diff = 0, max_ref = 0;
-  int onednn_nodes = 0;
-};
-
-// Runs `model` with {"onednn", "reference"} and with {"reference"} and compares every output.
-Compared compare_providers(const Model& model, const std::vector<Tensor>& inputs, int threads = 1) {
-  Session fast(model, SessionOptions{{"onednn", "reference"}, threads, false});
-  Session ref(model, SessionOptions{{"reference"}, 1, false});
-  // Twice: the second run reuses the cached primitives and prepacked weights.
-  std::vector<Tensor> got = fast.run(inputs);
-  got = fast.run(inputs);
-  const std::vector<Tensor> want = ref.run(inputs);
-  Compared c;
-  for (const auto& [node, provider] : fast.assignment()) c.onednn_nodes += provider == "onednn";
-  EXPECT_EQ(got.size(), want.size());
-  for (size_t o = 0; o < got.size() && o < want.size(); ++o) {
-    EXPECT_EQ(got[o].shape(), want[o].shape()) << "output " << o;
-    if (got[o].shape() != want[o].shape()) continue;
-    c.max_ref = std::max(c.max_ref, max_abs(want[o]));
-    for (int64_t i = 0; i < got[o].numel(); ++i)
-      c.max_diff = std::max(c.max_diff, std::fabs(got[o].get_f64(i) - want[o].get_f64(i)));
-  }
-  return c;
-}
-
+// `model` on onednn (reference behind it) against the reference provider (testing/): every
+// output within the f32 tolerance, and at least `min_onednn` nodes run on onednn.
 void expect_close(const Model& model, const std::vector<Tensor>& inputs, int min_onednn = 1,
                   int threads = 1) {
-  const Compared c = compare_providers(model, inputs, threads);
-  EXPECT_LE(c.max_diff, 1e-4 * c.max_ref + 1e-6) << "max|ref| " << c.max_ref;
-  EXPECT_GE(c.onednn_nodes, min_onednn) << "onednn took too few nodes";
+  test::CompareOptions options;
+  options.threads = threads;
+  options.min_provider_nodes = min_onednn;
+  EXPECT_TRUE(test::matches_reference(model, inputs, "onednn", options));
 }
 
 // The op types a onednn session runs, layout changes left out: how many of those the rewrite
@@ -522,13 +446,9 @@ TEST(Onednn, WeightsHeldOnceAndNewBatchSizes) {
     const Tensor x = random_tensor({n, 256, 9, 7}, 170 + static_cast<uint32_t>(n));
     const std::vector<Tensor> got = fast.run({x}), want = ref.run({x});
     ASSERT_EQ(got.size(), 2u);
-    for (size_t o = 0; o < got.size(); ++o) {
-      ASSERT_EQ(got[o].shape(), want[o].shape()) << "batch " << n << " output " << o;
-      double diff = 0;
-      for (int64_t i = 0; i < got[o].numel(); ++i)
-        diff = std::max(diff, std::fabs(got[o].get_f64(i) - want[o].get_f64(i)));
-      EXPECT_LE(diff, 1e-4 * max_abs(want[o]) + 1e-6) << "batch " << n << " output " << o;
-    }
+    for (size_t o = 0; o < got.size(); ++o)
+      EXPECT_TRUE(tensors_close(got[o], want[o],
+                                "batch " + std::to_string(n) + " output " + std::to_string(o)));
     // Prepacked weights live in oneDNN's memory, not in tensors: the plain ones were given
     // back (the arenas of the small activations and the biases held since are far smaller).
     EXPECT_LT(tensor_bytes_in_use() - before, -weights / 2) << "batch " << n;
@@ -821,11 +741,7 @@ TEST(OnednnResizeRuntime, SizesFromAGraphInput) {
       Session fast(m, SessionOptions{{"onednn", "reference"}, threads, false});
       const Tensor got = fast.run(in).at(0);
       const Tensor want = Session(m, SessionOptions{{"reference"}}).run(in).at(0);
-      ASSERT_EQ(got.shape(), want.shape());
-      double d = 0;
-      for (int64_t i = 0; i < got.numel(); ++i)
-        d = std::max(d, std::fabs(got.get_f64(i) - want.get_f64(i)));
-      EXPECT_LE(d, 1e-5 * max_abs(want));
+      EXPECT_TRUE(tensors_close(got, want, "Resize", test::Tolerance{0, 1e-5}));
       int resize_on_onednn = 0;
       for (const auto& [node, provider] : fast.assignment())
         resize_on_onednn += node == "Resize_0" && provider == "onednn";
@@ -1087,11 +1003,8 @@ TEST(OnednnWinogradRule, WeightsHeldOnceWithStaticShapes) {
     const Tensor x = random_tensor({1, 256, 6, 5}, 210);
     for (int run = 0; run < 2; ++run) {
       const Tensor got = fast.run({x})[0], want = ref.run({x})[0];
-      ASSERT_EQ(got.shape(), want.shape());
-      double diff = 0;
-      for (int64_t i = 0; i < got.numel(); ++i)
-        diff = std::max(diff, std::fabs(got.get_f64(i) - want.get_f64(i)));
-      EXPECT_LE(diff, 1e-4 * max_abs(want) + 1e-6) << "batch " << n << " run " << run;
+      EXPECT_TRUE(
+          tensors_close(got, want, "batch " + std::to_string(n) + " run " + std::to_string(run)));
     }
     const int64_t held = tensor_bytes_in_use() - before;  // arena - given-back weights
     if (n == 1)
@@ -1122,10 +1035,7 @@ TEST(OnednnWinogradRule, ResidualBlock) {
 // ---------------------------------------------------------------- whole models
 
 void expect_model_close(const fs::path& model_path, const Tensor& input) {
-  const Model m = load_model(model_path);
-  const Compared c = compare_providers(m, {input});
-  EXPECT_LE(c.max_diff, 1e-4 * c.max_ref) << model_path << ": max|ref| " << c.max_ref;
-  EXPECT_GT(c.onednn_nodes, 0);
+  EXPECT_TRUE(test::matches_reference(load_model(model_path), {input}, "onednn")) << model_path;
 }
 
 TEST(OnednnModels, FashionResnet) {
@@ -1152,11 +1062,7 @@ TEST(OnednnModels, ReferenceFallbackAndDefault) {
   const Tensor x = random_tensor({1, 1, 28, 28}, 84, 0.f, 1.f);
   const Tensor got = fast.run({x}).at(0);
   const Tensor want = Session(m, SessionOptions{{"reference"}}).run({x}).at(0);
-  ASSERT_EQ(got.shape(), want.shape());
-  double d = 0;
-  for (int64_t i = 0; i < got.numel(); ++i)
-    d = std::max(d, std::fabs(got.get_f64(i) - want.get_f64(i)));
-  EXPECT_LE(d, 1e-4 * max_abs(want));
+  EXPECT_TRUE(tensors_close(got, want));
   std::set<std::string> used;
   for (const auto& [node, provider] : fast.assignment()) used.insert(provider);
   EXPECT_EQ(used, (std::set<std::string>{"onednn", "reference"}));

@@ -14,12 +14,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <random>
 
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "testing/random.h"
+#include "testing/tolerance.h"
 
 namespace edgeopt {
 namespace {
@@ -56,13 +57,7 @@ Node& add_node(Model& m, const std::string& op, std::vector<std::string> in,
   return m.graph.nodes[m.graph.add_node(std::move(n))];
 }
 
-Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  Tensor t(DType::kF32, shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
+using test::random_tensor;
 
 Tensor i64s(const std::vector<int64_t>& v) {
   return Tensor::from_vector<int64_t>(v, {static_cast<int64_t>(v.size())});
@@ -92,19 +87,12 @@ std::vector<Tensor> run_ref(const Model& m, const std::vector<Tensor>& in) {
   return s.run(in);
 }
 
-// max |a - b| <= tol * max(max |b|, 1e-6).
+// Every output within rtol `tol` of max |b| (atol tol * 1e-6 for all-zero outputs).
 void expect_close(const std::vector<Tensor>& a, const std::vector<Tensor>& b, double tol = 1e-5) {
   ASSERT_EQ(a.size(), b.size());
-  for (size_t k = 0; k < a.size(); ++k) {
-    ASSERT_EQ(a[k].shape(), b[k].shape()) << "output " << k;
-    ASSERT_EQ(a[k].dtype(), b[k].dtype()) << "output " << k;
-    double err = 0, scale = 1e-6;
-    for (int64_t i = 0; i < a[k].numel(); ++i) {
-      err = std::max(err, std::abs(a[k].get_f64(i) - b[k].get_f64(i)));
-      scale = std::max(scale, std::abs(b[k].get_f64(i)));
-    }
-    EXPECT_LE(err, tol * scale) << "output " << k << ": max error " << err << ", scale " << scale;
-  }
+  for (size_t k = 0; k < a.size(); ++k)
+    EXPECT_TRUE(test::tensors_close(a[k], b[k], "output " + std::to_string(k),
+                                    test::Tolerance{tol * 1e-6, tol}));
 }
 
 // Runs the named passes (plus dead_code_elimination) to a fixed point and checks that the

@@ -24,6 +24,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -53,15 +54,6 @@ Node make_node(const std::string &name, const std::string &op, std::vector<std::
   return n;
 }
 
-ValueInfo value(const std::string &name, Shape shape) {
-  ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kF32;
-  v.has_shape = true;
-  for (int64_t d : shape) v.dims.push_back({d, ""});
-  return v;
-}
-
 // x[1,8,6,6] → Conv 3x3 (16) → Relu → Conv 3x3 (32, small weights) → GAP →
 // Flatten → Gemm (10, transB) → y. Layers have different weight scales so that
 // global scope differs from layer scope.
@@ -72,8 +64,8 @@ Model small_cnn() {
   m.opset_imports = {{"", 13}};
   Graph &g = m.graph;
   g.name = "small_cnn";
-  g.inputs = {value("x", {1, 8, 6, 6})};
-  g.outputs = {value("y", {1, 10})};
+  g.inputs = {test::value_info("x", {1, 8, 6, 6})};
+  g.outputs = {test::value_info("y", {1, 10})};
   g.add_initializer("w1", random_tensor({16, 8, 3, 3}, 1.0f, rng));
   g.add_initializer("b1", random_tensor({16}, 1.0f, rng));
   g.add_initializer("w2", random_tensor({32, 16, 3, 3}, 0.1f, rng));

@@ -18,6 +18,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -278,21 +279,8 @@ Model one_node(const std::string& op, const std::vector<Tensor>& inputs,
   return m;
 }
 
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInt;
-  a.i = v;
-  return a;
-}
+using test::int_attr;
+using test::ints_attr;
 
 template <class T>
 Tensor random_tensor(Shape shape, std::mt19937& rng) {

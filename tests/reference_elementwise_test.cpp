@@ -17,6 +17,7 @@
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
 #include "runtime/kernel.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -425,21 +426,8 @@ Tensor run_op(const std::string& op, int64_t opset, const std::vector<In>& input
   return s.run(feed).at(0);
 }
 
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInt;
-  a.i = v;
-  return a;
-}
-
-Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kFloat;
-  a.f = v;
-  return a;
-}
+using test::float_attr;
+using test::int_attr;
 
 template <class T>
 std::vector<T> values(const Tensor& t) {

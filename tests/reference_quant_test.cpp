@@ -16,6 +16,7 @@
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
 #include "runtime/reference/quant_common.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -113,21 +114,8 @@ ValueInfo input_info(const std::string& name, DType t, const Shape& s) {
   return v;
 }
 
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInt;
-  a.i = v;
-  return a;
-}
-
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInts;
-  a.ints = std::move(v);
-  return a;
-}
+using test::int_attr;
+using test::ints_attr;
 
 TEST(ReferenceQuant, DequantizePerChannel4DWeight) {
   // Weight [3 out channels, 2, 1, 3], int8, per output channel (axis 0):

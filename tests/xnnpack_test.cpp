@@ -17,6 +17,10 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "testing/model_builder.h"
+#include "testing/provider_compare.h"
+#include "testing/random.h"
+#include "testing/tolerance.h"
 
 namespace edgeopt {
 namespace {
@@ -24,86 +28,29 @@ namespace {
 namespace fs = std::filesystem;
 
 Tensor random_f32(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(gen);
-  return t;
+  return test::random_tensor(std::move(shape), seed, lo, hi);
 }
 
-// A test model: f32 inputs, initializers, nodes; model() serializes and parses it so that
-// shapes are inferred as for a file.
-struct TestModel {
-  Model m;
-  explicit TestModel(int64_t opset = 13) {
-    m.opset_imports = {{"", opset}};
-    m.graph.name = "xnnpack_test";
-  }
-  void input(const std::string& name, const Shape& shape) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kF32;
-    v.has_shape = true;
-    for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
-    m.graph.inputs.push_back(v);
-  }
-  void init(const std::string& name, Tensor t) { m.graph.add_initializer(name, std::move(t)); }
-  Node& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-    Node n;
-    n.op_type = op;
-    n.name = op + std::to_string(m.graph.nodes.size());
-    n.inputs = std::move(in);
-    n.outputs = std::move(out);
-    m.graph.nodes.push_back(std::move(n));
-    return m.graph.nodes.back();
-  }
-  // The checker wants a shape on graph outputs: `rank` unknown dims.
+// A test model (testing/model_builder.h); outputs are declared with `rank` unknown dims, as the
+// ONNX checker wants a shape on graph outputs.
+class TestModel : public test::ModelBuilder {
+ public:
+  explicit TestModel(int64_t opset = 13) : ModelBuilder(opset, "xnnpack_test") {}
+  void init(const std::string& name, Tensor t) { constant(name, std::move(t)); }
   void output(const std::string& name, int rank = 4) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kF32;
-    v.has_shape = true;
-    v.dims.assign(rank, Dim{});
-    m.graph.outputs.push_back(v);
+    ModelBuilder::output(name, DType::kF32, rank);
   }
-  Model model() const { return parse_model(serialize_model(m), fs::current_path()); }
+  Model model() const { return build(true); }
 };
 
-struct Diff {
-  double max_diff = 0, max_ref = 0;
-  int xnnpack_nodes = 0;  // Subgraph nodes
-};
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.get_f64(i)));
-  return m;
-}
-
-Diff diff_providers(const Model& model, const std::vector<Tensor>& inputs, int threads = 1) {
-  Session fast(model, SessionOptions{{"xnnpack", "reference"}, threads, false});
-  Session ref(model, SessionOptions{{"reference"}, 1, false});
-  std::vector<Tensor> got = fast.run(inputs);
-  got = fast.run(inputs);  // the second run reuses the runtime built while planning
-  const std::vector<Tensor> want = ref.run(inputs);
-  Diff d;
-  for (const auto& [node, provider] : fast.assignment()) d.xnnpack_nodes += provider == "xnnpack";
-  EXPECT_EQ(got.size(), want.size());
-  for (size_t o = 0; o < got.size() && o < want.size(); ++o) {
-    EXPECT_EQ(got[o].shape(), want[o].shape()) << "output " << o;
-    if (got[o].shape() != want[o].shape()) continue;
-    d.max_ref = std::max(d.max_ref, max_abs(want[o]));
-    for (int64_t i = 0; i < got[o].numel(); ++i)
-      d.max_diff = std::max(d.max_diff, std::fabs(got[o].get_f64(i) - want[o].get_f64(i)));
-  }
-  return d;
-}
-
+// `model` on xnnpack (reference behind it) against the reference provider (testing/): every
+// output within the f32 tolerance, and at least `min_subgraphs` nodes run on xnnpack.
 void expect_close(const Model& model, const std::vector<Tensor>& inputs, int min_subgraphs = 1,
                   int threads = 1) {
-  const Diff d = diff_providers(model, inputs, threads);
-  EXPECT_LE(d.max_diff, 1e-4 * d.max_ref + 1e-6) << "max|ref| " << d.max_ref;
-  EXPECT_GE(d.xnnpack_nodes, min_subgraphs) << "xnnpack took too few nodes";
+  test::CompareOptions options;
+  options.threads = threads;
+  options.min_provider_nodes = min_subgraphs;
+  EXPECT_TRUE(test::matches_reference(model, inputs, "xnnpack", options));
 }
 
 struct ConvCase {
@@ -310,12 +257,7 @@ TEST(Xnnpack, BatchNormFoldedAndOldClip) {
 
 TEST(Xnnpack, ShapeChangesRebuildTheRuntime) {
   TestModel t(13);
-  ValueInfo x;
-  x.name = "x";
-  x.dtype = DType::kF32;
-  x.has_shape = true;
-  x.dims = {Dim{-1, "n"}, Dim{3, ""}, Dim{-1, "h"}, Dim{-1, "w"}};
-  t.m.graph.inputs.push_back(x);
+  t.input_dims("x", {Dim{-1, "n"}, Dim{3, ""}, Dim{-1, "h"}, Dim{-1, "w"}});
   t.init("w", random_f32({4, 3, 3, 3}, 41));
   t.node("Conv", {"x", "w"}, {"c"}).set_attr_ints("pads", {1, 1, 1, 1});
   t.node("Relu", {"c"}, {"y"});
@@ -326,11 +268,7 @@ TEST(Xnnpack, ShapeChangesRebuildTheRuntime) {
   for (const Shape& s : {Shape{1, 3, 8, 9}, Shape{2, 3, 5, 7}, Shape{1, 3, 8, 9}}) {
     const Tensor in = random_f32(s, 9);
     const Tensor got = fast.run({in})[0], want = ref.run({in})[0];
-    ASSERT_EQ(got.shape(), want.shape());
-    double d = 0;
-    for (int64_t i = 0; i < got.numel(); ++i)
-      d = std::max(d, std::fabs(double(got.data<float>()[i]) - want.data<float>()[i]));
-    EXPECT_LE(d, 1e-4 * max_abs(want) + 1e-6) << shape_str(s);
+    EXPECT_TRUE(test::tensors_close(got, want, shape_str(s)));
   }
 }
 

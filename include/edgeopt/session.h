@@ -29,6 +29,7 @@ struct NodeProfile {
   std::string provider;
   double total_ms = 0;
   int64_t calls = 0;
+  std::string domain;  // the node's op domain, "" for the default ONNX domain
 };
 
 class SessionImpl;

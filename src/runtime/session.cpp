@@ -179,7 +179,12 @@ class SessionImpl {
     hand_over_constants();
     prof.resize(nodes.size());
     for (size_t i = 0; i < nodes.size(); ++i)
-      prof[i] = {nodes[i].node->name, nodes[i].node->op_type, nodes[i].provider, 0, 0};
+      prof[i] = {nodes[i].node->name,
+                 nodes[i].node->op_type,
+                 nodes[i].provider,
+                 0,
+                 0,
+                 nodes[i].node->is_default_domain() ? "" : nodes[i].node->domain};
   }
 
   // Weights held once: a constant that every node reading it keeps itself (a kernel that
@@ -492,6 +497,12 @@ class SessionImpl {
       out.push_back(fresh ? t : t.clone());
     }
     for (size_t i = 0; i < input_ids.size(); ++i) p.values[input_ids[i]] = Tensor();
+    // The caller owns the outputs now; a cached plan keeps their dtype and shape only (the next
+    // run allocates them again), not the memory of the latest results.
+    for (int id : p.fresh_outputs) {
+      Tensor& t = p.values[id];
+      t = Tensor::meta(t.dtype(), t.shape());
+    }
     return out;
   }
 };

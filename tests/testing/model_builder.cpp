@@ -1,0 +1,106 @@
+#include "testing/model_builder.h"
+
+#include <filesystem>
+
+#include "edgeopt/onnx_io.h"
+
+namespace edgeopt::test {
+
+ModelBuilder::ModelBuilder(int64_t opset, const std::string& name) {
+  m_.opset_imports = {{"", opset}};
+  m_.producer_name = "edgeopt-tests";
+  m_.graph.name = name;
+}
+
+ModelBuilder& ModelBuilder::opset(const std::string& domain, int64_t version) {
+  for (OpsetImport& o : m_.opset_imports)
+    if (o.domain == domain) {
+      o.version = version;
+      return *this;
+    }
+  m_.opset_imports.push_back({domain, version});
+  return *this;
+}
+
+ModelBuilder& ModelBuilder::input(const std::string& name, const Shape& shape, DType dtype) {
+  std::vector<Dim> dims;
+  for (int64_t d : shape) dims.push_back(Dim{d, ""});
+  return input_dims(name, dims, dtype);
+}
+
+ModelBuilder& ModelBuilder::input_dims(const std::string& name, const std::vector<Dim>& dims,
+                                       DType dtype) {
+  ValueInfo v;
+  v.name = name;
+  v.dtype = dtype;
+  v.has_shape = true;
+  v.dims = dims;
+  m_.graph.inputs.push_back(std::move(v));
+  return *this;
+}
+
+ModelBuilder& ModelBuilder::constant(const std::string& name, Tensor value) {
+  m_.graph.add_initializer(name, std::move(value));
+  return *this;
+}
+
+Node& ModelBuilder::node(const std::string& op_type, std::vector<std::string> inputs,
+                         std::vector<std::string> outputs, const std::string& domain) {
+  Node n;
+  n.op_type = op_type;
+  n.domain = domain;
+  n.name = op_type + "_" + std::to_string(m_.graph.nodes.size());
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  return m_.graph.nodes[m_.graph.add_node(std::move(n))];
+}
+
+ModelBuilder& ModelBuilder::output(const std::string& name, DType dtype, int rank) {
+  ValueInfo v;
+  v.name = name;
+  v.dtype = dtype;
+  v.has_shape = rank >= 0;
+  if (rank > 0) v.dims.assign(rank, Dim{});
+  m_.graph.outputs.push_back(std::move(v));
+  return *this;
+}
+
+Model ModelBuilder::build(bool check) const {
+  return parse_model(serialize_model(m_), std::filesystem::current_path(),
+                     LoadOptions{check, true});
+}
+
+Attribute int_attr(const std::string& name, int64_t value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInt;
+  a.i = value;
+  return a;
+}
+
+Attribute ints_attr(const std::string& name, std::vector<int64_t> values) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInts;
+  a.ints = std::move(values);
+  return a;
+}
+
+Attribute float_attr(const std::string& name, float value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kFloat;
+  a.f = value;
+  return a;
+}
+
+ValueInfo value_info(const std::string& name, const Shape& shape, DType dtype) {
+  ValueInfo v;
+  v.name = name;
+  v.dtype = dtype;
+  v.has_shape = true;
+  for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
+  return v;
+}
+
+}  // namespace edgeopt::test
