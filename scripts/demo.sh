@@ -5,10 +5,16 @@
 #      images (calibration on the training images);
 #   2. torchvision ResNet-18 with random weights (weights=None, exported by PyTorch into the
 #      build folder): size and speed only — its accuracy means nothing and is not shown.
-#   3. `edgeopt fit` on the bundled model for a Raspberry Pi 4 (BUILD/demo/fit/report.html).
+#   3. `edgeopt fit` on the bundled model for a Raspberry Pi 4 (BUILD/demo/fit/report.html);
+#   4. on the device: fit's pick packaged for raspberry-pi-4 (the fp32 model as the fallback) with
+#      the arm64 runtime, cross-built into ARM64_BUILD first; the bundle's example built by its
+#      own build.sh, run under qemu-aarch64 on a Cortex-A72 (a Pi 4) on one test image, and its
+#      top-1 checked against `edgeopt run` on x86 (the demo fails if they differ).
 # Tables are also written to BUILD/demo/*.md and the reports to BUILD/demo/*.json.
+# Usage: scripts/demo.sh [BUILD [ARM64_BUILD]]   (default: build, build-arm64 beside BUILD)
 set -euo pipefail
 build=${1:-build}
+arm64_build=${2:-$(dirname "$build")/build-arm64}
 cd "$(dirname "$0")/.."
 edgeopt=$build/edgeopt
 out=$build/demo
@@ -63,3 +69,64 @@ rc=0
   --threads 1 -o "$out/fit" || rc=$?
 if [[ $rc -ne 0 && $rc -ne 3 ]]; then exit "$rc"; fi
 echo "fit report: $out/fit/report.html (also report.md and report.json; the pick: $out/fit/model.onnx)"
+echo
+echo "== on a Raspberry Pi 4: the pick packaged for raspberry-pi-4, its example run under qemu-aarch64"
+pick=$out/fit/model.onnx fallback=(--fallback "$model")
+if [[ ! -f $pick ]]; then
+  pick=$model fallback=()
+  echo "(fit found no model within the limits: packaging $model itself, without a fallback)"
+fi
+# The arm64 runtime library (what `make runtime-arm64` builds); the cross build's log is kept
+# out of the way and shown only if it fails.
+log=$out/runtime-arm64.log
+start=$SECONDS
+if ! bash scripts/build_arm64.sh "$arm64_build" "$build" "${JOBS:-$(nproc)}" edgeopt_rt edgeopt_rt_static \
+  >"$log" 2>&1; then
+  tail -n 20 "$log"
+  echo "the arm64 runtime did not build (log: $log)"
+  exit 1
+fi
+echo "arm64 runtime (libedgeopt_rt for aarch64) built in $((SECONDS - start)) s ($arm64_build; log: $log)"
+bundle=$out/raspberry-pi-4
+rm -rf "$bundle" "$out/raspberry-pi-4-example"
+# package prints its checklist (also in the bundle's CHECKLIST.md): only its tally here.
+"$edgeopt" package "$pick" --device raspberry-pi-4 -o "$bundle" "${fallback[@]}" \
+  --runtime "$arm64_build" >"$out/package.log"
+echo "packaged: $bundle ($(grep -c '^done:' "$out/package.log") checklist items done," \
+  "$(grep -c '^not done:' "$out/package.log") not done: $bundle/CHECKLIST.md)"
+exe=$("$bundle/example/build.sh" "$out/raspberry-pi-4-example")
+echo "example built by the bundle's build.sh: $(file -b "$exe" | cut -d, -f1-2)"
+# One Fashion-MNIST test image, as the model takes it: [1,1,28,28] float32, pixel/255.
+image=$out/test_image.npy
+label=$(/usr/bin/python3 - "$image" <<'PY'
+import gzip, sys
+import numpy as np
+root, i = "/usr/share/datasets/fashion-mnist", 0
+with gzip.open(f"{root}/t10k-images-idx3-ubyte.gz") as f:
+    x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[i:i + 1]
+with gzip.open(f"{root}/t10k-labels-idx1-ubyte.gz") as f:
+    y = np.frombuffer(f.read(), np.uint8, offset=8)[i]
+np.save(sys.argv[1], (x / np.float32(255)).astype(np.float32))
+print(y)
+PY
+)
+# The example's last argument is the fallback model it switches to if the first fails.
+run=(qemu-aarch64 -cpu cortex-a72 "$exe" "$bundle/$(basename "$pick")" "$image" "$out/y_arm64.npy")
+((${#fallback[@]})) && run+=("$bundle/$(basename "$model")")
+echo "\$ ${run[*]}"
+"${run[@]}"
+echo "(the latency is qemu's emulation on this host, not a Pi's)"
+"$edgeopt" run "$pick" --input "$image" --output "$out/y_x86.npy" >/dev/null
+/usr/bin/python3 - "$out/y_arm64.npy" "$out/y_x86.npy" "$label" <<'PY'
+import sys
+import numpy as np
+classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+           "Bag", "Ankle boot"]
+arm64, x86, label = np.load(sys.argv[1]), np.load(sys.argv[2]), int(sys.argv[3])
+a, b = int(arm64[0].argmax()), int(x86[0].argmax())
+print(f"top-1 on arm64 (qemu, Cortex-A72): {a} {classes[a]}; edgeopt run on x86: {b} {classes[b]}; "
+      f"label: {label} {classes[label]}; max |logit diff| {np.abs(arm64 - x86).max():.3g}")
+if a != b:
+    sys.exit("FAILED: the arm64 example's top-1 differs from edgeopt run's on x86")
+print("ok: the same top-1 on the device as on x86")
+PY

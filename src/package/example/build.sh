@@ -30,7 +30,9 @@ if [[ "$ARCH" != "$(uname -m)" ]]; then
       ;;
   esac
 fi
-cmake -S "$here" -B "$out/build" "${flags[@]}" >/dev/null
-cmake --build "$out/build" >/dev/null
+# Exit 2 means "no compiler for this architecture here" (above); a failed build is exit 1, whatever
+# make's own code (which is 2).
+cmake -S "$here" -B "$out/build" "${flags[@]}" >/dev/null || exit 1
+cmake --build "$out/build" >/dev/null || exit 1
 cp "$out/build/example" "$out/example"
 echo "$out/example"
