@@ -62,7 +62,8 @@ set(EDGEOPT_ARM64_UNIT_SOURCES tensor_test.cpp reference_conv_test.cpp
     xnnpack_test.cpp)
 list(TRANSFORM EDGEOPT_ARM64_UNIT_SOURCES PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
 add_executable(edgeopt_arm64_units ${EDGEOPT_ARM64_UNIT_SOURCES})
-target_link_libraries(edgeopt_arm64_units PRIVATE edgeopt_core GTest::gtest GTest::gtest_main)
+target_link_libraries(edgeopt_arm64_units PRIVATE edgeopt_testing edgeopt_core GTest::gtest
+  GTest::gtest_main)
 target_compile_definitions(edgeopt_arm64_units PRIVATE
   EDGEOPT_SOURCE_DIR="${PROJECT_SOURCE_DIR}" EDGEOPT_BINARY_DIR="${PROJECT_BINARY_DIR}")
 add_test(NAME arm64_units COMMAND edgeopt_arm64_units
