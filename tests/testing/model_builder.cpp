@@ -70,26 +70,29 @@ Model ModelBuilder::build(bool check) const {
                      LoadOptions{check, true});
 }
 
-Attribute int_attr(const std::string& name, int64_t value) {
+namespace {
+Attribute named_attr(const std::string& name, AttrType type) {
   Attribute a;
   a.name = name;
-  a.type = AttrType::kInt;
+  a.type = type;
+  return a;
+}
+}  // namespace
+
+Attribute int_attr(const std::string& name, int64_t value) {
+  Attribute a = named_attr(name, AttrType::kInt);
   a.i = value;
   return a;
 }
 
 Attribute ints_attr(const std::string& name, std::vector<int64_t> values) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInts;
+  Attribute a = named_attr(name, AttrType::kInts);
   a.ints = std::move(values);
   return a;
 }
 
 Attribute float_attr(const std::string& name, float value) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kFloat;
+  Attribute a = named_attr(name, AttrType::kFloat);
   a.f = value;
   return a;
 }
