@@ -12,6 +12,7 @@
 #include "edgeopt/error.h"
 #include "kernel.h"
 #include "memory_plan.h"
+#include "node_traits.h"
 
 namespace edgeopt {
 
@@ -27,11 +28,6 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
   return s;
-}
-
-bool nondeterministic(const Node& n) {
-  return n.op_type.rfind("Random", 0) == 0 || n.op_type == "Multinomial" ||
-         n.op_type == "Bernoulli";
 }
 
 // The error with the node named, unless the kernel's message names it already.
@@ -294,7 +290,7 @@ class SessionImpl {
       } catch (const Error& e) {
         throw with_node(e, *r.node);
       }
-      bool all_const = !nondeterministic(*r.node);
+      bool all_const = !rt::is_nondeterministic(*r.node);
       for (int id : r.in) all_const = all_const && (id < 0 || p.values[id].has_data());
       bool given = true;  // infer already gave every output's value
       for (size_t o = 0; o < r.out.size(); ++o)

@@ -14,6 +14,8 @@
 
 #include "ir/shape_hints.h"
 #include "kernel.h"
+#include "node_traits.h"
+#include "passes/pass_util.h"
 
 namespace edgeopt::rt {
 
@@ -21,11 +23,6 @@ namespace {
 
 // Outputs computed while inferring: shape-like tensors only, never activations.
 constexpr size_t kMaxComputedBytes = 4096;
-
-bool nondeterministic(const Node& n) {
-  return n.op_type.rfind("Random", 0) == 0 || n.op_type == "Multinomial" ||
-         n.op_type == "Bernoulli";
-}
 
 // Symbolic dims are given a value for a pass: two passes with different values tell the dims
 // that follow a symbol (the batch through every layer) from those that stay static.
@@ -63,7 +60,7 @@ std::vector<Tensor> infer_node(const Model& model, const Node& n,
     InferContext ctx(n, in, n.outputs.size());
     kernel->infer(ctx);
     std::vector<Tensor> out = ctx.outputs();
-    bool given = true, all_values = !nondeterministic(n);
+    bool given = true, all_values = !is_nondeterministic(n);
     size_t bytes = 0;
     for (size_t o = 0; o < out.size(); ++o) {
       if (n.outputs[o].empty()) continue;
@@ -101,9 +98,7 @@ std::unordered_map<std::string, Tensor> infer_pass(const Model& model, const Sub
     if (std::optional<Tensor> t = hint_tensor(g, v->name, sub)) known[v->name] = *t;
   for (const Node& n : g.nodes) {
     std::vector<const Tensor*> in;
-    bool complete = true;
-    for (const Attribute& a : n.attributes)
-      complete = complete && !a.g && a.graphs.empty();  // If, Loop, Scan: no hint
+    bool complete = !passes::has_subgraph(n);  // If, Loop, Scan: no hint
     for (const std::string& name : n.inputs) {
       if (!complete) break;
       if (name.empty()) {
