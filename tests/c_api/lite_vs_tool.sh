@@ -10,7 +10,7 @@ mkdir -p "$dir"
 compared=0
 for model in "$@"; do
   [ -f "$model" ] || { echo "FAILED: no model $model"; exit 1; }
-  name=$(basename "$model" .onnx)
+  name=$(basename "$(dirname "$model")")_$(basename "$model" .onnx)  # corpus files are all model.onnx
   "$c_api_test" input "$model" "$dir/$name.x.npy" >/dev/null
   "$edgeopt" run "$model" --input "$dir/$name.x.npy" --output "$dir/$name.y.npy" >/dev/null
   if ! "$c_api_test" compare "$model" "$dir/$name.x.npy" "$dir/$name.y.npy" >"$dir/$name.log"; then
