@@ -4,7 +4,9 @@
 // dilation, fused clamps, residual adds, broadcast constants, fully connected heads — graphs
 // where a node XNNPACK cannot take sits between nodes it takes, and whole models (the
 // Fashion-MNIST model in models/, torchvision fixtures in <build>/fixtures when present).
-// Agreement: max |xnnpack - reference| <= 1e-4 * max |reference| (+1e-6 for all-zero outputs).
+// Agreement: max |xnnpack - reference| <= 1e-4 * max |reference| (+1e-6 for all-zero outputs);
+// int8 outputs within one quantization step. QDQ int8 graphs must run XNNPACK's int8 operators
+// (counted by the kernel), not float ones on dequantized data.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "runtime/xnnpack/common.h"
 #include "testing/model_builder.h"
 #include "testing/provider_compare.h"
 #include "testing/random.h"
@@ -270,6 +273,190 @@ TEST(Xnnpack, ShapeChangesRebuildTheRuntime) {
     const Tensor got = fast.run({in})[0], want = ref.run({in})[0];
     EXPECT_TRUE(test::tensors_close(got, want, shape_str(s)));
   }
+}
+
+// ------------------------------------------------------------------ QDQ int8
+// A QDQ graph as edgeopt quantize and PyTorch's exporter write it: activations quantized per
+// tensor (QuantizeLinear then DequantizeLinear), weights int8 with one scale per output channel,
+// biases int32 in units of input scale × weight scale.
+class QdqModel : public TestModel {
+ public:
+  explicit QdqModel(int64_t opset = 13) : TestModel(opset) {}
+
+  // Scale and zero point initializers "<name>_s", "<name>_z" (uint8 or int8).
+  void params(const std::string& name, float scale, int zp, DType dt) {
+    init(name + "_s", Tensor::scalar(scale));
+    if (dt == DType::kU8)
+      init(name + "_z", Tensor::scalar(static_cast<uint8_t>(zp)));
+    else
+      init(name + "_z", Tensor::scalar(static_cast<int8_t>(zp)));
+  }
+  // x → QuantizeLinear → "<name>_q"; returns the name of its DequantizeLinear's output.
+  std::string qdq(const std::string& x, const std::string& name, float scale, int zp,
+                  DType dt = DType::kU8) {
+    params(name, scale, zp, dt);
+    node("QuantizeLinear", {x, name + "_s", name + "_z"}, {name + "_q"});
+    return dq(name + "_q", name);
+  }
+  std::string dq(const std::string& q, const std::string& name) {
+    node("DequantizeLinear", {q, name + "_s", name + "_z"}, {name + "_dq"});
+    return name + "_dq";
+  }
+  // Random float weights quantized to int8 with one scale per index along `axis`; returns
+  // the DequantizeLinear output. The scales are kept for bias().
+  std::string weight(const std::string& name, const Shape& shape, uint32_t seed, int axis = 0) {
+    const Tensor w = random_f32(shape, seed, -0.5f, 0.5f);
+    Tensor q(DType::kI8, shape);
+    const int64_t channels = shape[axis];
+    int64_t inner = 1;
+    for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+    std::vector<float> scales(channels, 0.f);
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      float& s = scales[(i / inner) % channels];
+      s = std::max(s, std::fabs(w.data<float>()[i]) / 127.f);
+    }
+    for (int64_t i = 0; i < w.numel(); ++i)
+      q.data<int8_t>()[i] =
+          static_cast<int8_t>(std::lrint(w.data<float>()[i] / scales[(i / inner) % channels]));
+    init(name + "_w", q);
+    init(name + "_ws", Tensor::from_vector(scales, {channels}));
+    init(name + "_wz", Tensor(DType::kI8, {channels}));  // zeros
+    Node& n = node("DequantizeLinear", {name + "_w", name + "_ws", name + "_wz"}, {name + "_wdq"});
+    n.set_attr_int("axis", axis);
+    w_scales_ = scales;
+    return name + "_wdq";
+  }
+  // An int32 bias for the last weight(), read by a node whose input has scale `x_scale`.
+  std::string bias(const std::string& name, float x_scale, uint32_t seed) {
+    const int64_t m = static_cast<int64_t>(w_scales_.size());
+    const Tensor b = random_f32({m}, seed, -0.3f, 0.3f);
+    Tensor q(DType::kI32, {m});
+    std::vector<float> scales(m);
+    for (int64_t i = 0; i < m; ++i) {
+      scales[i] = x_scale * w_scales_[i];
+      q.data<int32_t>()[i] = static_cast<int32_t>(std::lrint(b.data<float>()[i] / scales[i]));
+    }
+    init(name + "_b", q);
+    init(name + "_bs", Tensor::from_vector(scales, {m}));
+    node("DequantizeLinear", {name + "_b", name + "_bs"}, {name + "_bdq"}).set_attr_int("axis", 0);
+    return name + "_bdq";
+  }
+  void output_as(const std::string& name, DType dt, int rank) {
+    ModelBuilder::output(name, dt, rank);
+  }
+
+ private:
+  std::vector<float> w_scales_;
+};
+
+// `model` on xnnpack against reference, every output within its tolerance (int8: one step),
+// and at least `min_int8` nodes defined as XNNPACK int8 operators while doing so.
+void expect_int8(const Model& model, const std::vector<Tensor>& inputs, int min_int8,
+                 int threads = 1) {
+  const int64_t before = rt::xnnpack::int8_operators_defined();
+  test::CompareOptions options;
+  options.threads = threads;
+  EXPECT_TRUE(test::matches_reference(model, inputs, "xnnpack", options));
+  EXPECT_GE(rt::xnnpack::int8_operators_defined() - before, min_int8)
+      << "the QDQ nodes did not run as XNNPACK int8 operators";
+}
+
+// Conv + Relu, depthwise conv with stride, max pooling, a residual Add + Relu, global average
+// pooling, Flatten and a fully connected head, each between DequantizeLinear and
+// QuantizeLinear: one subgraph, eight int8 operators; uint8 activations.
+TEST(XnnpackInt8, QdqNetworkRunsInInt8) {
+  QdqModel t;
+  t.input("x", {2, 8, 11, 9});
+  const std::string x = t.qdq("x", "in", 1.f / 255, 0);
+  t.node("Conv", {x, t.weight("c1", {12, 8, 3, 3}, 51), t.bias("c1", 1.f / 255, 52)}, {"c1"})
+      .set_attr_ints("pads", {1, 1, 1, 1});
+  t.node("Relu", {"c1"}, {"r1"});
+  const std::string r1 = t.qdq("r1", "r1", 0.02f, 0);
+  Node& dw =
+      t.node("Conv", {r1, t.weight("dw", {12, 1, 3, 3}, 53), t.bias("dw", 0.02f, 54)}, {"dw"});
+  dw.set_attr_int("group", 12);
+  dw.set_attr_ints("strides", {2, 2});
+  dw.set_attr_ints("pads", {1, 0, 1, 1});
+  const std::string d = t.qdq("dw", "dw", 0.03f, 128);
+  Node& mp = t.node("MaxPool", {d}, {"mp"});
+  mp.set_attr_ints("kernel_shape", {2, 2});
+  mp.set_attr_ints("pads", {0, 0, 1, 1});
+  const std::string p = t.qdq("mp", "mp", 0.03f, 128);
+  t.node("Conv", {p, t.weight("c2", {12, 12, 1, 1}, 55), t.bias("c2", 0.03f, 56)}, {"c2"});
+  const std::string c2 = t.qdq("c2", "c2", 0.025f, 120);
+  t.node("Add", {c2, p}, {"a"});
+  t.node("Relu", {"a"}, {"ar"});
+  const std::string a = t.qdq("ar", "a", 0.04f, 0);
+  t.node("GlobalAveragePool", {a}, {"gap"});
+  const std::string g = t.qdq("gap", "gap", 0.01f, 0);
+  t.node("Flatten", {g}, {"flat"});
+  const std::string f = t.qdq("flat", "flat", 0.01f, 0);  // same parameters
+  t.node("Gemm", {f, t.weight("fc", {5, 12}, 57), t.bias("fc", 0.01f, 58)}, {"fc"})
+      .set_attr_int("transB", 1);
+  t.params("y", 0.02f, 128, DType::kU8);
+  t.node("QuantizeLinear", {"fc", "y_s", "y_z"}, {"y"});
+  t.output_as("y", DType::kU8, 2);
+  t.output_as("a_q", DType::kU8, 4);  // an int8 intermediate read outside
+  const Model model = t.model();
+  expect_int8(model, {random_f32({2, 8, 11, 9}, 6, 0.f, 1.f)}, 8);
+  expect_int8(model, {random_f32({2, 8, 11, 9}, 7, 0.f, 1.f)}, 8, 2);
+  Session s(model, SessionOptions{{"xnnpack", "reference"}, 1, false});
+  ASSERT_EQ(s.assignment().size(), 1u) << "every node should collapse into one Subgraph";
+}
+
+// 8-bit values crossing the subgraph's boundary: a uint8 graph input, int8 (signed)
+// activations, int8 graph outputs of rank 4 (NHWC inside) and 3, a node XNNPACK does not take
+// (Tanh) between two subgraphs, and a MatMul whose weights are quantized per column.
+TEST(XnnpackInt8, Int8BoundariesAndSignedActivations) {
+  QdqModel t;
+  t.input("xq", {1, 6, 7, 5}, DType::kU8);
+  t.params("xq", 0.1f, 100, DType::kU8);
+  const std::string x = t.dq("xq", "xq");
+  t.node("Conv", {x, t.weight("c1", {4, 6, 3, 3}, 61), t.bias("c1", 0.1f, 62)}, {"c1"})
+      .set_attr_ints("pads", {1, 1, 1, 1});
+  t.params("c1o", 0.05f, -10, DType::kI8);
+  t.node("QuantizeLinear", {"c1", "c1o_s", "c1o_z"}, {"c1_q"});
+  t.output_as("c1_q", DType::kI8, 4);
+  t.node("Tanh", {t.dq("c1_q", "c1o")}, {"th"});
+  const std::string th = t.qdq("th", "th", 1.f / 127, 0, DType::kI8);
+  t.node("Conv", {th, t.weight("c2", {3, 4, 1, 1}, 63)}, {"c2"});
+  t.params("c2o", 0.02f, 5, DType::kI8);
+  t.node("QuantizeLinear", {"c2", "c2o_s", "c2o_z"}, {"c2_q"});
+  t.output_as("c2_q", DType::kI8, 4);
+  t.input("sq", {1, 4, 6}, DType::kI8);
+  t.params("sq", 0.05f, 3, DType::kI8);
+  t.node("MatMul", {t.dq("sq", "sq"), t.weight("mm", {6, 5}, 64, 1)}, {"mm"});
+  t.params("mmo", 0.03f, -4, DType::kI8);
+  t.node("QuantizeLinear", {"mm", "mmo_s", "mmo_z"}, {"mm_q"});
+  t.output_as("mm_q", DType::kI8, 3);
+  const Model model = t.model();
+  const Tensor xq = test::random_tensor(DType::kU8, {1, 6, 7, 5}, 8, 0, 255);
+  const Tensor sq = test::random_tensor(DType::kI8, {1, 4, 6}, 9, -128, 127);
+  expect_int8(model, {xq, sq}, 3);
+}
+
+// What the int8 operators do not take runs in float on the dequantized data, inside the same
+// subgraph: uint8 weights with a zero point, a float activation (Sigmoid) of a dequantized
+// value, a dequantized value that is a graph output, an Add with a constant.
+TEST(XnnpackInt8, FloatOnDequantizedData) {
+  QdqModel t;
+  t.input("x", {1, 3, 6, 6});
+  const std::string x = t.qdq("x", "in", 1.f / 255, 0);
+  Tensor wq = test::random_tensor(DType::kU8, {5, 3, 3, 3}, 71, 0, 255);
+  t.init("w", wq);
+  t.params("w", 0.004f, 128, DType::kU8);
+  t.node("DequantizeLinear", {"w", "w_s", "w_z"}, {"w_dq"});
+  t.node("Conv", {x, "w_dq"}, {"c"});
+  const std::string c = t.qdq("c", "c", 0.05f, 128);
+  t.node("Sigmoid", {c}, {"sg"});
+  t.init("k", random_f32({5, 1, 1}, 72));
+  t.node("Add", {"sg", "k"}, {"y"});
+  t.output("y");
+  t.output(c);
+  const Model model = t.model();
+  const int64_t before = rt::xnnpack::int8_operators_defined();
+  expect_close(model, {random_f32({1, 3, 6, 6}, 10, 0.f, 1.f)});
+  EXPECT_EQ(rt::xnnpack::int8_operators_defined(), before);
 }
 
 class XnnpackFashion : public ::testing::TestWithParam<std::string> {};

@@ -6,6 +6,7 @@
 // whose outputs are the node's outputs. The kernel turns the body into an xnn_subgraph.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "edgeopt/ir.h"
@@ -19,5 +20,9 @@ inline constexpr const char* kBodyAttr = "body";
 inline constexpr const char* kOpsetAttr = "onnx_opset";
 
 inline bool is_default_domain(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
+
+// How many nodes the Subgraph kernels of this process have defined as XNNPACK int8 operators
+// (subgraph.cpp): for tests, which must tell an int8 run from a float one on dequantized data.
+int64_t int8_operators_defined();
 
 }  // namespace edgeopt::rt::xnnpack
