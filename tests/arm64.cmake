@@ -17,6 +17,8 @@
 #                              against the x86 build's `edgeopt run` outputs, on a Cortex-A72
 #                              (Pi 4, no dot product) and qemu's `max` core (dot product, like a
 #                              Pi 5)
+#   arm64_int8_instructions_<cpu> [CI] the FX int8 ResNet-18 against the fp32 one in guest
+#                              instructions per inference (QEMU plugin): int8 must cost fewer
 #   package_arm64              [CI] `edgeopt package` for raspberry-pi-4 with this build's runtime,
 #                              its example cross-built and run on a Cortex-A72
 # Why CI leaves three out: a cold `make test-arm64` took 2093 s (setup 34 s, cross build 1580 s,
@@ -98,6 +100,20 @@ foreach(cpu max cortex-a72)
     FIXTURES_REQUIRED "arm64_fixtures;arm64_x86_logits"
     ENVIRONMENT "EDGEOPT_FIXTURES_DIR=${EDGEOPT_ARM64_FIXTURES};EDGEOPT_X86_DIR=${EDGEOPT_ARM64_X86_DIR}"
     FAIL_REGULAR_EXPRESSION "${EDGEOPT_GTEST_ALL_RAN}")
+endforeach()
+
+# The int8 path's cost on arm64: PyTorch's FX int8 ResNet-18 against the fp32 ResNet-18 (both
+# 64x64), in guest instructions per inference (tests/arm64/int8_instructions.sh, QEMU plugin
+# tests/arm64/insn_count.c), on both cores: the int8 model must execute fewer.
+foreach(cpu max cortex-a72)
+  string(REPLACE "-" "_" suffix ${cpu})
+  add_test(NAME arm64_int8_instructions_${suffix}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/arm64/int8_instructions.sh ${EDGEOPT_QEMU_AARCH64}
+            ${cpu} $<TARGET_FILE:edgeopt> ${EDGEOPT_ARM64_FIXTURES}/resnet18_op13.onnx
+            ${EDGEOPT_ARM64_FIXTURES}/resnet18_fxq_op13.onnx
+            ${PROJECT_BINARY_DIR}/int8_instructions_${suffix})
+  set_tests_properties(arm64_int8_instructions_${suffix} PROPERTIES LABELS "arm64;arm64_ci"
+    TIMEOUT 900 FIXTURES_REQUIRED arm64_fixtures PASS_REGULAR_EXPRESSION "PASSED")
 endforeach()
 
 foreach(folder simple pytorch-converted pytorch-operator)
