@@ -8,9 +8,10 @@
 namespace edgeopt {
 
 // Adds what can be inferred to model.graph.inferred, never trading a known shape for an unknown
-// one. The edgeopt tool runs ONNX's shape inference (with data propagation, symbolic dims kept)
-// in a child process (shape_inference.cpp); libedgeopt_rt, which has no ONNX schemas, runs the
-// kernels' own infer() through the function the runtime registers below (static shapes only).
+// one. Both the edgeopt tool and libedgeopt_rt run the kernels' own infer() in process, through
+// the function the runtime registers below (symbolic dims kept, small values computed:
+// runtime/static_shapes.cpp); the tool completes what they leave unknown with ONNX's shape
+// inference in a child process (shape_inference.cpp), libedgeopt_rt has no ONNX schemas.
 void refresh_shape_hints(Model& model);
 
 // Shape inference by the runtime's kernels: set by src/runtime at static initialization.

@@ -1,5 +1,12 @@
 // ONNX shape inference (libonnx) for the edgeopt tool, in a child process so that a crash in
-// libonnx costs only the result; and the shape hints built from it (shape_hints.h).
+// libonnx costs only the result; and the tool's shape hints (shape_hints.h).
+//
+// Where the fork stays: libonnx's inference aborts or crashes on some malformed nodes and
+// attributes, so it runs in a child wherever it reads a model edgeopt did not make: at load
+// (onnx_import.cpp) and in `inspect` (report/inspect.cpp). Hints refreshed after a rewrite
+// (passes, the providers' rewrites when a session is created) come from the runtime kernels'
+// own infer() in process (runtime/static_shapes.cpp); ONNX's inference runs, in a child, only
+// when those leave a value without a dtype or shape (If/Loop/Scan bodies, ops no kernel infers).
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 #include <poll.h>
@@ -117,7 +124,28 @@ bool infer_shapes_isolated(onnx::ModelProto& mp, std::string* error) {
   return true;
 }
 
+namespace {
+
+// Every node output has a dtype and a shape among the hints.
+bool hints_complete(const Graph& g) {
+  for (const Node& n : g.nodes)
+    for (const std::string& o : n.outputs) {
+      if (o.empty()) continue;
+      auto it = g.inferred.find(o);
+      if (it == g.inferred.end() || !it->second.has_shape ||
+          it->second.dtype == DType::kUndefined)
+        return false;
+    }
+  return true;
+}
+
+}  // namespace
+
 void refresh_shape_hints(Model& model) {
+  if (KernelShapeInference infer = kernel_shape_inference()) {
+    infer(model);
+    if (hints_complete(model.graph)) return;
+  }
   // Large initializers go in with dtype and dims only: the weights are not copied.
   onnx::ModelProto mp = model_to_proto_for_inference(model);
   std::string error;
