@@ -1,4 +1,4 @@
-// The training commands: registered by edgeopt-train (src/train/commands/), and by the lean
+// The training commands: registered by edgeopt-train (tools/edgeopt-train/), and by the lean
 // edgeopt as hand-overs to it (train_commands.cpp). One table, so both list the same.
 #pragma once
 

@@ -6,7 +6,7 @@
 
 #include "cli_checks.h"
 #include "edgeopt/error.h"
-#include "train/commands/train_args.h"
+#include "train_args.h"
 #include "train_commands.h"
 
 namespace edgeopt::cli {

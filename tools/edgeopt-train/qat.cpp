@@ -7,7 +7,7 @@
 #include "cli_checks.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/quantize.h"
-#include "train/commands/train_args.h"
+#include "train_args.h"
 #include "train_commands.h"
 
 namespace edgeopt::cli {

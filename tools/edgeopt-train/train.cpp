@@ -2,7 +2,7 @@
 // edgeopt finetune: the same, keeping pruned (zero) weights at zero.
 #include <memory>
 
-#include "train/commands/train_args.h"
+#include "train_args.h"
 #include "train_commands.h"
 
 namespace edgeopt::cli {
