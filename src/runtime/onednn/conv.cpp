@@ -8,7 +8,6 @@
 // output [N, ceil(M/b), OH, OW, b] from a blocked input (rank 5) or a plain NCHW one (rank 4,
 // used where C < b, e.g. an RGB stem, which oneDNN reads directly).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -35,6 +34,7 @@ class Conv final : public Kernel {
       fail_unsupported("node ", node_.describe(), ": NHWC conv needs constant weights");
     group_ = node_.attr_int("group", 1);
     threads_ = init.threads;
+    winograd_ = init.winograd;
     post_ = parse_post_ops(node_);
     // A SiLU ending the chain runs as a pass of our own over the output (silu.cpp: a third of
     // oneDNN's fused swish cost); earlier entries keep their indices, which Add inputs use.
@@ -175,7 +175,7 @@ class Conv final : public Kernel {
 
   // Winograd F(4x4, 3x3) (winograd.cpp) instead of oneDNN's direct conv: blocked 8-lane input,
   // 3x3, stride 1, dilation 1, group 1, constant weights and bias, post-ops it fuses, AVX2+FMA.
-  // EDGEOPT_WINOGRAD=0 turns it off, =1 takes it for every such conv (tests, benchmarks).
+  // SessionOptions::winograd kOff turns it off, kAll takes it for every such conv.
   // Otherwise the rule below, from bench/winograd_conv (1 thread, conv + bias + Relu, oneDNN
   // 2.6 jit:avx2 direct vs Winograd, median of 5 alternating rounds, ms, ratio wino/direct):
   //   64->64 @56 2.48 / 0.95 (0.38)   128->128 @28 2.51 / 0.90 (0.36)
@@ -192,9 +192,7 @@ class Conv final : public Kernel {
     for (int d = 0; d < 2; ++d)
       if (win.kernel[d] != 3 || win.stride[d] != 1 || win.dilation[d] != 1) return false;
     if (!Winograd::supports(post_) || !Winograd::available()) return false;
-    const char* env = std::getenv("EDGEOPT_WINOGRAD");
-    if (env && std::strcmp(env, "0") == 0) return false;
-    if (env && std::strcmp(env, "1") == 0) return true;
+    if (winograd_ != WinogradMode::kAuto) return winograd_ == WinogradMode::kAll;
     const int64_t u_bytes = 36 * 4 * ((c + 7) / 8 * 8) * ((m + 7) / 8 * 8);
     const int64_t tiles = (win.out[0] + 3) / 4 * ((win.out[1] + 3) / 4);
     return u_bytes <= (int64_t{16} << 20) && 9 * win.out[0] * win.out[1] >= 2 * 36 * tiles;
@@ -225,9 +223,7 @@ class Conv final : public Kernel {
         return false;
     }
     if (adds > 1) return false;
-    const char* env = std::getenv("EDGEOPT_WINOGRAD");
-    if (env && std::strcmp(env, "0") == 0) return false;
-    if (env && std::strcmp(env, "1") == 0) return true;
+    if (winograd_ != WinogradMode::kAuto) return winograd_ == WinogradMode::kAll;
     const int64_t macs = 9 * n * c * m * win.out[0] * win.out[1];
     return macs >= int64_t{13'000'000} * std::max(threads_, 1);
   }
@@ -236,8 +232,8 @@ class Conv final : public Kernel {
     if (Entry* e = find(key)) return *e;
     if (!wino_) {
       const Tensor w = plain_weights(w_, w_source_, plain_md(w_dims(w_.dim(1) * group_)));
-      wino_ = std::make_unique<Winograd>(
-          w.data<float>(), b_.defined() ? b_.data<float>() : nullptr, w_.dim(0), w_.dim(1), post_);
+      wino_ = std::make_unique<Winograd>(w.data<float>(), b_.defined() ? b_.data<float>() : nullptr,
+                                         w_.dim(0), w_.dim(1), post_);
     }
     auto e = std::make_unique<Entry>();
     e->key = key;
@@ -367,11 +363,12 @@ class Conv final : public Kernel {
   bool nhwc_;
   int64_t block_ = 0;  // edgeopt.onednn: blocked output with this many lanes, 0 for NHWC
   ref::WindowAttrs attrs_;
-  Tensor w_, b_;  // constant weights / bias, undefined when given as inputs
-  dnnl::memory w_source_;  // the prepacked weights once w_ holds no data (release_plain)
+  Tensor w_, b_;               // constant weights / bias, undefined when given as inputs
+  dnnl::memory w_source_;      // the prepacked weights once w_ holds no data (release_plain)
   bool shapes_fixed_ = false;  // input_shapes_fixed(): no plain weights kept after prepacking
   bool dyn_bias_ = false;
   int threads_ = 1, run_threads_ = 1;
+  WinogradMode winograd_ = WinogradMode::kAuto;
   int64_t group_ = 1;
   std::vector<PostOp> post_;  // without the SiLU tail
   bool silu_tail_ = false;
