@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -1016,6 +1017,37 @@ TEST(OnednnWinogradRule, ResidualBlock) {
   b.node("Relu", {"a"}, {"y"});
   b.output("y");
   expect_close(b.build(), {random_tensor({1, 32, 28, 28}, 210)}, 2);
+}
+
+// The size rule is memory-aware: a 512->512 conv on a 7x7 map (resnet18's layer4) stays direct,
+// its Winograd weights would cost more bytes than the time they save (conv.cpp), while a 64->64
+// one on 56x56 takes Winograd. Bitwise equality with the direct run (WinogradMode::kOff) says
+// which kernel ran; kAll first shows that both convs can run Winograd on this host.
+TEST(OnednnWinogradRule, DeepMapsStayDirect) {
+  struct Case {
+    int64_t c, h;
+    bool winograd;
+  };
+  for (const Case k : {Case{512, 7, false}, Case{64, 56, true}}) {
+    GraphBuilder b;
+    b.input("x", {1, k.c, k.h, k.h})
+        .constant("w", random_tensor({k.c, k.c, 3, 3}, 221))
+        .constant("b", random_tensor({k.c}, 222));
+    b.node("Conv", {"x", "w", "b"}, {"c"}).set_attr_ints("pads", {1, 1, 1, 1});
+    b.node("Relu", {"c"}, {"y"});
+    b.output("y");
+    const Model m = b.build();
+    const Tensor x = random_tensor({1, k.c, k.h, k.h}, 220);
+    auto run = [&](WinogradMode mode) { return Session(m, onednn_options(1, mode)).run({x})[0]; };
+    const Tensor direct = run(WinogradMode::kOff), all = run(WinogradMode::kAll);
+    auto same = [](const Tensor& a, const Tensor& b) {
+      return std::memcmp(a.raw(), b.raw(), a.numel() * sizeof(float)) == 0;
+    };
+    if (same(all, direct)) GTEST_SKIP() << "no Winograd conv on this host";
+    const Tensor chosen = run(WinogradMode::kAuto);
+    EXPECT_TRUE(tensors_close(chosen, direct, "rule vs direct"));
+    EXPECT_EQ(!same(chosen, direct), k.winograd) << k.c << "->" << k.c << " @" << k.h;
+  }
 }
 
 // ---------------------------------------------------------------- whole models
