@@ -1,5 +1,5 @@
 // Times one 3x3 stride-1 Conv (+ bias, Relu) on the oneDNN provider with oneDNN's direct conv
-// (EDGEOPT_WINOGRAD=0) and with Winograd (EDGEOPT_WINOGRAD=1: edgeopt's F(4x4, 3x3) kernel on
+// (SessionOptions::winograd kOff) and with Winograd (kAll: edgeopt's F(4x4, 3x3) kernel on
 // AVX2 hosts, oneDNN's own Winograd on AVX-512 ones), the two sessions alternating for several
 // rounds; prints the median over rounds of each one's mean conv time (per-node profile) and
 // their ratio. The data behind the rules in src/runtime/onednn/conv.cpp.
@@ -96,10 +96,10 @@ int main(int argc, char** argv) {
     const Model model = conv_model(k.c, k.m, k.h);
     const Tensor x = random_tensor({1, k.c, k.h, k.h}, 3);
     edgeopt::SessionOptions opt{{"onednn", "reference"}, threads, true};
-    setenv("EDGEOPT_WINOGRAD", "0", 1);
+    opt.winograd = edgeopt::WinogradMode::kOff;
     edgeopt::Session direct(model, opt);
     direct.run({x});
-    setenv("EDGEOPT_WINOGRAD", "1", 1);
+    opt.winograd = edgeopt::WinogradMode::kAll;
     edgeopt::Session wino(model, opt);
     wino.run({x});
     std::vector<double> a, b;

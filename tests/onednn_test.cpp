@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -894,25 +895,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, OnednnConvTranspose,
 
 // ---------------------------------------------------------------- Winograd
 
-// EDGEOPT_WINOGRAD=1 makes every eligible conv (3x3, stride 1, dilation 1, group 1, blocked
-// input) take the Winograd F(4x4, 3x3) kernel whatever its size, =0 none (src/runtime/onednn/
-// conv.cpp); restored on scope exit.
-class WinogradMode {
- public:
-  explicit WinogradMode(const char* mode) {
-    if (const char* old = std::getenv("EDGEOPT_WINOGRAD")) old_ = old;
-    setenv("EDGEOPT_WINOGRAD", mode, 1);
-  }
-  ~WinogradMode() {
-    if (old_.empty())
-      unsetenv("EDGEOPT_WINOGRAD");
-    else
-      setenv("EDGEOPT_WINOGRAD", old_.c_str(), 1);
-  }
-
- private:
-  std::string old_;
-};
+// SessionOptions::winograd kAll makes every eligible conv (3x3, stride 1, dilation 1, group 1,
+// blocked input) take a Winograd kernel whatever its size, kOff none (src/runtime/onednn/
+// conv.cpp).
+SessionOptions onednn_options(int threads, WinogradMode winograd) {
+  SessionOptions o{{"onednn", "reference"}, threads, false};
+  o.winograd = winograd;
+  return o;
+}
 
 struct WinogradCase {
   const char* name;
@@ -950,14 +940,14 @@ TEST_P(OnednnWinograd, MatchesReference) {
   b.output("y").output("r2");
   const Model m = b.build();
   const Tensor x = random_tensor({p.n, p.c, p.h, p.w}, 200);
-  std::vector<Tensor> direct;
-  {
-    WinogradMode off("0");
-    direct = Session(m, SessionOptions{{"onednn", "reference"}, p.threads, false}).run({x});
-  }
-  WinogradMode on("1");
-  expect_close(m, {x}, 4, p.threads);
-  Session s(m, SessionOptions{{"onednn", "reference"}, p.threads, false});
+  const std::vector<Tensor> direct =
+      Session(m, onednn_options(p.threads, WinogradMode::kOff)).run({x});
+  test::CompareOptions options;
+  options.threads = p.threads;
+  options.min_provider_nodes = 4;
+  options.winograd = WinogradMode::kAll;
+  EXPECT_TRUE(test::matches_reference(m, {x}, "onednn", options));
+  Session s(m, onednn_options(p.threads, WinogradMode::kAll));
   const std::vector<Tensor> wino = s.run({x});
   for (const auto& [node, provider] : s.assignment()) EXPECT_EQ(provider, "onednn") << node;
   ASSERT_EQ(wino.size(), direct.size());
@@ -994,12 +984,11 @@ TEST(OnednnWinogradRule, WeightsHeldOnceWithStaticShapes) {
     return b.build();
   };
   const int64_t weights = 2 * 512 * 256 * 9 * 4;  // 9.4 MB; activations 61 KB
-  WinogradMode on("1");
   for (int64_t n : {int64_t{1}, int64_t{-1}}) {
     Session ref(build(n), SessionOptions{{"reference"}, 1, false});
     Model m = build(n);
     const int64_t before = tensor_bytes_in_use();  // counts m's weights
-    Session fast(std::move(m), SessionOptions{{"onednn", "reference"}, 1, false});
+    Session fast(std::move(m), onednn_options(1, WinogradMode::kAll));
     const Tensor x = random_tensor({1, 256, 6, 5}, 210);
     for (int run = 0; run < 2; ++run) {
       const Tensor got = fast.run({x})[0], want = ref.run({x})[0];
@@ -1014,10 +1003,8 @@ TEST(OnednnWinogradRule, WeightsHeldOnceWithStaticShapes) {
   }
 }
 
-// The size rule (no EDGEOPT_WINOGRAD) must agree with the reference too, on a map it takes.
+// The size rule (WinogradMode::kAuto) must agree with the reference too, on a map it takes.
 TEST(OnednnWinogradRule, ResidualBlock) {
-  const char* old = std::getenv("EDGEOPT_WINOGRAD");
-  if (old) GTEST_SKIP() << "EDGEOPT_WINOGRAD is set";
   GraphBuilder b;
   b.input("x", {1, 32, 28, 28})
       .constant("w1", random_tensor({32, 32, 3, 3}, 211))
@@ -1030,6 +1017,37 @@ TEST(OnednnWinogradRule, ResidualBlock) {
   b.node("Relu", {"a"}, {"y"});
   b.output("y");
   expect_close(b.build(), {random_tensor({1, 32, 28, 28}, 210)}, 2);
+}
+
+// The size rule is memory-aware: a 512->512 conv on a 7x7 map (resnet18's layer4) stays direct,
+// its Winograd weights would cost more bytes than the time they save (conv.cpp), while a 64->64
+// one on 56x56 takes Winograd. Bitwise equality with the direct run (WinogradMode::kOff) says
+// which kernel ran; kAll first shows that both convs can run Winograd on this host.
+TEST(OnednnWinogradRule, DeepMapsStayDirect) {
+  struct Case {
+    int64_t c, h;
+    bool winograd;
+  };
+  for (const Case k : {Case{512, 7, false}, Case{64, 56, true}}) {
+    GraphBuilder b;
+    b.input("x", {1, k.c, k.h, k.h})
+        .constant("w", random_tensor({k.c, k.c, 3, 3}, 221))
+        .constant("b", random_tensor({k.c}, 222));
+    b.node("Conv", {"x", "w", "b"}, {"c"}).set_attr_ints("pads", {1, 1, 1, 1});
+    b.node("Relu", {"c"}, {"y"});
+    b.output("y");
+    const Model m = b.build();
+    const Tensor x = random_tensor({1, k.c, k.h, k.h}, 220);
+    auto run = [&](WinogradMode mode) { return Session(m, onednn_options(1, mode)).run({x})[0]; };
+    const Tensor direct = run(WinogradMode::kOff), all = run(WinogradMode::kAll);
+    auto same = [](const Tensor& a, const Tensor& b) {
+      return std::memcmp(a.raw(), b.raw(), a.numel() * sizeof(float)) == 0;
+    };
+    if (same(all, direct)) GTEST_SKIP() << "no Winograd conv on this host";
+    const Tensor chosen = run(WinogradMode::kAuto);
+    EXPECT_TRUE(tensors_close(chosen, direct, "rule vs direct"));
+    EXPECT_EQ(!same(chosen, direct), k.winograd) << k.c << "->" << k.c << " @" << k.h;
+  }
 }
 
 // ---------------------------------------------------------------- whole models

@@ -12,6 +12,14 @@
 
 namespace edgeopt {
 
+// Winograd convolutions (3x3, stride 1, group 1) where a provider has them: faster on larger maps,
+// but they keep transformed weights 16/9 to 4x the size of the 3x3 ones.
+enum class WinogradMode {
+  kAuto,  // where the provider's rule takes them (time gained against extra weight bytes)
+  kOff,   // never: direct convolutions only
+  kAll,   // every conv the Winograd kernels can run (tests, benchmarks)
+};
+
 struct SessionOptions {
   // Providers to use, in priority order. Empty: default_providers().
   std::vector<std::string> providers;
@@ -21,6 +29,7 @@ struct SessionOptions {
   // Append the reference provider (it has every op) when `providers` does not list it, so that
   // nodes a fast provider does not take still run. False: exactly `providers`.
   bool reference_fallback = true;
+  WinogradMode winograd = WinogradMode::kAuto;
 };
 
 struct NodeProfile {

@@ -15,6 +15,7 @@
 
 #include "edgeopt/error.h"
 #include "edgeopt/ir.h"
+#include "edgeopt/session.h"
 #include "edgeopt/tensor.h"
 
 namespace edgeopt::rt {
@@ -38,6 +39,7 @@ struct KernelInit {
   // Outer-scope values the node's subgraphs read (Node::outer_reads()): the session passes
   // them as extra inputs after the node's own, in this order (constants, dtypes likewise).
   std::vector<std::string> outer_inputs;
+  WinogradMode winograd = WinogradMode::kAuto;  // SessionOptions::winograd
 };
 
 class InferContext {

@@ -131,7 +131,8 @@ class SessionImpl {
                       opts.threads,
                       providers,
                       model.opset_imports,
-                      n.outer_reads()};
+                      n.outer_reads(),
+                      opts.winograd};
       for (const std::string& s : init.outer_inputs) rec.in.push_back(id_of(s));
       for (int id : rec.in) {
         const Tensor* c = (id >= 0 && constants[id].defined()) ? &constants[id] : nullptr;

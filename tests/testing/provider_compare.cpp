@@ -5,10 +5,11 @@
 namespace edgeopt::test {
 
 ProviderComparison run_on_both(const Model& model, const std::vector<Tensor>& inputs,
-                               const std::string& provider, int threads) {
+                               const std::string& provider, int threads, WinogradMode winograd) {
   SessionOptions fast_options;
   fast_options.providers = {provider, "reference"};
   fast_options.threads = threads;
+  fast_options.winograd = winograd;
   fast_options.profile = true;
   Session fast(model, fast_options);
   SessionOptions ref_options;
@@ -47,7 +48,8 @@ ProviderComparison run_on_both(const Model& model, const std::vector<Tensor>& in
 ::testing::AssertionResult matches_reference(const Model& model, const std::vector<Tensor>& inputs,
                                              const std::string& provider,
                                              const CompareOptions& options) {
-  return agrees(run_on_both(model, inputs, provider, options.threads), provider, options);
+  return agrees(run_on_both(model, inputs, provider, options.threads, options.winograd), provider,
+                options);
 }
 
 }  // namespace edgeopt::test

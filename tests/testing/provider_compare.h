@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgeopt/ir.h"
+#include "edgeopt/session.h"
 #include "edgeopt/tensor.h"
 #include "testing/tolerance.h"
 
@@ -22,6 +23,8 @@ struct CompareOptions {
   int min_provider_nodes = 1;
   // Default: default_tolerance() of each output's dtype.
   std::optional<Tolerance> tolerance;
+  // The provider's session's Winograd convs (SessionOptions::winograd).
+  WinogradMode winograd = WinogradMode::kAuto;
 };
 
 struct ProviderComparison {
@@ -34,7 +37,8 @@ struct ProviderComparison {
 };
 
 ProviderComparison run_on_both(const Model& model, const std::vector<Tensor>& inputs,
-                               const std::string& provider, int threads = 1);
+                               const std::string& provider, int threads = 1,
+                               WinogradMode winograd = WinogradMode::kAuto);
 
 // Every output of run_on_both within tolerance, and min_provider_nodes taken by `provider`.
 ::testing::AssertionResult matches_reference(const Model& model, const std::vector<Tensor>& inputs,

@@ -16,6 +16,7 @@
 #include "edgeopt/report_json.h"
 #include "format.h"
 #include "shape_option.h"
+#include "winograd_env.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -136,6 +137,7 @@ int run_bench(const BenchArgs& a) {
   SessionOptions so;
   so.providers = split_provider_list(a.provider);
   so.threads = a.threads;
+  so.winograd = cli::winograd_from_env();
   so.profile = a.profile || device;  // the estimate scales the per-node times
   std::vector<BenchResult> results;
   for (const std::string& m : a.models) {

@@ -12,6 +12,7 @@
 #include "edgeopt/data.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/report_json.h"
+#include "winograd_env.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -67,6 +68,7 @@ int run_eval(const EvalArgs& a) {
   SessionOptions opts;
   opts.providers = split_provider_list(a.provider);
   opts.threads = a.threads;
+  opts.winograd = cli::winograd_from_env();
   std::unique_ptr<Dataset> data = open_dataset(a.data);
   Session session(load_model(a.model), opts);
   std::unique_ptr<Session> reference;

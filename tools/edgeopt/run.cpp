@@ -14,6 +14,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
+#include "winograd_env.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -130,6 +131,7 @@ int run_model(const std::string& model_path, const std::vector<std::string>& inp
   SessionOptions opts;
   opts.providers = split_provider_list(provider);
   opts.threads = threads;
+  opts.winograd = cli::winograd_from_env();
   Session session(load_model(model_path), opts);
   const std::map<std::string, Tensor> feeds = gather_inputs(session, inputs);
   const auto t0 = std::chrono::steady_clock::now();

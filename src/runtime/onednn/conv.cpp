@@ -8,7 +8,6 @@
 // output [N, ceil(M/b), OH, OW, b] from a blocked input (rank 5) or a plain NCHW one (rank 4,
 // used where C < b, e.g. an RGB stem, which oneDNN reads directly).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -35,6 +34,7 @@ class Conv final : public Kernel {
       fail_unsupported("node ", node_.describe(), ": NHWC conv needs constant weights");
     group_ = node_.attr_int("group", 1);
     threads_ = init.threads;
+    winograd_ = init.winograd;
     post_ = parse_post_ops(node_);
     // A SiLU ending the chain runs as a pass of our own over the output (silu.cpp: a third of
     // oneDNN's fused swish cost); earlier entries keep their indices, which Add inputs use.
@@ -175,7 +175,7 @@ class Conv final : public Kernel {
 
   // Winograd F(4x4, 3x3) (winograd.cpp) instead of oneDNN's direct conv: blocked 8-lane input,
   // 3x3, stride 1, dilation 1, group 1, constant weights and bias, post-ops it fuses, AVX2+FMA.
-  // EDGEOPT_WINOGRAD=0 turns it off, =1 takes it for every such conv (tests, benchmarks).
+  // SessionOptions::winograd kOff turns it off, kAll takes it for every such conv.
   // Otherwise the rule below, from bench/winograd_conv (1 thread, conv + bias + Relu, oneDNN
   // 2.6 jit:avx2 direct vs Winograd, median of 5 alternating rounds, ms, ratio wino/direct):
   //   64->64 @56 2.48 / 0.95 (0.38)   128->128 @28 2.51 / 0.90 (0.36)
@@ -186,15 +186,14 @@ class Conv final : public Kernel {
   // (37.7 MB of them) loses at 7x7, where 4 tiles cannot hide streaming them from DRAM, and
   // would also cost 4x the memory of resnet18's layer4. So: transformed weights <= 16 MiB, and
   // at least half the multiplies of the direct conv (36 per 4x4 tile vs 9 per pixel: maps of
-  // 5x5 or 6x6 gain nothing, 7x7 does).
+  // 5x5 or 6x6 gain nothing, 7x7 does). The cap keeps resnet18's peak RSS at 107.6 MiB, 0.47x
+  // ONNX Runtime's 229 (ONEDNN_MAX_CPU_ISA=AVX2 on the AVX-512 host, README).
   bool use_winograd(int64_t c, int64_t m, const ref::Window& win) const {
     if (block_ != 8 || group_ != 1 || win.nd != 2 || !w_.defined() || dyn_bias_) return false;
     for (int d = 0; d < 2; ++d)
       if (win.kernel[d] != 3 || win.stride[d] != 1 || win.dilation[d] != 1) return false;
     if (!Winograd::supports(post_) || !Winograd::available()) return false;
-    const char* env = std::getenv("EDGEOPT_WINOGRAD");
-    if (env && std::strcmp(env, "0") == 0) return false;
-    if (env && std::strcmp(env, "1") == 0) return true;
+    if (winograd_ != WinogradMode::kAuto) return winograd_ == WinogradMode::kAll;
     const int64_t u_bytes = 36 * 4 * ((c + 7) / 8 * 8) * ((m + 7) / 8 * 8);
     const int64_t tiles = (win.out[0] + 3) / 4 * ((win.out[1] + 3) / 4);
     return u_bytes <= (int64_t{16} << 20) && 9 * win.out[0] * win.out[1] >= 2 * 36 * tiles;
@@ -205,14 +204,25 @@ class Conv final : public Kernel {
   // and fuses only Relu and sum, so a residual Add becomes a sum over a dst copied from the
   // residual. From bench/winograd_conv (conv + bias + Relu, oneDNN 2.6 avx512_core, median of 5
   // alternating rounds, ratio Winograd / direct time at 1 | 2 threads; MACs in millions):
-  //   64->64 @56 (116M) 0.50 | 0.56    128->128 @28 0.38 | 0.49   256->256 @14 0.46 | 0.57
-  //   512->512 @7 0.62 | 0.65          16->64 @55 (28M) 0.66 | 0.82  32->128 @27 (27M) 0.56 | 0.66
-  //   48->192 @13 (14M) 0.64 | 0.99    64->256 @13 (25M) 0.87 | 1.03  128->128 @14 (29M) 0.73 |
-  //   0.88 64->64 @14 (7M) 0.57 | 1.05      128->128 @7 (7M) 0.69 | 1.13   64->64 @7 (2M) 0.69
-  //   | 1.74
+  //   64->64 @56 (116M) 0.50 | 0.56   128->128 @28 0.38 | 0.49   256->256 @14 0.46 | 0.57
+  //   512->512 @7 0.62 | 0.65   16->64 @55 (28M) 0.66 | 0.82   32->128 @27 (27M) 0.56 | 0.66
+  //   48->192 @13 (14M) 0.64 | 0.99   64->256 @13 (25M) 0.87 | 1.03
+  //   128->128 @14 (29M) 0.73 | 0.88   64->64 @14 (7M) 0.57 | 1.05
+  //   128->128 @7 (7M) 0.69 | 1.13    64->64 @7 (2M) 0.69 | 1.74
   // It never loses at 1 thread; split over 2, small convs lose to the extra transform passes'
-  // synchronization. So: at least 13M MACs per thread. Its weights take 16/9 (2x3) or 4x (4x3)
-  // the 3x3 ones: +22 MB over resnet18.
+  // synchronization. So: at least 13M MACs per thread.
+  // Memory: oneDNN 2.6 picks 2x3 for every resnet18 conv, 16 floats per 3x3 kernel instead of 9,
+  // i.e. 28 extra bytes per (c, m) pair: 28 / (9 * OH * OW) bytes per MAC, whatever the
+  // channels. Measured on resnet18 (edgeopt bench --profile, 1 thread, AVX-512 host under
+  // load, median of 5 alternating rounds; ms per run summed over each layer's stride-1 3x3
+  // convs, direct -> Winograd; extra weight MB; bytes per MAC):
+  //   layer1 64@56  8.03 -> 4.63  0.46 MB  0.001     layer2 128@28 5.75 -> 3.45  1.4 MB  0.004
+  //   layer3 256@14 6.85 -> 3.53  5.5 MB   0.016     layer4 512@7  9.14 -> 5.95  22 MB   0.063
+  // Layer4 buys 0.15 ms per extra MB, layer3 0.6, layer2 1.7, layer1 7.4; its weights also come
+  // last in the load, when oneDNN's reorder transforms them through a temporary of their full
+  // Winograd size: peak RSS 128 MiB with it (0.56x ONNX Runtime's 229), 96 MiB without (0.42x),
+  // for 12% more latency (bench/peer_bench-style rounds, README). So: at most 1/32 extra byte
+  // per MAC, i.e. maps of at least 100 outputs per image (batches amortize the weights).
   bool use_onednn_winograd(int64_t n, int64_t c, int64_t m, const ref::Window& win) const {
     if (block_ != 16 || group_ != 1 || win.nd != 2 || !w_.defined() || dyn_bias_) return false;
     for (int d = 0; d < 2; ++d)
@@ -225,19 +235,18 @@ class Conv final : public Kernel {
         return false;
     }
     if (adds > 1) return false;
-    const char* env = std::getenv("EDGEOPT_WINOGRAD");
-    if (env && std::strcmp(env, "0") == 0) return false;
-    if (env && std::strcmp(env, "1") == 0) return true;
+    if (winograd_ != WinogradMode::kAuto) return winograd_ == WinogradMode::kAll;
     const int64_t macs = 9 * n * c * m * win.out[0] * win.out[1];
-    return macs >= int64_t{13'000'000} * std::max(threads_, 1);
+    const int64_t extra_bytes = 7 * 4 * c * m;  // 2x3: 16 floats per 3x3 kernel instead of 9
+    return macs >= int64_t{13'000'000} * std::max(threads_, 1) && 32 * extra_bytes <= macs;
   }
 
   Entry& winograd_entry(const Shape& key, int64_t n, const ref::Window& win) {
     if (Entry* e = find(key)) return *e;
     if (!wino_) {
       const Tensor w = plain_weights(w_, w_source_, plain_md(w_dims(w_.dim(1) * group_)));
-      wino_ = std::make_unique<Winograd>(
-          w.data<float>(), b_.defined() ? b_.data<float>() : nullptr, w_.dim(0), w_.dim(1), post_);
+      wino_ = std::make_unique<Winograd>(w.data<float>(), b_.defined() ? b_.data<float>() : nullptr,
+                                         w_.dim(0), w_.dim(1), post_);
     }
     auto e = std::make_unique<Entry>();
     e->key = key;
@@ -367,11 +376,12 @@ class Conv final : public Kernel {
   bool nhwc_;
   int64_t block_ = 0;  // edgeopt.onednn: blocked output with this many lanes, 0 for NHWC
   ref::WindowAttrs attrs_;
-  Tensor w_, b_;  // constant weights / bias, undefined when given as inputs
-  dnnl::memory w_source_;  // the prepacked weights once w_ holds no data (release_plain)
+  Tensor w_, b_;               // constant weights / bias, undefined when given as inputs
+  dnnl::memory w_source_;      // the prepacked weights once w_ holds no data (release_plain)
   bool shapes_fixed_ = false;  // input_shapes_fixed(): no plain weights kept after prepacking
   bool dyn_bias_ = false;
   int threads_ = 1, run_threads_ = 1;
+  WinogradMode winograd_ = WinogradMode::kAuto;
   int64_t group_ = 1;
   std::vector<PostOp> post_;  // without the SiLU tail
   bool silu_tail_ = false;

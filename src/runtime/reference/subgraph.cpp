@@ -38,6 +38,7 @@ Subgraph::Subgraph(const KernelInit& init, const std::string& attr) : node_(init
   SessionOptions o;
   o.providers = init.providers;
   o.threads = init.threads;
+  o.winograd = init.winograd;
   o.reference_fallback = false;
   session_ = std::make_unique<Session>(std::move(m), o);
 }
