@@ -8,11 +8,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 namespace {
 
@@ -31,10 +30,10 @@ const std::vector<ConvShape> kResnet18 = {
     {"512->512 3x3 7", 512, 512, 7, 3, 1, 1},    {"256->512 1x1 s2 14", 256, 512, 14, 1, 2, 0}};
 
 const std::vector<ConvShape> kSqueezenet = {
-    {"128->16 1x1 55", 128, 16, 55, 1, 1, 0},  {"16->64 1x1 55", 16, 64, 55, 1, 1, 0},
-    {"16->64 3x3 55", 16, 64, 55, 3, 1, 1},    {"256->32 1x1 27", 256, 32, 27, 1, 1, 0},
-    {"32->128 3x3 27", 32, 128, 27, 3, 1, 1},  {"384->48 1x1 13", 384, 48, 13, 1, 1, 0},
-    {"48->192 3x3 13", 48, 192, 13, 3, 1, 1},  {"64->256 3x3 13", 64, 256, 13, 3, 1, 1},
+    {"128->16 1x1 55", 128, 16, 55, 1, 1, 0},    {"16->64 1x1 55", 16, 64, 55, 1, 1, 0},
+    {"16->64 3x3 55", 16, 64, 55, 3, 1, 1},      {"256->32 1x1 27", 256, 32, 27, 1, 1, 0},
+    {"32->128 3x3 27", 32, 128, 27, 3, 1, 1},    {"384->48 1x1 13", 384, 48, 13, 1, 1, 0},
+    {"48->192 3x3 13", 48, 192, 13, 3, 1, 1},    {"64->256 3x3 13", 64, 256, 13, 3, 1, 1},
     {"512->1000 1x1 13", 512, 1000, 13, 1, 1, 0}};
 
 struct Variant {
@@ -79,14 +78,13 @@ int main(int argc, char** argv) {
                                           dnnl::algorithm::convolution_direct, src, w, b, dst,
                                           {s.stride, s.stride}, {s.pad, s.pad}, {s.pad, s.pad}),
           attr, eng);
-      memory ms(pd.src_desc(), eng), md(pd.dst_desc(), eng), mw(pd.weights_desc(), eng),
-          mb(b, eng);
+      memory ms(pd.src_desc(), eng), md(pd.dst_desc(), eng), mw(pd.weights_desc(), eng), mb(b, eng);
       fill(ms, 0.5f);
       fill(mw, 0.01f);
       fill(mb, 0.f);
       v.conv = dnnl::convolution_forward(pd);
-      v.args = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_BIAS, mb},
-                {DNNL_ARG_DST, md}};
+      v.args = {
+          {DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_BIAS, mb}, {DNNL_ARG_DST, md}};
       v.impl = pd.impl_info_str();
     }
     for (int r = 0; r < reps + 3; ++r)

@@ -10,7 +10,7 @@ pkgs=(
   libdnnl-dev libxnnpack-dev libpthreadpool-dev
   libeigen3-dev libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   libonnx-testdata dataset-fashion-mnist
   python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   libopenblas0-pthread

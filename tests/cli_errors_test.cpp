@@ -33,8 +33,9 @@ std::string slurp(const fs::path& p) {
 class CliErrors : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("edgeopt_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("edgeopt_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_ / "model");
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -98,11 +99,15 @@ TEST_F(CliErrors, GoodModelInspects) {
   EXPECT_NE(r.out.find("Relu"), std::string::npos);
 }
 
-TEST_F(CliErrors, MissingFile) { expect_input_error("inspect " + (dir_ / "nope.onnx").string(), "no such file"); }
+TEST_F(CliErrors, MissingFile) {
+  expect_input_error("inspect " + (dir_ / "nope.onnx").string(), "no such file");
+}
 
 TEST_F(CliErrors, Directory) { expect_input_error("inspect " + dir_.string(), "directory"); }
 
-TEST_F(CliErrors, EmptyFile) { expect_input_error("inspect " + write("e.onnx", "").string(), "empty"); }
+TEST_F(CliErrors, EmptyFile) {
+  expect_input_error("inspect " + write("e.onnx", "").string(), "empty");
+}
 
 TEST_F(CliErrors, Garbage) {
   std::string junk;
@@ -158,8 +163,13 @@ TEST_F(CliErrors, NegativeAndOverflowingDims) {
   w->add_dims(int64_t{1} << 40);
   expect_input_error("inspect " + write("v.onnx", m.SerializeAsString()).string(), "overflow");
   onnx::ModelProto m2 = relu_proto();
-  m2.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()
-      ->mutable_dim(0)->set_dim_value(-5);
+  m2.mutable_graph()
+      ->mutable_input(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(0)
+      ->set_dim_value(-5);
   expect_input_error("inspect " + write("n2.onnx", m2.SerializeAsString()).string(), "");
 }
 
@@ -217,7 +227,8 @@ TEST_F(CliErrors, RunRefusesAnUnsupportedOp) {
   const fs::path model = write("det.onnx", m.SerializeAsString());
   const fs::path x = dir_ / "x.npy";
   save_npy(x, Tensor(DType::kF32, {4}));
-  expect_input_error("run " + model.string() + " --input " + x.string(), "Det-13 (node 'det_node')");
+  expect_input_error("run " + model.string() + " --input " + x.string(),
+                     "Det-13 (node 'det_node')");
 }
 
 // inspect --providers: a Hardmax (no fast kernel) runs on reference and stays float when
@@ -268,7 +279,8 @@ TEST(ExternalData, RoundTripsInsideTheFolder) {
   const NamedTensor* t = back.graph.find_initializer("w");
   ASSERT_NE(t, nullptr);
   ASSERT_EQ(t->tensor.shape(), (Shape{256, 4}));
-  for (int i = 0; i < 1024; ++i) ASSERT_EQ(t->tensor.data<float>()[i], static_cast<float>(i) * 0.5f);
+  for (int i = 0; i < 1024; ++i)
+    ASSERT_EQ(t->tensor.data<float>()[i], static_cast<float>(i) * 0.5f);
   // Saving over the input is refused.
   EXPECT_THROW(save_model(back, dir / "m.onnx", {}, dir / "m.onnx"), Error);
   fs::remove_all(dir);

@@ -73,8 +73,8 @@ class Builder {
   std::string q(const std::string& x, float s, int z, bool s8) {
     const std::string p = x + "_q";
     constant(p + "_s", Tensor::scalar(s));
-    constant(p + "_z", s8 ? Tensor::scalar(static_cast<int8_t>(z))
-                          : Tensor::scalar(static_cast<uint8_t>(z)));
+    constant(p + "_z",
+             s8 ? Tensor::scalar(static_cast<int8_t>(z)) : Tensor::scalar(static_cast<uint8_t>(z)));
     node("QuantizeLinear", {x, p + "_s", p + "_z"}, {p});
     return p;
   }
@@ -106,8 +106,7 @@ class Builder {
     constant(name + "_sw", sw);
     constant(name + "_b", b);
     constant(name + "_sb", sb);
-    node("DequantizeLinear", {name + "_w", name + "_sw"}, {name + "_wdq"})
-        .set_attr_int("axis", 0);
+    node("DequantizeLinear", {name + "_w", name + "_sw"}, {name + "_wdq"}).set_attr_int("axis", 0);
     node("DequantizeLinear", {name + "_b", name + "_sb"}, {name + "_bdq"}).set_attr_int("axis", 0);
     return {name + "_wdq", name + "_bdq"};
   }
@@ -203,13 +202,14 @@ TEST_P(OnednnLutIsland, MatchesReference) {
   EXPECT_EQ(compare(b.build(), random_input(p.shape, 11)), 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, OnednnLutIsland,
-    ::testing::Values(IslandCase{"u8_rank4", false, {2, 3, 5, 7}},
-                      IslandCase{"s8_rank4", true, {2, 3, 5, 7}},
-                      IslandCase{"u8_rank2", false, {9, 31}},
-                      IslandCase{"s8_rank2", true, {9, 31}}),
-    [](const ::testing::TestParamInfo<IslandCase>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(Cases, OnednnLutIsland,
+                         ::testing::Values(IslandCase{"u8_rank4", false, {2, 3, 5, 7}},
+                                           IslandCase{"s8_rank4", true, {2, 3, 5, 7}},
+                                           IslandCase{"u8_rank2", false, {9, 31}},
+                                           IslandCase{"s8_rank2", true, {9, 31}}),
+                         [](const ::testing::TestParamInfo<IslandCase>& i) {
+                           return i.param.name;
+                         });
 
 // The DQ output has readers outside the island (a graph output and a Relu): the DQ stays for
 // them. An island value that is a graph output or read outside keeps the island as it is.

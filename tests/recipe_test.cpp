@@ -1,5 +1,7 @@
 // Recipes: parsing errors are caught before any work, and every row of the report is what an
 // independent measurement of the written model gives (inspect, evaluate).
+#include "edgeopt/recipe.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -12,7 +14,6 @@
 #include "edgeopt/eval.h"
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
-#include "edgeopt/recipe.h"
 #include "edgeopt/session.h"
 
 namespace edgeopt {
@@ -36,15 +37,18 @@ TEST(Recipe, RejectsMistakesBeforeDoingAnything) {
   EXPECT_NE(parse_error(R"({"steps": []})").find("non-empty"), std::string::npos);
   EXPECT_NE(parse_error(R"({"steps": [{"op": "shrink"}]})").find("unknown op 'shrink'"),
             std::string::npos);
-  EXPECT_NE(parse_error(R"({"steps": [{"op": "prune", "ratoi": 0.3}]})")
-                .find("unknown option \"ratoi\""),
-            std::string::npos);
-  EXPECT_NE(parse_error(R"({"steps": [{"op": "passes", "name": "a"}, {"op": "passes", "name": "a"}]})")
-                .find("used twice"),
-            std::string::npos);
-  EXPECT_NE(parse_error(R"({"steps": [{"op": "passes", "from": "later"}, {"op": "passes", "name": "later"}]})")
-                .find("not an earlier step"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error(R"({"steps": [{"op": "prune", "ratoi": 0.3}]})").find("unknown option \"ratoi\""),
+      std::string::npos);
+  EXPECT_NE(
+      parse_error(R"({"steps": [{"op": "passes", "name": "a"}, {"op": "passes", "name": "a"}]})")
+          .find("used twice"),
+      std::string::npos);
+  EXPECT_NE(
+      parse_error(
+          R"({"steps": [{"op": "passes", "from": "later"}, {"op": "passes", "name": "later"}]})")
+          .find("not an earlier step"),
+      std::string::npos);
   EXPECT_NE(parse_error(R"({"steps": [{"op": "passes"}], "stpes": 1})").find("unknown key"),
             std::string::npos);
 }
@@ -62,8 +66,8 @@ TEST(Recipe, DefaultsChainStepsAndFromBranches) {
 }
 
 TEST(Recipe, BadOptionValueIsAnInputError) {
-  const Recipe r = parse_recipe(
-      nlohmann::json::parse(R"({"steps": [{"op": "prune", "structured": true, "ratio": "lots"}]})"));
+  const Recipe r = parse_recipe(nlohmann::json::parse(
+      R"({"steps": [{"op": "prune", "structured": true, "ratio": "lots"}]})"));
   const Model m = load_model(model_path("fashion_resnet.onnx"));
   RecipeOptions opts;
   try {
@@ -76,7 +80,8 @@ TEST(Recipe, BadOptionValueIsAnInputError) {
 }
 
 TEST(Recipe, RowsMatchIndependentMeasurements) {
-  const fs::path dir = fs::temp_directory_path() / ("edgeopt_recipe_test_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("edgeopt_recipe_test_" + std::to_string(getpid()));
   fs::remove_all(dir);
   const Recipe r = parse_recipe(nlohmann::json::parse(R"({"name": "t", "steps": [
       {"op": "passes", "name": "fold"},
@@ -132,7 +137,8 @@ TEST(Recipe, RowsMatchIndependentMeasurements) {
 }
 
 TEST(Recipe, CliBadRecipeIsOneLineExit2) {
-  const fs::path dir = fs::temp_directory_path() / ("edgeopt_recipe_cli_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("edgeopt_recipe_cli_" + std::to_string(getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "bad.json") << R"({"steps": [{"op": "quantise"}]})";
   const std::string cmd = std::string(EDGEOPT_BINARY_DIR) + "/edgeopt optimize " +

@@ -1,7 +1,8 @@
+#include "edgeopt/tensor.h"
+
 #include <gtest/gtest.h>
 
 #include "edgeopt/error.h"
-#include "edgeopt/tensor.h"
 
 namespace edgeopt {
 namespace {

@@ -41,16 +41,49 @@ float bf16_to_f32(uint16_t h);
 
 template <class T>
 struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::kF32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::kF64; };
-template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::kU8; };
-template <> struct dtype_of<int8_t> { static constexpr DType value = DType::kI8; };
-template <> struct dtype_of<uint16_t> { static constexpr DType value = DType::kU16; };
-template <> struct dtype_of<int16_t> { static constexpr DType value = DType::kI16; };
-template <> struct dtype_of<int32_t> { static constexpr DType value = DType::kI32; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::kI64; };
-template <> struct dtype_of<uint32_t> { static constexpr DType value = DType::kU32; };
-template <> struct dtype_of<uint64_t> { static constexpr DType value = DType::kU64; };
-template <> struct dtype_of<bool> { static constexpr DType value = DType::kBool; };
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::kF32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::kF64;
+};
+template <>
+struct dtype_of<uint8_t> {
+  static constexpr DType value = DType::kU8;
+};
+template <>
+struct dtype_of<int8_t> {
+  static constexpr DType value = DType::kI8;
+};
+template <>
+struct dtype_of<uint16_t> {
+  static constexpr DType value = DType::kU16;
+};
+template <>
+struct dtype_of<int16_t> {
+  static constexpr DType value = DType::kI16;
+};
+template <>
+struct dtype_of<int32_t> {
+  static constexpr DType value = DType::kI32;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DType value = DType::kI64;
+};
+template <>
+struct dtype_of<uint32_t> {
+  static constexpr DType value = DType::kU32;
+};
+template <>
+struct dtype_of<uint64_t> {
+  static constexpr DType value = DType::kU64;
+};
+template <>
+struct dtype_of<bool> {
+  static constexpr DType value = DType::kBool;
+};
 
 }  // namespace edgeopt

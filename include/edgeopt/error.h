@@ -53,7 +53,7 @@ template <class... Args>
 }  // namespace edgeopt
 
 // Throws an invalid-input Error with the streamed message when cond is false.
-#define EDGEOPT_CHECK(cond, ...)                  \
-  do {                                            \
+#define EDGEOPT_CHECK(cond, ...)                     \
+  do {                                               \
     if (!(cond)) ::edgeopt::fail_input(__VA_ARGS__); \
   } while (0)

@@ -4,9 +4,8 @@
 // style, each candidate's recipe and the commands that reproduce the pick.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace edgeopt {
 

@@ -55,8 +55,8 @@ struct PruneReport {
 PruneReport prune_unstructured(Model &model, const PruneOptions &options);
 
 // The names the CLI and recipes use; each throws Error (invalid input) naming the choices.
-PruneScope parse_prune_scope(const std::string &name);          // layer | global
-PrunePattern parse_prune_pattern(const std::string &name);      // unstructured | 2:4
+PruneScope parse_prune_scope(const std::string &name);      // layer | global
+PrunePattern parse_prune_pattern(const std::string &name);  // unstructured | 2:4
 
 enum class ChannelCriterion {
   kL1,       // sum of |w| over the channel's weights, summed over the group's

@@ -125,8 +125,8 @@ static void check_png_chunks(const std::string& bytes, const std::string& name) 
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   size_t i = 8;
   while (i + 8 <= bytes.size()) {
-    const uint32_t len = (uint32_t{b[i]} << 24) | (uint32_t{b[i + 1]} << 16) |
-                         (uint32_t{b[i + 2]} << 8) | b[i + 3];
+    const uint32_t len =
+        (uint32_t{b[i]} << 24) | (uint32_t{b[i + 1]} << 16) | (uint32_t{b[i + 2]} << 8) | b[i + 3];
     const std::string type(bytes, i + 4, 4);
     const size_t rest = bytes.size() - i - 8;
     if (len > rest) {

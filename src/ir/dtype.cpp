@@ -6,42 +6,71 @@ namespace edgeopt {
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::kF32: return 4;
-    case DType::kU8: return 1;
-    case DType::kI8: return 1;
-    case DType::kU16: return 2;
-    case DType::kI16: return 2;
-    case DType::kI32: return 4;
-    case DType::kI64: return 8;
-    case DType::kBool: return 1;
-    case DType::kF16: return 2;
-    case DType::kF64: return 8;
-    case DType::kU32: return 4;
-    case DType::kU64: return 8;
-    case DType::kBF16: return 2;
+    case DType::kF32:
+      return 4;
+    case DType::kU8:
+      return 1;
+    case DType::kI8:
+      return 1;
+    case DType::kU16:
+      return 2;
+    case DType::kI16:
+      return 2;
+    case DType::kI32:
+      return 4;
+    case DType::kI64:
+      return 8;
+    case DType::kBool:
+      return 1;
+    case DType::kF16:
+      return 2;
+    case DType::kF64:
+      return 8;
+    case DType::kU32:
+      return 4;
+    case DType::kU64:
+      return 8;
+    case DType::kBF16:
+      return 2;
     case DType::kString:
-    case DType::kUndefined: return 0;
+    case DType::kUndefined:
+      return 0;
   }
   return 0;
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kU8: return "u8";
-    case DType::kI8: return "i8";
-    case DType::kU16: return "u16";
-    case DType::kI16: return "i16";
-    case DType::kI32: return "i32";
-    case DType::kI64: return "i64";
-    case DType::kBool: return "bool";
-    case DType::kF16: return "f16";
-    case DType::kF64: return "f64";
-    case DType::kU32: return "u32";
-    case DType::kU64: return "u64";
-    case DType::kBF16: return "bf16";
-    case DType::kString: return "string";
-    case DType::kUndefined: return "undefined";
+    case DType::kF32:
+      return "f32";
+    case DType::kU8:
+      return "u8";
+    case DType::kI8:
+      return "i8";
+    case DType::kU16:
+      return "u16";
+    case DType::kI16:
+      return "i16";
+    case DType::kI32:
+      return "i32";
+    case DType::kI64:
+      return "i64";
+    case DType::kBool:
+      return "bool";
+    case DType::kF16:
+      return "f16";
+    case DType::kF64:
+      return "f64";
+    case DType::kU32:
+      return "u32";
+    case DType::kU64:
+      return "u64";
+    case DType::kBF16:
+      return "bf16";
+    case DType::kString:
+      return "string";
+    case DType::kUndefined:
+      return "undefined";
   }
   return "unknown";
 }

@@ -132,8 +132,7 @@ bool hints_complete(const Graph& g) {
     for (const std::string& o : n.outputs) {
       if (o.empty()) continue;
       auto it = g.inferred.find(o);
-      if (it == g.inferred.end() || !it->second.has_shape ||
-          it->second.dtype == DType::kUndefined)
+      if (it == g.inferred.end() || !it->second.has_shape || it->second.dtype == DType::kUndefined)
         return false;
     }
   return true;

@@ -39,7 +39,7 @@ namespace {
 
 std::atomic<int64_t> g_in_use{0};
 std::atomic<int64_t> g_budget{0};  // 0: the memory available
-thread_local int g_map_large = 0;   // MapLargeTensors alive on this thread
+thread_local int g_map_large = 0;  // MapLargeTensors alive on this thread
 constexpr size_t kMapLargeBytes = size_t{1} << 20;
 
 // MemAvailable of /proc/meminfo, or no limit where it cannot be read.

@@ -6,8 +6,7 @@
 namespace edgeopt::rt {
 
 const Tensor& InferContext::input(size_t i) const {
-  if (!has_input(i))
-    fail_input("node ", node_.describe(), ": required input ", i, " is missing");
+  if (!has_input(i)) fail_input("node ", node_.describe(), ": required input ", i, " is missing");
   return *in_[i];
 }
 

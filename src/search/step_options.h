@@ -1,10 +1,9 @@
 // Typed access to a recipe step's options, with one-line errors naming the key.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "edgeopt/error.h"
 

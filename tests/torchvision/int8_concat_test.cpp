@@ -117,10 +117,11 @@ TEST_F(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
   double max_steps = 0;
   std::map<std::string, int> onednn;
   const double close_frac = onednn_vs_reference(q, *calib_, &max_steps, &onednn);
-  std::printf("edgeopt int8 squeezenet1_1, onednn vs reference: within one step %.4f, max %.2f "
-              "steps; onednn ran %d Concat, %d QuantizeLinear, %d DequantizeLinear\n",
-              close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
-              onednn["DequantizeLinear"]);
+  std::printf(
+      "edgeopt int8 squeezenet1_1, onednn vs reference: within one step %.4f, max %.2f "
+      "steps; onednn ran %d Concat, %d QuantizeLinear, %d DequantizeLinear\n",
+      close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
+      onednn["DequantizeLinear"]);
   EXPECT_GE(close_frac, 0.999);
   EXPECT_EQ(onednn["Concat"], 8);
   // Q / DQ only where the network enters and leaves int8 (the input, the logits; the
@@ -160,11 +161,12 @@ TEST_F(TorchvisionInt8Concat, InputsOnOtherScalesAreRequantizedByTheirProducers)
   double max_steps = 0;
   std::map<std::string, int> onednn;
   const double close_frac = onednn_vs_reference(q, *calib_, &max_steps, &onednn);
-  std::printf("squeezenet1_1 with Concat inputs on other scales, onednn vs reference: within one "
-              "step %.4f, max %.2f steps; onednn ran %d Concat, %d QuantizeLinear, %d "
-              "DequantizeLinear\n",
-              close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
-              onednn["DequantizeLinear"]);
+  std::printf(
+      "squeezenet1_1 with Concat inputs on other scales, onednn vs reference: within one "
+      "step %.4f, max %.2f steps; onednn ran %d Concat, %d QuantizeLinear, %d "
+      "DequantizeLinear\n",
+      close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
+      onednn["DequantizeLinear"]);
   EXPECT_GE(close_frac, 0.999);
   EXPECT_EQ(onednn["Concat"], 8);
   EXPECT_LE(onednn["QuantizeLinear"], 2);

@@ -16,12 +16,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -439,8 +439,7 @@ Options parse_args(int argc, char** argv) {
       const long n = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || n < 0 || n > 100000) usage_error("--min-passed needs a count");
       opt.min_passed = static_cast<int>(n);
-    }
-    else if (a == "--help" || a == "-h")
+    } else if (a == "--help" || a == "-h")
       usage_error("runs the ONNX backend node tests");
     else
       usage_error("unknown option " + a);

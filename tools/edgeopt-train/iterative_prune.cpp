@@ -12,8 +12,8 @@
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/prune.h"
-#include "train_args.h"
 #include "train/gradual_prune.h"
+#include "train_args.h"
 #include "train_commands.h"
 
 namespace edgeopt::cli {

@@ -42,12 +42,9 @@ int run_zoo(ZooArgs& a) {
   int64_t params = 0;
   for (const NamedTensor& t : m.graph.initializers) params += t.tensor.numel();
   if (a.json) {
-    const nlohmann::json j = {{"command", "zoo"},
-                              {"arch", a.arch},
-                              {"output", a.out},
-                              {"input", a.opt.input},
-                              {"classes", a.opt.classes},
-                              {"nodes", m.graph.nodes.size()},
+    const nlohmann::json j = {{"command", "zoo"},         {"arch", a.arch},
+                              {"output", a.out},          {"input", a.opt.input},
+                              {"classes", a.opt.classes}, {"nodes", m.graph.nodes.size()},
                               {"parameters", params}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;

@@ -63,11 +63,13 @@ int main(int argc, char** argv) {
   edgeopt::cli::set_argv(argv);
   use_passive_openmp(argv);
   using namespace edgeopt::cli;
-  CLI::App app{"edgeopt: inspect, optimize, validate, benchmark and run ONNX models on small devices"};
+  CLI::App app{
+      "edgeopt: inspect, optimize, validate, benchmark and run ONNX models on small devices"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "edgeopt 0.1.0");
   auto& list = entries();
-  std::sort(list.begin(), list.end(), [](const Entry& a, const Entry& b) { return a.order < b.order; });
+  std::sort(list.begin(), list.end(),
+            [](const Entry& a, const Entry& b) { return a.order < b.order; });
   std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
   std::string max_memory;
   for (Entry& e : list) {

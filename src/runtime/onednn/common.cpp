@@ -74,19 +74,25 @@ dims to_dims(const Shape& s) { return dims(s.begin(), s.end()); }
 
 tag plain_tag(int rank) {
   switch (rank) {
-    case 1: return tag::a;
-    case 2: return tag::ab;
-    case 3: return tag::abc;
-    case 4: return tag::abcd;
-    case 5: return tag::abcde;
-    case 6: return tag::abcdef;
-    default: return tag::undef;
+    case 1:
+      return tag::a;
+    case 2:
+      return tag::ab;
+    case 3:
+      return tag::abc;
+    case 4:
+      return tag::abcd;
+    case 5:
+      return tag::abcde;
+    case 6:
+      return tag::abcdef;
+    default:
+      return tag::undef;
   }
 }
 
 int64_t activation_block() {
-  static const int64_t block =
-      dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core ? 16 : 8;
+  static const int64_t block = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core ? 16 : 8;
   return block;
 }
 
@@ -125,10 +131,14 @@ Tensor plain_weights(const Tensor& w, const dnnl::memory& source,
 
 dt to_dt(DType t) {
   switch (t) {
-    case DType::kF32: return dt::f32;
-    case DType::kU8: return dt::u8;
-    case DType::kI8: return dt::s8;
-    default: return dt::undef;
+    case DType::kF32:
+      return dt::f32;
+    case DType::kU8:
+      return dt::u8;
+    case DType::kI8:
+      return dt::s8;
+    default:
+      return dt::undef;
   }
 }
 
@@ -154,7 +164,7 @@ Eltwise eltwise_of(const std::string& op, float alpha, float beta) {
   if (op == "LeakyRelu") return {A::eltwise_relu, alpha, 0.f};  // x < 0: alpha * x
   if (op == "Clip") return {A::eltwise_clip, alpha, beta};      // min(max(x, lo), hi)
   if (op == "Sigmoid") return {A::eltwise_logistic, 0.f, 0.f};
-  if (op == "SiLU") return {A::eltwise_swish, 1.f, 0.f};        // x * sigmoid(1 * x)
+  if (op == "SiLU") return {A::eltwise_swish, 1.f, 0.f};           // x * sigmoid(1 * x)
   if (op == "HardSwish") return {A::eltwise_hardswish, 0.f, 0.f};  // x * relu6(x + 3) / 6
   if (op == "Tanh") return {A::eltwise_tanh, 0.f, 0.f};
   if (op == "Elu") return {A::eltwise_elu, alpha, 0.f};         // x < 0: alpha * (e^x - 1)

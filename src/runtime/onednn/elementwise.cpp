@@ -15,9 +15,12 @@ class Unary final : public Kernel {
  public:
   explicit Unary(const KernelInit& init) : node_(init.node), threads_(init.threads) {
     float lo = 0, hi = 0;
-    if (node_.op_type == "Clip") clip_bounds(init, lo, hi);
-    else if (node_.op_type == "LeakyRelu") lo = node_.attr_float("alpha", 0.01f);
-    else if (node_.op_type == "Elu") lo = node_.attr_float("alpha", 1.f);
+    if (node_.op_type == "Clip")
+      clip_bounds(init, lo, hi);
+    else if (node_.op_type == "LeakyRelu")
+      lo = node_.attr_float("alpha", 0.01f);
+    else if (node_.op_type == "Elu")
+      lo = node_.attr_float("alpha", 1.f);
     fn_ = eltwise_of(node_.op_type, lo, hi);
   }
 
@@ -119,8 +122,7 @@ class Binary final : public Kernel {
     }
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg_, md0, md1, md0), attr,
-                                          engine());
+    const dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg_, md0, md1, md0), attr, engine());
     prim_ = dnnl::binary(pd);
     src0_ = user_memory(md0);
     src1_ = user_memory(md1);
@@ -142,7 +144,8 @@ class Binary final : public Kernel {
     src0_.set_data_handle(const_cast<void*>(first));
     src1_.set_data_handle(const_cast<void*>(b->raw()));
     dst_.set_data_handle(c.raw());
-    prim_.execute(stream(), {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}});
+    prim_.execute(stream(),
+                  {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}});
   }
 
  private:
@@ -208,8 +211,8 @@ class Concat final : public Kernel {
                    ", input 0 ", dtype_name(x0.dtype()));
       for (int d = 0; d < r; ++d)
         if (x.rank() != r || (d != axis && x.dim(d) != out[d]))
-          fail_input("node ", node_.describe(), ": input ", i, " has shape ",
-                     shape_str(x.shape()), ", not matching input 0 ", shape_str(x0.shape()));
+          fail_input("node ", node_.describe(), ": input ", i, " has shape ", shape_str(x.shape()),
+                     ", not matching input 0 ", shape_str(x0.shape()));
       out[axis] += x.dim(static_cast<int>(axis));
       keys.push_back(x.shape());
     }
@@ -258,23 +261,20 @@ bool concat_accepts(const KernelInit& init) {
 const bool registered = [] {
   auto& reg = KernelRegistry::global();
   for (const char* op : {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh", "Elu"})
-    reg.add(KernelDef{kProvider, "", op, 1, INT_MAX,
-                      [](const KernelInit& i) -> std::unique_ptr<Kernel> {
-                        return std::make_unique<Unary>(i);
-                      },
-                      unary_accepts});
+    reg.add(KernelDef{
+        kProvider, "", op, 1, INT_MAX,
+        [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Unary>(i); },
+        unary_accepts});
   // Add/Sub/Mul/Div from opset 7 (numpy broadcasting; older versions have axis/broadcast).
   for (const char* op : {"Add", "Sub", "Mul", "Div"})
-    reg.add(KernelDef{kProvider, "", op, 7, INT_MAX,
-                      [](const KernelInit& i) -> std::unique_ptr<Kernel> {
-                        return std::make_unique<Binary>(i);
-                      },
-                      all_f32});
-  reg.add(KernelDef{kProvider, "", "Concat", 4, INT_MAX,
-                    [](const KernelInit& i) -> std::unique_ptr<Kernel> {
-                      return std::make_unique<Concat>(i);
-                    },
-                    concat_accepts});
+    reg.add(KernelDef{
+        kProvider, "", op, 7, INT_MAX,
+        [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Binary>(i); },
+        all_f32});
+  reg.add(KernelDef{
+      kProvider, "", "Concat", 4, INT_MAX,
+      [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Concat>(i); },
+      concat_accepts});
   return true;
 }();
 

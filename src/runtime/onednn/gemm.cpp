@@ -27,7 +27,8 @@ class MatMulKernel final : public Kernel {
     const float* src = b.data<float>();
     float* w = w_.data<float>();
     for (int64_t i = 0; i < k_; ++i)
-      for (int64_t j = 0; j < n_; ++j) w[i * n_ + j] = alpha * (trans_b ? src[j * k_ + i] : src[i * n_ + j]);
+      for (int64_t j = 0; j < n_; ++j)
+        w[i * n_ + j] = alpha * (trans_b ? src[j * k_ + i] : src[i * n_ + j]);
     if (gemm_ && init.constants.size() > 2 && init.constants[2]) {
       const Tensor& c = *init.constants[2];
       const float beta = node_.attr_float("beta", 1.f);
@@ -107,8 +108,8 @@ class MatMulKernel final : public Kernel {
     const dnnl::memory::desc w_md({k_, n_}, dt::f32, tag::any);
     const dnnl::memory::desc w_user_md({k_, n_}, dt::f32, tag::ab);
     const dnnl::memory::desc dst_md({m, n_}, dt::f32, tag::ab);
-    const dnnl::memory::desc b_md = bias_.defined() ? dnnl::memory::desc({1, n_}, dt::f32, tag::ab)
-                                                    : dnnl::memory::desc();
+    const dnnl::memory::desc b_md =
+        bias_.defined() ? dnnl::memory::desc({1, n_}, dt::f32, tag::ab) : dnnl::memory::desc();
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_md, b_md, dst_md), attr,

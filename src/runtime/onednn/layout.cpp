@@ -35,14 +35,18 @@ class Layout final : public Kernel {
                  shape_str(s));
     // NCHW dims of the tensor either way.
     Shape nchw = s;
-    if (from_blocked) nchw = {s[0], channels_, s[2], s[3]};
-    else if (!to_nhwc_) nchw = {s[0], s[3], s[1], s[2]};
+    if (from_blocked)
+      nchw = {s[0], channels_, s[2], s[3]};
+    else if (!to_nhwc_)
+      nchw = {s[0], s[3], s[1], s[2]};
     // The other side: channels-last or blocked.
     const int64_t block = from_blocked ? s[4] : block_;
     const tag other = block ? blocked_tag(block) : tag::nhwc;
     Shape out = nchw;
-    if (block_) out = blocked_shape(s[0], s[1], s[2], s[3], block_);
-    else if (to_nhwc_) out = {s[0], s[2], s[3], s[1]};
+    if (block_)
+      out = blocked_shape(s[0], s[1], s[2], s[3], block_);
+    else if (to_nhwc_)
+      out = {s[0], s[2], s[3], s[1]};
     ctx.set_output(0, x.dtype(), out);
     run_threads_ = threads_for_bytes(threads_, 2 * x.numel() * dtype_size(x.dtype()));
     if (x.numel() == 0 || (s == key_ && type == type_)) return;

@@ -25,10 +25,12 @@ class Pool final : public Kernel {
     const std::string& op = node_.op_type;
     threads_ = init.threads;
     global_ = op == "GlobalAveragePool" || op == "GlobalMaxPool";
-    if (op == "MaxPool" || op == "GlobalMaxPool") alg_ = dnnl::algorithm::pooling_max;
+    if (op == "MaxPool" || op == "GlobalMaxPool")
+      alg_ = dnnl::algorithm::pooling_max;
     else if (node_.attr_int("count_include_pad", 0))
       alg_ = dnnl::algorithm::pooling_avg_include_padding;
-    else alg_ = dnnl::algorithm::pooling_avg_exclude_padding;
+    else
+      alg_ = dnnl::algorithm::pooling_avg_exclude_padding;
   }
 
   void infer(InferContext& ctx) override {
@@ -63,8 +65,10 @@ class Pool final : public Kernel {
       win = ref::resolve_window(node_, attrs_, spatial, attrs_.kernel_shape);
     }
     Shape out;
-    if (blocked) out = blocked_shape(n, c, win.out[0], win.out[1], x.dim(4));
-    else if (nhwc_) out = {n, win.out[0], win.out[1], c};
+    if (blocked)
+      out = blocked_shape(n, c, win.out[0], win.out[1], x.dim(4));
+    else if (nhwc_)
+      out = {n, win.out[0], win.out[1], c};
     else {
       out = {n, c};
       out.insert(out.end(), win.out.begin(), win.out.end());
@@ -125,8 +129,8 @@ class Pool final : public Kernel {
     dnnl::pooling_v2_forward::primitive_desc pd;
     try {
       pd = dnnl::pooling_v2_forward::primitive_desc(
-          dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, alg_, src_md,
-                                         dst_md, strides, kernel, dil, pad_l, pad_r),
+          dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, alg_, src_md, dst_md,
+                                         strides, kernel, dil, pad_l, pad_r),
           attr, engine());
     } catch (const dnnl::error& err) {
       fail_unsupported("node ", node_.describe(), ": oneDNN has no pooling for input ",
@@ -166,8 +170,8 @@ class PoolAs final : public Kernel {
 bool pool_accepts(const KernelInit& init) {
   const Node& n = init.node;
   const DType x = init.input_dtypes.empty() ? DType::kUndefined : init.input_dtypes[0];
-  const bool int8_max = n.domain == kDomain && n.op_type == "MaxPool" &&
-                        (x == DType::kU8 || x == DType::kI8);
+  const bool int8_max =
+      n.domain == kDomain && n.op_type == "MaxPool" && (x == DType::kU8 || x == DType::kI8);
   if (!all_f32(init) && !int8_max) return false;
   if (n.outputs.size() > 1 && !n.outputs[1].empty()) return false;  // MaxPool Indices
   if (n.op_type == "AveragePool" && n.attr_int("ceil_mode", 0) &&

@@ -29,9 +29,8 @@ namespace {
 
 bool have_avx512() {
 #if defined(__x86_64__)
-  static const bool yes =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl");
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
   return yes;
 #else
   return false;
@@ -94,8 +93,9 @@ EDGEOPT_AVX512 void sum_rows_avx512(const void* x, int64_t rows, int32_t* acc, i
         a[j] = _mm512_add_epi32(a[j], widen16(p + 16 * j, mk[j], x_signed));
     }
     for (int j = 0; j < 4; ++j)
-      _mm512_mask_storeu_epi32(acc + k + 16 * j, mk[j],
-                               _mm512_add_epi32(_mm512_maskz_loadu_epi32(mk[j], acc + k + 16 * j), a[j]));
+      _mm512_mask_storeu_epi32(
+          acc + k + 16 * j, mk[j],
+          _mm512_add_epi32(_mm512_maskz_loadu_epi32(mk[j], acc + k + 16 * j), a[j]));
   }
 }
 #pragma GCC diagnostic pop
@@ -123,8 +123,8 @@ class QChannelMul final : public Kernel {
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& s = ctx.input(1);
-    if (!is_8bit(x.dtype()) || !is_8bit(q_.y_dtype) || s.dtype() != DType::kF32 ||
-        x.rank() != 4 || s.rank() != 4)
+    if (!is_8bit(x.dtype()) || !is_8bit(q_.y_dtype) || s.dtype() != DType::kF32 || x.rank() != 4 ||
+        s.rank() != 4)
       fail_input("node ", node_.describe(),
                  ": QChannelMul needs a u8/s8 [N, H, W, C] input and f32 [N, 1, 1, C] scales");
     const Shape& xs = x.shape();
@@ -151,8 +151,8 @@ class QChannelMul final : public Kernel {
       for (int64_t r = begin; r < end; ++r) {
         const float* m = mult_.data() + (s.dim(0) == 1 ? 0 : (r / hw) * c);
         channel_scale_isa(static_cast<const uint8_t*>(x.raw()) + r * c, x_signed,
-                          static_cast<uint8_t*>(y.raw()) + r * c, y_signed, m, c, q_.x_zp,
-                          q_.y_zp, 2);
+                          static_cast<uint8_t*>(y.raw()) + r * c, y_signed, m, c, q_.x_zp, q_.y_zp,
+                          2);
       }
     });
   }
@@ -201,15 +201,16 @@ class QGlobalAveragePool final : public Kernel {
       for (int64_t k = 0; k < c; ++k) {
         int64_t total = 0;
         for (int64_t p = 0; p < parts; ++p) total += acc_[p * c + k];
-        const float mean = static_cast<float>(
-            static_cast<double>(q_.x_scale) * static_cast<double>(total - hw * q_.x_zp) /
-            static_cast<double>(hw));
+        const float mean =
+            static_cast<float>(static_cast<double>(q_.x_scale) *
+                               static_cast<double>(total - hw * q_.x_zp) / static_cast<double>(hw));
         if (q_.y_dtype == DType::kF32) {
           y.data<float>()[b * c + k] = mean;
           continue;
         }
         const long r = std::lrint(mean / q_.y_scale) + q_.y_zp;
-        const int32_t v = static_cast<int32_t>(std::clamp<long>(r, qmin(q_.y_dtype), qmax(q_.y_dtype)));
+        const int32_t v =
+            static_cast<int32_t>(std::clamp<long>(r, qmin(q_.y_dtype), qmax(q_.y_dtype)));
         if (q_.y_dtype == DType::kU8)
           y.data<uint8_t>()[b * c + k] = static_cast<uint8_t>(v);
         else
@@ -236,8 +237,7 @@ void channel_scale_isa(const void* x, bool x_signed, void* y, bool y_signed, con
   const DType ydt = y_signed ? DType::kI8 : DType::kU8;
   const int32_t lo = qmin(ydt), hi = qmax(ydt);
 #if defined(__x86_64__)
-  if (max_isa >= 2 && have_avx512())
-    return scale_row_avx512(x, y, m, c, x_signed, zx, zy, lo, hi);
+  if (max_isa >= 2 && have_avx512()) return scale_row_avx512(x, y, m, c, x_signed, zx, zy, lo, hi);
 #endif
   const auto* xu = static_cast<const uint8_t*>(x);
   const auto* xi = static_cast<const int8_t*>(x);

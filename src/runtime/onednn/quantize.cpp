@@ -72,8 +72,7 @@ bool qdq_accepts(const KernelInit& init) {
   if (has_zp && (!zp || zp->numel() != 1 || !is_8bit(zp->dtype()))) return false;
   const DType x = init.input_dtypes.empty() ? DType::kUndefined : init.input_dtypes[0];
   if (n.op_type == "QuantizeLinear") {
-    if (!has_zp &&
-        !is_8bit(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))))
+    if (!has_zp && !is_8bit(static_cast<DType>(n.attr_int("output_dtype", int(DType::kU8)))))
       return false;
     return x == DType::kF32 || x == DType::kUndefined;
   }

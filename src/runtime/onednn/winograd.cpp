@@ -103,7 +103,7 @@ void input_tile(const Winograd::Plan& p, const float* xb, int64_t iy0, int64_t i
       }
     }
   }
-  for (int j = 0; j < 6; ++j) bt6(d + j, 6, t + j, 6);   // columns
+  for (int j = 0; j < 6; ++j) bt6(d + j, 6, t + j, 6);          // columns
   for (int i = 0; i < 6; ++i) bt6(t + i * 6, 1, d + i * 6, 1);  // rows
   for (int k = 0; k < kXi; ++k) _mm256_storeu_ps(v + k * xi_stride, d[k]);
 }
@@ -175,7 +175,9 @@ void output_tile(const Job& j, const float* m, int64_t xi_stride, int64_t n, int
       for (int k = 0; k < j.npost; ++k) {
         const Post& q = j.post[k];
         switch (q.kind) {
-          case Post::kRelu: v = _mm256_max_ps(v, _mm256_setzero_ps()); break;
+          case Post::kRelu:
+            v = _mm256_max_ps(v, _mm256_setzero_ps());
+            break;
           case Post::kLeaky: {
             const __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
             v = _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(q.alpha)), neg);
@@ -184,7 +186,9 @@ void output_tile(const Job& j, const float* m, int64_t xi_stride, int64_t n, int
           case Post::kClip:
             v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(q.alpha)), _mm256_set1_ps(q.beta));
             break;
-          case Post::kAdd: v = _mm256_add_ps(v, _mm256_loadu_ps(j.adds[q.add] + at)); break;
+          case Post::kAdd:
+            v = _mm256_add_ps(v, _mm256_loadu_ps(j.adds[q.add] + at));
+            break;
         }
       }
       _mm256_storeu_ps(j.y + at, v);
@@ -236,8 +240,10 @@ void body(const Job& j, int tid, int nth) {
         float* c = m + xi * m_xi + 2 * pn * T * kLanes;
         const bool full = 2 * pn + 1 < j.nb;
         for (int64_t r = 0; r < rows; r += kRows) {
-          if (full) gemm_6x<2>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
-          else gemm_6x<1>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
+          if (full)
+            gemm_6x<2>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
+          else
+            gemm_6x<1>(a + r * kLanes, T * kLanes, u, c + r * kLanes, T * kLanes, j.kb);
         }
       }
     }
@@ -277,7 +283,10 @@ bool Winograd::supports(const std::vector<PostOp>& ops) {
 
 Winograd::Winograd(const float* w, const float* bias, int64_t m, int64_t c,
                    std::vector<PostOp> post)
-    : m_(m), c_(c), kb_((c + kLanes - 1) / kLanes), nb_((m + kLanes - 1) / kLanes),
+    : m_(m),
+      c_(c),
+      kb_((c + kLanes - 1) / kLanes),
+      nb_((m + kLanes - 1) / kLanes),
       post_(std::move(post)) {
   // U = G g Gt per (output, input) channel, in double; G of F(4x4, 3x3).
   static const double G[6][3] = {{1 / 4., 0, 0},
@@ -333,16 +342,20 @@ Winograd::Plan Winograd::plan(int64_t n, int64_t h, int64_t w, int64_t oh, int64
   return p;
 }
 
-void Winograd::run(const Plan& p, const float* x, float* y,
-                   const std::vector<const float*>& adds, void* scratch, int threads) const {
+void Winograd::run(const Plan& p, const float* x, float* y, const std::vector<const float*>& adds,
+                   void* scratch, int threads) const {
 #if defined(__x86_64__)
   std::vector<Post> post;
   int add = 0;
   for (const PostOp& o : post_) {
-    if (o.op == "Relu") post.push_back({Post::kRelu});
-    else if (o.op == "LeakyRelu") post.push_back({Post::kLeaky, o.alpha});
-    else if (o.op == "Clip") post.push_back({Post::kClip, o.alpha, o.beta});
-    else post.push_back({Post::kAdd, 0, 0, add++});
+    if (o.op == "Relu")
+      post.push_back({Post::kRelu});
+    else if (o.op == "LeakyRelu")
+      post.push_back({Post::kLeaky, o.alpha});
+    else if (o.op == "Clip")
+      post.push_back({Post::kClip, o.alpha, o.beta});
+    else
+      post.push_back({Post::kAdd, 0, 0, add++});
   }
   float* s = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
   // At most the threads the scratch was planned for; one group per thread when the tile blocks
@@ -350,8 +363,10 @@ void Winograd::run(const Plan& p, const float* x, float* y,
   const int nth = std::clamp(threads, 1, p.threads);
   const int64_t blocks = (p.tiles + p.block - 1) / p.block;
   const int groups = nth > 1 && blocks < 4 * nth ? nth : 1;
-  Job j{&p, x, u_.data(), bias_.data(), y, adds.data(), post.data(),
-        static_cast<int>(post.size()), kb_, nb_, s, groups, body};
+  Job j{&p,  x,           u_.data(),   bias_.data(),
+        y,   adds.data(), post.data(), static_cast<int>(post.size()),
+        kb_, nb_,         s,           groups,
+        body};
   // One item per thread on oneDNN's OpenMP team (common.h); inline when nth is 1.
   parallel_for(nth, nth, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) body(j, static_cast<int>(t), nth);

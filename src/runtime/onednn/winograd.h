@@ -42,8 +42,8 @@ class Winograd {
   // w: ONNX weights [m, c, 3, 3]; bias: m values or null.
   Winograd(const float* w, const float* bias, int64_t m, int64_t c, std::vector<PostOp> post);
 
-  Plan plan(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t pad_t,
-            int64_t pad_l, int threads) const;
+  Plan plan(int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t pad_t, int64_t pad_l,
+            int threads) const;
   // x: [n, ceil(c/8), h, w, 8]; y: [n, ceil(m/8), oh, ow, 8]; adds: one tensor of y's shape per
   // Add post-op, in order; scratch: plan.scratch_bytes.
   void run(const Plan& p, const float* x, float* y, const std::vector<const float*>& adds,

@@ -26,8 +26,7 @@ int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node);
 // Calls f(out_index, in_offsets...) over every element of `out`, with each input's offset
 // computed from broadcast strides. Iterates the last dimension in an inner loop.
 template <class F>
-void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>>& strides,
-                        F&& f) {
+void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>>& strides, F&& f) {
   const int rank = static_cast<int>(out.size());
   const int64_t n = shape_numel(out);
   if (n == 0) return;
@@ -50,24 +49,74 @@ void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>
 }  // namespace edgeopt::rt::ref
 
 // Dispatches on a numeric dtype: inside BODY, `T` is the C++ element type.
-#define EDGEOPT_DISPATCH_NUMERIC(dtype, node, BODY)                \
-  switch (dtype) {                                                 \
-    case ::edgeopt::DType::kF32: { using T = float; BODY; break; }   \
-    case ::edgeopt::DType::kF64: { using T = double; BODY; break; }  \
-    case ::edgeopt::DType::kI8: { using T = int8_t; BODY; break; }   \
-    case ::edgeopt::DType::kU8: { using T = uint8_t; BODY; break; }  \
-    case ::edgeopt::DType::kI16: { using T = int16_t; BODY; break; } \
-    case ::edgeopt::DType::kU16: { using T = uint16_t; BODY; break; } \
-    case ::edgeopt::DType::kI32: { using T = int32_t; BODY; break; } \
-    case ::edgeopt::DType::kU32: { using T = uint32_t; BODY; break; } \
-    case ::edgeopt::DType::kI64: { using T = int64_t; BODY; break; } \
-    case ::edgeopt::DType::kU64: { using T = uint64_t; BODY; break; } \
-    default: ::edgeopt::rt::ref::unsupported_dtype(node, dtype);   \
+#define EDGEOPT_DISPATCH_NUMERIC(dtype, node, BODY)       \
+  switch (dtype) {                                        \
+    case ::edgeopt::DType::kF32: {                        \
+      using T = float;                                    \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kF64: {                        \
+      using T = double;                                   \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kI8: {                         \
+      using T = int8_t;                                   \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kU8: {                         \
+      using T = uint8_t;                                  \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kI16: {                        \
+      using T = int16_t;                                  \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kU16: {                        \
+      using T = uint16_t;                                 \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kI32: {                        \
+      using T = int32_t;                                  \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kU32: {                        \
+      using T = uint32_t;                                 \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kI64: {                        \
+      using T = int64_t;                                  \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kU64: {                        \
+      using T = uint64_t;                                 \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    default:                                              \
+      ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
   }
 
-#define EDGEOPT_DISPATCH_FLOAT(dtype, node, BODY)                 \
-  switch (dtype) {                                                \
-    case ::edgeopt::DType::kF32: { using T = float; BODY; break; }  \
-    case ::edgeopt::DType::kF64: { using T = double; BODY; break; } \
-    default: ::edgeopt::rt::ref::unsupported_dtype(node, dtype);  \
+#define EDGEOPT_DISPATCH_FLOAT(dtype, node, BODY)         \
+  switch (dtype) {                                        \
+    case ::edgeopt::DType::kF32: {                        \
+      using T = float;                                    \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    case ::edgeopt::DType::kF64: {                        \
+      using T = double;                                   \
+      BODY;                                               \
+      break;                                              \
+    }                                                     \
+    default:                                              \
+      ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
   }

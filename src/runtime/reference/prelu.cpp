@@ -27,8 +27,7 @@ class PRelu final : public Kernel {
     visit_numeric(x.dtype(), node_, [&](auto tag) {
       using T = typename decltype(tag)::type;
       binary_broadcast(x.shape(), x.data<T>(), slope_shape(x.shape(), slope.shape()),
-                       slope.data<T>(), y.shape(),
-                       y.data<T>(), [](T v, T s) {
+                       slope.data<T>(), y.shape(), y.data<T>(), [](T v, T s) {
                          const auto a = load(v);
                          return a < 0 ? store<T>(load(s) * a) : v;
                        });
