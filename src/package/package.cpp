@@ -200,7 +200,7 @@ void run_tool(const std::vector<std::string>& argv) {
          r.output.substr(0, r.output.find('\n')));
 }
 
-// One line of `patchelf FLAG lib` (--print-rpath, --print-needed).
+// The non-empty lines `patchelf FLAG lib` prints (--print-rpath, --print-needed).
 std::vector<std::string> patchelf_print(const std::string& flag, const fs::path& lib) {
   const ProcessResult r = run_process({"patchelf", flag, lib.string()});
   if (r.exit_code != 0)
