@@ -7,6 +7,9 @@
 #   HOST_BUILD: the x86 build (its edgeopt writes the x86 outputs the arm64 tests compare with).
 # EDGEOPT_OPS_FROM (environment): models for a selective build (`make runtime-arm64 OPS_FROM=...`);
 # unset or empty, every op (a tree configured selectively before gets every op back).
+# EDGEOPT_REFERENCE_OPTIMIZE_SIZE (environment): ON (default) or OFF, the reference provider at
+# -Os (CMakeLists.txt); passed explicitly so that a tree configured before it was the default
+# gets it too.
 set -euo pipefail
 if [[ $# -lt 4 ]]; then
   echo "usage: $0 ARM64_BUILD HOST_BUILD JOBS TARGET..." >&2
@@ -18,5 +21,7 @@ shift 3
 bash "$root/scripts/setup_arm64.sh" "$arm64_build/sysroot"
 cmake --no-warn-unused-cli -S "$root" -B "$arm64_build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" \
-  -DEDGEOPT_OPS_FROM="${EDGEOPT_OPS_FROM:-}" -DEDGEOPT_HOST_BUILD_DIR="$host_build" >/dev/null
+  -DEDGEOPT_OPS_FROM="${EDGEOPT_OPS_FROM:-}" \
+  -DEDGEOPT_REFERENCE_OPTIMIZE_SIZE="${EDGEOPT_REFERENCE_OPTIMIZE_SIZE:-ON}" \
+  -DEDGEOPT_HOST_BUILD_DIR="$host_build" >/dev/null
 ninja -C "$arm64_build" -j "$jobs" "$@"

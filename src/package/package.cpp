@@ -200,8 +200,52 @@ void run_tool(const std::vector<std::string>& argv) {
          r.output.substr(0, r.output.find('\n')));
 }
 
-// Copies the runtime and its non-system libraries into `lib_dir`, stripped, each with RUNPATH
-// $ORIGIN. Returns soname → bytes.
+// The non-empty lines `patchelf FLAG lib` prints (--print-rpath, --print-needed).
+std::vector<std::string> patchelf_print(const std::string& flag, const fs::path& lib) {
+  const ProcessResult r = run_process({"patchelf", flag, lib.string()});
+  if (r.exit_code != 0)
+    fail(ErrorKind::kInternal, "patchelf ", flag, " failed on ", lib.string(), ": ",
+         r.output.substr(0, r.output.find('\n')));
+  std::vector<std::string> lines;
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+// How the bundled libraries find each other in lib/: libedgeopt_rt.so gets DT_RPATH $ORIGIN
+// (patched in place: its build tree's RUNPATH is a longer string). Unlike DT_RUNPATH, the loader
+// searches a DT_RPATH for the dependencies of the libraries its owner loads as well (XNNPACK's
+// libcpuinfo), as long as those have no RUNPATH of their own; so the others are left as they are,
+// but one whose RUNPATH would hide lib/ from a bundled library it needs. patchelf grows every
+// file whose dynamic strings it cannot rewrite in place by a page-aligned segment (64 KiB on
+// arm64: protobuf-lite 0.86 -> 1.07 MB, a lib/ larger than the libraries). Checked afterwards by
+// the loader itself: every library libedgeopt_rt.so loads must resolve in lib/.
+void link_in_bundle(const std::string& arch, const fs::path& lib_dir,
+                    const std::vector<std::string>& names) {
+  const fs::path root = lib_dir / names.front();
+  if (names.size() > 1)
+    run_tool({"patchelf", "--force-rpath", "--set-rpath", "$ORIGIN", root.string()});
+  const std::set<std::string> bundled(names.begin(), names.end());
+  for (size_t i = 1; i < names.size(); ++i) {
+    const fs::path lib = lib_dir / names[i];
+    const std::vector<std::string> rpath = patchelf_print("--print-rpath", lib);
+    if (rpath.empty() || rpath.front() == "$ORIGIN") continue;
+    for (const std::string& needed : patchelf_print("--print-needed", lib))
+      if (bundled.count(needed)) {
+        run_tool({"patchelf", "--set-rpath", "$ORIGIN", lib.string()});
+        break;
+      }
+  }
+  const fs::path dir = fs::weakly_canonical(lib_dir);
+  for (const auto& [name, path] : loaded_libraries(fs::absolute(root), arch))
+    if (fs::weakly_canonical(path).parent_path() != dir)
+      fail(ErrorKind::kInternal, "the bundled ", names.front(), " loads ", name, " from ",
+           path.string(), ", not from ", lib_dir.string());
+}
+
+// Copies the runtime and its non-system libraries into `lib_dir`, stripped, linked to each other
+// there (link_in_bundle). Returns soname -> bytes.
 std::map<std::string, int64_t> copy_runtime(const fs::path& runtime, const std::string& arch,
                                             const fs::path& lib_dir) {
   const std::string strip = arch == host_arch() ? "strip" : arch + "-linux-gnu-strip";
@@ -213,15 +257,18 @@ std::map<std::string, int64_t> copy_runtime(const fs::path& runtime, const std::
   fs::create_directories(lib_dir);
   std::vector<std::pair<std::string, fs::path>> libs = {{"libedgeopt_rt.so", runtime}};
   for (auto& l : loaded_libraries(runtime, arch)) libs.push_back(l);
-  std::map<std::string, int64_t> sizes;
+  std::vector<std::string> names;
   for (const auto& [name, path] : libs) {
     const fs::path to = lib_dir / name;
     fs::copy_file(path, to, fs::copy_options::overwrite_existing);
     fs::permissions(to, fs::perms::owner_write, fs::perm_options::add);
     run_tool({strip, "--strip-unneeded", to.string()});
-    run_tool({"patchelf", "--set-rpath", "$ORIGIN", to.string()});
-    sizes[name] = static_cast<int64_t>(fs::file_size(to));
+    names.push_back(name);
   }
+  link_in_bundle(arch, lib_dir, names);
+  std::map<std::string, int64_t> sizes;
+  for (const std::string& name : names)
+    sizes[name] = static_cast<int64_t>(fs::file_size(lib_dir / name));
   return sizes;
 }
 

@@ -69,7 +69,9 @@ case "$mode" in
       fail "manifest.json does not hold the model's sha256 $want"
     exe=$("$bundle/example/build.sh" "$work/example")
     # The example loads the bundle's runtime, not the build tree's.
-    ldd "$exe" | grep -q "$bundle/lib/libedgeopt_rt.so" || fail "the example does not load lib/"
+    # (ldd's whole output first: with pipefail, grep -q quitting at its match can fail ldd with
+    # SIGPIPE.)
+    grep -q "$bundle/lib/libedgeopt_rt.so" <<<"$(ldd "$exe")" || fail "the example does not load lib/"
     "$py" -c "import numpy as np; np.save('$work/x.npy', np.random.default_rng(7).random((1, 1, 28, 28), dtype=np.float32))"
     "$exe" "$bundle/$(basename "$model")" "$work/x.npy" "$work/y.npy"
     "$edgeopt" run "$model" --input "$work/x.npy" --output "$work/y_ref.npy"
@@ -174,6 +176,26 @@ PY
     "$edgeopt" package "$model" --device raspberry-pi-4 -o "$bundle" --fallback "$fallback" \
       --runtime "$runtime" --bench-runs 5
     file -L "$bundle/lib/libedgeopt_rt.so" | grep -q "ARM aarch64" || fail "lib/ is not AArch64"
+    # lib/ is no larger than the libraries stripped (RUNPATH set in place, or not at all), and
+    # the loader finds every one of them in lib/.
+    bundled=0
+    while read -r soname path; do
+      [[ -f "$bundle/lib/$soname" ]] || continue
+      aarch64-linux-gnu-strip --strip-unneeded -o "$work/stripped.so" "$path"
+      size=$(stat -c %s "$bundle/lib/$soname") want=$(stat -c %s "$work/stripped.so")
+      ((size <= want)) || fail "lib/$soname is $size bytes, stripped $path $want"
+      bundled=$((bundled + 1))
+    done < <(echo "libedgeopt_rt.so $runtime/libedgeopt_rt.so"
+      qemu-aarch64 /lib/ld-linux-aarch64.so.1 --list "$runtime/libedgeopt_rt.so" |
+        awk '$2 == "=>" {print $1, $3}')
+    ((bundled == $(ls "$bundle/lib" | wc -l))) || fail "compared $bundled of $(ls "$bundle/lib")"
+    listed=$(qemu-aarch64 /lib/ld-linux-aarch64.so.1 --list "$bundle/lib/libedgeopt_rt.so")
+    for soname in $(ls "$bundle/lib"); do
+      [[ $soname == libedgeopt_rt.so ]] && continue
+      grep -q "$soname => $bundle/lib/$soname" <<<"$listed" ||
+        fail "lib/libedgeopt_rt.so does not load lib/$soname: $listed"
+    done
+    echo "ok: lib/ $(du -cb "$bundle"/lib/* | tail -1 | cut -f1) bytes, $bundled libraries from lib/"
     exe=$("$bundle/example/build.sh" "$work/example")
     file "$exe" | grep -q "ARM aarch64" || fail "the example is not AArch64: $(file "$exe")"
     echo "ok: $(file "$exe" | cut -d, -f1-2)"
