@@ -236,7 +236,9 @@ TEST_P(OnednnInt8Resize, RunsOnU8) {
   ASSERT_EQ(got[1].shape(), want[1].shape());
   double worst = 0;
   EXPECT_EQ(fraction_within(got[1], want[1], 0.05, &worst), 1.0) << "max " << worst << " steps";
-  if (std::string(rc.mode) == "nearest") EXPECT_EQ(worst, 0.0);
+  if (std::string(rc.mode) == "nearest") {
+    EXPECT_EQ(worst, 0.0);
+  }
   EXPECT_EQ(fraction_within(got[0], want[0], 0.08, &worst), 1.0) << "max " << worst << " steps";
   const std::map<std::string, int> ops = onednn_ops(fast);
   EXPECT_EQ(ops.count("Resize") ? ops.at("Resize") : 0, 1);
