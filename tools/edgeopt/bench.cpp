@@ -15,8 +15,8 @@
 #include "edgeopt/error.h"
 #include "edgeopt/report_json.h"
 #include "format.h"
+#include "session_options.h"
 #include "shape_option.h"
-#include "winograd_env.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -134,10 +134,7 @@ int run_bench(const BenchArgs& a) {
   // Load the profile first: a bad one is reported before minutes of benchmarking.
   std::optional<DeviceProfile> device;
   if (!a.device.empty()) device = load_device_profile(a.device);
-  SessionOptions so;
-  so.providers = split_provider_list(a.provider);
-  so.threads = a.threads;
-  so.winograd = cli::winograd_from_env();
+  SessionOptions so = session_options(a.provider, a.threads);
   so.profile = a.profile || device;  // the estimate scales the per-node times
   std::vector<BenchResult> results;
   for (const std::string& m : a.models) {

@@ -12,7 +12,7 @@
 #include "edgeopt/data.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/report_json.h"
-#include "winograd_env.h"
+#include "session_options.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -65,10 +65,7 @@ void print_text(const EvalArgs& a, const Dataset& data, const EvalResult& r) {
 }
 
 int run_eval(const EvalArgs& a) {
-  SessionOptions opts;
-  opts.providers = split_provider_list(a.provider);
-  opts.threads = a.threads;
-  opts.winograd = cli::winograd_from_env();
+  const SessionOptions opts = session_options(a.provider, a.threads);
   std::unique_ptr<Dataset> data = open_dataset(a.data);
   Session session(load_model(a.model), opts);
   std::unique_ptr<Session> reference;

@@ -14,7 +14,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
-#include "winograd_env.h"
+#include "session_options.h"
 
 namespace edgeopt::cli {
 namespace {
@@ -128,11 +128,7 @@ void write_outputs(const Session& s, const std::vector<Tensor>& outs,
 
 int run_model(const std::string& model_path, const std::vector<std::string>& inputs,
               const std::vector<std::string>& outputs, const std::string& provider, int threads) {
-  SessionOptions opts;
-  opts.providers = split_provider_list(provider);
-  opts.threads = threads;
-  opts.winograd = cli::winograd_from_env();
-  Session session(load_model(model_path), opts);
+  Session session(load_model(model_path), session_options(provider, threads));
   const std::map<std::string, Tensor> feeds = gather_inputs(session, inputs);
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<Tensor> outs = session.run_named(feeds);

@@ -11,8 +11,8 @@
 // QDQ int8 models: QuantizeLinear and DequantizeLinear of activations (per tensor) are taken
 // like any node; a DequantizeLinear of constant weights or biases is not a node of any group
 // but is copied into every subgraph that reads it, so that the kernel sees the int8 weights and
-// can run a Conv / Gemm / MatMul / Add / pooling between DequantizeLinear and QuantizeLinear
-// with XNNPACK's int8 operators (subgraph.cpp).
+// can run a Conv / Gemm / MatMul / pooling between DequantizeLinear and QuantizeLinear with
+// XNNPACK's int8 operators (subgraph.cpp says which, and why Add stays in float).
 //
 // Inside a subgraph rank-4 values are NHWC (XNNPACK's layout); the kernel converts at the
 // boundary, so the rest of the graph is untouched.

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -352,13 +353,14 @@ class SubgraphKernel : public Kernel {
       const std::string& v = final_out[k];
       if (outs.count(v) || uses[v] != 1) return -1;
       const int r = reader[v];
-      return nodes[r].op_type == "QuantizeLinear" && act_quant(nodes[r], lookup()) ? r : -1;
+      return nodes[r].op_type == "QuantizeLinear" ? r : -1;
     };
 
     for (size_t k = 0; k < nodes.size(); ++k) {
       if (fused_into[k] >= 0 || done[k]) continue;
       const int q = quantize_after(k);
-      if (q >= 0 && define_int8(B, nodes[k], nodes[q], bounds[k])) {
+      const std::optional<ActQuant> yq = q >= 0 ? act_quant(nodes[q], lookup()) : std::nullopt;
+      if (yq && define_int8(B, nodes[k], nodes[q].outputs[0], *yq, bounds[k])) {
         done[q] = 1;
         ++int8_defined;
       } else {
@@ -590,12 +592,12 @@ class SubgraphKernel : public Kernel {
   }
 
   // ------------------------------------------------------------------ int8 operators
-  // Node n reads dequantized int8 activations and quantizes its result with qn (see
-  // build()). Defines n as XNNPACK's int8 operator writing qn's output and returns true, or
-  // returns false having defined nothing (n then runs in float).
-  bool define_int8(Builder& B, const Node& n, const Node& qn, std::pair<float, float> bounds) {
-    const ActQuant yq = *act_quant(qn, lookup());
-    const std::string& out = qn.outputs[0];
+  // Node n reads dequantized int8 activations, and a QuantizeLinear with parameters yq alone
+  // reads its result (see build()). Defines n as XNNPACK's int8 operator writing that
+  // QuantizeLinear's output `out` and returns true, or returns false having defined nothing (n
+  // then runs in float).
+  bool define_int8(Builder& B, const Node& n, const std::string& out, const ActQuant& yq,
+                   std::pair<float, float> bounds) {
     const std::string& op = n.op_type;
     const auto [lo, hi] = bounds;
     const Value* x = int8_input(B, n, 0);
