@@ -84,6 +84,24 @@ TEST_F(InputShapeCli, BenchRunsWithShape) {
   EXPECT_GT(j["p50_ms"].get<double>(), 0.0);
 }
 
+// inspect's arena is the runtime's memory plan (Session::plan), the figure bench reports after
+// running: the same planner, so the same bytes for the same shapes, providers and threads.
+TEST_F(InputShapeCli, InspectAndBenchReportTheSameArena) {
+  for (const std::string& args :
+       {resnet8().string(), resnet8().string() + " --batch 4", hw_ + " --shape input:2x1x40x40"}) {
+    const nlohmann::json i = inspect_json(args);
+    const auto r = run_edgeopt("bench " + args + " --runs 1 --warmup 0 --json", dir_);
+    ASSERT_EQ(r.exit_code, 0) << args << "\n" << r.err;
+    const nlohmann::json b = nlohmann::json::parse(r.out);
+    ASSERT_TRUE(i["arena_bytes"].is_number()) << args << ": " << i.dump();
+    EXPECT_GT(i["arena_bytes"].get<int64_t>(), 0) << args;
+    EXPECT_EQ(i["arena_bytes"], b["arena_bytes"]) << args;
+  }
+  // Four images need more activations than one.
+  EXPECT_GT(inspect_json(resnet8().string() + " --batch 4")["arena_bytes"].get<int64_t>(),
+            inspect_json(resnet8().string())["arena_bytes"].get<int64_t>());
+}
+
 TEST_F(InputShapeCli, QuantizeAndPruneTakeShape) {
   const fs::path q = dir_ / "q.onnx", p = dir_ / "p.onnx";
   auto r = run_edgeopt("quantize " + hw_ + " --shape input:1x1x28x28 --calib fashion-mnist:test" +

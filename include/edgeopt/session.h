@@ -62,7 +62,12 @@ class Session {
   // Inputs by name (every input of inputs() must be given).
   std::vector<Tensor> run_named(const std::map<std::string, Tensor>& inputs);
 
-  // Bytes of the activation arena of the latest plan (0 before the first run).
+  // Plans the model for inputs of these dtypes and shapes (their data is not read) without
+  // running it, as run() would before its first run with such inputs, and makes that plan the
+  // latest. Returns its arena bytes: 0 when shapes depend on the data (the plan is then made
+  // while running). `inspect` reports this figure, `bench` the same one after running.
+  size_t plan(const std::vector<Tensor>& inputs);
+  // Bytes of the activation arena of the latest plan (0 before the first run or plan()).
   size_t arena_bytes() const;
   // Bytes of weights held by the session.
   size_t weight_bytes() const;

@@ -126,26 +126,9 @@ bool infer_shapes_isolated(onnx::ModelProto& mp, std::string* error) {
 
 namespace {
 
-// Every node output has a dtype and a shape among the hints.
-bool hints_complete(const Graph& g) {
-  for (const Node& n : g.nodes)
-    for (const std::string& o : n.outputs) {
-      if (o.empty()) continue;
-      auto it = g.inferred.find(o);
-      if (it == g.inferred.end() || !it->second.has_shape || it->second.dtype == DType::kUndefined)
-        return false;
-    }
-  return true;
-}
-
-}  // namespace
-
-void refresh_shape_hints(Model& model) {
-  if (KernelShapeInference infer = kernel_shape_inference()) {
-    infer(model);
-    if (hints_complete(model.graph)) return;
-  }
-  // Large initializers go in with dtype and dims only: the weights are not copied.
+// What the kernels' inference left unknown, from ONNX's shape inference (shape_hints.h). Large
+// initializers go in with dtype and dims only: the weights are not copied.
+void onnx_shape_hints(Model& model) {
   onnx::ModelProto mp = model_to_proto_for_inference(model);
   std::string error;
   if (!infer_shapes_isolated(mp, &error)) return;  // a hint only: keep what is known
@@ -172,5 +155,9 @@ void refresh_shape_hints(Model& model) {
   for (const auto& v : mp.graph().value_info()) take(v);
   for (const auto& v : mp.graph().output()) take(v);
 }
+
+[[maybe_unused]] const bool registered = (set_schema_shape_inference(&onnx_shape_hints), true);
+
+}  // namespace
 
 }  // namespace edgeopt

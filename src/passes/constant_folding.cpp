@@ -1,5 +1,5 @@
 // constant_folding: Constant nodes become initializers, and a node whose inputs are all
-// constants is computed once (by the reference provider, on a one-node model) and replaced by
+// constants is computed once (by the runtime's reference kernel, ir/node_eval.h) and replaced by
 // initializers holding its outputs.
 //
 // Conservative by design:
@@ -14,7 +14,7 @@
 #include <unordered_set>
 
 #include "edgeopt/error.h"
-#include "edgeopt/session.h"
+#include "ir/node_eval.h"
 #include "pass_util.h"
 
 namespace edgeopt::passes {
@@ -286,23 +286,11 @@ class ConstantFolding final : public Pass {
     if (est < 0 || est > kMaxElements || est > std::max(in_total, kSmallElements))
       return std::nullopt;
 
-    Model one;
-    one.ir_version = std::max<int64_t>(model.ir_version, 4);
-    one.opset_imports = model.opset_imports;
-    one.graph.nodes.push_back(n);
-    std::unordered_set<std::string> seen;
-    for (size_t k = 0; k < n.inputs.size(); ++k)
-      if (in[k] && seen.insert(n.inputs[k]).second)
-        one.graph.initializers.push_back({n.inputs[k], *in[k], ""});
-    for (const std::string& o : n.outputs)
-      if (!o.empty()) {
-        one.graph.outputs.emplace_back();
-        one.graph.outputs.back().name = o;
-      }
+    const NodeEvaluator evaluate = node_evaluator();
+    if (!evaluate) return std::nullopt;  // a program without the runtime
     std::vector<Tensor> result;
     try {
-      Session s(std::move(one), SessionOptions{{"reference"}});
-      result = s.run(std::vector<Tensor>{});
+      result = evaluate(n, model.opset(n.domain), in);
     } catch (const Error& e) {
       // No reference kernel (or it rejects the node): leave the node to the runtime.
       if (std::string(e.what()).find("no provider can run") != std::string::npos)
@@ -312,16 +300,13 @@ class ConstantFolding final : public Pass {
       return std::nullopt;
     }
     int64_t total = 0;
-    std::vector<Tensor> full(n.outputs.size());
-    size_t r = 0;
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       if (n.outputs[o].empty()) continue;
-      if (r >= result.size() || !result[r].has_data()) return std::nullopt;
-      total += result[r].numel();
-      full[o] = result[r++].clone();
+      if (!result[o].has_data()) return std::nullopt;
+      total += result[o].numel();
     }
     if (total > kMaxElements || total > std::max(in_total, kSmallElements)) return std::nullopt;
-    return full;
+    return result;
   }
 };
 

@@ -80,7 +80,7 @@ PassReport PassManager::run(Model& model) {
   // Passes look up producers and consumers in node order: start from a sorted graph.
   if (!passes_.empty()) {
     g.topological_sort();
-    passes::refresh_shapes(model);
+    refresh_shapes(model);
   }
   const int max_rounds = std::max(1, options_.max_rounds);
   for (int round = 0; round < max_rounds && !passes_.empty(); ++round) {
@@ -124,7 +124,7 @@ PassReport PassManager::run(Model& model) {
       break;
     }
     // Folding may have made shapes static: let the next round see them.
-    passes::refresh_shapes(model);
+    refresh_shapes(model);
   }
   if (passes_.empty()) report.converged = true;
   if (!passes_.empty()) g.topological_sort();

@@ -145,8 +145,43 @@ struct GraphRewriteRegistrar {
   explicit GraphRewriteRegistrar(GraphRewrite r) { graph_rewrites().push_back(std::move(r)); }
 };
 
-// Provider priority: lower runs first when several can take a node.
+// A provider described as data. Each registers itself beside its kernels
+// (EDGEOPT_REGISTER_PROVIDER); the session knows providers only through these entries.
+struct ProviderDef {
+  std::string name;
+  // Lower runs first when several providers can take a node.
+  int priority = 50;
+  // A fast provider this platform runs by default: default_providers() takes the one of lowest
+  // priority among those compiled in, then the fallback.
+  bool default_here = false;
+  // Has a kernel for every op, literally (the reference provider): appended behind the
+  // session's providers (SessionOptions::reference_fallback), the oracle of the tests, and what
+  // evaluates nodes while planning and folding constants.
+  bool fallback = false;
+  // Graph passes (edgeopt/passes.h) the provider expects to have run before it claims nodes
+  // (e.g. BatchNormalization folded into Conv): the session runs those of all its providers
+  // once, before any provider rewrites the graph.
+  std::vector<std::string> required_passes = {};
+};
+class ProviderRegistry {
+ public:
+  static ProviderRegistry& global();
+  void add(ProviderDef def);
+  // nullptr for a name no provider registered.
+  const ProviderDef* find(const std::string& name) const;
+  // Every registered provider in priority order.
+  std::vector<ProviderDef> all() const;
+
+ private:
+  std::vector<ProviderDef> defs_;
+};
+struct ProviderRegistrar {
+  explicit ProviderRegistrar(ProviderDef def) { ProviderRegistry::global().add(std::move(def)); }
+};
+// Provider priority: lower runs first when several can take a node (50 for an unregistered one).
 int provider_priority(const std::string& provider);
+// The name of the fallback provider ("reference").
+const std::string& fallback_provider();
 
 struct KernelRegistrar {
   explicit KernelRegistrar(KernelDef def) { KernelRegistry::global().add(std::move(def)); }
@@ -190,6 +225,12 @@ struct TypedKernelRegistrar {
 };
 
 }  // namespace edgeopt::rt
+
+// Registers a provider:
+// EDGEOPT_REGISTER_PROVIDER("name", priority, default_here, fallback, {"required", "passes"}).
+#define EDGEOPT_REGISTER_PROVIDER(...)                          \
+  static const ::edgeopt::rt::ProviderRegistrar EDGEOPT_CONCAT( \
+      provider_registrar_, __COUNTER__)(::edgeopt::rt::ProviderDef{__VA_ARGS__})
 
 // Registers `Class` (constructible from const KernelInit&) for an op in a provider, for opset
 // versions [since, until].

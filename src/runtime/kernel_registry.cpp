@@ -60,11 +60,39 @@ std::vector<GraphRewrite>& graph_rewrites() {
   return r;
 }
 
+ProviderRegistry& ProviderRegistry::global() {
+  static ProviderRegistry r;
+  return r;
+}
+
+void ProviderRegistry::add(ProviderDef def) { defs_.push_back(std::move(def)); }
+
+const ProviderDef* ProviderRegistry::find(const std::string& name) const {
+  for (const ProviderDef& d : defs_)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::vector<ProviderDef> ProviderRegistry::all() const {
+  std::vector<ProviderDef> v = defs_;
+  std::stable_sort(v.begin(), v.end(), [](const ProviderDef& a, const ProviderDef& b) {
+    return a.priority < b.priority;
+  });
+  return v;
+}
+
 int provider_priority(const std::string& p) {
-  if (p == "onednn") return 0;
-  if (p == "xnnpack") return 1;
-  if (p == "reference") return 100;
-  return 50;
+  const ProviderDef* d = ProviderRegistry::global().find(p);
+  return d ? d->priority : 50;
+}
+
+const std::string& fallback_provider() {
+  static const std::string name = [] {
+    for (const ProviderDef& d : ProviderRegistry::global().all())
+      if (d.fallback) return d.name;
+    throw Error(ErrorKind::kInternal, "no fallback provider is registered");
+  }();
+  return name;
 }
 
 std::vector<std::string> KernelRegistry::providers() const {

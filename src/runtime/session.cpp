@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "edgeopt/error.h"
+#include "edgeopt/passes.h"
 #include "kernel.h"
 #include "memory_plan.h"
 #include "node_traits.h"
@@ -98,10 +99,11 @@ class SessionImpl {
       if (std::find(all.begin(), all.end(), p) == all.end())
         fail_input("unknown provider '", p, "' (have: ", join(all), ")");
     if (opts.reference_fallback &&
-        std::find(providers.begin(), providers.end(), "reference") == providers.end())
-      providers.push_back("reference");
+        std::find(providers.begin(), providers.end(), rt::fallback_provider()) == providers.end())
+      providers.push_back(rt::fallback_provider());
     Graph& g = model.graph;
     g.topological_sort();
+    run_required_passes(providers);
     for (const std::string& p : providers)
       for (const rt::GraphRewrite& r : rt::graph_rewrites())
         if (r.provider == p) r.apply(model, opts.threads);
@@ -184,6 +186,20 @@ class SessionImpl {
                  nodes[i].node->is_default_domain() ? "" : nodes[i].node->domain};
   }
 
+  // The graph passes the session's providers require (rt::ProviderDef::required_passes), once,
+  // before any provider claims or rewrites nodes.
+  void run_required_passes(const std::vector<std::string>& providers) {
+    PassOptions po;
+    const std::vector<std::string> known = PassRegistry::global().names();
+    for (const std::string& p : providers)
+      if (const rt::ProviderDef* d = rt::ProviderRegistry::global().find(p))
+        for (const std::string& pass : d->required_passes)
+          if (std::count(known.begin(), known.end(), pass) &&
+              !std::count(po.only.begin(), po.only.end(), pass))
+            po.only.push_back(pass);
+    if (!po.only.empty()) optimize(model, po);
+  }
+
   // Weights held once: a constant that every node reading it keeps itself (a kernel that
   // prepacks its weights) stays here, and in the session's model, as dtype and shape only. The
   // kernels' copies are then the only ones, and a kernel that reorders its weights into its own
@@ -213,13 +229,13 @@ class SessionImpl {
     return true;
   }
 
-  void check_inputs(const std::vector<Tensor>& in) const {
+  void check_inputs(const std::vector<Tensor>& in, bool need_data = true) const {
     if (in.size() != inputs.size())
       fail_input("model takes ", inputs.size(), " input(s), got ", in.size());
     for (size_t i = 0; i < in.size(); ++i) {
       const ValueInfo& v = inputs[i];
       const Tensor& t = in[i];
-      if (!t.has_data()) fail_input("input '", v.name, "' has no data");
+      if (need_data && !t.has_data()) fail_input("input '", v.name, "' has no data");
       if (v.dtype != DType::kUndefined && t.dtype() != v.dtype)
         fail_input("input '", v.name, "': expected dtype ", dtype_name(v.dtype), ", got ",
                    dtype_name(t.dtype()));
@@ -531,6 +547,12 @@ std::vector<Tensor> Session::run_named(const std::map<std::string, Tensor>& name
   return impl_->run(in);
 }
 
+size_t Session::plan(const std::vector<Tensor>& inputs) {
+  impl_->check_inputs(inputs, /*need_data=*/false);
+  impl_->current = &impl_->plan_for(inputs);
+  return impl_->current->arena_bytes;
+}
+
 size_t Session::arena_bytes() const { return impl_->current ? impl_->current->arena_bytes : 0; }
 size_t Session::weight_bytes() const { return impl_->weight_bytes; }
 
@@ -556,22 +578,20 @@ std::vector<std::string> split_provider_list(const std::string& list) {
 }
 
 std::vector<std::string> default_providers() {
-  // This platform's fast providers, best first: the first one compiled in is used (x86-64
-  // built without oneDNN runs XNNPACK).
-#if defined(__x86_64__) || defined(_M_X64)
-  const std::vector<std::string> fast = {"onednn", "xnnpack"};
-#else
-  const std::vector<std::string> fast = {"xnnpack"};
-#endif
+  // This platform's fast provider (the default one of lowest priority compiled in: x86-64
+  // built without oneDNN runs XNNPACK), then the fallback (rt::ProviderDef).
   const std::vector<std::string> available = available_providers();
+  const auto have = [&](const std::string& p) {
+    return std::find(available.begin(), available.end(), p) != available.end();
+  };
   std::vector<std::string> out;
-  for (const std::string& f : fast)
-    if (std::find(available.begin(), available.end(), f) != available.end()) {
-      out.push_back(f);
+  for (const rt::ProviderDef& d : rt::ProviderRegistry::global().all())
+    if (d.default_here && !d.fallback && have(d.name)) {
+      out.push_back(d.name);
       break;
     }
-  if (std::find(available.begin(), available.end(), "reference") != available.end())
-    out.push_back("reference");
+  for (const rt::ProviderDef& d : rt::ProviderRegistry::global().all())
+    if (d.fallback && have(d.name)) out.push_back(d.name);
   return out;
 }
 

@@ -12,10 +12,10 @@
 #include <map>
 #include <unordered_map>
 
+#include "ir/graph_util.h"
 #include "ir/shape_hints.h"
 #include "kernel.h"
 #include "node_traits.h"
-#include "passes/pass_util.h"
 
 namespace edgeopt::rt {
 
@@ -48,12 +48,13 @@ std::optional<Tensor> hint_tensor(const Graph& g, const std::string& name,
 // The node's outputs as its reference kernel gives them; empty when it cannot say.
 std::vector<Tensor> infer_node(const Model& model, const Node& n,
                                const std::vector<const Tensor*>& in) {
-  KernelInit init{n, model.opset(n.domain), {}, {}, 1, {"reference"}, model.opset_imports, {}};
+  KernelInit init{n, model.opset(n.domain), {}, {}, 1, {fallback_provider()}, model.opset_imports,
+                  {}};
   for (const Tensor* t : in) {
     init.constants.push_back(t && t->has_data() ? t : nullptr);
     init.input_dtypes.push_back(t ? t->dtype() : DType::kUndefined);
   }
-  const KernelDef* def = KernelRegistry::global().find("reference", init);
+  const KernelDef* def = KernelRegistry::global().find(fallback_provider(), init);
   if (!def) return {};
   try {
     std::unique_ptr<Kernel> kernel = def->make(init);
@@ -98,7 +99,7 @@ std::unordered_map<std::string, Tensor> infer_pass(const Model& model, const Sub
     if (std::optional<Tensor> t = hint_tensor(g, v->name, sub)) known[v->name] = *t;
   for (const Node& n : g.nodes) {
     std::vector<const Tensor*> in;
-    bool complete = !passes::has_subgraph(n);  // If, Loop, Scan: no hint
+    bool complete = !has_subgraph(n);  // If, Loop, Scan: no hint
     for (const std::string& name : n.inputs) {
       if (!complete) break;
       if (name.empty()) {

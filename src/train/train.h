@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "edgeopt/data.h"
-#include "edgeopt/fit.h"
 #include "edgeopt/ir.h"
 
 namespace edgeopt::train {
@@ -109,17 +108,6 @@ struct WorldInfo {
 // Size 1 (one process) when WORLD_SIZE is unset or 1. Throws Error (invalid input) with one
 // line for a malformed or inconsistent variable.
 WorldInfo world_from_env();
-
-// ---- fit across workers -----------------------------------------------------------------------
-
-// fit --workers tcp://HOST:PORT: the coordinator's side. Serves the workers' store on PORT
-// (c10d's TCPStore); fails when no worker is alive for `join_timeout_s` seconds while tasks wait.
-std::shared_ptr<FitWorkers> serve_fit_workers(const std::string& address, int join_timeout_s,
-                                              std::function<void(const std::string&)> log);
-
-// edgeopt fit-worker tcp://HOST:PORT: runs the coordinator's tasks until its search ends (0).
-int run_fit_worker(const std::string& address, int join_timeout_s,
-                   const std::function<void(const std::string&)>& log);
 
 // ---- QAT ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@
 #include "edgeopt/report_json.h"
 #include "edgeopt/session.h"
 #include "format.h"
+#include "session_options.h"
 #include "shape_option.h"
 
 namespace edgeopt::cli {
@@ -138,12 +139,60 @@ int run_providers(const std::string& path, bool json, int64_t batch, const std::
   return 0;
 }
 
+// The runtime's memory plan for the input shapes inspect reports (symbolic dim 0 = batch):
+// the activation arena `bench` reports for the same model, shapes, providers (the default ones)
+// and threads (1), from the same planner (Session::plan: nothing runs). bytes < 0 with the
+// reason when it cannot be planned; 0 when shapes depend on the data (planned while running).
+struct ArenaPlan {
+  int64_t bytes = -1;
+  std::string providers;
+  std::string why;
+};
+
+ArenaPlan plan_arena(const Model& model, int64_t batch) {
+  ArenaPlan a;
+  std::vector<Tensor> inputs;
+  for (const ValueInfo* v : model.graph.real_inputs()) {
+    if (!v->has_shape || v->dtype == DType::kUndefined) {
+      a.why = "input '" + v->name + "' has no known dtype and shape";
+      return a;
+    }
+    Shape shape;
+    for (size_t d = 0; d < v->dims.size(); ++d) {
+      if (v->dims[d].is_static()) {
+        shape.push_back(v->dims[d].value);
+      } else if (d == 0) {
+        shape.push_back(batch);
+      } else {
+        a.why = "input '" + v->name + "' has a symbolic dim " + std::to_string(d) +
+                " (--shape fixes it)";
+        return a;
+      }
+    }
+    inputs.push_back(Tensor::meta(v->dtype, shape));
+  }
+  try {
+    Session session(model, session_options("", 1));
+    a.bytes = static_cast<int64_t>(session.plan(inputs));
+    for (const std::string& p : default_providers())
+      a.providers += (a.providers.empty() ? "" : ",") + p;
+  } catch (const Error& e) {
+    a.why = e.what();
+  }
+  return a;
+}
+
 int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes,
                 const std::vector<std::string>& shapes) {
   const Model model = with_shapes(load_model(path), shapes);
   const ModelStats s = inspect_model(model, batch, path);
+  const ArenaPlan arena = plan_arena(model, s.batch);
   if (json) {
-    std::cout << inspect_json(path, model, s).dump(2) << "\n";
+    nlohmann::json j = inspect_json(path, model, s);
+    j["arena_bytes"] = arena.bytes >= 0 ? nlohmann::json(arena.bytes) : nlohmann::json(nullptr);
+    if (arena.bytes >= 0) j["arena_providers"] = arena.providers;
+    if (arena.bytes < 0) j["arena_unplanned"] = arena.why;
+    std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params", "MACs",
@@ -181,8 +230,20 @@ int run_inspect(const std::string& path, bool json, int64_t batch, bool all_node
               human_bytes(static_cast<double>(s.weight_bytes)).c_str(), by_dtype.c_str());
   std::printf("sparsity         %.2f%% zero weights\n", 100 * s.sparsity);
   std::printf("quantized share  %.2f%% of MACs\n", 100 * s.quantized_share);
-  std::printf("peak activations %s (at %s)\n",
-              human_bytes(static_cast<double>(s.peak_activation_bytes)).c_str(), s.peak_at.c_str());
+  std::printf(
+      "peak activations %s (at %s; every value alive from its producer to its last "
+      "reader, in graph order)\n",
+      human_bytes(static_cast<double>(s.peak_activation_bytes)).c_str(), s.peak_at.c_str());
+  if (arena.bytes > 0)
+    std::printf(
+        "arena            %s (%lld B; the runtime's memory plan on %s, 1 thread: what "
+        "bench reports)\n",
+        human_bytes(static_cast<double>(arena.bytes)).c_str(), static_cast<long long>(arena.bytes),
+        arena.providers.c_str());
+  else if (arena.bytes == 0)
+    std::printf("arena            planned while running (shapes depend on the data)\n");
+  else
+    std::printf("arena            not planned: %s\n", arena.why.c_str());
   std::string ops;
   for (const auto& [k, v] : s.ops) ops += (ops.empty() ? "" : ", ") + k + " " + std::to_string(v);
   std::printf("ops              %s\n", ops.c_str());

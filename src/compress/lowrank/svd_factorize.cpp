@@ -15,7 +15,7 @@
 #include "compress/prune/prune_util.h"
 #include "edgeopt/error.h"
 #include "edgeopt/lowrank.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 
 namespace edgeopt {
 namespace {
@@ -86,7 +86,7 @@ class Factorizer {
     for (const NamedTensor &t : g_.initializers)
       if (g_.use_count(t.name) == 0 && !g_.is_graph_input(t.name)) unused.push_back(t.name);
     for (const std::string &name : unused) g_.remove_initializer(name);
-    passes::refresh_shapes(model_);
+    refresh_shapes(model_);
     return report;
   }
 
@@ -94,7 +94,7 @@ class Factorizer {
   // The matrix of node `i` as rows × cols, or false with l.skipped set.
   bool weight_matrix(int i, Matrix &w, LowRankLayer &l) {
     const Node &n = g_.nodes[i];
-    const Tensor *t = passes::constant_of(g_, n.input(1));
+    const Tensor *t = constant_of(g_, n.input(1));
     if (!t || t->dtype() != DType::kF32) {
       l.skipped = "weight is not a float32 constant";
       return false;
@@ -162,12 +162,12 @@ class Factorizer {
     Node first;
     first.name = g_.unique_name(second.name + "_lowrank_a");
     first.op_type = "MatMul";
-    first.inputs = {second.inputs[0], passes::add_constant(model_, second.inputs[1] + "_lowrank_a",
-                                                           to_tensor(f.a, {f.a.rows(), r}))};
+    first.inputs = {second.inputs[0], add_constant(model_, second.inputs[1] + "_lowrank_a",
+                                                   to_tensor(f.a, {f.a.rows(), r}))};
     first.outputs = {mid};
     second.inputs[0] = mid;
-    second.inputs[1] = passes::add_constant(model_, second.inputs[1] + "_lowrank_b",
-                                            to_tensor(f.b, {r, f.b.cols()}));
+    second.inputs[1] =
+        add_constant(model_, second.inputs[1] + "_lowrank_b", to_tensor(f.b, {r, f.b.cols()}));
     if (second.op_type == "Gemm") second.set_attr_int("transB", 0);
     g_.nodes[i] = second;
     g_.nodes.insert(g_.nodes.begin() + i, first);
@@ -179,7 +179,7 @@ class Factorizer {
     Node second = g_.nodes[i];
     // A copy (shares the data): adding initializers below may move the graph's
     // tensors.
-    const Tensor w = *passes::constant_of(g_, second.input(1));
+    const Tensor w = *constant_of(g_, second.input(1));
     Shape first_shape = w.shape();
     first_shape[0] = r;
     Shape second_shape(w.rank(), 1);
@@ -188,8 +188,8 @@ class Factorizer {
     Node first = second;
     first.name = g_.unique_name(second.name + "_lowrank_a");
     const std::string mid = g_.unique_name(second.name + "_lowrank");
-    first.inputs = {second.inputs[0], passes::add_constant(model_, second.inputs[1] + "_lowrank_b",
-                                                           to_tensor(f.b, first_shape))};
+    first.inputs = {second.inputs[0], add_constant(model_, second.inputs[1] + "_lowrank_b",
+                                                   to_tensor(f.b, first_shape))};
     first.outputs = {mid};
     // The 1×1 conv sees the first conv's output grid: unit kernel, stride,
     // dilation, no pad.
@@ -197,7 +197,7 @@ class Factorizer {
     second.set_attr_ints("kernel_shape", std::vector<int64_t>(w.rank() - 2, 1));
     second.inputs[0] = mid;
     second.inputs[1] =
-        passes::add_constant(model_, second.inputs[1] + "_lowrank_a", to_tensor(f.a, second_shape));
+        add_constant(model_, second.inputs[1] + "_lowrank_a", to_tensor(f.a, second_shape));
     g_.nodes[i] = second;
     g_.nodes.insert(g_.nodes.begin() + i, first);
   }

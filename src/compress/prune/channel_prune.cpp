@@ -48,12 +48,10 @@
 #include "edgeopt/error.h"
 #include "edgeopt/passes.h"
 #include "edgeopt/prune.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 
 namespace edgeopt {
 namespace {
-
-using passes::constant_of;
 
 // `channels` channels of space `space`, each `inner` consecutive entries wide.
 // `derived` >= 0: the channels are those of a channel shuffle's output or of a
@@ -319,7 +317,7 @@ void ChannelPruner::visit(int n) {
   const Node &node = g_.nodes[n];
   const std::string &op = node.op_type;
   const bool default_domain = node.domain.empty() || node.domain == "ai.onnx";
-  if (!default_domain || passes::has_subgraph(node)) {
+  if (!default_domain || has_subgraph(node)) {
     block_inputs(n, node.describe() + " is not understood by the pruner");
     // What its subgraphs (If branches, Loop and Scan bodies) read from this graph is an input
     // too, one the pruner cannot rewrite.
@@ -446,7 +444,7 @@ void ChannelPruner::visit_reduce(int n) {
   const Node &node = g_.nodes[n];
   const Layout *l = layout_of(node.input(0));
   if (!l) return;
-  const int rank = passes::rank_of(g_, node.input(0));
+  const int rank = rank_of(g_, node.input(0));
   std::vector<int64_t> axes = node.attr_ints("axes");
   if (node.inputs.size() > 1 && !node.input(1).empty()) {
     const Tensor *t = constant_of(g_, node.input(1));
@@ -492,7 +490,7 @@ void ChannelPruner::visit_matmul(int n) {
   const Node &node = g_.nodes[n];
   const Layout *in = layout_of(node.input(0));
   const Tensor *w = constant_of(g_, node.input(1));
-  if (!w || w->rank() != 2 || passes::rank_of(g_, node.input(0)) != 2) {
+  if (!w || w->rank() != 2 || rank_of(g_, node.input(0)) != 2) {
     block_inputs(n, node.describe() + " is not a 2-D x·W with constant W");
     return;
   }
@@ -516,7 +514,7 @@ void ChannelPruner::visit_elementwise(int n) {
     }
   if (!first) return;
   const Layout out = *first;
-  const int rank = passes::rank_of(g_, node.outputs[0]);
+  const int rank = rank_of(g_, node.outputs[0]);
   if (rank < 2) {
     block_inputs(n, node.describe() + " output rank is unknown");
     return;
@@ -525,7 +523,7 @@ void ChannelPruner::visit_elementwise(int n) {
     const std::string &in = node.inputs[i];
     if (in.empty()) continue;
     if (layout_of(in)) {
-      if (passes::rank_of(g_, in) != rank)
+      if (rank_of(g_, in) != rank)
         block(out, node.describe() + " broadcasts an activation over the channel axis");
       continue;
     }
@@ -549,7 +547,7 @@ void ChannelPruner::visit_elementwise(int n) {
 
 void ChannelPruner::visit_concat(int n) {
   const Node &node = g_.nodes[n];
-  const int rank = passes::rank_of(g_, node.outputs[0]);
+  const int rank = rank_of(g_, node.outputs[0]);
   int64_t axis = node.attr_int("axis", 0);
   if (rank > 0 && axis < 0) axis += rank;
   bool any = false;
@@ -598,7 +596,7 @@ int64_t ChannelPruner::channel_shuffle_groups(int n) const {
     return 0;
   const std::vector<int> r = g_.consumers(g_.nodes[t[0]].outputs[0]);
   if (r.size() != 1 || g_.nodes[r[0]].op_type != "Reshape" ||
-      passes::rank_of(g_, g_.nodes[r[0]].outputs[0]) != 4)
+      rank_of(g_, g_.nodes[r[0]].outputs[0]) != 4)
     return 0;
   return (*out)[1].value;
 }
@@ -663,7 +661,7 @@ void ChannelPruner::visit_slice(int n) {
     if (!t || t->numel() != 1 || t->dtype() != DType::kI64) return std::nullopt;
     return t->data<int64_t>()[0];
   };
-  const int rank = passes::rank_of(g_, node.input(0));
+  const int rank = rank_of(g_, node.input(0));
   const std::optional<int64_t> start = scalar(1, 0), end = scalar(2, 0), axis = scalar(3, 0),
                                step = scalar(4, 1);
   const int64_t width = layout_width(*in);
@@ -1004,7 +1002,7 @@ StructuredPruneReport ChannelPruner::run() {
     report.folded_bn = bns_after < bns;
   }
   g_.topological_sort();
-  passes::refresh_shapes(model_);
+  refresh_shapes(model_);
 
   const std::set<std::string> excluded(opt_.exclude.begin(), opt_.exclude.end());
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -1072,7 +1070,7 @@ StructuredPruneReport ChannelPruner::run() {
   // again.
   g_.value_info.clear();
   g_.inferred.clear();
-  passes::refresh_shapes(model_);
+  refresh_shapes(model_);
   return report;
 }
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "edgeopt/error.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 
 namespace edgeopt::compress {
 
@@ -18,11 +18,11 @@ int weight_input(const Graph &g, const Node &n, std::string *why) {
     idx = 1;
   } else if (n.op_type == "MatMul") {
     // Either operand may be the constant one (x·W or W·x).
-    idx = passes::constant_of(g, n.input(1)) ? 1 : 0;
+    idx = constant_of(g, n.input(1)) ? 1 : 0;
   } else {
     return none("not a Conv, Gemm or MatMul");
   }
-  const Tensor *w = passes::constant_of(g, n.input(idx));
+  const Tensor *w = constant_of(g, n.input(idx));
   if (!w) return none("weight is not a constant");
   if (w->dtype() != DType::kF32) return none("weight is not float32");
   if (w->rank() < 2) return none("weight has rank < 2");
@@ -57,7 +57,7 @@ Tensor take_along_axis(const Tensor &t, int axis, const std::vector<int64_t> &ke
 
 void set_node_constant(Model &m, int node, int input, Tensor t) {
   const std::string old = m.graph.nodes[node].inputs[input];
-  const std::string name = passes::replace_constant(m, old, node, std::move(t));
+  const std::string name = replace_constant(m, old, node, std::move(t));
   m.graph.set_input(node, input, name);
 }
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "edgeopt/quantize.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 #include "quant_internal.h"
 
 namespace edgeopt {
@@ -56,7 +56,7 @@ std::vector<QuantPlanEntry> static_quantization_plan(const Model& model,
       e.reason = "removed before quantization (folded into another node or constant)";
     } else if (!selected.count(n->name)) {
       e.reason = float_reason(*n, g, excluded);
-    } else if (const DType dt = passes::dtype_of_value(g, n->input(0));
+    } else if (const DType dt = dtype_of_value(g, n->input(0));
                !n->input(0).empty() && dt != DType::kF32 && dt != DType::kUndefined) {
       // Calibration only records float tensors: an op on integers keeps them.
       e.reason = "input is " + std::string(dtype_name(dt)) + ", not float";

@@ -13,7 +13,7 @@
 #include <unordered_map>
 
 #include "common.h"
-#include "runtime/reference/pool_common.h"
+#include "runtime/ops/window.h"
 #include "winograd.h"
 
 namespace edgeopt::rt::onednn {
@@ -22,7 +22,7 @@ namespace {
 class Conv final : public Kernel {
  public:
   Conv(const KernelInit& init, bool nhwc)
-      : node_(init.node), nhwc_(nhwc), attrs_(ref::parse_window_attrs(init.node)) {
+      : node_(init.node), nhwc_(nhwc), attrs_(ops::parse_window_attrs(init.node)) {
     if (nhwc_) block_ = node_.attr_int("block", 0);
     if (block_ < 0) fail_input("node ", node_.describe(), ": bad block ", block_);
     // Weights and bias are normally constants (prepacked once); default-domain nodes may also
@@ -70,7 +70,7 @@ class Conv final : public Kernel {
     if (b && (b->numel() != m || b->dtype() != DType::kF32))
       fail_input("node ", node_.describe(), ": bias must be f32 with ", m, " elements");
     const Shape kernel(w.shape().begin() + 2, w.shape().end());
-    const ref::Window win = ref::resolve_window(node_, attrs_, spatial, kernel);
+    const ops::Window win = ops::resolve_window(node_, attrs_, spatial, kernel);
     Shape out;
     if (block_ > 0)
       out = blocked_shape(n, m, win.out[0], win.out[1], block_);
@@ -188,7 +188,7 @@ class Conv final : public Kernel {
   // at least half the multiplies of the direct conv (36 per 4x4 tile vs 9 per pixel: maps of
   // 5x5 or 6x6 gain nothing, 7x7 does). The cap keeps resnet18's peak RSS at 107.6 MiB, 0.47x
   // ONNX Runtime's 229 (ONEDNN_MAX_CPU_ISA=AVX2 on the AVX-512 host, README).
-  bool use_winograd(int64_t c, int64_t m, const ref::Window& win) const {
+  bool use_winograd(int64_t c, int64_t m, const ops::Window& win) const {
     if (block_ != 8 || group_ != 1 || win.nd != 2 || !w_.defined() || dyn_bias_) return false;
     for (int d = 0; d < 2; ++d)
       if (win.kernel[d] != 3 || win.stride[d] != 1 || win.dilation[d] != 1) return false;
@@ -223,7 +223,7 @@ class Conv final : public Kernel {
   // Winograd size: peak RSS 128 MiB with it (0.56x ONNX Runtime's 229), 96 MiB without (0.42x),
   // for 12% more latency (bench/peer_bench-style rounds, README). So: at most 1/32 extra byte
   // per MAC, i.e. maps of at least 100 outputs per image (batches amortize the weights).
-  bool use_onednn_winograd(int64_t n, int64_t c, int64_t m, const ref::Window& win) const {
+  bool use_onednn_winograd(int64_t n, int64_t c, int64_t m, const ops::Window& win) const {
     if (block_ != 16 || group_ != 1 || win.nd != 2 || !w_.defined() || dyn_bias_) return false;
     for (int d = 0; d < 2; ++d)
       if (win.kernel[d] != 3 || win.stride[d] != 1 || win.dilation[d] != 1) return false;
@@ -241,7 +241,7 @@ class Conv final : public Kernel {
     return macs >= int64_t{13'000'000} * std::max(threads_, 1) && 32 * extra_bytes <= macs;
   }
 
-  Entry& winograd_entry(const Shape& key, int64_t n, const ref::Window& win) {
+  Entry& winograd_entry(const Shape& key, int64_t n, const ops::Window& win) {
     if (Entry* e = find(key)) return *e;
     if (!wino_) {
       const Tensor w = plain_weights(w_, w_source_, plain_md(w_dims(w_.dim(1) * group_)));
@@ -265,7 +265,7 @@ class Conv final : public Kernel {
     return nullptr;
   }
 
-  Entry& entry(const Shape& key, const Tensor& w, bool has_bias, const ref::Window& win, int64_t n,
+  Entry& entry(const Shape& key, const Tensor& w, bool has_bias, const ops::Window& win, int64_t n,
                int64_t c, int64_t m, tag src_tag, tag dst_tag, bool winograd) {
     if (Entry* e = find(key)) return *e;
     const int nd = win.nd;
@@ -375,7 +375,7 @@ class Conv final : public Kernel {
   const Node& node_;
   bool nhwc_;
   int64_t block_ = 0;  // edgeopt.onednn: blocked output with this many lanes, 0 for NHWC
-  ref::WindowAttrs attrs_;
+  ops::WindowAttrs attrs_;
   Tensor w_, b_;               // constant weights / bias, undefined when given as inputs
   dnnl::memory w_source_;      // the prepacked weights once w_ holds no data (release_plain)
   bool shapes_fixed_ = false;  // input_shapes_fixed(): no plain weights kept after prepacking

@@ -16,7 +16,7 @@
 #include <memory>
 
 #include "common.h"
-#include "runtime/reference/pool_common.h"
+#include "runtime/ops/window.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
@@ -24,7 +24,7 @@ namespace {
 class ConvTranspose final : public Kernel {
  public:
   explicit ConvTranspose(const KernelInit& init)
-      : node_(init.node), attrs_(ref::parse_window_attrs(init.node)) {
+      : node_(init.node), attrs_(ops::parse_window_attrs(init.node)) {
     block_ = node_.attr_int("block", 0);
     group_ = node_.attr_int("group", 1);
     output_padding_ = node_.attr_ints("output_padding");
@@ -61,7 +61,7 @@ class ConvTranspose final : public Kernel {
                  shape_str(w_.shape()), " do not match");
     const int64_t n = x.dim(0);
     const Shape in = blocked ? Shape{x.dim(2), x.dim(3)} : Shape{x.dim(1), x.dim(2)};
-    const ref::Window win = window(in);
+    const ops::Window win = window(in);
     const Shape out = blocked ? blocked_shape(n, m, win.out[0], win.out[1], block_)
                               : Shape{n, win.out[0], win.out[1], m};
     for (int k = 0; k < count_adds(post_); ++k) {
@@ -105,13 +105,13 @@ class ConvTranspose final : public Kernel {
   };
 
   // The ONNX geometry (see the top); pad_end may end up below output_padding.
-  ref::Window window(const Shape& in) const {
-    ref::check_window_attrs(node_, attrs_, 2);
+  ops::Window window(const Shape& in) const {
+    ops::check_window_attrs(node_, attrs_, 2);
     if (!output_padding_.empty() && output_padding_.size() != 2)
       fail_input("node ", node_.describe(), ": output_padding needs 2 values");
     if (!output_shape_.empty() && output_shape_.size() != 2 && output_shape_.size() != 4)
       fail_input("node ", node_.describe(), ": output_shape needs 2 values");
-    ref::Window w;
+    ops::Window w;
     w.nd = 2;
     w.in = in;
     w.kernel = {w_.dim(2), w_.dim(3)};
@@ -151,7 +151,7 @@ class ConvTranspose final : public Kernel {
     return nullptr;
   }
 
-  Entry& entry(const Shape& key, const ref::Window& win, int64_t n, int64_t c, int64_t m) {
+  Entry& entry(const Shape& key, const ops::Window& win, int64_t n, int64_t c, int64_t m) {
     if (Entry* e = find(key)) return *e;
     const tag t = block_ > 0 ? blocked_tag(block_) : tag::nhwc;
     const dnnl::memory::desc src_md({n, c, win.in[0], win.in[1]}, dt::f32, t);
@@ -207,7 +207,7 @@ class ConvTranspose final : public Kernel {
   }
 
   const Node& node_;
-  ref::WindowAttrs attrs_;
+  ops::WindowAttrs attrs_;
   int64_t block_ = 0;  // blocked lanes, 0 for channels-last
   int64_t group_ = 1;
   std::vector<int64_t> output_padding_, output_shape_;

@@ -23,12 +23,10 @@
 #include <unordered_set>
 
 #include "common.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
-
-using passes::constant_of;
 
 bool is_default(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
 
@@ -142,7 +140,7 @@ class Int8Fuser {
     if (!scalar_scale(g_, n.input(1), p.scale)) return false;
     DType def = DType::kU8;
     if (n.op_type == "DequantizeLinear")
-      def = passes::dtype_of_value(g_, n.inputs[0]);
+      def = dtype_of_value(g_, n.inputs[0]);
     else if (n.has_attr("output_dtype"))
       def = static_cast<DType>(n.attr_int("output_dtype", 0));
     return scalar_zp(g_, n.input(2), def, p.zp, p.dt);
@@ -228,7 +226,7 @@ class Int8Fuser {
 
   bool conv_seed(const Node& n, Seed& s) {
     if (n.outputs.size() != 1 || n.inputs.size() < 2) return false;
-    if (passes::rank_of(g_, n.inputs[0]) != 4) return false;
+    if (rank_of(g_, n.inputs[0]) != 4) return false;
     if (n.op_type == "QLinearConv") return qlinear_seed(n, true, s);
     std::vector<float> ws;
     if (!dq_of(n.inputs[0], s.x, s.xq) || !dq_weights(n.inputs[1], 4, 0, s.w, ws)) return false;
@@ -248,8 +246,8 @@ class Int8Fuser {
     if (gemm && (n.attr_int("transA", 0) || n.attr_float("alpha", 1.f) != 1.f ||
                  n.attr_float("beta", 1.f) != 1.f))
       return false;
-    if (gemm && passes::rank_of(g_, n.inputs[0]) != 2) return false;
-    if (!gemm && (n.inputs.size() != 2 || passes::rank_of(g_, n.inputs[0]) < 1)) return false;
+    if (gemm && rank_of(g_, n.inputs[0]) != 2) return false;
+    if (!gemm && (n.inputs.size() != 2 || rank_of(g_, n.inputs[0]) < 1)) return false;
     const bool trans_b = gemm && n.attr_int("transB", 0);
     std::vector<float> ws;
     std::string w;
@@ -272,7 +270,7 @@ class Int8Fuser {
     int8_t* b = out.data<int8_t>();
     for (int64_t i = 0; i < r; ++i)
       for (int64_t j = 0; j < c; ++j) b[j * r + i] = a[i * c + j];
-    return passes::add_constant(m_, name + "_kn", out);
+    return add_constant(m_, name + "_kn", out);
   }
 
   void finish_qdq_seed(Seed& s, const std::vector<float>& ws, const std::vector<float>& b,
@@ -295,7 +293,7 @@ class Int8Fuser {
     std::vector<float> ws;
     if (!scales(g_, n.input(4), m, ws)) return false;
     if (!scalar_scale(g_, n.input(1), s.xq.scale) ||
-        !scalar_zp(g_, n.input(2), passes::dtype_of_value(g_, n.inputs[0]), s.xq.zp, s.xq.dt) ||
+        !scalar_zp(g_, n.input(2), dtype_of_value(g_, n.inputs[0]), s.xq.zp, s.xq.dt) ||
         !scalar_scale(g_, n.input(6), s.outq.scale) ||
         !scalar_zp(g_, n.input(7), DType::kU8, s.outq.zp, s.outq.dt))
       return false;
@@ -505,10 +503,10 @@ class Int8Fuser {
     for (size_t k = 0; k < oscale.size(); ++k) oscale[k] = s.acc_scale[k] / first_unit;
     std::string bias;
     if (!s.bias_acc.empty())
-      bias = passes::add_constant(m_, n.name + "_bias_acc",
-                                  Tensor::from_vector(s.bias_acc, {int64_t(s.bias_acc.size())}));
-    const std::string os = passes::add_constant(
-        m_, n.name + "_oscale", Tensor::from_vector(oscale, {int64_t(oscale.size())}));
+      bias = add_constant(m_, n.name + "_bias_acc",
+                          Tensor::from_vector(s.bias_acc, {int64_t(s.bias_acc.size())}));
+    const std::string os =
+        add_constant(m_, n.name + "_oscale", Tensor::from_vector(oscale, {int64_t(oscale.size())}));
     f.inputs = {s.x, s.w, bias, os};
     f.inputs.insert(f.inputs.end(), adds.begin(), adds.end());
     f.outputs = {out};
@@ -535,7 +533,7 @@ class Int8Fuser {
   // otherwise.
   bool run_on_8bit(int i) {
     const Node& n = g_.nodes[i];
-    if (passes::rank_of(g_, n.inputs[0]) != 4) return false;
+    if (rank_of(g_, n.inputs[0]) != 4) return false;
     const int d = g_.producer(n.inputs[0]);
     if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return false;
     std::string q;
@@ -635,8 +633,7 @@ class Int8Fuser {
       if (!dq_of(n.inputs[k], x, xq) || !is_8bit(xq.dt)) continue;
       const std::string& s = n.inputs[1 - k];
       const std::vector<Dim> dx = dims_of(n.inputs[k]), ds = dims_of(s);
-      if (dx.size() != 4 || ds.size() != 4 || passes::dtype_of_value(g_, s) != DType::kF32)
-        continue;
+      if (dx.size() != 4 || ds.size() != 4 || dtype_of_value(g_, s) != DType::kF32) continue;
       // C, H, W static, the batch the same or 1 in s; x larger than one pixel (a SiLU on a
       // [N, C, 1, 1] map, Mul(DQ(q), Sigmoid(DQ(q))), is left to fuse_lut).
       bool ok = ds[0] == dx[0] || (ds[0].is_static() && ds[0].value == 1);
@@ -741,7 +738,7 @@ class Int8Fuser {
       std::unordered_set<std::string> read;
       for (const Node& n : g_.nodes) {
         read.insert(n.inputs.begin(), n.inputs.end());
-        if (passes::has_subgraph(n)) passes::subgraph_reads(n, read);
+        if (has_subgraph(n)) subgraph_reads(n, read);
       }
       std::vector<Node> kept;
       for (Node& n : g_.nodes) {

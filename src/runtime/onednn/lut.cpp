@@ -24,12 +24,10 @@
 
 #include "common.h"
 #include "edgeopt/session.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
-
-using passes::constant_of;
 
 bool is_default(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
 
@@ -72,13 +70,13 @@ class LutFuser {
       if (!z || z->numel() != 1 || z->rank() > 1) return DType::kUndefined;
       t = z->dtype();
     } else if (n.op_type == "DequantizeLinear") {
-      t = passes::dtype_of_value(g_, n.inputs[0]);
+      t = dtype_of_value(g_, n.inputs[0]);
     } else {
       t = n.has_attr("output_dtype") ? static_cast<DType>(n.attr_int("output_dtype", 0))
                                      : DType::kU8;
     }
     if (n.op_type == "DequantizeLinear") {
-      const DType in = passes::dtype_of_value(g_, n.inputs[0]);
+      const DType in = dtype_of_value(g_, n.inputs[0]);
       if (in != DType::kUndefined && in != t) return DType::kUndefined;
     }
     return is_8bit(t) ? t : DType::kUndefined;
@@ -145,7 +143,7 @@ class LutFuser {
     if (dq < 0 || island.empty() || constant_of(g_, g_.nodes[dq].inputs[0])) return;
     const DType in_t = per_tensor(g_.nodes[dq]);
     // A rank-1 scalar constant would raise the rank of a rank-0 (or unknown rank) island.
-    const int xr = passes::rank_of(g_, x);
+    const int xr = rank_of(g_, x);
     std::unordered_set<int> members(island.begin(), island.end());
     for (int i : island) {
       const Node& n = g_.nodes[i];
@@ -164,7 +162,7 @@ class LutFuser {
     if (!compute_table(dq, island, qi, in_t, out_t, table)) return;
     const Node& d = g_.nodes[dq];
     const std::string src = d.inputs[0];
-    const std::string name = passes::add_constant(m_, q.outputs[0] + "_lut", std::move(table));
+    const std::string name = add_constant(m_, q.outputs[0] + "_lut", std::move(table));
     Node lut;
     lut.name = q.name.empty() ? q.outputs[0] + "_lut" : q.name;
     lut.op_type = "Lut";

@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "common.h"
-#include "runtime/reference/pool_common.h"
+#include "runtime/ops/window.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
@@ -21,7 +21,7 @@ namespace {
 class Pool final : public Kernel {
  public:
   Pool(const KernelInit& init, bool nhwc)
-      : node_(init.node), nhwc_(nhwc), attrs_(ref::parse_window_attrs(init.node)) {
+      : node_(init.node), nhwc_(nhwc), attrs_(ops::parse_window_attrs(init.node)) {
     const std::string& op = node_.op_type;
     threads_ = init.threads;
     global_ = op == "GlobalAveragePool" || op == "GlobalMaxPool";
@@ -51,7 +51,7 @@ class Pool final : public Kernel {
     if (blocked && x.dim(4) != 8 && x.dim(4) != 16)
       fail_input("node ", node_.describe(), ": blocked input ", shape_str(x.shape()),
                  " must have 8 or 16 lanes");
-    ref::Window win;
+    ops::Window win;
     if (global_) {
       win.nd = static_cast<int>(spatial.size());
       win.in = win.kernel = spatial;
@@ -62,7 +62,7 @@ class Pool final : public Kernel {
       if (attrs_.kernel_shape.size() != spatial.size())
         fail_input("node ", node_.describe(), ": kernel_shape must have ", spatial.size(),
                    " values");
-      win = ref::resolve_window(node_, attrs_, spatial, attrs_.kernel_shape);
+      win = ops::resolve_window(node_, attrs_, spatial, attrs_.kernel_shape);
     }
     Shape out;
     if (blocked)
@@ -110,7 +110,7 @@ class Pool final : public Kernel {
     return nullptr;
   }
 
-  Entry& entry(const Shape& key, const ref::Window& win, int64_t n, int64_t c, tag t) {
+  Entry& entry(const Shape& key, const ops::Window& win, int64_t n, int64_t c, tag t) {
     if (Entry* e = find(key)) return *e;
     dims src_dims{n, c}, dst_dims{n, c}, strides, kernel, dil, pad_l, pad_r;
     for (int d = 0; d < win.nd; ++d) {
@@ -148,7 +148,7 @@ class Pool final : public Kernel {
 
   const Node& node_;
   bool nhwc_;
-  ref::WindowAttrs attrs_;
+  ops::WindowAttrs attrs_;
   bool global_ = false;
   int threads_ = 1, run_threads_ = 1;
   dnnl::algorithm alg_;

@@ -20,7 +20,7 @@
 #include <unordered_map>
 
 #include "common.h"
-#include "runtime/reference/pool_common.h"
+#include "runtime/ops/window.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
@@ -235,7 +235,7 @@ class QBase {
 
 class QConv final : public Kernel, QBase {
  public:
-  explicit QConv(const KernelInit& init) : QBase(init), attrs_(ref::parse_window_attrs(init.node)) {
+  explicit QConv(const KernelInit& init) : QBase(init), attrs_(ops::parse_window_attrs(init.node)) {
     group_ = node_.attr_int("group", 1);
     if (w_.rank() != 4) fail_unsupported("node ", node_.describe(), ": QConv must be 2-D");
   }
@@ -249,8 +249,8 @@ class QConv final : public Kernel, QBase {
     if (group_ < 1 || c % group_ || m % group_ || w_.dim(1) * group_ != c)
       fail_input("node ", node_.describe(), ": ", c, " input channels, group ", group_,
                  " and weights ", shape_str(w_.shape()), " do not match");
-    const ref::Window win =
-        ref::resolve_window(node_, attrs_, Shape{x.dim(1), x.dim(2)}, Shape{w_.dim(2), w_.dim(3)});
+    const ops::Window win =
+        ops::resolve_window(node_, attrs_, Shape{x.dim(1), x.dim(2)}, Shape{w_.dim(2), w_.dim(3)});
     const Shape out = {n, win.out[0], win.out[1], m};
     check_adds(ctx, out);
     ctx.set_output(0, y_dtype_, out);
@@ -272,7 +272,7 @@ class QConv final : public Kernel, QBase {
   }
 
  private:
-  Entry& build(const InferContext& ctx, const Tensor& x, const ref::Window& win, int64_t n,
+  Entry& build(const InferContext& ctx, const Tensor& x, const ops::Window& win, int64_t n,
                int64_t c, int64_t m) {
     const dims src_dims{n, c, win.in[0], win.in[1]}, dst_dims{n, m, win.out[0], win.out[1]};
     const dims strides{win.stride[0], win.stride[1]};
@@ -309,7 +309,7 @@ class QConv final : public Kernel, QBase {
     return keep_recent(cache_, std::move(e));
   }
 
-  ref::WindowAttrs attrs_;
+  ops::WindowAttrs attrs_;
   int64_t group_ = 1;
 };
 

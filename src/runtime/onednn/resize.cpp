@@ -10,7 +10,7 @@
 // Why not oneDNN's resampling primitive: its nearest rounds x = (o + 0.5) / scale - 0.5 half
 // up, ONNX's default round_prefer_floor half down, and floor / ceil / asymmetric /
 // align_corners have no oneDNN form; its linear is half_pixel only. One kernel here covers every
-// mode with the reference's own coordinate maths (ref::resample_axis), so the two agree
+// mode with the reference's own coordinate maths (ops::resample_axis), so the two agree
 // exactly on the taps:
 //   nearest  y[n, c, o_h, o_w] = x[n, c, i_h(o_h), i_w(o_w)]
 //   linear   y = (1 - a)(1 - b) x[h0, w0] + (1 - a) b x[h0, w1] + a (1 - b) x[h1, w0]
@@ -27,7 +27,7 @@
 #include <memory>
 
 #include "common.h"
-#include "runtime/reference/shape_resample.h"
+#include "runtime/ops/resample_taps.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
@@ -162,7 +162,7 @@ class Resize final : public Kernel {
 
   // The taps of one axis from the reference's coordinate maths, coordinates times `stride`.
   std::vector<Tap> taps(int64_t in, int64_t out, double scale, int64_t stride) const {
-    const ref::AxisTaps a = ref::resample_axis(spec_, in, out, scale, 0, 1);
+    const ops::AxisTaps a = ops::resample_axis(spec_, in, out, scale, 0, 1);
     std::vector<Tap> t(static_cast<size_t>(out));
     for (int64_t o = 0; o < out; ++o) {
       const int64_t k = a.begin[o];
@@ -257,7 +257,7 @@ class Resize final : public Kernel {
   const Node& node_;
   int threads_ = 1, run_threads_ = 1;
   bool channels_last_ = false;
-  ref::ResampleSpec spec_;
+  ops::ResampleSpec spec_;
   int64_t out_channels_ = 0;  // > 0: NCHW output of that many channels from a laid-out input
   int64_t in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0, lanes_ = 1, outer_ = 0, blocks_ = 1;
   std::vector<Tap> rows_, cols_;

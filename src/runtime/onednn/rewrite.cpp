@@ -37,19 +37,15 @@
 #include <unordered_set>
 
 #include "common.h"
-#include "edgeopt/passes.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 
 namespace edgeopt::rt::onednn {
 namespace {
 
-using passes::constant_of;
-using passes::rank_of;
-
 bool is_default(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
 
 bool f32_or_unknown(const Graph& g, const std::string& v) {
-  const DType d = passes::dtype_of_value(g, v);
+  const DType d = dtype_of_value(g, v);
   return d == DType::kF32 || d == DType::kUndefined;
 }
 
@@ -95,12 +91,6 @@ class Rewriter {
 
  private:
   void prepare() {
-    PassOptions po;
-    const std::vector<std::string> names = PassRegistry::global().names();
-    for (const char* p :
-         {"identity_elimination", "shape_folding", "constant_folding", "conv_bn_fold"})
-      if (std::count(names.begin(), names.end(), p)) po.only.push_back(p);
-    if (!po.only.empty()) optimize(m_, po);
     bool have = false;
     for (const OpsetImport& o : m_.opset_imports) have |= o.domain == kDomain;
     if (!have) m_.opset_imports.push_back({kDomain, 1});
@@ -172,8 +162,7 @@ class Rewriter {
     if (!is_default(n) || !resize_supported(n, opset) || rank_of(g_, n.inputs[0]) != 4)
       return false;
     // f32, or 8-bit where the int8 rewrite moved the Resize onto the quantized tensor.
-    if (!f32_or_unknown(g_, n.inputs[0]) && !is_8bit(passes::dtype_of_value(g_, n.inputs[0])))
-      return false;
+    if (!f32_or_unknown(g_, n.inputs[0]) && !is_8bit(dtype_of_value(g_, n.inputs[0]))) return false;
     const bool upsample = n.op_type == "Upsample";
     std::string mode = n.attr_string("mode", "nearest");
     if (mode == "bilinear") mode = "linear";
@@ -186,7 +175,7 @@ class Rewriter {
     if (upsample && opset < 9) {
       const std::vector<float> s = n.attr_floats("scales");
       if (s.size() != 4) return false;
-      scales = passes::add_constant(m_, n.name + "_scales", Tensor::from_vector(s, {4}));
+      scales = add_constant(m_, n.name + "_scales", Tensor::from_vector(s, {4}));
     } else if (upsample || opset == 10) {
       scales = n.input(1);
     } else {
@@ -354,7 +343,7 @@ class Rewriter {
                                       : ((n * s[2] + h) * s[3] + w) * s[1] + ch;
             o[to] = a[((n * s[1] + ch) * s[2] + h) * s[3] + w];
           }
-    return passes::add_constant(m_, v + (block_ ? "_blocked" : "_nhwc"), t);
+    return add_constant(m_, v + (block_ ? "_blocked" : "_nhwc"), t);
   }
 
   // Channel count (dim 1) of a rank-4 NCHW value when known statically, else -1.
@@ -582,6 +571,12 @@ class Rewriter {
 
 const GraphRewriteRegistrar registrar(GraphRewrite{
     kProvider, "onednn_channels_last", [](Model& model, int) { Rewriter(model).run(); }});
+
+// The x86 fast provider: before XNNPACK wherever both are built (CMake builds it on x86-64).
+// Its rewrite wants static shapes (blocked layouts) and BatchNormalization folded into Conv.
+EDGEOPT_REGISTER_PROVIDER(kProvider, /*priority=*/0, /*default_here=*/true, /*fallback=*/false,
+                          {"identity_elimination", "shape_folding", "constant_folding",
+                           "conv_bn_fold"});
 
 }  // namespace
 }  // namespace edgeopt::rt::onednn

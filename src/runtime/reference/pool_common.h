@@ -1,50 +1,16 @@
-// Sliding-window geometry shared by the reference Conv, ConvTranspose, MaxPool and AveragePool
-// kernels: parsing kernel_shape / strides / dilations / pads / auto_pad / ceil_mode and turning
-// them into per-dimension output sizes and padding for a given input shape.
+// Index helpers of the reference window kernels (Conv, ConvTranspose, MaxPool, AveragePool);
+// the window geometry itself is runtime/ops/window.h, shared with the other providers.
 #pragma once
 
 #include <array>
-#include <string>
-#include <vector>
 
 #include "common.h"
+#include "runtime/ops/window.h"
 
 namespace edgeopt::rt::ref {
 
-// Spatial ranks above this are refused (fixed-size index arrays keep run() allocation free).
-inline constexpr int kMaxSpatial = 8;
+using namespace ::edgeopt::rt::ops;  // NOLINT: the window geometry reads as the reference's own
 using SpatialIndex = std::array<int64_t, kMaxSpatial>;
-
-struct WindowAttrs {
-  std::string auto_pad = "NOTSET";    // NOTSET, SAME_UPPER, SAME_LOWER, VALID
-  std::vector<int64_t> kernel_shape;  // empty: not given
-  std::vector<int64_t> strides;       // empty: all 1
-  std::vector<int64_t> dilations;     // empty: all 1
-  std::vector<int64_t> pads;          // empty: all 0; else [begin..., end...]
-  bool ceil_mode = false;
-};
-
-// Reads the attributes above from a node (those the op does not define are simply absent).
-WindowAttrs parse_window_attrs(const Node& node);
-
-// Resolved geometry for one input shape.
-struct Window {
-  int nd = 0;  // spatial rank
-  Shape in, out, kernel, stride, dilation, pad_begin, pad_end;
-};
-
-// Checks the attributes against `nd` spatial dims and computes the output size of a forward
-// window op (Conv, pools). With eff_k = (k - 1) * d + 1:
-//   NOTSET: out = floor((in + pb + pe - eff_k) / s) + 1 (ceil with ceil_mode, where a last
-//           window that would start in the end padding is dropped, as PyTorch does)
-//   VALID:  pads 0, out = floor((in - eff_k) / s) + 1
-//   SAME_*: out = ceil(in / s), total pad = max(0, (out - 1) * s + eff_k - in), the odd unit
-//           at the end (SAME_UPPER) or the beginning (SAME_LOWER).
-Window resolve_window(const Node& node, const WindowAttrs& attrs, const Shape& in,
-                      const Shape& kernel);
-
-// Checks attribute list lengths against the spatial rank.
-void check_window_attrs(const Node& node, const WindowAttrs& attrs, int nd);
 
 // Product of dims.
 inline int64_t prod(const Shape& s) {

@@ -24,20 +24,14 @@
 #include <unordered_set>
 
 #include "common.h"
-#include "edgeopt/passes.h"
-#include "passes/pass_util.h"
+#include "ir/graph_util.h"
 #include "quant.h"
 #include "runtime/kernel.h"
 
 namespace edgeopt::rt::xnnpack {
 namespace {
 
-using passes::constant_of;
-using passes::rank_of;
-
-bool is_f32(const Graph& g, const std::string& v) {
-  return passes::dtype_of_value(g, v) == DType::kF32;
-}
+bool is_f32(const Graph& g, const std::string& v) { return dtype_of_value(g, v) == DType::kF32; }
 
 // Only the first output is used (optional outputs such as MaxPool's Indices are absent).
 bool single_output(const Node& n) {
@@ -239,7 +233,7 @@ class Taker {
   // subgraph input), so every DequantizeLinear of the value must use those same parameters.
   bool takes_dequantize(const Node& n) const {
     const std::string& x = n.inputs[0];
-    const DType dt = passes::dtype_of_value(g, x);
+    const DType dt = dtype_of_value(g, x);
     const int r = rank_of(g, x);
     if (opset < 10 || constant_of(g, x) || (dt != DType::kU8 && dt != DType::kI8) || r < 1 || r > 4)
       return false;
@@ -277,13 +271,6 @@ ValueInfo info_of(const Graph& g, const std::string& v) {
 }
 
 void rewrite(Model& m, int /*threads*/) {
-  {
-    PassOptions po;
-    const std::vector<std::string> names = PassRegistry::global().names();
-    for (const char* p : {"identity_elimination", "constant_folding", "conv_bn_fold"})
-      if (std::count(names.begin(), names.end(), p)) po.only.push_back(p);
-    if (!po.only.empty()) optimize(m, po);
-  }
   Graph& g = m.graph;
   const int64_t opset = m.opset("");
   const size_t n_nodes = g.nodes.size();
@@ -297,7 +284,7 @@ void rewrite(Model& m, int /*threads*/) {
   // Node i's producers: direct inputs and outer values read from inside subgraphs.
   auto producers_of = [&](const Node& n) {
     std::unordered_set<std::string> reads(n.inputs.begin(), n.inputs.end());
-    if (passes::has_subgraph(n)) passes::subgraph_reads(n, reads);
+    if (has_subgraph(n)) subgraph_reads(n, reads);
     std::vector<int> p;
     for (const std::string& v : reads) {
       auto it = producer.find(v);
@@ -342,7 +329,7 @@ void rewrite(Model& m, int /*threads*/) {
   for (size_t i = 0; i < n_nodes; ++i) {
     const Node& n = g.nodes[i];
     std::unordered_set<std::string> reads(n.inputs.begin(), n.inputs.end());
-    if (passes::has_subgraph(n)) passes::subgraph_reads(n, reads);
+    if (has_subgraph(n)) subgraph_reads(n, reads);
     for (const std::string& v : reads)
       if (!v.empty()) read_by[v].insert(group[i] >= 0 ? group[i] : -1 - static_cast<int>(i));
   }
@@ -429,6 +416,10 @@ void rewrite(Model& m, int /*threads*/) {
 }
 
 GraphRewriteRegistrar registrar(GraphRewrite{kProvider, "xnnpack_partition", rewrite});
+
+// The ARM/portable fast provider: the default on every platform where no faster one is built.
+EDGEOPT_REGISTER_PROVIDER(kProvider, /*priority=*/1, /*default_here=*/true, /*fallback=*/false,
+                          {"identity_elimination", "constant_folding", "conv_bn_fold"});
 
 }  // namespace
 }  // namespace edgeopt::rt::xnnpack

@@ -10,6 +10,8 @@
 // A worker whose heartbeat stops for kStaleSeconds is lost: each task it holds is published
 // again under a new index (the first result of either index is taken), so a lost worker costs
 // only the task it was running.
+#include "train/distributed/fit_workers.h"
+
 #include <atomic>
 #include <chrono>
 #include <map>

@@ -1,6 +1,6 @@
-#include "pool_common.h"
+#include "window.h"
 
-namespace edgeopt::rt::ref {
+namespace edgeopt::rt::ops {
 
 WindowAttrs parse_window_attrs(const Node& node) {
   WindowAttrs a;
@@ -88,4 +88,4 @@ Window resolve_window(const Node& node, const WindowAttrs& a, const Shape& in,
   return w;
 }
 
-}  // namespace edgeopt::rt::ref
+}  // namespace edgeopt::rt::ops
