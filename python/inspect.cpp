@@ -17,7 +17,9 @@ py::object inspect_command(const py::object& path_arg_, int64_t batch, const py:
   {
     py::gil_scoped_release nogil;
     const Model model = load_with_shapes(path, fixed);
-    j = inspect_json(path, model, inspect_model(model, batch, path));
+    const ModelStats stats = inspect_model(model, batch, path);
+    const ArenaPlan arena = plan_arena(model, stats.batch, SessionOptions{});
+    j = inspect_json(path, model, stats, &arena);
   }
   return to_dict(j);
 }

@@ -55,10 +55,12 @@ add_test(NAME onnx_conformance_skip_list
           --skip ${EDGEOPT_CONFORMANCE_SKIP} --only-skipped)
 
 # torchvision models exported by PyTorch (Debian's python3-torch), cached in the build folder.
+# --prune-models too: the grouped-conv and channel-shuffle families are read by the pruning
+# tests and by c_api_lite_vs_tool, whichever runs first.
 set(EDGEOPT_FIXTURES_DIR ${PROJECT_BINARY_DIR}/fixtures)
 add_test(NAME make_fixtures
   COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/make_torchvision_fixtures.py
-          ${EDGEOPT_FIXTURES_DIR} --fx-int8 --legacy-opsets)
+          ${EDGEOPT_FIXTURES_DIR} --fx-int8 --legacy-opsets --prune-models)
 set_tests_properties(make_fixtures PROPERTIES FIXTURES_SETUP torchvision TIMEOUT 900)
 
 file(GLOB EDGEOPT_TORCHVISION_TEST_SOURCES CONFIGURE_DEPENDS

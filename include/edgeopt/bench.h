@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,11 @@ struct BenchOptions {
   std::vector<InputShape> shapes;
   // Called after each warm-up and measured run with (done, warmup + runs).
   std::function<void(int64_t, int64_t)> progress;
+  // Inputs to time on instead of random data (a model whose branches or indices depend on its
+  // inputs): called once with the model's input names, returns tensors by name; inputs it
+  // leaves out get random data. Their shapes fix the model's dims as `shapes` would.
+  std::function<std::map<std::string, Tensor>(const std::vector<std::string>& input_names)>
+      given_inputs;
 };
 
 struct BenchResult {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "edgeopt/ir.h"
+#include "edgeopt/session.h"
 
 namespace edgeopt {
 
@@ -49,5 +50,17 @@ std::map<std::string, ValueInfo> infer_shapes_for_batch(const Model& model, int6
 
 // `file` (optional) gives file_bytes and compressed_bytes.
 ModelStats inspect_model(const Model& model, int64_t batch, const std::filesystem::path& file = {});
+
+// The runtime's memory plan for the input shapes inspect_model reports (static dims, a symbolic
+// dim 0 = batch): the activation arena a Session with `options` plans for them (Session::plan;
+// nothing runs). The figure `bench` reports for the same shapes, providers and threads: the same
+// planner.
+struct ArenaPlan {
+  int64_t bytes = -1;     // < 0: not planned (`why`); 0: shapes depend on the data
+  std::string providers;  // the session's providers, comma-separated
+  int threads = 1;
+  std::string why;
+};
+ArenaPlan plan_arena(const Model& model, int64_t batch, const SessionOptions& options);
 
 }  // namespace edgeopt

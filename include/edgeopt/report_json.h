@@ -16,9 +16,10 @@
 
 namespace edgeopt {
 
-// `edgeopt inspect MODEL --json`: totals and one entry per node; `model` is the path shown.
+// `edgeopt inspect MODEL --json`: totals and one entry per node; `model` is the path shown;
+// with `arena`, the runtime's memory plan too (arena_bytes, or null with arena_unplanned).
 nlohmann::json inspect_json(const std::string& model_path, const Model& model,
-                            const ModelStats& stats);
+                            const ModelStats& stats, const ArenaPlan* arena = nullptr);
 
 // `edgeopt bench MODEL --json` for one model: latency statistics, memory and sizes; the
 // per-node profile when `profile` is set.

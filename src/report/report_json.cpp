@@ -27,8 +27,8 @@ nlohmann::json model_size_json(const ModelStats& s) {
 
 }  // namespace
 
-nlohmann::json inspect_json(const std::string& model_path, const Model& model,
-                            const ModelStats& s) {
+nlohmann::json inspect_json(const std::string& model_path, const Model& model, const ModelStats& s,
+                            const ArenaPlan* arena) {
   nlohmann::json j;
   j["model"] = model_path;
   j["batch"] = s.batch;
@@ -57,6 +57,15 @@ nlohmann::json inspect_json(const std::string& model_path, const Model& model,
                      {"live_bytes", n.live_bytes},
                      {"quantized", n.quantized}});
   j["nodes"] = nodes;
+  if (arena) {
+    j["arena_bytes"] = arena->bytes >= 0 ? nlohmann::json(arena->bytes) : nlohmann::json(nullptr);
+    if (arena->bytes >= 0) {
+      j["arena_providers"] = arena->providers;
+      j["arena_threads"] = arena->threads;
+    } else {
+      j["arena_unplanned"] = arena->why;
+    }
+  }
   return j;
 }
 

@@ -1,5 +1,6 @@
 // edgeopt bench MODEL [MODEL2] [--threads N] [--warmup W] [--runs R] [--batch B] [--json]
-//                     [--provider P] [--profile] [--shape NAME:DIMS]... [--device PROFILE]
+//                     [--provider P] [--profile] [--shape NAME:DIMS]... [--input FILE]...
+//                     [--device PROFILE]
 #include "edgeopt/bench.h"
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/report_json.h"
 #include "format.h"
+#include "input_files.h"
 #include "session_options.h"
 #include "shape_option.h"
 
@@ -22,7 +24,7 @@ namespace edgeopt::cli {
 namespace {
 
 struct BenchArgs {
-  std::vector<std::string> models, shapes;
+  std::vector<std::string> models, shapes, inputs;
   std::string provider, device;
   int threads = 1, warmup = 5, runs = 50;
   int64_t batch = 1;
@@ -144,6 +146,10 @@ int run_bench(const BenchArgs& a) {
     bo.batch = a.batch;
     for (const std::string& s : a.shapes) bo.shapes.push_back(parse_input_shape(s));
     bo.progress = terminal_progress("bench " + m);
+    if (!a.inputs.empty())
+      bo.given_inputs = [&a](const std::vector<std::string>& names) {
+        return read_input_files(names, a.inputs, /*all_required=*/false);
+      };
     results.push_back(bench_model(m, so, bo));
   }
   if (a.json) {
@@ -203,6 +209,10 @@ CommandRegistrar reg(
       sub.add_option("--batch", a->batch, "Batch size for a symbolic leading input dim")
           ->check(edgeopt::cli::positive_int());
       add_shape_option(sub, a->shapes);
+      sub.add_option("--input,-i", a->inputs,
+                     "Time on this data, not random data: x.npy (by position), NAME=x.npy, or "
+                     "an .npz of named arrays; inputs not given are random")
+          ->allow_extra_args(false);
       sub.add_flag("--json", a->json, "Print one JSON object");
       sub.add_option("--provider", a->provider,
                      "Providers, comma-separated, best first; reference runs the rest");

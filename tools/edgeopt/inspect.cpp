@@ -139,60 +139,14 @@ int run_providers(const std::string& path, bool json, int64_t batch, const std::
   return 0;
 }
 
-// The runtime's memory plan for the input shapes inspect reports (symbolic dim 0 = batch):
-// the activation arena `bench` reports for the same model, shapes, providers (the default ones)
-// and threads (1), from the same planner (Session::plan: nothing runs). bytes < 0 with the
-// reason when it cannot be planned; 0 when shapes depend on the data (planned while running).
-struct ArenaPlan {
-  int64_t bytes = -1;
-  std::string providers;
-  std::string why;
-};
-
-ArenaPlan plan_arena(const Model& model, int64_t batch) {
-  ArenaPlan a;
-  std::vector<Tensor> inputs;
-  for (const ValueInfo* v : model.graph.real_inputs()) {
-    if (!v->has_shape || v->dtype == DType::kUndefined) {
-      a.why = "input '" + v->name + "' has no known dtype and shape";
-      return a;
-    }
-    Shape shape;
-    for (size_t d = 0; d < v->dims.size(); ++d) {
-      if (v->dims[d].is_static()) {
-        shape.push_back(v->dims[d].value);
-      } else if (d == 0) {
-        shape.push_back(batch);
-      } else {
-        a.why = "input '" + v->name + "' has a symbolic dim " + std::to_string(d) +
-                " (--shape fixes it)";
-        return a;
-      }
-    }
-    inputs.push_back(Tensor::meta(v->dtype, shape));
-  }
-  try {
-    Session session(model, session_options("", 1));
-    a.bytes = static_cast<int64_t>(session.plan(inputs));
-    for (const std::string& p : default_providers())
-      a.providers += (a.providers.empty() ? "" : ",") + p;
-  } catch (const Error& e) {
-    a.why = e.what();
-  }
-  return a;
-}
-
 int run_inspect(const std::string& path, bool json, int64_t batch, bool all_nodes,
                 const std::vector<std::string>& shapes) {
   const Model model = with_shapes(load_model(path), shapes);
   const ModelStats s = inspect_model(model, batch, path);
-  const ArenaPlan arena = plan_arena(model, s.batch);
+  // The session `bench` builds by default (its providers, 1 thread): the same arena.
+  const ArenaPlan arena = plan_arena(model, s.batch, session_options("", 1));
   if (json) {
-    nlohmann::json j = inspect_json(path, model, s);
-    j["arena_bytes"] = arena.bytes >= 0 ? nlohmann::json(arena.bytes) : nlohmann::json(nullptr);
-    if (arena.bytes >= 0) j["arena_providers"] = arena.providers;
-    if (arena.bytes < 0) j["arena_unplanned"] = arena.why;
-    std::cout << j.dump(2) << "\n";
+    std::cout << inspect_json(path, model, s, &arena).dump(2) << "\n";
     return 0;
   }
   std::printf("%-32s %-20s %-28s %10s %12s %10s\n", "node", "op", "output shape", "params", "MACs",

@@ -14,6 +14,7 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
+#include "input_files.h"
 #include "session_options.h"
 
 namespace edgeopt::cli {
@@ -21,60 +22,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// "name=path" when `name` is one of `names`, else ("", arg): a path may itself contain '='.
-std::pair<std::string, std::string> split_named(const std::string& arg,
-                                                const std::vector<std::string>& names) {
-  const size_t eq = arg.find('=');
-  if (eq != std::string::npos) {
-    const std::string name = arg.substr(0, eq);
-    if (std::find(names.begin(), names.end(), name) != names.end())
-      return {name, arg.substr(eq + 1)};
-  }
-  return {"", arg};
-}
-
-// Feeds: "name=x.npy" by name, a bare ".npz" by its array names, bare ".npy" by position.
+// Every model input, from the --input files.
 std::map<std::string, Tensor> gather_inputs(const Session& s,
                                             const std::vector<std::string>& args) {
   std::vector<std::string> names;
   for (const ValueInfo& v : s.inputs()) names.push_back(v.name);
-  std::map<std::string, Tensor> feeds;
-  std::vector<std::string> positional;
-  auto put = [&](const std::string& name, Tensor t, const std::string& from) {
-    if (!feeds.emplace(name, std::move(t)).second)
-      fail_input("input '", name, "' given twice (again by ", from, ")");
-  };
-  for (const std::string& a : args) {
-    auto [name, path] = split_named(a, names);
-    if (!name.empty()) {
-      put(name, load_npy(path), path);
-    } else if (ends_with(path, ".npz")) {
-      for (auto& [k, t] : load_npz(path)) {
-        if (std::find(names.begin(), names.end(), k) == names.end())
-          fail_input(path, ": array '", k, "' matches no model input");
-        put(k, std::move(t), path);
-      }
-    } else {
-      positional.push_back(path);
-    }
-  }
-  size_t next = 0;
-  for (const std::string& path : positional) {
-    while (next < names.size() && feeds.count(names[next])) ++next;
-    if (next == names.size())
-      fail_input(path, ": more inputs given than the model takes (", names.size(), ")");
-    put(names[next], load_npy(path), path);
-  }
-  std::string missing;
-  for (const std::string& n : names)
-    if (!feeds.count(n)) missing += (missing.empty() ? "" : ", ") + n;
-  if (!missing.empty()) fail_input("missing --input for model input(s): ", missing);
-  return feeds;
+  return read_input_files(names, args, /*all_required=*/true);
 }
 
 void print_output(const std::string& name, const Tensor& t) {
