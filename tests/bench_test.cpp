@@ -9,6 +9,7 @@
 
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -71,24 +72,7 @@ TEST(RandomInputs, SymbolicDimsBecomeBatchThenOne) {
 TEST(Bench, ReportsEveryField) {
   EXPECT_GT(peak_rss_bytes(), 0);
   // A saved Relu model with a symbolic batch.
-  Model m;
-  m.graph.name = "relu";
-  m.opset_imports.push_back({"", 13});
-  ValueInfo in;
-  in.name = "x";
-  in.dtype = DType::kF32;
-  in.has_shape = true;
-  in.dims = {Dim{-1, "N"}, Dim{16, ""}};
-  ValueInfo out = in;
-  out.name = "y";
-  m.graph.inputs.push_back(in);
-  m.graph.outputs.push_back(out);
-  Node n;
-  n.name = "relu";
-  n.op_type = "Relu";
-  n.inputs = {"x"};
-  n.outputs = {"y"};
-  m.graph.nodes.push_back(n);
+  const Model m = test::relu_model({-1, 16});
   const fs::path path =
       fs::temp_directory_path() / ("edgeopt_bench_test_" + std::to_string(::getpid()) + ".onnx");
   save_model(m, path);

@@ -9,6 +9,7 @@
 
 #include "edgeopt/data.h"
 #include "edgeopt/error.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -98,35 +99,6 @@ TEST(Fidelity, HandComputed) {
   EXPECT_THROW(k.add(logits({1, 2}, 1, 2), logits({1, 2, 3}, 1, 3)), Error);
 }
 
-// y = Relu(x) with the given input dims (-1: symbolic batch).
-Model relu_model(std::vector<int64_t> dims) {
-  Model m;
-  m.opset_imports.push_back({"", 13});
-  ValueInfo in;
-  in.name = "x";
-  in.dtype = DType::kF32;
-  in.has_shape = true;
-  for (int64_t d : dims) {
-    Dim dim;
-    if (d >= 0)
-      dim.value = d;
-    else
-      dim.param = "N";
-    in.dims.push_back(dim);
-  }
-  ValueInfo out = in;
-  out.name = "y";
-  m.graph.inputs.push_back(in);
-  m.graph.outputs.push_back(out);
-  Node n;
-  n.name = "relu";
-  n.op_type = "Relu";
-  n.inputs = {"x"};
-  n.outputs = {"y"};
-  m.graph.nodes.push_back(n);
-  return m;
-}
-
 class EvaluateTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -146,7 +118,7 @@ class EvaluateTest : public ::testing::Test {
 };
 
 TEST_F(EvaluateTest, DynamicBatchInChunks) {
-  Session s(relu_model({-1, 3}));
+  Session s(test::relu_model({-1, 3}));
   EXPECT_EQ(eval_batch_size(s, 0), 64);
   auto data = open_dataset((dir_ / "d.npz").string());
   EvalOptions o;
@@ -170,21 +142,21 @@ TEST_F(EvaluateTest, DynamicBatchInChunks) {
 
 TEST_F(EvaluateTest, StaticBatchPadsAndReshapes) {
   // Fixed batch of 2 and a 3×1 sample layout: 5 samples run as 2 + 2 + (1 padded).
-  Session s(relu_model({2, 3, 1}));
+  Session s(test::relu_model({2, 3, 1}));
   EXPECT_EQ(eval_batch_size(s, 0), 2);
   auto data = open_dataset((dir_ / "d.npz").string());
   const EvalResult r = evaluate(s, *data);
   EXPECT_EQ(r.metrics.count, 5);
   EXPECT_EQ(r.metrics.top1_correct, 3);
   // Batch 1 model against itself as reference: perfect fidelity.
-  Session one(relu_model({1, 3}));
+  Session one(test::relu_model({1, 3}));
   const EvalResult f = evaluate(one, *data, {}, &s);
   ASSERT_TRUE(f.fidelity.has_value());
   EXPECT_DOUBLE_EQ(f.fidelity->agreement, 1.0);
   EXPECT_DOUBLE_EQ(f.fidelity->cosine, 1.0);
   EXPECT_TRUE(std::isinf(f.fidelity->sqnr_db));
   // Sample shape that does not fit the model: one-line input error.
-  Session wrong(relu_model({-1, 4}));
+  Session wrong(test::relu_model({-1, 4}));
   EXPECT_THROW(evaluate(wrong, *data), Error);
 }
 

@@ -19,6 +19,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
 #include "testing/model_builder.h"
+#include "testing/random.h"
 
 namespace edgeopt {
 namespace {
@@ -44,23 +45,6 @@ Tensor low_rank_plus_noise(int64_t rows, int64_t cols, int64_t rank, float noise
   return t;
 }
 
-Tensor random_tensor(Shape shape, std::mt19937 &rng) {
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  Tensor t(DType::kF32, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
-  return t;
-}
-
-Node make_node(const std::string &name, const std::string &op, std::vector<std::string> in,
-               std::vector<std::string> out) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
-
 // x[4,96] → Gemm(W1ᵀ: [64,96], transB) → Relu → MatMul(W2: [64,80]) → Add(b2) →
 // y[4,80].
 Model mlp() {
@@ -72,14 +56,14 @@ Model mlp() {
   g.inputs = {test::value_info("x", {4, 96})};
   g.outputs = {test::value_info("y", {4, 80})};
   g.add_initializer("w1", low_rank_plus_noise(64, 96, 6, 0.05f, {64, 96}, rng));
-  g.add_initializer("b1", random_tensor({64}, rng));
+  g.add_initializer("b1", test::normal_tensor({64}, 1.0f, rng));
   g.add_initializer("w2", low_rank_plus_noise(64, 80, 10, 0.05f, {64, 80}, rng));
-  g.add_initializer("b2", random_tensor({80}, rng));
-  Node fc1 = make_node("fc1", "Gemm", {"x", "w1", "b1"}, {"h"});
+  g.add_initializer("b2", test::normal_tensor({80}, 1.0f, rng));
+  Node fc1 = test::make_node("fc1", "Gemm", {"x", "w1", "b1"}, {"h"});
   fc1.set_attr_int("transB", 1);
-  g.nodes = {fc1, make_node("relu", "Relu", {"h"}, {"r"}),
-             make_node("fc2", "MatMul", {"r", "w2"}, {"m"}),
-             make_node("bias2", "Add", {"m", "b2"}, {"y"})};
+  g.nodes = {fc1, test::make_node("relu", "Relu", {"h"}, {"r"}),
+             test::make_node("fc2", "MatMul", {"r", "w2"}, {"m"}),
+             test::make_node("bias2", "Add", {"m", "b2"}, {"y"})};
   return m;
 }
 
@@ -93,8 +77,8 @@ Model conv_model() {
   g.inputs = {test::value_info("x", {1, 16, 10, 10})};
   g.outputs = {test::value_info("y", {1, 32, 5, 5})};
   g.add_initializer("w", low_rank_plus_noise(32, 16 * 9, 5, 0.02f, {32, 16, 3, 3}, rng));
-  g.add_initializer("b", random_tensor({32}, rng));
-  Node c = make_node("conv", "Conv", {"x", "w", "b"}, {"y"});
+  g.add_initializer("b", test::normal_tensor({32}, 1.0f, rng));
+  Node c = test::make_node("conv", "Conv", {"x", "w", "b"}, {"y"});
   c.set_attr_ints("pads", {1, 1, 1, 1});
   c.set_attr_ints("strides", {2, 2});
   g.nodes = {c};
@@ -139,7 +123,7 @@ fs::path temp_dir() {
 
 Tensor fixed_input(Shape shape) {
   std::mt19937 rng(2);
-  return random_tensor(std::move(shape), rng);
+  return test::normal_tensor(std::move(shape), 1.0f, rng);
 }
 
 double relative_diff(const Tensor &a, const Tensor &b) {

@@ -25,6 +25,7 @@
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
 #include "testing/model_builder.h"
+#include "testing/random.h"
 
 namespace edgeopt {
 namespace {
@@ -35,23 +36,6 @@ fs::path temp_dir() {
   fs::path d = fs::temp_directory_path() / ("edgeopt_prune_test_" + std::to_string(::getpid()));
   fs::create_directories(d);
   return d;
-}
-
-Tensor random_tensor(Shape shape, float scale, std::mt19937 &rng) {
-  Tensor t(DType::kF32, std::move(shape));
-  std::normal_distribution<float> dist(0.0f, scale);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
-
-Node make_node(const std::string &name, const std::string &op, std::vector<std::string> in,
-               std::vector<std::string> out) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
 }
 
 // x[1,8,6,6] → Conv 3x3 (16) → Relu → Conv 3x3 (32, small weights) → GAP →
@@ -66,23 +50,23 @@ Model small_cnn() {
   g.name = "small_cnn";
   g.inputs = {test::value_info("x", {1, 8, 6, 6})};
   g.outputs = {test::value_info("y", {1, 10})};
-  g.add_initializer("w1", random_tensor({16, 8, 3, 3}, 1.0f, rng));
-  g.add_initializer("b1", random_tensor({16}, 1.0f, rng));
-  g.add_initializer("w2", random_tensor({32, 16, 3, 3}, 0.1f, rng));
-  g.add_initializer("b2", random_tensor({32}, 1.0f, rng));
-  g.add_initializer("w3", random_tensor({10, 32}, 0.5f, rng));
-  g.add_initializer("b3", random_tensor({10}, 1.0f, rng));
-  Node c1 = make_node("conv1", "Conv", {"x", "w1", "b1"}, {"c1"});
+  g.add_initializer("w1", test::normal_tensor({16, 8, 3, 3}, 1.0f, rng));
+  g.add_initializer("b1", test::normal_tensor({16}, 1.0f, rng));
+  g.add_initializer("w2", test::normal_tensor({32, 16, 3, 3}, 0.1f, rng));
+  g.add_initializer("b2", test::normal_tensor({32}, 1.0f, rng));
+  g.add_initializer("w3", test::normal_tensor({10, 32}, 0.5f, rng));
+  g.add_initializer("b3", test::normal_tensor({10}, 1.0f, rng));
+  Node c1 = test::make_node("conv1", "Conv", {"x", "w1", "b1"}, {"c1"});
   c1.set_attr_ints("pads", {1, 1, 1, 1});
-  Node c2 = make_node("conv2", "Conv", {"r1", "w2", "b2"}, {"c2"});
+  Node c2 = test::make_node("conv2", "Conv", {"r1", "w2", "b2"}, {"c2"});
   c2.set_attr_ints("pads", {1, 1, 1, 1});
-  Node fc = make_node("fc", "Gemm", {"f", "w3", "b3"}, {"y"});
+  Node fc = test::make_node("fc", "Gemm", {"f", "w3", "b3"}, {"y"});
   fc.set_attr_int("transB", 1);
   g.nodes = {c1,
-             make_node("relu1", "Relu", {"c1"}, {"r1"}),
+             test::make_node("relu1", "Relu", {"c1"}, {"r1"}),
              c2,
-             make_node("gap", "GlobalAveragePool", {"c2"}, {"p"}),
-             make_node("flatten", "Flatten", {"p"}, {"f"}),
+             test::make_node("gap", "GlobalAveragePool", {"c2"}, {"p"}),
+             test::make_node("flatten", "Flatten", {"p"}, {"f"}),
              fc};
   return m;
 }

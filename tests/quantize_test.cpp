@@ -21,6 +21,7 @@
 #include "edgeopt/eval.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -327,23 +328,7 @@ TEST_F(QuantErrors, EmptyCalibrationSet) {
 }
 
 TEST_F(QuantErrors, NonFloatModelInput) {
-  Model m;
-  m.opset_imports = {{"", 13}};
-  ValueInfo in;
-  in.name = "x";
-  in.dtype = DType::kI64;
-  in.has_shape = true;
-  in.dims = {Dim{-1, "N"}, Dim{1, ""}, Dim{28, ""}, Dim{28, ""}};
-  ValueInfo out = in;
-  out.name = "y";
-  m.graph.inputs = {in};
-  m.graph.outputs = {out};
-  Node n;
-  n.name = "relu";
-  n.op_type = "Relu";
-  n.inputs = {"x"};
-  n.outputs = {"y"};
-  m.graph.nodes = {n};
+  const Model m = test::relu_model({-1, 1, 28, 28}, DType::kI64);
   std::unique_ptr<Dataset> d = open_dataset(npz("ok.npz", {2, 1, 28, 28}));
   try {
     quantize_model(m, {}, d.get(), nullptr, nullptr);
@@ -463,24 +448,7 @@ TEST_F(QuantCli, WrongDtypeCalibrationData) {
 
 TEST_F(QuantCli, NonFloatModelInput) {
   // A model whose input is i64: calibration data (always f32) cannot be fed to it.
-  Model m;
-  m.opset_imports = {{"", 13}};
-  ValueInfo in;
-  in.name = "x";
-  in.dtype = DType::kI64;
-  in.has_shape = true;
-  in.dims = {Dim{-1, "N"}, Dim{4, ""}};
-  ValueInfo out = in;
-  out.name = "y";
-  m.graph.inputs = {in};
-  m.graph.outputs = {out};
-  Node n;
-  n.name = "relu";
-  n.op_type = "Relu";
-  n.inputs = {"x"};
-  n.outputs = {"y"};
-  m.graph.nodes = {n};
-  m.graph.name = "g";
+  const Model m = test::relu_model({-1, 4}, DType::kI64);
   save_model(m, dir_ / "i64.onnx");
   expect_input_error(
       (dir_ / "i64.onnx").string() + " --calib " + npz("x.npz", Tensor(DType::kF32, {2, 4})),
@@ -523,24 +491,7 @@ TEST_F(QuantCli, PeakMemoryDoesNotGrowWithSamples) {
 // class 0 wins (0%), and there is no weighted layer to put back into fp32. The command must say
 // so, still write the best model, and exit 3; with a reachable target it exits 0.
 TEST_F(QuantCli, UnmeetableMaxDropWritesTheBestModelAndExits3) {
-  Model m;
-  m.opset_imports = {{"", 13}};
-  ValueInfo in;
-  in.name = "x";
-  in.dtype = DType::kF32;
-  in.has_shape = true;
-  in.dims = {Dim{-1, "N"}, Dim{2, ""}};
-  ValueInfo out = in;
-  out.name = "y";
-  m.graph.inputs = {in};
-  m.graph.outputs = {out};
-  Node n;
-  n.name = "relu";
-  n.op_type = "Relu";
-  n.inputs = {"x"};
-  n.outputs = {"y"};
-  m.graph.nodes = {n};
-  m.graph.name = "g";
+  const Model m = test::relu_model({-1, 2});
   const fs::path model = dir_ / "relu.onnx";
   save_model(m, model);
   Tensor calib(DType::kF32, {8, 2});

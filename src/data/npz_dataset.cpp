@@ -14,60 +14,41 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Element i of raw little-endian data of element type T (unaligned, hence the copy).
+template <class T>
+T load(const uint8_t* p, int64_t i) {
+  T v;
+  std::memcpy(&v, p + sizeof(T) * i, sizeof(T));
+  return v;
+}
+
 // Element i of raw little-endian data of dtype t, as double.
 double element(const uint8_t* p, DType t, int64_t i) {
   switch (t) {
-    case DType::kF32: {
-      float v;
-      std::memcpy(&v, p + 4 * i, 4);
-      return v;
-    }
-    case DType::kF64: {
-      double v;
-      std::memcpy(&v, p + 8 * i, 8);
-      return v;
-    }
-    case DType::kF16: {
-      uint16_t v;
-      std::memcpy(&v, p + 2 * i, 2);
-      return f16_to_f32(v);
-    }
+    case DType::kF32:
+      return load<float>(p, i);
+    case DType::kF64:
+      return load<double>(p, i);
+    case DType::kF16:
+      return f16_to_f32(load<uint16_t>(p, i));
     case DType::kU8:
       return p[i];
     case DType::kBool:
       return p[i] != 0;
     case DType::kI8:
       return static_cast<int8_t>(p[i]);
-    case DType::kI16: {
-      int16_t v;
-      std::memcpy(&v, p + 2 * i, 2);
-      return v;
-    }
-    case DType::kU16: {
-      uint16_t v;
-      std::memcpy(&v, p + 2 * i, 2);
-      return v;
-    }
-    case DType::kI32: {
-      int32_t v;
-      std::memcpy(&v, p + 4 * i, 4);
-      return v;
-    }
-    case DType::kU32: {
-      uint32_t v;
-      std::memcpy(&v, p + 4 * i, 4);
-      return v;
-    }
-    case DType::kI64: {
-      int64_t v;
-      std::memcpy(&v, p + 8 * i, 8);
-      return static_cast<double>(v);
-    }
-    case DType::kU64: {
-      uint64_t v;
-      std::memcpy(&v, p + 8 * i, 8);
-      return static_cast<double>(v);
-    }
+    case DType::kI16:
+      return load<int16_t>(p, i);
+    case DType::kU16:
+      return load<uint16_t>(p, i);
+    case DType::kI32:
+      return load<int32_t>(p, i);
+    case DType::kU32:
+      return load<uint32_t>(p, i);
+    case DType::kI64:
+      return static_cast<double>(load<int64_t>(p, i));
+    case DType::kU64:
+      return static_cast<double>(load<uint64_t>(p, i));
     default:
       fail_unsupported("dtype ", dtype_name(t), " as dataset input");
   }

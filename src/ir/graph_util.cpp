@@ -85,18 +85,21 @@ bool bypass_node(Graph& g, int index, std::string x, std::string y,
   return true;
 }
 
-std::string add_constant(Model& m, const std::string& prefix, Tensor t) {
-  Graph& g = m.graph;
-  const std::string name = g.unique_name(prefix);
+void add_named_constant(Model& m, const std::string& name, Tensor t) {
   if (m.ir_version < 4) {
     ValueInfo vi;
     vi.name = name;
     vi.dtype = t.dtype();
     vi.has_shape = true;
     for (int64_t d : t.shape()) vi.dims.push_back({d, ""});
-    g.inputs.push_back(vi);
+    m.graph.inputs.push_back(vi);
   }
-  g.add_initializer(name, std::move(t));
+  m.graph.add_initializer(name, std::move(t));
+}
+
+std::string add_constant(Model& m, const std::string& prefix, Tensor t) {
+  const std::string name = m.graph.unique_name(prefix);
+  add_named_constant(m, name, std::move(t));
   return name;
 }
 

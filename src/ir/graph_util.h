@@ -37,8 +37,11 @@ void subgraph_reads(const Node& n, std::unordered_set<std::string>& out);
 bool bypass_node(Graph& g, int index, std::string x, std::string y,
                  std::unordered_set<std::string>& gone);
 
-// Adds `t` as an initializer under a fresh name derived from `prefix`; returns the name. Models
-// older than IR version 4 also list it as a graph input, as they must.
+// Adds `t` as initializer `name`. Models older than IR version 4 also list it as a graph input,
+// as they must.
+void add_named_constant(Model& m, const std::string& name, Tensor t);
+
+// The same under a fresh name derived from `prefix`; returns the name.
 std::string add_constant(Model& m, const std::string& prefix, Tensor t);
 
 // Replaces the data of initializer `name`, which only `reader` reads, or adds a new initializer

@@ -197,18 +197,6 @@ std::optional<Tensor> constant_value(const Node& n) {
   return std::nullopt;
 }
 
-void add_named_initializer(Model& m, const std::string& name, Tensor t) {
-  if (m.ir_version < 4) {
-    ValueInfo vi;
-    vi.name = name;
-    vi.dtype = t.dtype();
-    vi.has_shape = true;
-    for (int64_t d : t.shape()) vi.dims.push_back({d, ""});
-    m.graph.inputs.push_back(vi);
-  }
-  m.graph.add_initializer(name, std::move(t));
-}
-
 }  // namespace
 
 // Moves Constant nodes (not producing graph outputs) into initializers of the same name.
@@ -226,7 +214,7 @@ bool constants_to_initializers(Model& model) {
     if (!v || !v->has_data()) continue;
     const std::string out = n.outputs[0];
     g.remove_node(static_cast<int>(i));
-    add_named_initializer(model, out, std::move(*v));
+    add_named_constant(model, out, std::move(*v));
     changed = true;
   }
   g.compact();
@@ -252,7 +240,7 @@ class ConstantFolding final : public Pass {
       const std::vector<std::string> outputs = g.nodes[i].outputs;
       g.remove_node(static_cast<int>(i));
       for (size_t o = 0; o < outputs.size(); ++o)
-        if (!outputs[o].empty()) add_named_initializer(model, outputs[o], (*out)[o]);
+        if (!outputs[o].empty()) add_named_constant(model, outputs[o], (*out)[o]);
       changed = true;
     }
     g.compact();

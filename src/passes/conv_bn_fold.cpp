@@ -18,26 +18,13 @@ class ConvBnFold final : public Pass {
   int level() const override { return 2; }
   std::vector<std::string> target_ops() const override { return {"BatchNormalization"}; }
 
-  bool run(Model& model) override {
-    Graph& g = model.graph;
-    bool changed = false;
-    std::unordered_set<std::string> gone;
-    // One sweep: a folded BN is only marked, so later indices stay put.
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      changed = try_fold(model, static_cast<int>(i), gone) || changed;
-    g.compact();
-    forget_values(g, gone);
-    return changed;
-  }
+  bool run(Model& model) override { return fold_each_bn(model, try_fold); }
 
  private:
   static bool try_fold(Model& model, int bn_index, std::unordered_set<std::string>& gone) {
     Graph& g = model.graph;
     const Node& bn = g.nodes[bn_index];
-    if (bn.op_type != "BatchNormalization") return false;
-    const std::string x = bn.inputs[0];
-    if (!is_private_intermediate(g, x)) return false;
-    const int ci = g.producer(x);
+    const int ci = bn_input_producer(g, bn);
     if (ci < 0) return false;
     const Node& conv = g.nodes[ci];
     const bool transpose = conv.op_type == "ConvTranspose";
@@ -81,21 +68,8 @@ class ConvBnFold final : public Pass {
       bv[o] = (b0 - p->mean[o]) * p->scale[o] + p->beta[o];  // b' = (b - mean) * s + beta
     }
     const DType dt = w->dtype();
-    const Shape wshape = w->shape();
-    const std::string wname = conv.inputs[1];
-    const std::string y = bn.outputs[0];
-    const std::string new_w = replace_constant(model, wname, ci, from_doubles(wv, dt, wshape));
-    std::string new_b;
-    if (b)
-      new_b = replace_constant(model, bias_name, ci, from_doubles(bv, dt, {c}));
-    else
-      new_b = add_constant(model, wname + "_bn_bias", from_doubles(bv, dt, {c}));
-    g.nodes[ci].inputs.resize(3);
-    g.set_input(ci, 1, new_w);
-    g.set_input(ci, 2, new_b);
-    g.set_output(ci, 0, y);
-    g.remove_node(bn_index);
-    gone.insert(x);
+    absorb_bn(model, ci, bn_index, from_doubles(wv, dt, w->shape()), from_doubles(bv, dt, {c}),
+              gone);
     return true;
   }
 };

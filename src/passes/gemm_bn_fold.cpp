@@ -16,25 +16,13 @@ class GemmBnFold final : public Pass {
   int level() const override { return 2; }
   std::vector<std::string> target_ops() const override { return {"BatchNormalization"}; }
 
-  bool run(Model& model) override {
-    bool changed = false;
-    std::unordered_set<std::string> gone;
-    // One sweep: a folded BN is only marked, so later indices stay put.
-    for (size_t i = 0; i < model.graph.nodes.size(); ++i)
-      changed = try_fold(model, static_cast<int>(i), gone) || changed;
-    model.graph.compact();
-    forget_values(model.graph, gone);
-    return changed;
-  }
+  bool run(Model& model) override { return fold_each_bn(model, try_fold); }
 
  private:
   static bool try_fold(Model& model, int bn_index, std::unordered_set<std::string>& gone) {
     Graph& g = model.graph;
     const Node& bn = g.nodes[bn_index];
-    if (bn.op_type != "BatchNormalization") return false;
-    const std::string x = bn.inputs[0];
-    if (!is_private_intermediate(g, x)) return false;
-    const int pi = g.producer(x);
+    const int pi = bn_input_producer(g, bn);
     if (pi < 0) return false;
     const Node& mm = g.nodes[pi];
     const bool gemm = mm.op_type == "Gemm";
@@ -70,26 +58,14 @@ class GemmBnFold final : public Pass {
     for (int64_t j = 0; j < f; ++j)
       bias[j] = (beta * cv[j] - p->mean[j]) * p->scale[j] + p->beta[j];
 
-    const Shape wshape = w->shape();
-    const std::string wname = mm.inputs[1];
-    const std::string cname = gemm ? mm.input(2) : std::string();
-    const std::string y = bn.outputs[0];
-    const std::string new_w = replace_constant(model, wname, pi, from_doubles(wv, dt, wshape));
-    const std::string new_c =
-        cname.empty() ? add_constant(model, wname + "_bn_bias", from_doubles(bias, dt, {f}))
-                      : replace_constant(model, cname, pi, from_doubles(bias, dt, {f}));
+    absorb_bn(model, pi, bn_index, from_doubles(wv, dt, w->shape()), from_doubles(bias, dt, {f}),
+              gone);
     Node& n = g.nodes[pi];
     if (!gemm) {
       n.op_type = "Gemm";
       n.attributes.clear();
     }
-    n.inputs.resize(3);
     n.set_attr_float("beta", 1.0f);
-    g.set_input(pi, 1, new_w);
-    g.set_input(pi, 2, new_c);
-    g.set_output(pi, 0, y);
-    g.remove_node(bn_index);
-    gone.insert(x);
     return true;
   }
 };

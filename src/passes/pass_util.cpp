@@ -1,6 +1,7 @@
 #include "pass_util.h"
 
 #include <cmath>
+#include <utility>
 
 namespace edgeopt::passes {
 
@@ -34,6 +35,41 @@ std::optional<BnParams> foldable_bn(const Graph& g, const Node& bn, int64_t opse
     p.scale[k] = gamma->get_f64(k) / std::sqrt(v);
   }
   return p;
+}
+
+bool fold_each_bn(Model& model, BnFold fold) {
+  bool changed = false;
+  std::unordered_set<std::string> gone;
+  for (size_t i = 0; i < model.graph.nodes.size(); ++i)
+    changed = fold(model, static_cast<int>(i), gone) || changed;
+  model.graph.compact();
+  forget_values(model.graph, gone);
+  return changed;
+}
+
+int bn_input_producer(const Graph& g, const Node& bn) {
+  if (bn.op_type != "BatchNormalization") return -1;
+  if (!is_private_intermediate(g, bn.inputs[0])) return -1;
+  return g.producer(bn.inputs[0]);
+}
+
+void absorb_bn(Model& model, int producer, int bn_index, Tensor w, Tensor bias,
+               std::unordered_set<std::string>& gone) {
+  Graph& g = model.graph;
+  const std::string x = g.nodes[bn_index].inputs[0];
+  const std::string y = g.nodes[bn_index].outputs[0];
+  const std::string wname = g.nodes[producer].inputs[1];
+  const std::string bname = g.nodes[producer].input(2);
+  const std::string new_w = replace_constant(model, wname, producer, std::move(w));
+  const std::string new_b = bname.empty()
+                                ? add_constant(model, wname + "_bn_bias", std::move(bias))
+                                : replace_constant(model, bname, producer, std::move(bias));
+  g.nodes[producer].inputs.resize(3);
+  g.set_input(producer, 1, new_w);
+  g.set_input(producer, 2, new_b);
+  g.set_output(producer, 0, y);
+  g.remove_node(bn_index);
+  gone.insert(x);
 }
 
 }  // namespace edgeopt::passes

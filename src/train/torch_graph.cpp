@@ -197,8 +197,7 @@ class Executor {
     return p;
   }
 
-  // Pads the spatial dims of `t` (begin/end per dim) with `value`; returns symmetric pads that
-  // remain for the torch op (all zero when padding had to be applied explicitly).
+  // Pads the spatial dims of `t` (begin/end per dim) with `value`.
   static torch::Tensor pad_explicit(const torch::Tensor& t, const std::vector<int64_t>& p,
                                     double value) {
     const size_t sp = p.size() / 2;
@@ -216,6 +215,15 @@ class Executor {
       if (p[i] != p[i + sp]) return false;
     return true;
   }
+  // The pads a torch op takes (one per spatial dim, for both ends): the begin pads of p, or all
+  // zero after padding `t` explicitly with `value` when the begin and end pads differ.
+  static std::vector<int64_t> torch_pads(torch::Tensor& t, const std::vector<int64_t>& p,
+                                         double value) {
+    const size_t sp = p.size() / 2;
+    if (symmetric(p)) return std::vector<int64_t>(p.begin(), p.begin() + sp);
+    t = pad_explicit(t, p, value);
+    return std::vector<int64_t>(sp, 0);
+  }
 
   std::vector<int64_t> kernel_of(const torch::Tensor& w) const {
     std::vector<int64_t> k = n_.attr_ints("kernel_shape");
@@ -231,12 +239,7 @@ class Executor {
     const size_t sp = k.size();
     const auto strides = n_.attr_ints("strides", std::vector<int64_t>(sp, 1));
     const auto dil = n_.attr_ints("dilations", std::vector<int64_t>(sp, 1));
-    std::vector<int64_t> p = pads(input, k, strides, dil);
-    std::vector<int64_t> sym(p.begin(), p.begin() + sp);
-    if (!symmetric(p)) {
-      input = pad_explicit(input, p, 0.0);
-      sym.assign(sp, 0);
-    }
+    const std::vector<int64_t> sym = torch_pads(input, pads(input, k, strides, dil), 0.0);
     const int64_t group = n_.attr_int("group", 1);
     return {
         at::convolution(input, w, b, strides, sym, dil, false, std::vector<int64_t>(sp, 0), group)};
@@ -385,12 +388,8 @@ class Executor {
     const size_t sp = k.size();
     const auto strides = n_.attr_ints("strides", std::vector<int64_t>(sp, 1));
     const auto dil = n_.attr_ints("dilations", std::vector<int64_t>(sp, 1));
-    std::vector<int64_t> p = pads(input, k, strides, dil);
-    std::vector<int64_t> sym(p.begin(), p.begin() + sp);
-    if (!symmetric(p)) {
-      input = pad_explicit(input, p, -std::numeric_limits<double>::infinity());
-      sym.assign(sp, 0);
-    }
+    const std::vector<int64_t> sym =
+        torch_pads(input, pads(input, k, strides, dil), -std::numeric_limits<double>::infinity());
     const bool ceil = n_.attr_int("ceil_mode", 0) != 0;
     if (sp == 1) return {torch::max_pool1d(input, k, strides, sym, dil, ceil)};
     if (sp == 2) return {torch::max_pool2d(input, k, strides, sym, dil, ceil)};
@@ -403,14 +402,11 @@ class Executor {
     const std::vector<int64_t> k = n_.attr_ints("kernel_shape");
     const size_t sp = k.size();
     const auto strides = n_.attr_ints("strides", std::vector<int64_t>(sp, 1));
-    std::vector<int64_t> p = pads(input, k, strides, std::vector<int64_t>(sp, 1));
+    const std::vector<int64_t> p = pads(input, k, strides, std::vector<int64_t>(sp, 1));
     bool include = n_.attr_int("count_include_pad", 0) != 0;
-    std::vector<int64_t> sym(p.begin(), p.begin() + sp);
-    if (!symmetric(p)) {
-      if (!include) fail_unsupported(n_.describe(), ": asymmetric pads with count_include_pad=0");
-      input = pad_explicit(input, p, 0.0);
-      sym.assign(sp, 0);
-    }
+    if (!symmetric(p) && !include)
+      fail_unsupported(n_.describe(), ": asymmetric pads with count_include_pad=0");
+    const std::vector<int64_t> sym = torch_pads(input, p, 0.0);
     const bool ceil = n_.attr_int("ceil_mode", 0) != 0;
     if (sp == 1) return {torch::avg_pool1d(input, k, strides, sym, ceil, include)};
     if (sp == 2) return {torch::avg_pool2d(input, k, strides, sym, ceil, include)};

@@ -79,6 +79,40 @@ Attribute named_attr(const std::string& name, AttrType type) {
 }
 }  // namespace
 
+Model relu_model(const std::vector<int64_t>& dims, DType dtype) {
+  Model m;
+  m.graph.name = "relu";
+  m.opset_imports.push_back({"", 13});
+  ValueInfo in;
+  in.name = "x";
+  in.dtype = dtype;
+  in.has_shape = true;
+  for (int64_t d : dims) {
+    Dim dim;
+    if (d >= 0)
+      dim.value = d;
+    else
+      dim.param = "N";
+    in.dims.push_back(dim);
+  }
+  ValueInfo out = in;
+  out.name = "y";
+  m.graph.inputs.push_back(in);
+  m.graph.outputs.push_back(out);
+  m.graph.nodes.push_back(make_node("relu", "Relu", {"x"}, {"y"}));
+  return m;
+}
+
+Node make_node(const std::string& name, const std::string& op_type, std::vector<std::string> inputs,
+               std::vector<std::string> outputs) {
+  Node n;
+  n.name = name;
+  n.op_type = op_type;
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  return n;
+}
+
 Attribute int_attr(const std::string& name, int64_t value) {
   Attribute a = named_attr(name, AttrType::kInt);
   a.i = value;

@@ -42,10 +42,16 @@ class ModelBuilder {
   Model m_;
 };
 
+// y = Relu(x), graph "relu", x and y of the given dims (-1: the symbolic batch "N").
+Model relu_model(const std::vector<int64_t>& dims, DType dtype = DType::kF32);
+
 // For tests that assemble Node and Graph structs themselves.
 Attribute int_attr(const std::string& name, int64_t value);
 Attribute ints_attr(const std::string& name, std::vector<int64_t> values);
 Attribute float_attr(const std::string& name, float value);
+// A node of the default domain, without attributes.
+Node make_node(const std::string& name, const std::string& op_type, std::vector<std::string> inputs,
+               std::vector<std::string> outputs);
 // A value of static shape.
 ValueInfo value_info(const std::string& name, const Shape& shape, DType dtype = DType::kF32);
 

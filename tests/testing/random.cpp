@@ -79,4 +79,11 @@ Tensor random_tensor(Shape shape, uint32_t seed, float lo, float hi) {
   return random_tensor(DType::kF32, std::move(shape), seed, lo, hi);
 }
 
+Tensor normal_tensor(Shape shape, float stddev, std::mt19937& rng) {
+  Tensor t(DType::kF32, std::move(shape));
+  std::normal_distribution<float> dist(0.0f, stddev);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
 }  // namespace edgeopt::test

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 
 #include "edgeopt/tensor.h"
 
@@ -12,5 +13,8 @@ namespace edgeopt::test {
 Tensor random_tensor(DType dtype, Shape shape, uint32_t seed, double lo = -1, double hi = 1);
 // The common case: f32.
 Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f);
+// f32 values drawn from N(0, stddev²) with the caller's generator, for a test that draws all
+// its tensors from one stream.
+Tensor normal_tensor(Shape shape, float stddev, std::mt19937& rng);
 
 }  // namespace edgeopt::test

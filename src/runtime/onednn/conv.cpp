@@ -389,9 +389,11 @@ class Conv final : public Kernel {
   std::unique_ptr<Winograd> wino_;  // transformed weights, made on first use
 };
 
-class ConvNchw final : public Kernel {
+// ONNX Conv (NCHW) and the provider domain's Conv (NHWC): one kernel, the layout fixed per op.
+template <bool kNhwc>
+class ConvKernel final : public Kernel {
  public:
-  explicit ConvNchw(const KernelInit& init) : impl_(init, false) {}
+  explicit ConvKernel(const KernelInit& init) : impl_(init, kNhwc) {}
   void infer(InferContext& ctx) override { impl_.infer(ctx); }
   void run(RunContext& ctx) override { impl_.run(ctx); }
   bool owns_constant(size_t input) const override { return impl_.owns_constant(input); }
@@ -401,17 +403,8 @@ class ConvNchw final : public Kernel {
   Conv impl_;
 };
 
-class ConvNhwc final : public Kernel {
- public:
-  explicit ConvNhwc(const KernelInit& init) : impl_(init, true) {}
-  void infer(InferContext& ctx) override { impl_.infer(ctx); }
-  void run(RunContext& ctx) override { impl_.run(ctx); }
-  bool owns_constant(size_t input) const override { return impl_.owns_constant(input); }
-  void input_shapes_fixed() override { impl_.input_shapes_fixed(); }
-
- private:
-  Conv impl_;
-};
+using ConvNchw = ConvKernel<false>;
+using ConvNhwc = ConvKernel<true>;
 
 // f32, weights of rank 3-5 (1-3 spatial dims) when known at load.
 bool conv_accepts(const KernelInit& init) {

@@ -111,33 +111,10 @@ class ConvTranspose final : public Kernel {
       fail_input("node ", node_.describe(), ": output_padding needs 2 values");
     if (!output_shape_.empty() && output_shape_.size() != 2 && output_shape_.size() != 4)
       fail_input("node ", node_.describe(), ": output_shape needs 2 values");
-    ops::Window w;
-    w.nd = 2;
-    w.in = in;
-    w.kernel = {w_.dim(2), w_.dim(3)};
-    w.out = w.pad_begin = w.pad_end = {0, 0};
-    w.stride = w.dilation = {1, 1};
-    const std::string& ap = attrs_.auto_pad;
+    ops::Window w = ops::resolve_transpose_window(attrs_, in, {w_.dim(2), w_.dim(3)},
+                                                  output_padding_, output_shape_);
     for (int d = 0; d < 2; ++d) {
-      if (!attrs_.strides.empty()) w.stride[d] = attrs_.strides[d];
-      if (!attrs_.dilations.empty()) w.dilation[d] = attrs_.dilations[d];
-      const int64_t op = output_padding_.empty() ? 0 : output_padding_[d];
-      const int64_t full = w.stride[d] * (in[d] - 1) + op + (w.kernel[d] - 1) * w.dilation[d] + 1;
-      if (!output_shape_.empty() || ap == "SAME_UPPER" || ap == "SAME_LOWER") {
-        w.out[d] = !output_shape_.empty() ? output_shape_[output_shape_.size() - 2 + d]
-                                          : in[d] * w.stride[d];
-        const int64_t total = full - w.out[d];
-        const int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
-        w.pad_begin[d] = ap == "SAME_UPPER" ? half : total - half;
-        w.pad_end[d] = total - w.pad_begin[d];
-      } else {
-        if (ap == "NOTSET" && !attrs_.pads.empty()) {
-          w.pad_begin[d] = attrs_.pads[d];
-          w.pad_end[d] = attrs_.pads[2 + d];
-        }
-        w.out[d] = full - w.pad_begin[d] - w.pad_end[d];
-      }
-      w.pad_end[d] -= op;  // oneDNN's pad_r
+      w.pad_end[d] -= output_padding_.empty() ? 0 : output_padding_[d];  // oneDNN's pad_r
       if (w.out[d] < 1)
         fail_input("node ", node_.describe(), ": output size ", w.out[d], " in spatial dim ", d,
                    " is not positive");

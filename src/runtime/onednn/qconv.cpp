@@ -173,6 +173,35 @@ class QBase {
     attach_scratchpad(e, scratch_md);
   }
 
+  // Creates the int8 convolution primitive (`what`, for the error) for input x with `outputs`
+  // output channels, prepacks its weights and caches it under `key`.
+  Entry& build_conv(const InferContext& ctx, const Tensor& x, Shape key, const char* what,
+                    const dnnl::memory::desc& src_md, const dnnl::memory::desc& dst_md,
+                    const dnnl::memory::desc& w_user_md, int64_t outputs, const dims& strides,
+                    const dims& dil, const dims& pad_l, const dims& pad_r) {
+    const dnnl::memory::desc w_any_md(w_user_md.dims(), dt::s8, tag::any);
+    const dnnl::memory::desc b_md =
+        b_.defined() ? dnnl::memory::desc({outputs}, dt::f32, tag::a) : dnnl::memory::desc();
+    const dnnl::primitive_attr attr = make_attr(ctx, dst_md, 1 << 1);
+    dnnl::convolution_forward::primitive_desc pd;
+    try {
+      pd = dnnl::convolution_forward::primitive_desc(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                          dnnl::algorithm::convolution_direct, src_md, w_any_md,
+                                          b_md, dst_md, strides, dil, pad_l, pad_r),
+          attr, engine());
+    } catch (const dnnl::error& err) {
+      fail_unsupported("node ", node_.describe(), ": oneDNN has no int8 ", what, " for input ",
+                       shape_str(x.shape()), ": ", err.what());
+    }
+    auto e = std::make_unique<Entry>();
+    e->key = std::move(key);
+    e->prim = dnnl::convolution_forward(pd);
+    finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
+    bind_post_op_args(*e, pd);
+    return keep_recent(cache_, std::move(e));
+  }
+
   // One user memory per residual ("Add") input and one per scalar operand.
   void bind_post_op_args(Entry& e, const dnnl::primitive_desc_base& pd) {
     for (size_t k = 0; k < steps_.size(); ++k) {
@@ -286,27 +315,8 @@ class QConv final : public Kernel, QBase {
     w_dims.push_back(w_.dim(2));
     w_dims.push_back(w_.dim(3));
     const dnnl::memory::desc w_user_md(w_dims, dt::s8, group_ > 1 ? tag::goihw : tag::oihw);
-    const dnnl::memory::desc w_any_md(w_dims, dt::s8, tag::any);
-    const dnnl::memory::desc b_md =
-        b_.defined() ? dnnl::memory::desc({m}, dt::f32, tag::a) : dnnl::memory::desc();
-    const dnnl::primitive_attr attr = make_attr(ctx, dst_md, 1 << 1);
-    dnnl::convolution_forward::primitive_desc pd;
-    try {
-      pd = dnnl::convolution_forward::primitive_desc(
-          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::convolution_direct, src_md, w_any_md,
-                                          b_md, dst_md, strides, dil, pad_l, pad_r),
-          attr, engine());
-    } catch (const dnnl::error& err) {
-      fail_unsupported("node ", node_.describe(), ": oneDNN has no int8 convolution for input ",
-                       shape_str(x.shape()), ": ", err.what());
-    }
-    auto e = std::make_unique<Entry>();
-    e->key = x.shape();
-    e->prim = dnnl::convolution_forward(pd);
-    finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
-    bind_post_op_args(*e, pd);
-    return keep_recent(cache_, std::move(e));
+    return build_conv(ctx, x, x.shape(), "convolution", src_md, dst_md, w_user_md, m, strides, dil,
+                      pad_l, pad_r);
   }
 
   ops::WindowAttrs attrs_;
@@ -361,27 +371,8 @@ class QGemm final : public Kernel, QBase {
     const dnnl::memory::desc src_md({m, k_, 1, 1}, to_dt(x.dtype()), tag::nhwc);
     const dnnl::memory::desc dst_md({m, n_, 1, 1}, to_dt(y_dtype_), tag::nhwc);
     const dnnl::memory::desc w_user_md({n_, k_, 1, 1}, dt::s8, tag::iohw);
-    const dnnl::memory::desc w_any_md({n_, k_, 1, 1}, dt::s8, tag::any);
-    const dnnl::memory::desc b_md =
-        b_.defined() ? dnnl::memory::desc({n_}, dt::f32, tag::a) : dnnl::memory::desc();
-    const dnnl::primitive_attr attr = make_attr(ctx, dst_md, 1 << 1);
-    dnnl::convolution_forward::primitive_desc pd;
-    try {
-      pd = dnnl::convolution_forward::primitive_desc(
-          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::convolution_direct, src_md, w_any_md,
-                                          b_md, dst_md, {1, 1}, {0, 0}, {0, 0}, {0, 0}),
-          attr, engine());
-    } catch (const dnnl::error& err) {
-      fail_unsupported("node ", node_.describe(), ": oneDNN has no int8 1x1 convolution for ",
-                       "input ", shape_str(x.shape()), ": ", err.what());
-    }
-    auto e = std::make_unique<Entry>();
-    e->key = Shape{m};
-    e->prim = dnnl::convolution_forward(pd);
-    finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
-    bind_post_op_args(*e, pd);
-    return keep_recent(cache_, std::move(e));
+    return build_conv(ctx, x, Shape{m}, "1x1 convolution", src_md, dst_md, w_user_md, n_, {1, 1},
+                      {0, 0}, {0, 0}, {0, 0});
   }
 
   int64_t k_ = 0, n_ = 0;

@@ -38,14 +38,12 @@ void check_window_attrs(const Node& node, const WindowAttrs& a, int nd) {
     if (p < 0) fail_input("node ", node.describe(), ": pads must be >= 0");
 }
 
-Window resolve_window(const Node& node, const WindowAttrs& a, const Shape& in,
-                      const Shape& kernel) {
+namespace {
+
+// The window of `kernel` over `in` with the strides and dilations of `a` (1 where not given), no
+// padding yet and output sizes 0.
+Window unpadded_window(const WindowAttrs& a, const Shape& in, const Shape& kernel) {
   const int nd = static_cast<int>(in.size());
-  check_window_attrs(node, a, nd);
-  // Conv-like nodes take the kernel from the weight: a kernel_shape attribute must agree.
-  if (!a.kernel_shape.empty() && Shape(a.kernel_shape.begin(), a.kernel_shape.end()) != kernel)
-    fail_input("node ", node.describe(), ": kernel_shape ", shape_str(a.kernel_shape),
-               " does not match the weight's spatial dims ", shape_str(kernel));
   Window w;
   w.nd = nd;
   w.in = in;
@@ -58,6 +56,22 @@ Window resolve_window(const Node& node, const WindowAttrs& a, const Shape& in,
   for (int d = 0; d < nd; ++d) {
     if (!a.strides.empty()) w.stride[d] = a.strides[d];
     if (!a.dilations.empty()) w.dilation[d] = a.dilations[d];
+  }
+  return w;
+}
+
+}  // namespace
+
+Window resolve_window(const Node& node, const WindowAttrs& a, const Shape& in,
+                      const Shape& kernel) {
+  const int nd = static_cast<int>(in.size());
+  check_window_attrs(node, a, nd);
+  // Conv-like nodes take the kernel from the weight: a kernel_shape attribute must agree.
+  if (!a.kernel_shape.empty() && Shape(a.kernel_shape.begin(), a.kernel_shape.end()) != kernel)
+    fail_input("node ", node.describe(), ": kernel_shape ", shape_str(a.kernel_shape),
+               " does not match the weight's spatial dims ", shape_str(kernel));
+  Window w = unpadded_window(a, in, kernel);
+  for (int d = 0; d < nd; ++d) {
     if (kernel[d] < 1) fail_input("node ", node.describe(), ": kernel size must be >= 1");
     const int64_t s = w.stride[d];
     const int64_t eff_k = (kernel[d] - 1) * w.dilation[d] + 1;
@@ -83,6 +97,33 @@ Window resolve_window(const Node& node, const WindowAttrs& a, const Shape& in,
       if ((w.out[d] - 1) * s >= in[d] + w.pad_begin[d]) --w.out[d];
     } else {
       w.out[d] = span / s + 1;
+    }
+  }
+  return w;
+}
+
+Window resolve_transpose_window(const WindowAttrs& a, const Shape& in, const Shape& kernel,
+                                const std::vector<int64_t>& output_padding,
+                                const std::vector<int64_t>& output_shape) {
+  const int nd = static_cast<int>(in.size());
+  Window w = unpadded_window(a, in, kernel);
+  const std::string& ap = a.auto_pad;
+  for (int d = 0; d < nd; ++d) {
+    const int64_t op = output_padding.empty() ? 0 : output_padding[d];
+    const int64_t s = w.stride[d];
+    const int64_t full = s * (in[d] - 1) + op + (kernel[d] - 1) * w.dilation[d] + 1;
+    if (!output_shape.empty() || ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+      w.out[d] = !output_shape.empty() ? output_shape[output_shape.size() - nd + d] : in[d] * s;
+      const int64_t total = full - w.out[d];
+      const int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+      w.pad_begin[d] = ap == "SAME_UPPER" ? half : total - half;
+      w.pad_end[d] = total - w.pad_begin[d];
+    } else {
+      if (ap == "NOTSET" && !a.pads.empty()) {
+        w.pad_begin[d] = a.pads[d];
+        w.pad_end[d] = a.pads[nd + d];
+      }
+      w.out[d] = full - w.pad_begin[d] - w.pad_end[d];
     }
   }
   return w;

@@ -45,6 +45,19 @@ struct Window {
 Window resolve_window(const Node& node, const WindowAttrs& attrs, const Shape& in,
                       const Shape& kernel);
 
+// The geometry of a ConvTranspose (the gradient of a forward window) with input spatial dims
+// `in`, after the attributes are checked. Per dim, full = s * (in - 1) + op + (k - 1) * d + 1
+// (op = output_padding, 0 when empty):
+//   output_shape given or SAME_*: out = output_shape (its last nd values) or in * s, total
+//           pad = full - out, the odd unit at the end (SAME_UPPER) or the beginning otherwise;
+//           floor division, so a negative total (output_shape larger than full) leaves the
+//           never-written positions at the end, as the ONNX reference does.
+//   else:   pads from the attribute (NOTSET) or 0, out = full - pb - pe.
+// Output sizes are not checked: a size below 1 is the caller's to refuse.
+Window resolve_transpose_window(const WindowAttrs& attrs, const Shape& in, const Shape& kernel,
+                                const std::vector<int64_t>& output_padding,
+                                const std::vector<int64_t>& output_shape);
+
 // Checks attribute list lengths against the spatial rank.
 void check_window_attrs(const Node& node, const WindowAttrs& attrs, int nd);
 

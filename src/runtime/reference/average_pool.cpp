@@ -10,47 +10,30 @@ class AveragePool final : public Kernel {
  public:
   explicit AveragePool(const KernelInit& init)
       : node_(init.node),
-        attrs_(parse_window_attrs(init.node)),
-        count_include_pad_(init.node.attr_int("count_include_pad", 0) != 0) {
-    if (attrs_.kernel_shape.empty())
-      fail_input("node ", node_.describe(), ": attribute kernel_shape is required");
-  }
+        window_(init.node),
+        count_include_pad_(init.node.attr_int("count_include_pad", 0) != 0) {}
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
-    const Window& w = window(x.shape());
-    Shape out = {x.dim(0), x.dim(1)};
-    out.insert(out.end(), w.out.begin(), w.out.end());
+    const Shape out = window_output_shape(x.dim(0), x.dim(1), window_(x.shape()));
     ctx.set_output(0, x.dtype(), out);
   }
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    const Window& w = window(x.shape());
+    const Window& w = window_(x.shape());
     EDGEOPT_DISPATCH_FLOAT(x.dtype(), node_, {
       pool<T>(w, x.dim(0) * x.dim(1), x.data<T>(), ctx.output(0).data<T>());
     });
   }
 
  private:
-  const Window& window(const Shape& xs) {
-    if (xs == x_shape_) return win_;
-    if (xs.size() < 3)
-      fail_input("node ", node_.describe(), ": input '", node_.input(0),
-                 "' must be N x C x D1 x ..., got ", shape_str(xs));
-    win_ = resolve_window(node_, attrs_, Shape(xs.begin() + 2, xs.end()), attrs_.kernel_shape);
-    x_shape_ = xs;
-    return win_;
-  }
-
   template <class T>
   void pool(const Window& w, int64_t planes, const T* x, T* y) const {
     const int nd = w.nd;
     const int64_t in_size = prod(w.in), out_size = prod(w.out);
-    SpatialIndex x_stride{};
-    x_stride[nd - 1] = 1;
-    for (int d = nd - 2; d >= 0; --d) x_stride[d] = x_stride[d + 1] * w.in[d + 1];
+    const SpatialIndex x_stride = spatial_strides(w.in);
     for (int64_t pl = 0; pl < planes; ++pl) {
       const T* xp = x + pl * in_size;
       SpatialIndex o{};
@@ -82,10 +65,8 @@ class AveragePool final : public Kernel {
   }
 
   const Node& node_;
-  WindowAttrs attrs_;
+  PoolWindow window_;
   bool count_include_pad_;
-  Shape x_shape_;
-  Window win_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "AveragePool", 1, INT_MAX, AveragePool);

@@ -35,15 +35,6 @@ float round_to_odd(double d) {
   return f;
 }
 
-template <class I>
-I float_to_int(double v) {
-  if (std::isnan(v)) return 0;
-  if (v <= static_cast<double>(std::numeric_limits<I>::lowest()))
-    return std::numeric_limits<I>::lowest();
-  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
-  return static_cast<I>(v);
-}
-
 template <class To, class From>
 To convert(From v) {
   if constexpr (std::is_same_v<To, From>) {

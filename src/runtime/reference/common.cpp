@@ -47,4 +47,11 @@ void unsupported_dtype(const Node& node, DType t) {
   fail_unsupported("node ", node.describe(), ": dtype ", dtype_name(t), " is not supported");
 }
 
+void check_float_nc_input(const Node& node, const Tensor& x) {
+  if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node, x.dtype());
+  if (x.rank() < 2)
+    fail_input("node ", node.describe(), ": input '", node.input(0), "' must be N x C x ..., got ",
+               shape_str(x.shape()));
+}
+
 }  // namespace edgeopt::rt::ref

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "../kernel.h"
@@ -46,77 +48,51 @@ void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>
 
 [[noreturn]] void unsupported_dtype(const Node& node, DType t);
 
+// Throws unless input 0, x, is f32 or f64 of shape N x C x ... (rank 2 or more).
+void check_float_nc_input(const Node& node, const Tensor& x);
+
+// Float to integer, truncated; out-of-range values saturate (and NaN gives 0) instead of
+// being undefined.
+template <class I>
+I float_to_int(double v) {
+  if (std::isnan(v)) return 0;
+  if (v <= static_cast<double>(std::numeric_limits<I>::lowest()))
+    return std::numeric_limits<I>::lowest();
+  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+  return static_cast<I>(v);
+}
+
 }  // namespace edgeopt::rt::ref
+
+// One case of a dtype dispatch below: inside BODY, `ALIAS` names the C++ element type `TYPE`.
+#define EDGEOPT_DTYPE_CASE(DTYPE, ALIAS, TYPE, BODY) \
+  case ::edgeopt::DType::DTYPE: {                    \
+    using ALIAS = TYPE;                              \
+    BODY;                                            \
+    break;                                           \
+  }
 
 // Dispatches on a numeric dtype: inside BODY, `T` is the C++ element type.
 #define EDGEOPT_DISPATCH_NUMERIC(dtype, node, BODY)       \
   switch (dtype) {                                        \
-    case ::edgeopt::DType::kF32: {                        \
-      using T = float;                                    \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kF64: {                        \
-      using T = double;                                   \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI8: {                         \
-      using T = int8_t;                                   \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kU8: {                         \
-      using T = uint8_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI16: {                        \
-      using T = int16_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kU16: {                        \
-      using T = uint16_t;                                 \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI32: {                        \
-      using T = int32_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kU32: {                        \
-      using T = uint32_t;                                 \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI64: {                        \
-      using T = int64_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kU64: {                        \
-      using T = uint64_t;                                 \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
+    EDGEOPT_DTYPE_CASE(kF32, T, float, BODY)              \
+    EDGEOPT_DTYPE_CASE(kF64, T, double, BODY)             \
+    EDGEOPT_DTYPE_CASE(kI8, T, int8_t, BODY)              \
+    EDGEOPT_DTYPE_CASE(kU8, T, uint8_t, BODY)             \
+    EDGEOPT_DTYPE_CASE(kI16, T, int16_t, BODY)            \
+    EDGEOPT_DTYPE_CASE(kU16, T, uint16_t, BODY)           \
+    EDGEOPT_DTYPE_CASE(kI32, T, int32_t, BODY)            \
+    EDGEOPT_DTYPE_CASE(kU32, T, uint32_t, BODY)           \
+    EDGEOPT_DTYPE_CASE(kI64, T, int64_t, BODY)            \
+    EDGEOPT_DTYPE_CASE(kU64, T, uint64_t, BODY)           \
     default:                                              \
       ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
   }
 
 #define EDGEOPT_DISPATCH_FLOAT(dtype, node, BODY)         \
   switch (dtype) {                                        \
-    case ::edgeopt::DType::kF32: {                        \
-      using T = float;                                    \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kF64: {                        \
-      using T = double;                                   \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
+    EDGEOPT_DTYPE_CASE(kF32, T, float, BODY)              \
+    EDGEOPT_DTYPE_CASE(kF64, T, double, BODY)             \
     default:                                              \
       ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
   }

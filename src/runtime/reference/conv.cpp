@@ -36,9 +36,7 @@ void im2col(const T* x, const ConvGeometry& g, int64_t p0, int64_t p1, T* col) {
   const int64_t out_last = w.out[nd - 1];
   const int64_t in_last = w.in[nd - 1];
   const int64_t s_last = w.stride[nd - 1];
-  SpatialIndex in_stride{};
-  in_stride[nd - 1] = 1;
-  for (int d = nd - 2; d >= 0; --d) in_stride[d] = in_stride[d + 1] * w.in[d + 1];
+  const SpatialIndex in_stride = spatial_strides(w.in);
   T* dst = col;
   for (int64_t c = 0; c < g.cg; ++c) {
     const T* xc = x + c * g.in_size;
@@ -85,21 +83,10 @@ class Conv final : public Kernel {
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
-    if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
-    if (w.dtype() != x.dtype())
-      fail_input("node ", node_.describe(), ": weight '", node_.input(1), "' is ",
-                 dtype_name(w.dtype()), " but input is ", dtype_name(x.dtype()));
+    check_conv_inputs(node_, x, w);
     const ConvGeometry g = geometry(x.shape(), w.shape());
-    if (ctx.has_input(2)) {
-      const Tensor& b = ctx.input(2);
-      if (b.dtype() != x.dtype() || b.rank() != 1 || b.dim(0) != g.m)
-        fail_input("node ", node_.describe(), ": bias '", node_.input(2), "' must be ",
-                   dtype_name(x.dtype()), " of shape ", g.m, ", got ", dtype_name(b.dtype()), " ",
-                   shape_str(b.shape()));
-    }
-    Shape out = {g.n, g.m};
-    out.insert(out.end(), g.win.out.begin(), g.win.out.end());
-    ctx.set_output(0, x.dtype(), out);
+    if (ctx.has_input(2)) check_conv_bias(node_, ctx.input(2), x.dtype(), g.m);
+    ctx.set_output(0, x.dtype(), window_output_shape(g.n, g.m, g.win));
     if (!g.direct) ctx.request_scratch(static_cast<size_t>(g.k * g.chunk) * dtype_size(x.dtype()));
   }
 
@@ -117,12 +104,7 @@ class Conv final : public Kernel {
 
  private:
   ConvGeometry geometry(const Shape& xs, const Shape& ws) const {
-    if (xs.size() < 3)
-      fail_input("node ", node_.describe(), ": input '", node_.input(0),
-                 "' must be N x C x D1 x ..., got ", shape_str(xs));
-    if (ws.size() != xs.size())
-      fail_input("node ", node_.describe(), ": weight '", node_.input(1), "' has shape ",
-                 shape_str(ws), ", expected rank ", xs.size());
+    check_conv_shapes(node_, xs, ws);
     ConvGeometry g;
     g.x_shape = xs;
     g.w_shape = ws;
@@ -164,9 +146,7 @@ class Conv final : public Kernel {
         const T* xg = x + (n * g.c + gr * g.cg) * g.in_size;
         const T* wg = w + gr * g.mg * g.k;
         T* yg = y + (n * g.m + gr * g.mg) * g.out_size;
-        for (int64_t m = 0; m < g.mg; ++m)
-          std::fill(yg + m * g.out_size, yg + (m + 1) * g.out_size,
-                    bias ? bias[gr * g.mg + m] : T(0));
+        fill_bias(yg, g.mg, g.out_size, bias ? bias + gr * g.mg : nullptr);
         if (g.direct) {
           gemm_accumulate<T>(g.mg, g.out_size, g.k, T(1), wg, g.k, 1, xg, g.in_size, 1, yg,
                              g.out_size);

@@ -33,9 +33,7 @@ void col2im(const T* col, const ConvTGeometry& g, int64_t p0, int64_t p1, T* y) 
   const int64_t in_last = w.in[nd - 1];
   const int64_t out_last = w.out[nd - 1];
   const int64_t s_last = w.stride[nd - 1];
-  SpatialIndex out_stride{};
-  out_stride[nd - 1] = 1;
-  for (int d = nd - 2; d >= 0; --d) out_stride[d] = out_stride[d + 1] * w.out[d + 1];
+  const SpatialIndex out_stride = spatial_strides(w.out);
   const T* src = col;
   for (int64_t m = 0; m < g.mg; ++m) {
     T* ym = y + m * g.out_size;
@@ -81,21 +79,10 @@ class ConvTranspose final : public Kernel {
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
-    if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
-    if (w.dtype() != x.dtype())
-      fail_input("node ", node_.describe(), ": weight '", node_.input(1), "' is ",
-                 dtype_name(w.dtype()), " but input is ", dtype_name(x.dtype()));
+    check_conv_inputs(node_, x, w);
     const ConvTGeometry g = geometry(x.shape(), w.shape());
-    if (ctx.has_input(2)) {
-      const Tensor& b = ctx.input(2);
-      if (b.dtype() != x.dtype() || b.rank() != 1 || b.dim(0) != g.m)
-        fail_input("node ", node_.describe(), ": bias '", node_.input(2), "' must be ",
-                   dtype_name(x.dtype()), " of shape ", g.m, ", got ", dtype_name(b.dtype()), " ",
-                   shape_str(b.shape()));
-    }
-    Shape out = {g.n, g.m};
-    out.insert(out.end(), g.win.out.begin(), g.win.out.end());
-    ctx.set_output(0, x.dtype(), out);
+    if (ctx.has_input(2)) check_conv_bias(node_, ctx.input(2), x.dtype(), g.m);
+    ctx.set_output(0, x.dtype(), window_output_shape(g.n, g.m, g.win));
     ctx.request_scratch(static_cast<size_t>(g.rows * g.chunk) * dtype_size(x.dtype()));
   }
 
@@ -113,12 +100,7 @@ class ConvTranspose final : public Kernel {
 
  private:
   ConvTGeometry geometry(const Shape& xs, const Shape& ws) const {
-    if (xs.size() < 3)
-      fail_input("node ", node_.describe(), ": input '", node_.input(0),
-                 "' must be N x C x D1 x ..., got ", shape_str(xs));
-    if (ws.size() != xs.size())
-      fail_input("node ", node_.describe(), ": weight '", node_.input(1), "' has shape ",
-                 shape_str(ws), ", expected rank ", xs.size());
+    check_conv_shapes(node_, xs, ws);
     const int nd = static_cast<int>(xs.size()) - 2;
     check_window_attrs(node_, attrs_, nd);
     ConvTGeometry g;
@@ -142,43 +124,14 @@ class ConvTranspose final : public Kernel {
         output_shape_.size() != static_cast<size_t>(nd + 2))
       fail_input("node ", node_.describe(), ": output_shape has ", output_shape_.size(),
                  " values, expected ", nd);
-    Window& w = g.win;
-    w.nd = nd;
-    w.in.assign(xs.begin() + 2, xs.end());
-    w.kernel.assign(ws.begin() + 2, ws.end());
-    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != w.kernel)
+    const Shape kernel(ws.begin() + 2, ws.end());
+    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
       fail_input("node ", node_.describe(), ": kernel_shape does not match weight shape ",
                  shape_str(ws));
-    w.out.assign(nd, 0);
-    w.stride.assign(nd, 1);
-    w.dilation.assign(nd, 1);
-    w.pad_begin.assign(nd, 0);
-    w.pad_end.assign(nd, 0);
-    const std::string& ap = attrs_.auto_pad;
+    g.win = resolve_transpose_window(attrs_, Shape(xs.begin() + 2, xs.end()), kernel,
+                                     output_padding_, output_shape_);
+    const Window& w = g.win;
     for (int d = 0; d < nd; ++d) {
-      if (!attrs_.strides.empty()) w.stride[d] = attrs_.strides[d];
-      if (!attrs_.dilations.empty()) w.dilation[d] = attrs_.dilations[d];
-      const int64_t op = output_padding_.empty() ? 0 : output_padding_[d];
-      const int64_t s = w.stride[d];
-      const int64_t full = s * (w.in[d] - 1) + op + (w.kernel[d] - 1) * w.dilation[d] + 1;
-      if (!output_shape_.empty() || ap == "SAME_UPPER" || ap == "SAME_LOWER") {
-        // The output size is fixed; total padding = full - out, the odd unit at the end for
-        // SAME_UPPER and at the beginning otherwise (ONNX spec).
-        w.out[d] =
-            !output_shape_.empty() ? output_shape_[output_shape_.size() - nd + d] : w.in[d] * s;
-        // Floor division: a negative total (output_shape larger than `full`) leaves the
-        // extra, never-written positions at the end, as the ONNX reference does.
-        const int64_t total = full - w.out[d];
-        const int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
-        w.pad_begin[d] = ap == "SAME_UPPER" ? half : total - half;
-        w.pad_end[d] = total - w.pad_begin[d];
-      } else {
-        if (ap == "NOTSET" && !attrs_.pads.empty()) {
-          w.pad_begin[d] = attrs_.pads[d];
-          w.pad_end[d] = attrs_.pads[nd + d];
-        }
-        w.out[d] = full - w.pad_begin[d] - w.pad_end[d];
-      }
       if (w.out[d] < 1 || w.kernel[d] < 1)
         fail_input("node ", node_.describe(), ": output size ", w.out[d], " in spatial dim ", d,
                    " is not positive");
@@ -200,9 +153,7 @@ class ConvTranspose final : public Kernel {
         const T* xg = x + (n * g.c + gr * g.cg) * g.in_size;
         const T* wg = w + gr * g.cg * g.rows;
         T* yg = y + (n * g.m + gr * g.mg) * g.out_size;
-        for (int64_t m = 0; m < g.mg; ++m)
-          std::fill(yg + m * g.out_size, yg + (m + 1) * g.out_size,
-                    bias ? bias[gr * g.mg + m] : T(0));
+        fill_bias(yg, g.mg, g.out_size, bias ? bias + gr * g.mg : nullptr);
         for (int64_t p0 = 0; p0 < g.in_size; p0 += g.chunk) {
           const int64_t p1 = std::min(g.in_size, p0 + g.chunk);
           const int64_t pn = p1 - p0;

@@ -33,11 +33,7 @@ class Gather final : public Kernel {
     const int64_t n = idx.numel();
     ElementCopier cp(x, y);
     for (int64_t j = 0; j < n; ++j) {
-      int64_t k = idx.get_i64(j);
-      if (k < 0) k += dim;
-      if (k < 0 || k >= dim)
-        fail_input("node ", node_.describe(), ": index ", idx.get_i64(j),
-                   " is out of range for axis of size ", dim);
+      const int64_t k = index_along(idx, j, dim, node_);
       for (int64_t o = 0; o < outer; ++o)
         cp.copy((o * n + j) * inner, (o * dim + k) * inner, inner);
     }

@@ -31,11 +31,7 @@ class GatherElements final : public Kernel {
     st[axis_] = 0;  // the axis coordinate comes from indices instead
     ElementCopier cp(x, y);
     for_each_strided(y.shape(), st, 0, [&](int64_t i, int64_t base) {
-      int64_t k = idx.get_i64(i);
-      if (k < 0) k += dim;
-      if (k < 0 || k >= dim)
-        fail_input("node ", node_.describe(), ": index ", idx.get_i64(i),
-                   " is out of range for axis of size ", dim);
+      const int64_t k = index_along(idx, i, dim, node_);
       cp(i, base + k * axis_stride);
     });
   }

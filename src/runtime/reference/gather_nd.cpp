@@ -50,11 +50,7 @@ class GatherND final : public Kernel {
         int64_t off = n * batch_stride;
         for (int64_t k = 0; k < q; ++k) {
           const int64_t dim = xs[b + k];
-          int64_t v = idx.get_i64(row + k);
-          if (v < 0) v += dim;
-          if (v < 0 || v >= dim)
-            fail_input("node ", node_.describe(), ": index ", idx.get_i64(row + k),
-                       " is out of range for axis of size ", dim);
+          const int64_t v = index_along(idx, row + k, dim, node_);
           off += v * st[b + k];
         }
         cp.copy((n * rows + j) * slice, off, slice);

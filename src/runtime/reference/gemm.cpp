@@ -17,10 +17,7 @@ class Gemm final : public Kernel {
   void infer(InferContext& ctx) override {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
-    if (!gemm_dtype_supported(a.dtype())) unsupported_dtype(node_, a.dtype());
-    if (b.dtype() != a.dtype())
-      fail_input("node ", node_.describe(), ": B '", node_.input(1), "' is ", dtype_name(b.dtype()),
-                 " but A is ", dtype_name(a.dtype()));
+    check_gemm_operands(node_, a, b);
     if (a.rank() != 2 || b.rank() != 2)
       fail_input("node ", node_.describe(), ": A and B must be matrices, got ",
                  shape_str(a.shape()), " and ", shape_str(b.shape()));

@@ -101,4 +101,11 @@ EDGEOPT_GEMM_INSTANTIATE(uint32_t)
 EDGEOPT_GEMM_INSTANTIATE(uint64_t)
 #undef EDGEOPT_GEMM_INSTANTIATE
 
+void check_gemm_operands(const Node& node, const Tensor& a, const Tensor& b) {
+  if (!gemm_dtype_supported(a.dtype())) unsupported_dtype(node, a.dtype());
+  if (b.dtype() != a.dtype())
+    fail_input("node ", node.describe(), ": B '", node.input(1), "' is ", dtype_name(b.dtype()),
+               " but A is ", dtype_name(a.dtype()));
+}
+
 }  // namespace edgeopt::rt::ref

@@ -17,41 +17,20 @@ template <class T>
 void gemm_accumulate(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t a_rs,
                      int64_t a_cs, const T* B, int64_t b_rs, int64_t b_cs, T* C, int64_t ldc);
 
+// Throws unless A and B (inputs 0 and 1) are of one dtype gemm_accumulate is defined for.
+void check_gemm_operands(const Node& node, const Tensor& a, const Tensor& b);
+
 }  // namespace edgeopt::rt::ref
 
 // Dispatches on the dtypes gemm_accumulate is defined for: inside BODY, `T` is the element type.
 #define EDGEOPT_DISPATCH_GEMM(dtype, node, BODY)          \
   switch (dtype) {                                        \
-    case ::edgeopt::DType::kF32: {                        \
-      using T = float;                                    \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kF64: {                        \
-      using T = double;                                   \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI32: {                        \
-      using T = int32_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI64: {                        \
-      using T = int64_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kU32: {                        \
-      using T = uint32_t;                                 \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kU64: {                        \
-      using T = uint64_t;                                 \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
+    EDGEOPT_DTYPE_CASE(kF32, T, float, BODY)              \
+    EDGEOPT_DTYPE_CASE(kF64, T, double, BODY)             \
+    EDGEOPT_DTYPE_CASE(kI32, T, int32_t, BODY)            \
+    EDGEOPT_DTYPE_CASE(kI64, T, int64_t, BODY)            \
+    EDGEOPT_DTYPE_CASE(kU32, T, uint32_t, BODY)           \
+    EDGEOPT_DTYPE_CASE(kU64, T, uint64_t, BODY)           \
     default:                                              \
       ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
   }

@@ -14,10 +14,7 @@ class GlobalPool final : public Kernel {
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
-    if (x.rank() < 2)
-      fail_input("node ", node_.describe(), ": input '", node_.input(0),
-                 "' must be N x C x ..., got ", shape_str(x.shape()));
+    check_float_nc_input(node_, x);
     Shape out = x.shape();
     std::fill(out.begin() + 2, out.end(), 1);
     ctx.set_output(0, x.dtype(), out);

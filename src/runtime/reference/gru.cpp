@@ -24,15 +24,14 @@ class Gru final : public Kernel {
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden, I = d_.input;
     const float* x = ctx.input(0).data<float>();
-    float* y = ctx.out[0] ? ctx.output(0).data<float>() : nullptr;  // Y is optional
-    if (y) std::fill(y, y + ctx.output(0).numel(), 0.f);
-    float* yh = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<float>() : nullptr;
+    float* y = sequence_output(ctx);
+    float* yh = optional_output(ctx, 1);
     float* gx = static_cast<float*>(ctx.scratch);  // X W^T + Wb, 3H
     float* gh = gx + 3 * H;                        // H R^T + Rb for z, r; 2H
     float* h = gh + 2 * H;
     float* rh = h + H;  // r . H, or H R_h^T + Rb_h with linear_before_reset
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
-      const bool reverse = a_.reverse_only || dir == 1;
+      const bool reverse = a_.reverse(dir);
       const float* w = ctx.input(1).data<float>() + dir * 3 * H * I;
       const float* r = ctx.input(2).data<float>() + dir * 3 * H * H;
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 6 * H : nullptr;
@@ -41,8 +40,7 @@ class Gru final : public Kernel {
       const Activation& g = a_.act[dir * 2 + 1];
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
-        for (int64_t j = 0; j < H; ++j)
-          h[j] = ctx.has_input(5) ? ctx.input(5).data<float>()[d_.h(dir, b) + j] : 0.f;
+        initial_state(ctx, 5, d_, dir, b, h);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
           for (int64_t j = 0; j < 3 * H; ++j) gx[j] = wb ? wb[j] : 0.f;

@@ -8,12 +8,7 @@ class Hardmax final : public Kernel {
  public:
   explicit Hardmax(const KernelInit& init) : node_(init.node), opset_(init.opset) {}
 
-  void infer(InferContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
-    softmax_layout(node_, opset_, x.shape());
-    ctx.set_output(0, x.dtype(), x.shape());
-  }
+  void infer(InferContext& ctx) override { softmax_infer(ctx, node_, opset_); }
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -21,14 +16,12 @@ class Hardmax final : public Kernel {
     EDGEOPT_DISPATCH_FLOAT(x.dtype(), node_, {
       const T* xd = x.data<T>();
       T* yd = ctx.output(0).data<T>();
-      for (int64_t o = 0; o < l.outer; ++o)
-        for (int64_t in = 0; in < l.inner; ++in) {
-          const int64_t base = o * l.len * l.inner + in;
-          int64_t best = 0;
-          for (int64_t i = 1; i < l.len; ++i)
-            if (xd[base + i * l.inner] > xd[base + best * l.inner]) best = i;
-          for (int64_t i = 0; i < l.len; ++i) yd[base + i * l.inner] = T(i == best ? 1 : 0);
-        }
+      for_each_axis_line(l, [&](int64_t base) {
+        int64_t best = 0;
+        for (int64_t i = 1; i < l.len; ++i)
+          if (xd[base + i * l.inner] > xd[base + best * l.inner]) best = i;
+        for (int64_t i = 0; i < l.len; ++i) yd[base + i * l.inner] = T(i == best ? 1 : 0);
+      });
     });
   }
 

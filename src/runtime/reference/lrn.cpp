@@ -22,10 +22,7 @@ class Lrn final : public Kernel {
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
-    if (x.rank() < 2)
-      fail_input("node ", node_.describe(), ": input '", node_.input(0),
-                 "' must be N x C x ..., got ", shape_str(x.shape()));
+    check_float_nc_input(node_, x);
     ctx.set_output(0, x.dtype(), x.shape());
   }
 

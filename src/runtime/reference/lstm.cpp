@@ -30,15 +30,14 @@ class Lstm final : public Kernel {
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden, I = d_.input;
     const float* x = ctx.input(0).data<float>();
-    float* y = ctx.out[0] ? ctx.output(0).data<float>() : nullptr;  // Y is optional
-    if (y) std::fill(y, y + ctx.output(0).numel(), 0.f);
-    float* yh = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<float>() : nullptr;
-    float* yc = ctx.out.size() > 2 && ctx.out[2] ? ctx.output(2).data<float>() : nullptr;
+    float* y = sequence_output(ctx);
+    float* yh = optional_output(ctx, 1);
+    float* yc = optional_output(ctx, 2);
     float* gt = static_cast<float*>(ctx.scratch);  // 4H pre-activations, order i, o, f, c
     float* h = gt + 4 * H;
     float* c = h + H;
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
-      const bool reverse = a_.reverse_only || dir == 1;
+      const bool reverse = a_.reverse(dir);
       const float* w = ctx.input(1).data<float>() + dir * 4 * H * I;
       const float* r = ctx.input(2).data<float>() + dir * 4 * H * H;
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 8 * H : nullptr;
@@ -48,10 +47,8 @@ class Lstm final : public Kernel {
       const Activation& hact = a_.act[dir * 3 + 2];
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
-        for (int64_t j = 0; j < H; ++j) {
-          h[j] = ctx.has_input(5) ? ctx.input(5).data<float>()[d_.h(dir, b) + j] : 0.f;
-          c[j] = ctx.has_input(6) ? ctx.input(6).data<float>()[d_.h(dir, b) + j] : 0.f;
-        }
+        initial_state(ctx, 5, d_, dir, b, h);
+        initial_state(ctx, 6, d_, dir, b, c);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
           for (int64_t j = 0; j < 4 * H; ++j) gt[j] = wb ? wb[j] + wb[4 * H + j] : 0.f;

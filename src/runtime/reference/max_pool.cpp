@@ -12,11 +12,8 @@ class MaxPool final : public Kernel {
  public:
   explicit MaxPool(const KernelInit& init)
       : node_(init.node),
-        attrs_(parse_window_attrs(init.node)),
-        storage_order_(init.node.attr_int("storage_order", 0)) {
-    if (attrs_.kernel_shape.empty())
-      fail_input("node ", node_.describe(), ": attribute kernel_shape is required");
-  }
+        window_(init.node),
+        storage_order_(init.node.attr_int("storage_order", 0)) {}
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -29,16 +26,14 @@ class MaxPool final : public Kernel {
       default:
         unsupported_dtype(node_, x.dtype());
     }
-    const Window& w = window(x.shape());
-    Shape out = {x.dim(0), x.dim(1)};
-    out.insert(out.end(), w.out.begin(), w.out.end());
+    const Shape out = window_output_shape(x.dim(0), x.dim(1), window_(x.shape()));
     ctx.set_output(0, x.dtype(), out);
     ctx.set_output(1, DType::kI64, out);
   }
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    const Window& w = window(x.shape());
+    const Window& w = window_(x.shape());
     int64_t* indices = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<int64_t>() : nullptr;
     EDGEOPT_DISPATCH_NUMERIC(x.dtype(), node_, {
       pool<T>(w, x.dim(0) * x.dim(1), x.data<T>(), ctx.output(0).data<T>(), indices);
@@ -46,16 +41,6 @@ class MaxPool final : public Kernel {
   }
 
  private:
-  const Window& window(const Shape& xs) {
-    if (xs == x_shape_) return win_;
-    if (xs.size() < 3)
-      fail_input("node ", node_.describe(), ": input '", node_.input(0),
-                 "' must be N x C x D1 x ..., got ", shape_str(xs));
-    win_ = resolve_window(node_, attrs_, Shape(xs.begin() + 2, xs.end()), attrs_.kernel_shape);
-    x_shape_ = xs;
-    return win_;
-  }
-
   template <class T>
   void pool(const Window& w, int64_t planes, const T* x, T* y, int64_t* indices) const {
     const int nd = w.nd;
@@ -68,9 +53,7 @@ class MaxPool final : public Kernel {
       idx_stride[dd] = acc;
       acc *= w.in[dd];
     }
-    SpatialIndex x_stride{};
-    x_stride[nd - 1] = 1;
-    for (int d = nd - 2; d >= 0; --d) x_stride[d] = x_stride[d + 1] * w.in[d + 1];
+    const SpatialIndex x_stride = spatial_strides(w.in);
     for (int64_t pl = 0; pl < planes; ++pl) {
       const T* xp = x + pl * in_size;
       SpatialIndex o{};
@@ -103,10 +86,8 @@ class MaxPool final : public Kernel {
   }
 
   const Node& node_;
-  WindowAttrs attrs_;
+  PoolWindow window_;
   int64_t storage_order_;
-  Shape x_shape_;
-  Window win_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "MaxPool", 1, INT_MAX, MaxPool);

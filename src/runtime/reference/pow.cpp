@@ -33,17 +33,6 @@ B int_pow(B base, E exp) {
   return static_cast<B>(static_cast<U>(result));
 }
 
-// Float to integer, truncated; out-of-range values saturate (and NaN gives 0) instead of
-// being undefined.
-template <class I>
-I float_to_int(double v) {
-  if (std::isnan(v)) return 0;
-  if (v <= static_cast<double>(std::numeric_limits<I>::lowest()))
-    return std::numeric_limits<I>::lowest();
-  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
-  return static_cast<I>(v);
-}
-
 class Pow final : public BinaryKernel {
  public:
   using BinaryKernel::BinaryKernel;

@@ -265,16 +265,8 @@ void matmul_int32(const MatMulGeometry& g, const Shape& a_shape, const Shape& b_
 // Dispatches on a quantized integer dtype (u8, i8): inside BODY, `Q` is the element type.
 #define EDGEOPT_DISPATCH_QUANT8(dtype, node, Q, BODY)     \
   switch (dtype) {                                        \
-    case ::edgeopt::DType::kU8: {                         \
-      using Q = uint8_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI8: {                         \
-      using Q = int8_t;                                   \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
+    EDGEOPT_DTYPE_CASE(kU8, Q, uint8_t, BODY)             \
+    EDGEOPT_DTYPE_CASE(kI8, Q, int8_t, BODY)              \
     default:                                              \
       ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
   }
@@ -282,26 +274,10 @@ void matmul_int32(const MatMulGeometry& g, const Shape& a_shape, const Shape& b_
 // The same with the 16-bit types of opset 21.
 #define EDGEOPT_DISPATCH_QUANT(dtype, node, Q, BODY)      \
   switch (dtype) {                                        \
-    case ::edgeopt::DType::kU8: {                         \
-      using Q = uint8_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI8: {                         \
-      using Q = int8_t;                                   \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kU16: {                        \
-      using Q = uint16_t;                                 \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
-    case ::edgeopt::DType::kI16: {                        \
-      using Q = int16_t;                                  \
-      BODY;                                               \
-      break;                                              \
-    }                                                     \
+    EDGEOPT_DTYPE_CASE(kU8, Q, uint8_t, BODY)             \
+    EDGEOPT_DTYPE_CASE(kI8, Q, int8_t, BODY)              \
+    EDGEOPT_DTYPE_CASE(kU16, Q, uint16_t, BODY)           \
+    EDGEOPT_DTYPE_CASE(kI16, Q, int16_t, BODY)            \
     default:                                              \
       ::edgeopt::rt::ref::unsupported_dtype(node, dtype); \
   }

@@ -9,6 +9,7 @@
 // reverse direction walks a row from its last valid step down to 0.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct RnnAttrs {
   float clip = 0;  // 0: none
   // activations[d * per_dir + k]
   std::vector<Activation> act;
+  // Whether direction `dir` (0, or 1 when bidirectional) walks the sequence backwards.
+  bool reverse(int64_t dir) const { return reverse_only || dir == 1; }
 };
 
 // Reads the common attributes; `defaults` are one direction's activations when the node gives
@@ -58,6 +61,25 @@ RnnDims rnn_infer(InferContext& ctx, const Node& node, const RnnAttrs& a, int64_
 // The valid length of batch row b (sequence_lens, else seq); throws Error naming the node
 // when sequence_lens holds a length outside [0, seq].
 int64_t row_length(const RunContext& ctx, const RnnDims& d, int64_t b, const Node& node);
+
+// Output i as floats, or nullptr when the node leaves it out (Y, Y_h and Y_c are optional).
+inline float* optional_output(RunContext& ctx, size_t i) {
+  return ctx.out.size() > i && ctx.out[i] ? ctx.output(i).data<float>() : nullptr;
+}
+
+// Y zero-filled (steps past a row's length are never written), or nullptr when left out.
+inline float* sequence_output(RunContext& ctx) {
+  float* y = optional_output(ctx, 0);
+  if (y) std::fill(y, y + ctx.output(0).numel(), 0.f);
+  return y;
+}
+
+// h = the initial state at input i for direction dir and batch row b, zeros when not given.
+inline void initial_state(const RunContext& ctx, size_t i, const RnnDims& d, int64_t dir, int64_t b,
+                          float* h) {
+  for (int64_t j = 0; j < d.hidden; ++j)
+    h[j] = ctx.has_input(i) ? ctx.input(i).data<float>()[d.h(dir, b) + j] : 0.f;
+}
 
 // g[j] = sum_k x[k] * w[j][k] for j < rows (w row-major [rows, cols]).
 inline void matvec(const float* w, const float* x, int64_t rows, int64_t cols, float* g) {

@@ -38,11 +38,7 @@ class ScatterElements final : public Kernel {
     st[axis_] = 0;
     // Destination offset of update i; indices are checked here because they are data.
     auto dest = [&](int64_t i, int64_t base) {
-      int64_t k = idx.get_i64(i);
-      if (k < 0) k += dim;
-      if (k < 0 || k >= dim)
-        fail_input("node ", node_.describe(), ": index ", idx.get_i64(i),
-                   " is out of range for axis of size ", dim);
+      const int64_t k = index_along(idx, i, dim, node_);
       return base + k * axis_stride;
     };
     if (reduction_ == ScatterReduction::kNone) {

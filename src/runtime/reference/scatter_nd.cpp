@@ -43,11 +43,7 @@ class ScatterND final : public Kernel {
     for (int64_t j = 0; j < rows; ++j) {
       int64_t off = 0;
       for (int64_t k = 0; k < q; ++k) {
-        int64_t v = idx.get_i64(j * q + k);
-        if (v < 0) v += xs[k];
-        if (v < 0 || v >= xs[k])
-          fail_input("node ", node_.describe(), ": index ", idx.get_i64(j * q + k),
-                     " is out of range for axis of size ", xs[k]);
+        const int64_t v = index_along(idx, j * q + k, xs[k], node_);
         off += v * st[k];
       }
       if (reduction_ == ScatterReduction::kNone) {

@@ -62,6 +62,18 @@ inline std::vector<int64_t> input_ints(const InferContext& ctx, size_t i) {
   return ctx.value(i).to_i64_vector();
 }
 
+// Element i of index tensor idx as a position along an axis of size dim (negative values count
+// from the end); throws Error naming the node when it falls outside the axis. Indices are data,
+// so kernels check them while they run.
+inline int64_t index_along(const Tensor& idx, int64_t i, int64_t dim, const Node& node) {
+  int64_t k = idx.get_i64(i);
+  if (k < 0) k += dim;
+  if (k < 0 || k >= dim)
+    fail_input("node ", node.describe(), ": index ", idx.get_i64(i),
+               " is out of range for axis of size ", dim);
+  return k;
+}
+
 // Element count of shape[begin, end).
 inline int64_t dims_product(const Shape& s, size_t begin, size_t end) {
   int64_t p = 1;

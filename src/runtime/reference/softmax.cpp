@@ -22,6 +22,13 @@ AxisLayout softmax_layout(const Node& node, int64_t opset, const Shape& shape) {
   return l;
 }
 
+void softmax_infer(InferContext& ctx, const Node& node, int64_t opset) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node, x.dtype());
+  softmax_layout(node, opset, x.shape());  // validates the axis
+  ctx.set_output(0, x.dtype(), x.shape());
+}
+
 namespace {
 
 template <bool kLog>
@@ -29,12 +36,7 @@ class SoftmaxOp final : public Kernel {
  public:
   explicit SoftmaxOp(const KernelInit& init) : node_(init.node), opset_(init.opset) {}
 
-  void infer(InferContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
-    softmax_layout(node_, opset_, x.shape());  // validates the axis
-    ctx.set_output(0, x.dtype(), x.shape());
-  }
+  void infer(InferContext& ctx) override { softmax_infer(ctx, node_, opset_); }
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -42,26 +44,24 @@ class SoftmaxOp final : public Kernel {
     EDGEOPT_DISPATCH_FLOAT(x.dtype(), node_, {
       const T* xd = x.data<T>();
       T* yd = ctx.output(0).data<T>();
-      for (int64_t o = 0; o < l.outer; ++o)
-        for (int64_t in = 0; in < l.inner; ++in) {
-          const int64_t base = o * l.len * l.inner + in;
-          const T* xp = xd + base;
-          T* yp = yd + base;
-          T mx = xp[0];
-          for (int64_t i = 1; i < l.len; ++i) mx = std::max(mx, xp[i * l.inner]);
-          double sum = 0;
+      for_each_axis_line(l, [&](int64_t base) {
+        const T* xp = xd + base;
+        T* yp = yd + base;
+        T mx = xp[0];
+        for (int64_t i = 1; i < l.len; ++i) mx = std::max(mx, xp[i * l.inner]);
+        double sum = 0;
+        for (int64_t i = 0; i < l.len; ++i)
+          sum += std::exp(static_cast<double>(xp[i * l.inner]) - static_cast<double>(mx));
+        if (kLog) {
+          const double shift = static_cast<double>(mx) + std::log(sum);
           for (int64_t i = 0; i < l.len; ++i)
-            sum += std::exp(static_cast<double>(xp[i * l.inner]) - static_cast<double>(mx));
-          if (kLog) {
-            const double shift = static_cast<double>(mx) + std::log(sum);
-            for (int64_t i = 0; i < l.len; ++i)
-              yp[i * l.inner] = static_cast<T>(static_cast<double>(xp[i * l.inner]) - shift);
-          } else {
-            for (int64_t i = 0; i < l.len; ++i)
-              yp[i * l.inner] = static_cast<T>(
-                  std::exp(static_cast<double>(xp[i * l.inner]) - static_cast<double>(mx)) / sum);
-          }
+            yp[i * l.inner] = static_cast<T>(static_cast<double>(xp[i * l.inner]) - shift);
+        } else {
+          for (int64_t i = 0; i < l.len; ++i)
+            yp[i * l.inner] = static_cast<T>(
+                std::exp(static_cast<double>(xp[i * l.inner]) - static_cast<double>(mx)) / sum);
         }
+      });
     });
   }
 
