@@ -1,29 +1,22 @@
 // Reference provider, quantized ops: QuantizeLinear, DequantizeLinear, QLinearConv,
 // QLinearMatMul, ConvInteger, MatMulInteger, DynamicQuantizeLinear.
 //
-// Checked against the ONNX backend node tests (libonnx-testdata) and against values computed
-// by hand below (per-axis and per-channel cases the conformance data does not cover).
+// Checked against values computed by hand (per-axis and per-channel cases the ONNX backend node
+// tests, run by tools/conformance, do not cover).
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "edgeopt/error.h"
 #include "edgeopt/ir.h"
-#include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
-#include "ir/onnx_proto_utils.h"
 #include "runtime/reference/quant_common.h"
 #include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
-
-namespace fs = std::filesystem;
-
-const fs::path kNodeTests = "/usr/share/libonnx-testdata/data/node";
 
 std::vector<Tensor> run_reference(Model model, const std::vector<Tensor>& inputs) {
   Session s(std::move(model), SessionOptions{.providers = {"reference"}});
@@ -43,36 +36,6 @@ void expect_tensor_eq(const Tensor& got, const Tensor& want, const std::string& 
     }
   }
 }
-
-class QuantConformance : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(QuantConformance, MatchesOnnxBackendData) {
-  const fs::path dir = kNodeTests / GetParam();
-  if (!fs::exists(dir / "model.onnx")) GTEST_SKIP() << "libonnx-testdata is not installed";
-  Model model = load_model(dir / "model.onnx");
-  const fs::path data = dir / "test_data_set_0";
-  std::vector<Tensor> inputs, expected;
-  for (int i = 0; fs::exists(data / ("input_" + std::to_string(i) + ".pb")); ++i)
-    inputs.push_back(load_tensor_pb(data / ("input_" + std::to_string(i) + ".pb")));
-  for (int i = 0; fs::exists(data / ("output_" + std::to_string(i) + ".pb")); ++i)
-    expected.push_back(load_tensor_pb(data / ("output_" + std::to_string(i) + ".pb")));
-  const std::vector<Tensor> got = run_reference(std::move(model), inputs);
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    expect_tensor_eq(got[i], expected[i], GetParam() + " output " + std::to_string(i));
-}
-
-INSTANTIATE_TEST_SUITE_P(Node, QuantConformance,
-                         ::testing::Values("test_quantizelinear", "test_quantizelinear_axis",
-                                           "test_dequantizelinear", "test_dequantizelinear_axis",
-                                           "test_qlinearconv", "test_qlinearmatmul_2D",
-                                           "test_qlinearmatmul_3D", "test_basic_convinteger",
-                                           "test_convinteger_with_padding",
-                                           "test_convinteger_without_padding", "test_matmulinteger",
-                                           "test_dynamicquantizelinear",
-                                           "test_dynamicquantizelinear_max_adjusted",
-                                           "test_dynamicquantizelinear_min_adjusted"),
-                         [](const auto& info) { return info.param; });
 
 // ---- hand-made models --------------------------------------------------------------------
 

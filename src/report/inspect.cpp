@@ -44,10 +44,63 @@ int64_t deflated_size(const std::string& bytes) {
   return static_cast<int64_t>(bound);
 }
 
-bool is_matmul_like(const std::string& op) {
-  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul" ||
-         op == "QLinearConv" || op == "QLinearMatMul" || op == "ConvInteger" ||
-         op == "MatMulInteger";
+// Product of a weight's dims after the first: (Cin/group) × kernel area of a Conv weight
+// [Cout, Cin/g, k...], (Cout/group) × kernel area of a ConvTranspose weight [Cin, Cout/g, k...].
+int64_t per_element(const Shape& w) {
+  int64_t per = 1;
+  for (size_t d = 1; d < w.size(); ++d) per *= w[d];
+  return per;
+}
+
+// Conv with its weight at input `w`: out elements × (Cin/group) × kernel area.
+int64_t conv_macs(const NodeStats& ns, size_t w) {
+  if (ns.output_known.empty() || !ns.output_known[0] || ns.input_known.size() <= w ||
+      !ns.input_known[w])
+    return 0;
+  return shape_numel(ns.output_shapes[0]) * per_element(ns.input_shapes[w]);
+}
+
+// ConvTranspose: in elements × (Cout/group) × kernel area.
+int64_t conv_transpose_macs(const NodeStats& ns) {
+  if (ns.input_known.size() <= 1 || !ns.input_known[0] || !ns.input_known[1]) return 0;
+  return shape_numel(ns.input_shapes[0]) * per_element(ns.input_shapes[1]);
+}
+
+// Gemm / MatMul with B at input `w`: M × N × K (× batch), i.e. out elements × K, K the last
+// dim of A (its first with Gemm's transA).
+int64_t matmul_macs(const Node& n, const NodeStats& ns, size_t w) {
+  if (ns.input_known.size() <= w || !ns.input_known[0] || !ns.input_known[w] ||
+      ns.output_known.empty() || !ns.output_known[0])
+    return 0;
+  const Shape& as = ns.input_shapes[0];
+  int64_t k = as.empty() ? 1 : as.back();
+  if (n.op_type == "Gemm" && n.attr_int("transA", 0) && as.size() == 2) k = as[0];
+  return shape_numel(ns.output_shapes[0]) * k;
+}
+
+// The cost of an op type: its MACs from the node's input and output shapes (0 when a shape it
+// needs is unknown), and whether it runs on integers whatever its inputs. An op not listed
+// counts no MACs.
+struct OpCost {
+  int64_t (*macs)(const Node& n, const NodeStats& ns);
+  bool integer;
+};
+
+const std::map<std::string, OpCost>& op_costs() {
+  static const std::map<std::string, OpCost> kCosts = {
+      {"Conv", {[](const Node&, const NodeStats& ns) { return conv_macs(ns, 1); }, false}},
+      {"ConvInteger", {[](const Node&, const NodeStats& ns) { return conv_macs(ns, 1); }, true}},
+      {"QLinearConv", {[](const Node&, const NodeStats& ns) { return conv_macs(ns, 3); }, true}},
+      {"ConvTranspose",
+       {[](const Node&, const NodeStats& ns) { return conv_transpose_macs(ns); }, false}},
+      {"Gemm", {[](const Node& n, const NodeStats& ns) { return matmul_macs(n, ns, 1); }, false}},
+      {"MatMul", {[](const Node& n, const NodeStats& ns) { return matmul_macs(n, ns, 1); }, false}},
+      {"MatMulInteger",
+       {[](const Node& n, const NodeStats& ns) { return matmul_macs(n, ns, 1); }, true}},
+      {"QLinearMatMul",
+       {[](const Node& n, const NodeStats& ns) { return matmul_macs(n, ns, 3); }, true}},
+  };
+  return kCosts;
 }
 
 }  // namespace
@@ -230,38 +283,11 @@ ModelStats inspect_model(const Model& model, int64_t batch, const std::filesyste
       ns.output_shapes.push_back(sh);
       ns.output_known.push_back(known);
     }
-    // MACs per op: Conv: out elements × (Cin/group) × kernel area; ConvTranspose: in elements
-    // × (Cout/group) × kernel area; Gemm/MatMul: M × N × K (× batch).
-    const std::string& op = n.op_type;
-    if (is_matmul_like(op)) {
-      const bool qop = op == "QLinearConv" || op == "QLinearMatMul";
-      const size_t a = qop ? 0 : 0, w = qop ? 3 : 1;
-      if (op == "Conv" || op == "QLinearConv" || op == "ConvInteger") {
-        if (ns.output_known.size() > 0 && ns.output_known[0] && ns.input_known.size() > w &&
-            ns.input_known[w]) {
-          const Shape& ws = ns.input_shapes[w];
-          int64_t per = 1;
-          for (size_t d = 1; d < ws.size(); ++d) per *= ws[d];
-          ns.macs = shape_numel(ns.output_shapes[0]) * per;
-        }
-      } else if (op == "ConvTranspose") {
-        if (ns.input_known[a] && ns.input_known.size() > w && ns.input_known[w]) {
-          const Shape& ws = ns.input_shapes[w];  // Cin x Cout/g x k...
-          int64_t per = 1;
-          for (size_t d = 1; d < ws.size(); ++d) per *= ws[d];
-          ns.macs = shape_numel(ns.input_shapes[a]) * per;
-        }
-      } else {  // Gemm, MatMul and quantized forms
-        if (ns.input_known.size() > w && ns.input_known[a] && ns.input_known[w] &&
-            !ns.output_known.empty() && ns.output_known[0]) {
-          const Shape& as = ns.input_shapes[a];
-          int64_t k = as.empty() ? 1 : as.back();
-          if (op == "Gemm" && n.attr_int("transA", 0) && as.size() == 2) k = as[0];
-          ns.macs = shape_numel(ns.output_shapes[0]) * k;
-        }
-      }
-      ns.quantized = qop || op == "ConvInteger" || op == "MatMulInteger" ||
-                     int_weight_values.count(n.input(1)) > 0;
+    // MACs from the op's cost entry; a float op reading a DequantizeLinear of an integer
+    // weight (QDQ) counts as quantized.
+    if (auto cost = op_costs().find(n.op_type); cost != op_costs().end()) {
+      ns.macs = cost->second.macs(n, ns);
+      ns.quantized = cost->second.integer || int_weight_values.count(n.input(1)) > 0;
       if (ns.quantized) quantized_macs += ns.macs;
     }
     // Activation memory: outputs are allocated, then inputs whose last reader this is are freed.

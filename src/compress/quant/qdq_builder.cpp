@@ -160,149 +160,182 @@ QuantizedWeight quantize_weight(const Tensor& w, int axis, int qmax, const std::
   return r;
 }
 
-int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
-                  const std::map<std::string, Range>& ranges, const QuantizeOptions& options) {
-  Graph& g = m.graph;
-  const DType qtype = options.activations;
-  std::set<std::string> used_names;
-  auto fresh = [&](const std::string& base) {
-    std::string name = g.unique_name(base);
-    for (int k = 1; used_names.count(name); ++k)
-      name = g.unique_name(base + "_" + std::to_string(k));
-    used_names.insert(name);
-    return name;
-  };
+namespace {
 
-  // 1. Tensors that get a Q → DQ pair, with their parameters (graph order, so a pass-through
-  //    op's input parameters are known before its output's).
-  std::map<std::string, QParams> qp;
-  std::vector<std::string> order;
-  auto fused_into_activation = [&](const Node& producer, const std::string& t) {
+// build_qdq's phases, one member each, sharing the graph being rewritten, the chosen
+// parameters and the nodes to add.
+class QdqBuilder {
+ public:
+  QdqBuilder(Model& m, const std::set<std::string>& nodes,
+             const std::map<std::string, Range>& ranges, const QuantizeOptions& options)
+      : g_(m.graph), nodes_(nodes), ranges_(ranges), options_(options) {}
+
+  int64_t run() {
+    share_concat_ranges();
+    choose_activation_params();
+    insert_activation_qdq();
+    int64_t weighted = 0;
+    for (size_t ni = 0; ni < g_.nodes.size(); ++ni)
+      if (nodes_.count(g_.nodes[ni].name) && is_weighted_op(g_.nodes[ni], g_)) {
+        quantize_weight_and_bias(static_cast<int>(ni));
+        ++weighted;
+      }
+    for (Node& a : added_) g_.add_node(std::move(a));
+    remove_unused_initializers(g_);
+    g_.topological_sort();
+    return weighted;
+  }
+
+ private:
+  // A name not in the graph nor given out before.
+  std::string fresh(const std::string& base) {
+    std::string name = g_.unique_name(base);
+    for (int k = 1; used_names_.count(name); ++k)
+      name = g_.unique_name(base + "_" + std::to_string(k));
+    used_names_.insert(name);
+    return name;
+  }
+
+  // Conv → Relu/Clip: `t` is quantized once, after the activation (the runtime fuses it).
+  bool fused_into_activation(const Node& producer, const std::string& t) const {
     static const std::set<std::string> kFusable = {"Conv", "Gemm", "MatMul", "Add"};
     if (!kFusable.count(producer.op_type)) return false;
-    const std::vector<int> cons = g.consumers(t);
+    const std::vector<int> cons = g_.consumers(t);
     if (cons.size() != 1) return false;
-    const Node& c = g.nodes[cons[0]];
-    return nodes.count(c.name) && (c.op_type == "Relu" || c.op_type == "Clip") && c.inputs[0] == t;
-  };
+    const Node& c = g_.nodes[cons[0]];
+    return nodes_.count(c.name) && (c.op_type == "Relu" || c.op_type == "Clip") && c.inputs[0] == t;
+  }
+
   // A Concat whose inputs each feed only it gets one scale and zero point for all of them and
   // its output (over the union of their ranges; TFLite's int8 spec asks the same), so that a
   // runtime concatenates the integers without requantizing: DQ → Concat → Q is then exact on q.
-  std::map<std::string, Range> shared;
-  for (const Node& n : g.nodes) {
-    if (!nodes.count(n.name) || n.op_type != "Concat" || n.outputs.size() != 1) continue;
-    const std::vector<std::string> ins = activation_inputs(n, g);
-    auto out = ranges.find(n.outputs[0]);
-    if (ins.size() != n.inputs.size() || out == ranges.end()) continue;
-    Range u = out->second;
-    bool ok = true;
-    for (const std::string& s : ins) {
-      const int p = g.producer(s);
-      auto r = ranges.find(s);
-      ok = ok && r != ranges.end() && g.consumers(s).size() == 1 && !g.is_graph_output(s) &&
-           !shared.count(s) && (p < 0 || !keeps_input_params(g.nodes[p].op_type));
-      if (!ok) break;
-      u.lo = std::min(u.lo, r->second.lo);
-      u.hi = std::max(u.hi, r->second.hi);
+  void share_concat_ranges() {
+    for (const Node& n : g_.nodes) {
+      if (!nodes_.count(n.name) || n.op_type != "Concat" || n.outputs.size() != 1) continue;
+      const std::vector<std::string> ins = activation_inputs(n, g_);
+      auto out = ranges_.find(n.outputs[0]);
+      if (ins.size() != n.inputs.size() || out == ranges_.end()) continue;
+      Range u = out->second;
+      bool ok = true;
+      for (const std::string& s : ins) {
+        const int p = g_.producer(s);
+        auto r = ranges_.find(s);
+        ok = ok && r != ranges_.end() && g_.consumers(s).size() == 1 && !g_.is_graph_output(s) &&
+             !shared_.count(s) && (p < 0 || !keeps_input_params(g_.nodes[p].op_type));
+        if (!ok) break;
+        u.lo = std::min(u.lo, r->second.lo);
+        u.hi = std::max(u.hi, r->second.hi);
+      }
+      if (!ok) continue;
+      for (const std::string& s : ins) shared_[s] = u;
+      shared_[n.outputs[0]] = u;
     }
-    if (!ok) continue;
-    for (const std::string& s : ins) shared[s] = u;
-    shared[n.outputs[0]] = u;
-  }
-  auto want = [&](const std::string& t, const QParams* inherit) {
-    if (qp.count(t) || g.is_graph_output(t)) return;
-    auto r = ranges.find(t);
-    if (r == ranges.end()) return;
-    auto sh = shared.find(t);
-    const Range& range = sh != shared.end() ? sh->second : r->second;
-    qp[t] = inherit ? *inherit : choose_qparams(range.lo, range.hi, qtype, options.symmetric);
-    order.push_back(t);
-  };
-  for (const Node& n : g.nodes) {
-    if (!nodes.count(n.name)) continue;
-    for (const std::string& s : activation_inputs(n, g)) {
-      // Conv → Relu/Clip: quantized once, after the activation (the runtime fuses it).
-      const int p = g.producer(s);
-      if (p >= 0 && nodes.count(g.nodes[p].name) && fused_into_activation(g.nodes[p], s)) continue;
-      want(s, nullptr);
-    }
-    if (n.outputs.empty() || fused_into_activation(n, n.outputs[0])) continue;
-    const QParams* inherit = nullptr;
-    if (keeps_input_params(n.op_type) && qp.count(n.inputs[0])) inherit = &qp[n.inputs[0]];
-    want(n.outputs[0], inherit);
   }
 
-  // 2. Q → DQ pairs. The selected nodes read the dequantized tensor, and so do the ops that have
-  //    no int8 form (Sigmoid, Mul, ... as ONNX Runtime's quantizer does: DQ → Sigmoid → Mul → Q
-  //    is what a runtime turns into one table lookup); only a quantizable op kept in float
-  //    (excluded, or fallen back for accuracy) still reads the float tensor.
-  auto reads_dequantized = [&](const Node& c) {
-    return nodes.count(c.name) || !(is_weighted_op(c, g) || is_passthrough_op(c.op_type));
-  };
-  std::vector<Node> added;
-  std::map<std::string, std::string> dq_source;  // dequantized name → quantized tensor
-  for (const std::string& t : order) {
-    const QParams p = qp[t];
-    const std::string s = fresh(t + "_scale"), z = fresh(t + "_zero_point");
-    const std::string tq = fresh(t + "_quantized"), tdq = fresh(t + "_dequantized");
-    dq_source[tdq] = t;
-    g.add_initializer(s, Tensor::scalar<float>(p.scale));
-    g.add_initializer(z, scalar_zero(qtype, p.zero_point));
-    for (int ci : g.consumers(t)) {
-      if (!reads_dequantized(g.nodes[ci])) continue;
-      for (size_t k = 0; k < g.nodes[ci].inputs.size(); ++k)
-        if (g.nodes[ci].inputs[k] == t) g.set_input(ci, k, tdq);
-    }
-    Node q;
-    q.name = fresh(t + "_QuantizeLinear");
-    q.op_type = "QuantizeLinear";
-    q.inputs = {t, s, z};
-    q.outputs = {tq};
-    Node dq;
-    dq.name = fresh(t + "_DequantizeLinear");
-    dq.op_type = "DequantizeLinear";
-    dq.inputs = {tq, s, z};
-    dq.outputs = {tdq};
-    added.push_back(std::move(q));
-    added.push_back(std::move(dq));
+  // `t` gets a Q → DQ pair: its own parameters, those of a shared Concat range, or `inherit`.
+  void want(const std::string& t, const QParams* inherit) {
+    if (qp_.count(t) || g_.is_graph_output(t)) return;
+    auto r = ranges_.find(t);
+    if (r == ranges_.end()) return;
+    auto sh = shared_.find(t);
+    const Range& range = sh != shared_.end() ? sh->second : r->second;
+    qp_[t] = inherit ? *inherit
+                     : choose_qparams(range.lo, range.hi, options_.activations, options_.symmetric);
+    order_.push_back(t);
   }
 
-  // 3. Weights (int8 symmetric) and biases (int32, S_b = S_x · S_w, Z_b = 0).
-  int64_t weighted = 0;
-  for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
-    Node& n = g.nodes[ni];
-    if (!nodes.count(n.name) || !is_weighted_op(n, g)) continue;
-    const Tensor w = g.find_initializer(n.inputs[1])->tensor;
-    const int axis = weight_axis(n, options.per_channel);
+  // Tensors that get a Q → DQ pair, with their parameters (graph order, so a pass-through op's
+  // input parameters are known before its output's).
+  void choose_activation_params() {
+    for (const Node& n : g_.nodes) {
+      if (!nodes_.count(n.name)) continue;
+      for (const std::string& s : activation_inputs(n, g_)) {
+        const int p = g_.producer(s);
+        if (p >= 0 && nodes_.count(g_.nodes[p].name) && fused_into_activation(g_.nodes[p], s))
+          continue;
+        want(s, nullptr);
+      }
+      if (n.outputs.empty() || fused_into_activation(n, n.outputs[0])) continue;
+      const QParams* inherit = nullptr;
+      if (keeps_input_params(n.op_type) && qp_.count(n.inputs[0])) inherit = &qp_[n.inputs[0]];
+      want(n.outputs[0], inherit);
+    }
+  }
+
+  // Q → DQ pairs. The selected nodes read the dequantized tensor, and so do the ops that have
+  // no int8 form (Sigmoid, Mul, ... as ONNX Runtime's quantizer does: DQ → Sigmoid → Mul → Q
+  // is what a runtime turns into one table lookup); only a quantizable op kept in float
+  // (excluded, or fallen back for accuracy) still reads the float tensor.
+  void insert_activation_qdq() {
+    const DType qtype = options_.activations;
+    auto reads_dequantized = [&](const Node& c) {
+      return nodes_.count(c.name) || !(is_weighted_op(c, g_) || is_passthrough_op(c.op_type));
+    };
+    for (const std::string& t : order_) {
+      const QParams p = qp_[t];
+      const std::string s = fresh(t + "_scale"), z = fresh(t + "_zero_point");
+      const std::string tq = fresh(t + "_quantized"), tdq = fresh(t + "_dequantized");
+      dq_source_[tdq] = t;
+      g_.add_initializer(s, Tensor::scalar<float>(p.scale));
+      g_.add_initializer(z, scalar_zero(qtype, p.zero_point));
+      for (int ci : g_.consumers(t)) {
+        if (!reads_dequantized(g_.nodes[ci])) continue;
+        for (size_t k = 0; k < g_.nodes[ci].inputs.size(); ++k)
+          if (g_.nodes[ci].inputs[k] == t) g_.set_input(ci, k, tdq);
+      }
+      Node q;
+      q.name = fresh(t + "_QuantizeLinear");
+      q.op_type = "QuantizeLinear";
+      q.inputs = {t, s, z};
+      q.outputs = {tq};
+      Node dq;
+      dq.name = fresh(t + "_DequantizeLinear");
+      dq.op_type = "DequantizeLinear";
+      dq.inputs = {tq, s, z};
+      dq.outputs = {tdq};
+      added_.push_back(std::move(q));
+      added_.push_back(std::move(dq));
+    }
+  }
+
+  // The weight of node `ni` as int8 (symmetric) behind a DequantizeLinear, then its bias.
+  void quantize_weight_and_bias(int ni) {
+    const Node& n = g_.nodes[ni];
+    const Tensor w = g_.find_initializer(n.inputs[1])->tensor;
+    const int axis = weight_axis(n, options_.per_channel);
     const QuantizedWeight qw =
-        quantize_weight(w, axis, options.reduce_range ? 63 : 127, n.inputs[1]);
+        quantize_weight(w, axis, options_.reduce_range ? 63 : 127, n.inputs[1]);
     const std::string base = n.inputs[1];
     const std::string wq = fresh(base + "_quantized"), ws = fresh(base + "_scale"),
                       wz = fresh(base + "_zero_point"), wdq = fresh(base + "_dequantized");
-    g.add_initializer(wq, qw.q);
-    g.add_initializer(ws, qw.scale);
-    g.add_initializer(wz, qw.zero);
+    g_.add_initializer(wq, qw.q);
+    g_.add_initializer(ws, qw.scale);
+    g_.add_initializer(wz, qw.zero);
     Node dq;
     dq.name = fresh(base + "_DequantizeLinear");
     dq.op_type = "DequantizeLinear";
     dq.inputs = {wq, ws, wz};
     dq.outputs = {wdq};
     if (axis >= 0) dq.set_attr_int("axis", axis);
-    added.push_back(dq);
-    g.set_input(static_cast<int>(ni), 1, wdq);
-    ++weighted;
+    added_.push_back(dq);
+    g_.set_input(ni, 1, wdq);
+    quantize_bias(ni, w, qw);
+  }
 
-    // The input's scale: the tensor behind the DQ that now feeds input 0.
+  // The f32 bias of node `ni` as int32, S_b = S_x · S_w, Z_b = 0; S_x is the scale of the
+  // tensor behind the DQ that now feeds input 0. Left in float without one.
+  void quantize_bias(int ni, const Tensor& w, const QuantizedWeight& qw) {
+    const Node& n = g_.nodes[ni];
     const std::string bias = n.input(2);
-    const NamedTensor* bt = bias.empty() ? nullptr : g.find_initializer(bias);
-    auto src = dq_source.find(n.inputs[0]);
-    const QParams* xp = src == dq_source.end() ? nullptr : &qp[src->second];
+    const NamedTensor* bt = bias.empty() ? nullptr : g_.find_initializer(bias);
+    auto src = dq_source_.find(n.inputs[0]);
+    const QParams* xp = src == dq_source_.end() ? nullptr : &qp_[src->second];
     const int64_t channels = n.op_type == "Conv"                                ? w.dim(0)
                              : (n.op_type == "Gemm" && n.attr_int("transB", 0)) ? w.dim(0)
                                                                                 : w.dim(1);
     if (!bt || !xp || bt->tensor.dtype() != DType::kF32 || bt->tensor.rank() != 1 ||
         bt->tensor.numel() != channels)
-      continue;
+      return;
     const Tensor b = bt->tensor;
     // Per-tensor weights give one bias scale: a scalar, which DequantizeLinear below opset 13
     // (no axis attribute) requires.
@@ -320,21 +353,35 @@ int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
     }
     const std::string bq_name = fresh(bias + "_quantized"), bs_name = fresh(bias + "_scale"),
                       bdq = fresh(bias + "_dequantized");
-    g.add_initializer(bq_name, bq);
-    g.add_initializer(bs_name, bs);
+    g_.add_initializer(bq_name, bq);
+    g_.add_initializer(bs_name, bs);
     Node bnode;
     bnode.name = fresh(bias + "_DequantizeLinear");
     bnode.op_type = "DequantizeLinear";
     bnode.inputs = {bq_name, bs_name};
     bnode.outputs = {bdq};
     if (per_channel) bnode.set_attr_int("axis", 0);
-    added.push_back(bnode);
-    g.set_input(static_cast<int>(ni), 2, bdq);
+    added_.push_back(bnode);
+    g_.set_input(ni, 2, bdq);
   }
-  for (Node& a : added) g.add_node(std::move(a));
-  remove_unused_initializers(g);
-  g.topological_sort();
-  return weighted;
+
+  Graph& g_;
+  const std::set<std::string>& nodes_;
+  const std::map<std::string, Range>& ranges_;
+  const QuantizeOptions& options_;
+  std::set<std::string> used_names_;
+  std::map<std::string, Range> shared_;           // Concat inputs and output: their union range
+  std::map<std::string, QParams> qp_;             // tensor → the parameters of its Q → DQ pair
+  std::vector<std::string> order_;                // the tensors of qp_ in graph order
+  std::map<std::string, std::string> dq_source_;  // dequantized name → quantized tensor
+  std::vector<Node> added_;
+};
+
+}  // namespace
+
+int64_t build_qdq(Model& m, const std::set<std::string>& nodes,
+                  const std::map<std::string, Range>& ranges, const QuantizeOptions& options) {
+  return QdqBuilder(m, nodes, ranges, options).run();
 }
 
 }  // namespace edgeopt::quant
