@@ -51,6 +51,10 @@ TEST(Recipe, RejectsMistakesBeforeDoingAnything) {
       std::string::npos);
   EXPECT_NE(parse_error(R"({"steps": [{"op": "passes"}], "stpes": 1})").find("unknown key"),
             std::string::npos);
+  // A step name that is not a string (found by fuzz_recipe: it escaped as a JSON type error).
+  EXPECT_NE(parse_error(R"({"steps": [{"op": "passes", "name": true}]})")
+                .find("recipe step 1: \"name\" must be a string"),
+            std::string::npos);
 }
 
 TEST(Recipe, DefaultsChainStepsAndFromBranches) {

@@ -83,6 +83,8 @@ Recipe parse_recipe(const nlohmann::json& j) {
     if (!kind)
       fail_input(where, ": unknown op '", step.op, "' (known: ", join(StepRegistry::global().ops()),
                  ")");
+    if (s.contains("name") && !s["name"].is_string())
+      fail_input(where, ": \"name\" must be a string");
     step.name = s.value("name", step.op);
     if (!s.contains("name") && names.count(step.name)) step.name += " " + std::to_string(i + 1);
     if (names.count(step.name))
