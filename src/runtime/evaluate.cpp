@@ -7,6 +7,7 @@
 #include "edgeopt/error.h"
 #include "ir/node_eval.h"
 #include "kernel.h"
+#include "run_fresh.h"
 
 namespace edgeopt::rt {
 namespace {
@@ -23,30 +24,18 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
   std::unique_ptr<Kernel> kernel = def->make(init);
   InferContext ictx(node, inputs, node.outputs.size());
   kernel->infer(ictx);
-  std::vector<Tensor> outs(node.outputs.size());
-  RunContext rctx;
-  rctx.in = inputs;
+  std::vector<bool> wanted;
   bool given = true;  // infer already gave every output's value (Shape, Size)
-  for (size_t o = 0; o < outs.size(); ++o) {
-    if (node.outputs[o].empty()) continue;
-    const Tensor& m = ictx.outputs()[o];
-    if (!m.defined())
-      throw Error(ErrorKind::kInternal, "node " + node.describe() + ": kernel set no output");
-    given = given && m.has_data();
+  for (size_t o = 0; o < node.outputs.size(); ++o) {
+    wanted.push_back(!node.outputs[o].empty());
+    if (wanted[o]) given = given && ictx.outputs()[o].has_data();
   }
-  if (given) {
-    for (size_t o = 0; o < outs.size(); ++o)
-      if (!node.outputs[o].empty()) outs[o] = ictx.outputs()[o].clone();  // may view an input
-    return outs;
-  }
+  if (!given)
+    return run_into_fresh_outputs(node, ictx, inputs, wanted, 1,
+                                  [&](RunContext& c) { kernel->run(c); });
+  std::vector<Tensor> outs(node.outputs.size());
   for (size_t o = 0; o < outs.size(); ++o)
-    if (!node.outputs[o].empty())
-      outs[o] = Tensor(ictx.outputs()[o].dtype(), ictx.outputs()[o].shape());
-  for (Tensor& t : outs) rctx.out.push_back(t.defined() ? &t : nullptr);
-  std::vector<uint8_t> scratch(ictx.scratch_bytes() + 64);
-  rctx.scratch =
-      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
-  kernel->run(rctx);
+    if (wanted[o]) outs[o] = ictx.outputs()[o].clone();  // may view an input
   return outs;
 }
 

@@ -14,6 +14,7 @@
 #include "kernel.h"
 #include "memory_plan.h"
 #include "node_traits.h"
+#include "run_fresh.h"
 
 namespace edgeopt {
 
@@ -397,22 +398,11 @@ class SessionImpl {
   // Computes node i with freshly allocated outputs (planning-time folding, dynamic runs).
   void run_owned(Plan& p, size_t i, const InferContext& ctx) {
     NodeRec& r = nodes[i];
-    RunContext c;
-    c.in = input_ptrs(p, r);
-    std::vector<Tensor> outs(r.out.size());
-    for (size_t o = 0; o < r.out.size(); ++o) {
-      if (r.out[o] < 0) continue;
-      const Tensor& m = ctx.outputs()[o];
-      if (!m.defined())
-        throw Error(ErrorKind::kInternal, "node " + r.node->describe() + ": kernel set no output");
-      outs[o] = Tensor(m.dtype(), m.shape());
-    }
-    for (auto& t : outs) c.out.push_back(t.defined() ? &t : nullptr);
-    std::vector<uint8_t> scratch(ctx.scratch_bytes() + 64);
-    c.scratch = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) &
-                                        ~uintptr_t{63});
-    c.threads = opts.threads;
-    timed(i, [&] { r.kernel->run(c); });
+    std::vector<bool> wanted;
+    for (int id : r.out) wanted.push_back(id >= 0);
+    std::vector<Tensor> outs =
+        rt::run_into_fresh_outputs(*r.node, ctx, input_ptrs(p, r), wanted, opts.threads,
+                                   [&](RunContext& c) { timed(i, [&] { r.kernel->run(c); }); });
     for (size_t o = 0; o < r.out.size(); ++o)
       if (r.out[o] >= 0) p.values[r.out[o]] = std::move(outs[o]);
   }

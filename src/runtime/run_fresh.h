@@ -1,0 +1,38 @@
+// Running a kernel whose outputs are not in an arena: each requested output freshly allocated
+// with the dtype and shape infer() gave, scratch 64-byte aligned. The session's planning-time
+// folding and dynamic runs (session.cpp) and the passes' node evaluator (evaluate.cpp) both use it.
+#pragma once
+
+#include <vector>
+
+#include "kernel.h"
+
+namespace edgeopt::rt {
+
+// `wanted[o]`: output o is requested (its name is not empty). `run` calls kernel.run(ctx) (the
+// caller may time it). Returns one tensor per output, undefined where not wanted.
+template <class Run>
+std::vector<Tensor> run_into_fresh_outputs(const Node& node, const InferContext& ictx,
+                                           std::vector<const Tensor*> in,
+                                           const std::vector<bool>& wanted, int threads,
+                                           Run&& run) {
+  RunContext c;
+  c.in = std::move(in);
+  std::vector<Tensor> outs(wanted.size());
+  for (size_t o = 0; o < wanted.size(); ++o) {
+    if (!wanted[o]) continue;
+    const Tensor& m = ictx.outputs()[o];
+    if (!m.defined())
+      throw Error(ErrorKind::kInternal, "node " + node.describe() + ": kernel set no output");
+    outs[o] = Tensor(m.dtype(), m.shape());
+  }
+  for (Tensor& t : outs) c.out.push_back(t.defined() ? &t : nullptr);
+  std::vector<uint8_t> scratch(ictx.scratch_bytes() + 64);
+  c.scratch =
+      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+  c.threads = threads;
+  run(c);
+  return outs;
+}
+
+}  // namespace edgeopt::rt
