@@ -506,6 +506,49 @@ TEST(OnednnBlocked, OddChannelsGroupsResidual) {
   EXPECT_EQ(to_blocked, 1);  // z; x has fewer channels than a block: read as NCHW
 }
 
+// Grouped convs whose channels per group do not fill a block (8, 4 and 12 per group; RegNetY,
+// ResNeXt) get only oneDNN's `ref:any` in the blocked layout: the kernel runs them channels-last
+// between two reorders instead, also with a fused residual Add (reordered too), batch 2, two
+// threads. oneDNN's verbose log shows which implementation ran: none may be `ref`.
+TEST(OnednnBlocked, NarrowGroupsRunChannelsLast) {
+  GraphBuilder b;
+  b.input("x", {2, 48, 9, 9})
+      .constant("w1", random_tensor({48, 8, 3, 3}, 131))
+      .constant("w2", random_tensor({48, 4, 3, 3}, 132))
+      .constant("w3", random_tensor({48, 12, 3, 3}, 133))
+      .constant("b3", random_tensor({48}, 134));
+  Node& c1 = b.node("Conv", {"x", "w1"}, {"c1"});
+  c1.set_attr_int("group", 6);
+  c1.set_attr_ints("pads", {1, 1, 1, 1});
+  b.node("Add", {"c1", "x"}, {"a1"});
+  b.node("Relu", {"a1"}, {"r1"});
+  Node& c2 = b.node("Conv", {"r1", "w2"}, {"c2"});
+  c2.set_attr_int("group", 12);
+  c2.set_attr_ints("pads", {1, 1, 1, 1});
+  c2.set_attr_ints("strides", {2, 2});
+  Node& c3 = b.node("Conv", {"c2", "w3", "b3"}, {"c3"});
+  c3.set_attr_int("group", 4);
+  c3.set_attr_ints("pads", {0, 1, 2, 1});
+  b.node("Sigmoid", {"c3"}, {"y"});
+  b.output("y");
+  const Model m = b.build();
+  const std::vector<Tensor> inputs{random_tensor({2, 48, 9, 9}, 130)};
+  testing::internal::CaptureStdout();
+  dnnl::set_verbose(2);
+  expect_close(m, inputs, 3, 2);
+  dnnl::set_verbose(0);
+  const std::string log = testing::internal::GetCapturedStdout();
+  int convs = 0;
+  size_t at = 0;
+  for (size_t end; (end = log.find('\n', at)) != std::string::npos; at = end + 1) {
+    const std::string line = log.substr(at, end - at);
+    if (line.find(",exec,cpu,convolution,") == std::string::npos) continue;
+    ++convs;
+    EXPECT_EQ(line.find(",ref"), std::string::npos) << line;
+  }
+  EXPECT_GE(convs, 3);
+}
+
 // An RGB stem reads its NCHW input directly; a 3-channel value inside the run is blocked. A
 // channel Concat of whole blocks stays in the run, batch 2 and two threads.
 // LeNet's conv2 reads 6 channels from a blocked run: it gets them back as NCHW (oneDNN 2.6 has

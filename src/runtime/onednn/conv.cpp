@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 #include "common.h"
@@ -146,6 +147,19 @@ class Conv final : public Kernel {
     std::unordered_map<int, dnnl::memory>& args = e->args;
     for (size_t k = 0; k < e->adds.size(); ++k)
       e->adds[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
+    if (e->relayout) {  // the kernel's own layout: bring the input and residuals there first
+      char* scratch = static_cast<char*>(ctx.scratch);
+      e->src_user.set_data_handle(const_cast<void*>(x.raw()));
+      e->src.set_data_handle(scratch + e->src_offset);
+      e->src_in.execute(stream(), e->src_user, e->src);
+      for (size_t k = 0; k < e->adds.size(); ++k) {
+        e->adds_user[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
+        e->adds[k].set_data_handle(scratch + e->add_offsets[k]);
+        e->adds_in[k].execute(stream(), e->adds_user[k], e->adds[k]);
+      }
+      e->dst_user.set_data_handle(y.raw());
+      e->dst.set_data_handle(scratch + e->dst_offset);
+    }
     if (e->sum_residual) {  // the sum post-op adds what dst holds: start it as the residual
       const float* r = ctx.input(3).data<float>();
       float* out = y.data<float>();
@@ -153,8 +167,9 @@ class Conv final : public Kernel {
         std::memcpy(out + lo, r + lo, (hi - lo) * sizeof(float));
       });
     }
-    if (e->scratch_bytes) e->scratch.set_data_handle(ctx.scratch);
+    if (e->scratch) e->scratch.set_data_handle(ctx.scratch);
     e->prim.execute(stream(), args);
+    if (e->relayout) e->dst_out.execute(stream(), e->dst, e->dst_user);
     if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), run_threads_);
   }
 
@@ -171,7 +186,32 @@ class Conv final : public Kernel {
     bool sum_residual = false;  // oneDNN Winograd: the Add post-op runs as sum over dst
     Winograd::Plan plan;
     std::vector<const float*> add_ptrs;
+    // The primitive runs in another layout than the graph's (relayout_tags): src, dst and adds
+    // above are its copies in the scratch (at these offsets), reordered from / to the user's.
+    bool relayout = false;
+    dnnl::memory src_user, dst_user;
+    std::vector<dnnl::memory> adds_user;
+    dnnl::reorder src_in, dst_out;
+    std::vector<dnnl::reorder> adds_in;
+    size_t src_offset = 0, dst_offset = 0;
+    std::vector<size_t> add_offsets;
   };
+
+  // oneDNN 2.6 has no jit kernel for grouped convs whose channels per group are not a multiple
+  // of the block (8 per group in 16-lane blocks: RegNetY, ResNeXt's 4): it runs them on
+  // `ref:any`, about 2000x slower (g13 104->104 3x3 @28: 149 ms vs 0.08). Channels-last has jit
+  // kernels for every group width; plain NC[D]HW runs them as gemm. Measured (1 thread, ms,
+  // 8 groups, 3x3 @28, blocked16 / channels-last / plain): 2 per group 11.9 / 0.045 / 0.094,
+  // 4: 43.9 / 0.16 / 0.22, 8: 149 / 0.085 / 0.46, 12: 324 / 0.36 / 0.54. A reorder in and out
+  // costs about what one such conv does, so these tags are tried only where the graph's layout
+  // gets `ref`, in this order.
+  static std::vector<tag> relayout_tags(int rank) {
+    const tag channels_last = rank == 3 ? tag::nwc : (rank == 4 ? tag::nhwc : tag::ndhwc);
+    return {channels_last, plain_tag(rank)};
+  }
+  static bool is_reference(const dnnl::convolution_forward::primitive_desc& pd) {
+    return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+  }
 
   // Winograd F(4x4, 3x3) (winograd.cpp) instead of oneDNN's direct conv: blocked 8-lane input,
   // 3x3, stride 1, dilation 1, group 1, constant weights and bias, post-ops it fuses, AVX2+FMA.
@@ -308,18 +348,39 @@ class Conv final : public Kernel {
       }
       e->sum_residual = pd && count_adds(post_) > 0;
     }
-    if (!pd) {
+    // The direct conv from and to these layouts; empty when oneDNN has none (`error` says why).
+    auto direct = [&](const dnnl::memory::desc& s_md, const dnnl::memory::desc& d_md,
+                      std::string* error) {
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      if (!post_.empty()) attr.set_post_ops(make_post_ops(node_, post_, dst_md));
+      if (!post_.empty()) attr.set_post_ops(make_post_ops(node_, post_, d_md));
       const dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_any_md,
-          b_md, dst_md, strides, dil, pad_l, pad_r);
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, s_md, w_any_md,
+          b_md, d_md, strides, dil, pad_l, pad_r);
       try {
-        pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+        return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
       } catch (const dnnl::error& err) {
+        if (error) *error = err.what();
+        return dnnl::convolution_forward::primitive_desc();
+      }
+    };
+    dnnl::memory::desc prim_src_md = src_md, prim_dst_md = dst_md;
+    if (!pd) {
+      std::string error;
+      pd = direct(src_md, dst_md, &error);
+      if (!pd)
         fail_unsupported("node ", node_.describe(), ": oneDNN has no convolution for input ",
-                         shape_str(key), ": ", err.what());
+                         shape_str(key), ": ", error);
+      for (const tag t : is_reference(pd) ? relayout_tags(nd + 2) : std::vector<tag>{}) {
+        if (t == src_tag && t == dst_tag) continue;
+        const dnnl::memory::desc s_md(src_dims, dt::f32, t), d_md(dst_dims, dt::f32, t);
+        dnnl::convolution_forward::primitive_desc alt = direct(s_md, d_md, nullptr);
+        if (!alt || is_reference(alt)) continue;
+        pd = alt;
+        prim_src_md = s_md;
+        prim_dst_md = d_md;
+        e->relayout = true;
+        break;
       }
     }
     e->prim = dnnl::convolution_forward(pd);
@@ -341,8 +402,8 @@ class Conv final : public Kernel {
         e->w_reorder = dnnl::reorder(e->w_user, e->weights);
       }
     }
-    e->src = user_memory(src_md);
-    e->dst = user_memory(dst_md);
+    e->src = user_memory(prim_src_md);
+    e->dst = user_memory(prim_dst_md);
     e->args = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->weights}, {DNNL_ARG_DST, e->dst}};
     if (has_bias) {
       e->bias = b_.defined() ? dnnl::memory(b_md, engine(), const_cast<void*>(b_.raw()))
@@ -351,11 +412,29 @@ class Conv final : public Kernel {
     }
     for (size_t k = 0; k < post_.size(); ++k) {
       if (post_[k].op != "Add" || e->sum_residual) continue;
-      e->adds.push_back(user_memory(dst_md));
+      e->adds.push_back(user_memory(prim_dst_md));
       e->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(static_cast<int>(k)) | DNNL_ARG_SRC_1] =
           e->adds.back();
     }
     attach_scratchpad(*e, pd.scratchpad_desc());
+    if (e->relayout) {  // the copies in the kernel's layout follow oneDNN's scratchpad
+      auto place = [&](const dnnl::memory::desc& md) {
+        const size_t at = (e->scratch_bytes + 63) / 64 * 64;
+        e->scratch_bytes = at + md.get_size();
+        return at;
+      };
+      e->src_user = user_memory(src_md);
+      e->dst_user = user_memory(dst_md);
+      e->src_in = dnnl::reorder(e->src_user, e->src);
+      e->dst_out = dnnl::reorder(e->dst, e->dst_user);
+      e->src_offset = place(prim_src_md);
+      e->dst_offset = place(prim_dst_md);
+      for (size_t k = 0; k < e->adds.size(); ++k) {
+        e->adds_user.push_back(user_memory(dst_md));
+        e->adds_in.emplace_back(e->adds_user.back(), e->adds[k]);
+        e->add_offsets.push_back(place(prim_dst_md));
+      }
+    }
     return keep_recent(cache_, std::move(e));
   }
 
