@@ -45,6 +45,24 @@ void expect_close(const Model& model, const std::vector<Tensor>& inputs, int min
   EXPECT_TRUE(test::matches_reference(model, inputs, "onednn", options));
 }
 
+// The lines of oneDNN's verbose log for the `primitive` kind (",convolution,", ",binary,")
+// executed while f() runs: the implementation oneDNN picked is the log's fifth field.
+template <class F>
+std::vector<std::string> onednn_exec_lines(const std::string& primitive, F&& f) {
+  testing::internal::CaptureStdout();
+  dnnl::set_verbose(2);
+  f();
+  dnnl::set_verbose(0);
+  const std::string log = testing::internal::GetCapturedStdout();
+  std::vector<std::string> lines;
+  size_t at = 0;
+  for (size_t end; (end = log.find('\n', at)) != std::string::npos; at = end + 1) {
+    const std::string line = log.substr(at, end - at);
+    if (line.find(",exec,cpu" + primitive) != std::string::npos) lines.push_back(line);
+  }
+  return lines;
+}
+
 // The op types a onednn session runs, layout changes left out: how many of those the rewrite
 // adds depends on the host's block width (8 lanes on AVX2, 16 on AVX-512, and a conv with fewer
 // input channels than a block reads NCHW), what it fuses does not. Every node must run on onednn.
@@ -384,6 +402,28 @@ TEST(Onednn, PlainBinaryBroadcastAndUnary) {
                {random_tensor({3, 1, 5}, 50), random_tensor({2, 1, 4, 5}, 51, 0.5f, 2.f)}, 4);
 }
 
+// A per-"channel" constant over a CHW image without batch ([3, H, W] - [3, 1, 1], the
+// normalization torchvision detectors begin with) and a middle-axis broadcast of rank 4: oneDNN
+// has no jit kernel for them as given; the kernel merges axes until it does.
+TEST(Onednn, BroadcastsMergedForJitKernels) {
+  GraphBuilder b;
+  b.input("x", {3, 20, 24})
+      .input("z", {2, 5, 7, 6})
+      .constant("mean", random_tensor({3, 1, 1}, 61))
+      .constant("std", random_tensor({3, 1, 1}, 62, 0.5f, 2.f))
+      .constant("g", random_tensor({1, 5, 7, 1}, 63));
+  b.node("Sub", {"x", "mean"}, {"s"});
+  b.node("Div", {"s", "std"}, {"y"});
+  b.node("Mul", {"z", "g"}, {"w"});
+  b.output("y").output("w");
+  const Model m = b.build();
+  const std::vector<std::string> lines = onednn_exec_lines(",binary,", [&] {
+    expect_close(m, {random_tensor({3, 20, 24}, 60), random_tensor({2, 5, 7, 6}, 64)}, 3);
+  });
+  EXPECT_GE(lines.size(), 3u);
+  for (const std::string& line : lines) EXPECT_EQ(line.find(",ref"), std::string::npos) << line;
+}
+
 TEST(Onednn, GemmAndMatMul) {
   GraphBuilder b;
   b.input("x", {3, 37})
@@ -533,20 +573,10 @@ TEST(OnednnBlocked, NarrowGroupsRunChannelsLast) {
   b.output("y");
   const Model m = b.build();
   const std::vector<Tensor> inputs{random_tensor({2, 48, 9, 9}, 130)};
-  testing::internal::CaptureStdout();
-  dnnl::set_verbose(2);
-  expect_close(m, inputs, 3, 2);
-  dnnl::set_verbose(0);
-  const std::string log = testing::internal::GetCapturedStdout();
-  int convs = 0;
-  size_t at = 0;
-  for (size_t end; (end = log.find('\n', at)) != std::string::npos; at = end + 1) {
-    const std::string line = log.substr(at, end - at);
-    if (line.find(",exec,cpu,convolution,") == std::string::npos) continue;
-    ++convs;
-    EXPECT_EQ(line.find(",ref"), std::string::npos) << line;
-  }
-  EXPECT_GE(convs, 3);
+  const std::vector<std::string> convs =
+      onednn_exec_lines(",convolution,", [&] { expect_close(m, inputs, 3, 2); });
+  EXPECT_GE(convs.size(), 3u);
+  for (const std::string& line : convs) EXPECT_EQ(line.find(",ref"), std::string::npos) << line;
 }
 
 // An RGB stem reads its NCHW input directly; a 3-channel value inside the run is blocked. A

@@ -395,14 +395,20 @@ class SessionImpl {
     }
   }
 
-  // Computes node i with freshly allocated outputs (planning-time folding, dynamic runs).
-  void run_owned(Plan& p, size_t i, const InferContext& ctx) {
+  // Computes node i with freshly allocated outputs (planning-time folding, dynamic runs);
+  // `profile`: time the kernel's run() (a dynamic run times infer() and run() together).
+  void run_owned(Plan& p, size_t i, const InferContext& ctx, bool profile = true) {
     NodeRec& r = nodes[i];
     std::vector<bool> wanted;
     for (int id : r.out) wanted.push_back(id >= 0);
     std::vector<Tensor> outs =
         rt::run_into_fresh_outputs(*r.node, ctx, input_ptrs(p, r), wanted, opts.threads,
-                                   [&](RunContext& c) { timed(i, [&] { r.kernel->run(c); }); });
+                                   [&](RunContext& c) {
+                                     if (profile)
+                                       timed(i, [&] { r.kernel->run(c); });
+                                     else
+                                       r.kernel->run(c);
+                                   });
     for (size_t o = 0; o < r.out.size(); ++o)
       if (r.out[o] >= 0) p.values[r.out[o]] = std::move(outs[o]);
   }
@@ -461,16 +467,20 @@ class SessionImpl {
       NodeRec& r = nodes[i];
       InferContext ctx(*r.node, input_ptrs(p, r), r.out.size());
       try {
-        r.kernel->infer(ctx);
-        bool given = true;
-        for (size_t o = 0; o < r.out.size(); ++o)
-          given = given && (r.out[o] < 0 || ctx.outputs()[o].has_data());
-        if (given) {
+        // Timed as a whole: kernels whose output depends on the data (NonZero,
+        // NonMaxSuppression, ...) compute it in infer().
+        timed(i, [&] {
+          r.kernel->infer(ctx);
+          bool given = true;
           for (size_t o = 0; o < r.out.size(); ++o)
-            if (r.out[o] >= 0) p.values[r.out[o]] = ctx.outputs()[o];
-        } else {
-          run_owned(p, i, ctx);
-        }
+            given = given && (r.out[o] < 0 || ctx.outputs()[o].has_data());
+          if (given) {
+            for (size_t o = 0; o < r.out.size(); ++o)
+              if (r.out[o] >= 0) p.values[r.out[o]] = ctx.outputs()[o];
+          } else {
+            run_owned(p, i, ctx, false);
+          }
+        });
       } catch (const rt::NeedValue&) {
         throw Error(ErrorKind::kInternal, "node " + r.node->describe() + ": missing value");
       } catch (const Error& e) {

@@ -102,6 +102,10 @@ tag blocked_tag(int64_t block) {
   fail_unsupported("onednn: no blocked layout with ", block, " lanes");
 }
 
+bool is_reference(const dnnl::primitive_desc_base& pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
 Shape blocked_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t block) {
   return {n, (c + block - 1) / block, h, w, block};
 }

@@ -78,6 +78,10 @@ using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
 dims to_dims(const Shape& s);
+
+// Whether oneDNN chose its reference implementation (`ref:any`, orders of magnitude slower than
+// a jit one) for this primitive: kernels then try another description of the same data.
+bool is_reference(const dnnl::primitive_desc_base& pd);
 // Plain row-major tag for a rank (1..6): a, ab, abc, ...
 tag plain_tag(int rank);
 

@@ -209,9 +209,6 @@ class Conv final : public Kernel {
     const tag channels_last = rank == 3 ? tag::nwc : (rank == 4 ? tag::nhwc : tag::ndhwc);
     return {channels_last, plain_tag(rank)};
   }
-  static bool is_reference(const dnnl::convolution_forward::primitive_desc& pd) {
-    return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
-  }
 
   // Winograd F(4x4, 3x3) (winograd.cpp) instead of oneDNN's direct conv: blocked 8-lane input,
   // 3x3, stride 1, dilation 1, group 1, constant weights and bias, post-ops it fuses, AVX2+FMA.

@@ -122,7 +122,30 @@ class Binary final : public Kernel {
     }
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg_, md0, md1, md0), attr, engine());
+    auto make = [&](const dnnl::memory::desc& m0, const dnnl::memory::desc& m1) {
+      return dnnl::binary::primitive_desc(dnnl::binary::desc(alg_, m0, m1, m0), attr, engine());
+    };
+    dnnl::binary::primitive_desc pd = make(md0, md1);
+    if (is_reference(pd) && md0.dims().size() == r) {
+      // oneDNN 2.6 has jit kernels for a few broadcasts only (scalar, per channel = axis 1,
+      // ...): a per-"channel" constant over a CHW image without batch ([3, H, W] - [3, 1, 1],
+      // torchvision detectors' normalization) took its reference kernel, 20 ms for 0.3M
+      // elements. The same bytes read with the axes merged where the operands broadcast
+      // alike, behind a leading 1 ([1, 3, H*W] - [1, 3, 1]), get the jit one.
+      const auto [m0, m1] = merged_broadcast(out, sb);
+      for (const bool lead : {true, false}) {
+        dims d0 = m0, d1 = m1;
+        if (lead) d0.insert(d0.begin(), 1), d1.insert(d1.begin(), 1);
+        const tag t2 = plain_tag(static_cast<int>(d0.size()));
+        const dnnl::memory::desc a0(d0, dt::f32, t2), a1(d1, dt::f32, t2);
+        dnnl::binary::primitive_desc alt = make(a0, a1);
+        if (is_reference(alt)) continue;
+        pd = alt;
+        md0 = a0;
+        md1 = a1;
+        break;
+      }
+    }
     prim_ = dnnl::binary(pd);
     src0_ = user_memory(md0);
     src1_ = user_memory(md1);
@@ -149,6 +172,26 @@ class Binary final : public Kernel {
   }
 
  private:
+  // `out` and the second operand's `b` (same rank, each b[d] 1 or out[d]) with neighbouring
+  // axes merged where b broadcasts alike (axes of extent 1 join either side).
+  static std::pair<dims, dims> merged_broadcast(const Shape& out, const Shape& b) {
+    dims m0, m1;
+    int last = -1;  // 1: the last merged axis is full in b, 0: broadcast
+    for (size_t d = 0; d < out.size(); ++d) {
+      if (out[d] == 1 && !m0.empty()) continue;
+      const int full = b[d] == out[d] ? 1 : 0;
+      if (full == last || (m0.size() == 1 && m0[0] == 1)) {
+        m0.back() *= out[d];
+        m1.back() *= b[d];
+      } else {
+        m0.push_back(out[d]);
+        m1.push_back(b[d]);
+      }
+      last = full;
+    }
+    return {m0, m1};
+  }
+
   static Shape pad(const Shape& s, size_t r) {
     Shape p(r - s.size(), 1);
     p.insert(p.end(), s.begin(), s.end());

@@ -25,16 +25,61 @@ Box corners(const float* b, bool center) {
   return {std::min(b[0], b[2]), std::min(b[1], b[3]), std::max(b[0], b[2]), std::max(b[1], b[3])};
 }
 
-// Intersection over union; 0 when either box has no area.
-float iou(const Box& a, const Box& b) {
-  const float area_a = (a.y2 - a.y1) * (a.x2 - a.x1);
-  const float area_b = (b.y2 - b.y1) * (b.x2 - b.x1);
-  if (area_a <= 0 || area_b <= 0) return 0;
-  const float ih = std::max(0.f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
-  const float iw = std::max(0.f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
-  const float inter = ih * iw;
-  return inter / (area_a + area_b - inter);
+// x86: the loop below in AVX-512 and AVX2 clones too, picked at load by the CPU (16 or 8 boxes
+// per instruction instead of SSE's 4); the build itself targets any x86-64.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EDGEOPT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define EDGEOPT_VECTOR_CLONES
+#endif
+
+// Whether iou(box k, b) > th for any of the n boxes given by coordinate (area_b: b's area, > 0).
+// Branch-free over blocks of 32 boxes, so that it runs in vector lanes.
+EDGEOPT_VECTOR_CLONES
+bool any_overlap(const float* y1, const float* x1, const float* y2, const float* x2,
+                 const float* area, int64_t n, Box b, float area_b, float th) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t k0 = 0; k0 < n; k0 += kBlock) {
+    const int64_t k1 = std::min(n, k0 + kBlock);
+    int hit = 0;
+    for (int64_t k = k0; k < k1; ++k) {
+      const float ih = std::max(0.f, std::min(y2[k], b.y2) - std::max(y1[k], b.y1));
+      const float iw = std::max(0.f, std::min(x2[k], b.x2) - std::max(x1[k], b.x1));
+      const float inter = ih * iw;
+      // The union is at least area_b > 0 (inter <= area[k]): no division by zero.
+      const float iou = inter / (area[k] + area_b - inter);
+      hit |= (area[k] > 0) & (iou > th);
+    }
+    if (hit) return true;
+  }
+  return false;
 }
+
+// The boxes kept so far, one array per coordinate, for any_overlap().
+class Kept {
+ public:
+  int64_t size() const { return static_cast<int64_t>(y1_.size()); }
+  void clear() {
+    for (std::vector<float>* v : {&y1_, &x1_, &y2_, &x2_, &area_}) v->clear();
+  }
+  void push(const Box& b) {
+    y1_.push_back(b.y1);
+    x1_.push_back(b.x1);
+    y2_.push_back(b.y2);
+    x2_.push_back(b.x2);
+    area_.push_back((b.y2 - b.y1) * (b.x2 - b.x1));
+  }
+  // Whether iou(kept box, b) > th for any kept box.
+  bool suppresses(const Box& b, float th) const {
+    const float area_b = (b.y2 - b.y1) * (b.x2 - b.x1);
+    if (area_b <= 0) return false;  // iou() is 0
+    return any_overlap(y1_.data(), x1_.data(), y2_.data(), x2_.data(), area_.data(), size(), b,
+                       area_b, th);
+  }
+
+ private:
+  std::vector<float> y1_, x1_, y2_, x2_, area_;
+};
 
 class NonMaxSuppression final : public Kernel {
  public:
@@ -72,26 +117,29 @@ class NonMaxSuppression final : public Kernel {
     const float score_th = has_score_th ? static_cast<float>(in[4]->get_f64(0)) : 0.f;
     const int64_t batches = boxes.shape()[0], n = boxes.shape()[1], classes = scores.shape()[1];
     std::vector<int64_t> out;
-    std::vector<int64_t> order(n);
-    for (int64_t b = 0; b < batches && max_out > 0; ++b)
+    std::vector<int64_t> order;
+    Kept kept;
+    std::vector<Box> box(n);
+    for (int64_t b = 0; b < batches && max_out > 0; ++b) {
+      const float* bx = boxes.data<float>() + b * n * 4;
+      for (int64_t i = 0; i < n; ++i) box[i] = corners(bx + i * 4, center_);
       for (int64_t c = 0; c < classes; ++c) {
         const float* s = scores.data<float>() + (b * classes + c) * n;
-        const float* bx = boxes.data<float>() + b * n * 4;
-        std::iota(order.begin(), order.end(), int64_t{0});
+        // Only boxes above the threshold can be kept: sort those alone.
+        order.clear();
+        for (int64_t i = 0; i < n; ++i)
+          if (!has_score_th || s[i] > score_th) order.push_back(i);
         std::stable_sort(order.begin(), order.end(),
                          [&](int64_t l, int64_t r) { return s[l] > s[r]; });
-        std::vector<Box> kept;
+        kept.clear();
         for (int64_t i : order) {
-          if (static_cast<int64_t>(kept.size()) >= max_out) break;
-          if (has_score_th && !(s[i] > score_th)) break;
-          const Box box = corners(bx + i * 4, center_);
-          const bool suppressed = std::any_of(kept.begin(), kept.end(),
-                                              [&](const Box& k) { return iou(k, box) > iou_th; });
-          if (suppressed) continue;
-          kept.push_back(box);
+          if (kept.size() >= max_out) break;
+          if (kept.suppresses(box[i], iou_th)) continue;
+          kept.push(box[i]);
           out.insert(out.end(), {b, c, i});
         }
       }
+    }
     return out;
   }
 
