@@ -119,7 +119,10 @@ TEST(StridedCopy, MatchesElementwiseWalk) {
       for (size_t k = 0; k < rank; ++k) s += idx[k] * st[k];
       std::memcpy(&want[i * elem], &src[s * elem], elem);
       for (size_t k = rank; k-- > 0;)
-        if (++idx[k] < out[k]) break; else idx[k] = 0;
+        if (++idx[k] < out[k])
+          break;
+        else
+          idx[k] = 0;
     }
     rt::ops::strided_copy(src.data(), base, st, out, elem, got.data());
     EXPECT_EQ(got, want) << "trial " << trial;

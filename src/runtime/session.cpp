@@ -401,14 +401,13 @@ class SessionImpl {
     NodeRec& r = nodes[i];
     std::vector<bool> wanted;
     for (int id : r.out) wanted.push_back(id >= 0);
-    std::vector<Tensor> outs =
-        rt::run_into_fresh_outputs(*r.node, ctx, input_ptrs(p, r), wanted, opts.threads,
-                                   [&](RunContext& c) {
-                                     if (profile)
-                                       timed(i, [&] { r.kernel->run(c); });
-                                     else
-                                       r.kernel->run(c);
-                                   });
+    std::vector<Tensor> outs = rt::run_into_fresh_outputs(*r.node, ctx, input_ptrs(p, r), wanted,
+                                                          opts.threads, [&](RunContext& c) {
+                                                            if (profile)
+                                                              timed(i, [&] { r.kernel->run(c); });
+                                                            else
+                                                              r.kernel->run(c);
+                                                          });
     for (size_t o = 0; o < r.out.size(); ++o)
       if (r.out[o] >= 0) p.values[r.out[o]] = std::move(outs[o]);
   }

@@ -351,9 +351,9 @@ class Conv final : public Kernel {
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
       if (!post_.empty()) attr.set_post_ops(make_post_ops(node_, post_, d_md));
-      const dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, s_md, w_any_md,
-          b_md, d_md, strides, dil, pad_l, pad_r);
+      const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                 dnnl::algorithm::convolution_direct, s_md,
+                                                 w_any_md, b_md, d_md, strides, dil, pad_l, pad_r);
       try {
         return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
       } catch (const dnnl::error& err) {

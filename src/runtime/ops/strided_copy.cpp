@@ -94,10 +94,9 @@ void strided_copy(const void* src, int64_t base, const std::vector<int64_t>& str
   }
   const auto* s = static_cast<const unsigned char*>(src) + base * static_cast<int64_t>(elem_bytes);
   switch (elem_bytes) {
-#define EDGEOPT_STRIDED_CASE(E)                                                            \
-  case E:                                                                                  \
-    return copy_typed(reinterpret_cast<const Elem<E>*>(s), st, dims,                       \
-                      static_cast<Elem<E>*>(dst));
+#define EDGEOPT_STRIDED_CASE(E) \
+  case E:                       \
+    return copy_typed(reinterpret_cast<const Elem<E>*>(s), st, dims, static_cast<Elem<E>*>(dst));
     EDGEOPT_STRIDED_CASE(1)
     EDGEOPT_STRIDED_CASE(2)
     EDGEOPT_STRIDED_CASE(4)
