@@ -32,15 +32,22 @@ void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>
   const int rank = static_cast<int>(out.size());
   const int64_t n = shape_numel(out);
   if (n == 0) return;
-  std::vector<int64_t> idx(rank, 0);
-  std::vector<int64_t> off(strides.size(), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    f(i, off);
-    for (int d = rank - 1; d >= 0; --d) {
+  const size_t m = strides.size();
+  const int64_t inner = rank > 0 ? out[rank - 1] : 1;
+  std::vector<int64_t> idx(rank, 0), off(m, 0), cur(m), step(m, 0);
+  if (rank > 0)
+    for (size_t k = 0; k < m; ++k) step[k] = strides[k][rank - 1];
+  for (int64_t i = 0; i < n; i += inner) {
+    cur = off;
+    for (int64_t j = 0; j < inner; ++j) {
+      f(i + j, cur);
+      for (size_t k = 0; k < m; ++k) cur[k] += step[k];
+    }
+    for (int d = rank - 2; d >= 0; --d) {  // next row: the odometer over the outer dims
       ++idx[d];
-      for (size_t k = 0; k < strides.size(); ++k) off[k] += strides[k][d];
+      for (size_t k = 0; k < m; ++k) off[k] += strides[k][d];
       if (idx[d] < out[d]) break;
-      for (size_t k = 0; k < strides.size(); ++k) off[k] -= strides[k][d] * idx[d];
+      for (size_t k = 0; k < m; ++k) off[k] -= strides[k][d] * idx[d];
       idx[d] = 0;
     }
   }

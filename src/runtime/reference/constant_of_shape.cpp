@@ -1,5 +1,8 @@
 // ConstantOfShape: a tensor of the shape given by input 0 (1-D int64) filled with the single
 // element of the `value` attribute (float32 zero by default).
+#include <algorithm>
+#include <cstring>
+
 #include "shape_common.h"
 
 namespace edgeopt::rt::ref {
@@ -22,8 +25,21 @@ class ConstantOfShape final : public Kernel {
   }
   void run(RunContext& ctx) override {
     Tensor& y = ctx.output(0);
-    ElementCopier cp(value_, y);
-    for (int64_t i = 0; i < y.numel(); ++i) cp.fill(i, value_.raw());
+    const size_t es = dtype_size(value_.dtype()), total = y.nbytes();
+    if (total == 0) return;
+    auto* dst = static_cast<uint8_t*>(y.raw());
+    const auto* v = static_cast<const uint8_t*>(value_.raw());
+    if (std::all_of(v, v + es, [](uint8_t b) { return b == 0; })) {
+      std::memset(dst, 0, total);
+      return;
+    }
+    // One element, then the filled part copied after itself: log2(n) memcpy calls.
+    std::memcpy(dst, v, es);
+    for (size_t have = es; have < total;) {
+      const size_t n = std::min(have, total - have);
+      std::memcpy(dst + have, dst, n);
+      have += n;
+    }
   }
 
  private:

@@ -8,6 +8,7 @@
 // values of each sample.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "common.h"
 
@@ -66,34 +67,47 @@ class RoiAlign final : public Kernel {
       const int64_t gh = sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rh / out_h_));
       const int64_t gw = sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rw / out_w_));
       const float count = static_cast<float>(std::max<int64_t>(gh * gw, 1));
+      // Where each bin's samples fall does not depend on the channel: their corners and
+      // weights once per region, then every channel reads through them.
+      taps_.clear();
+      for (int64_t ph = 0; ph < out_h_; ++ph)
+        for (int64_t pw = 0; pw < out_w_; ++pw)
+          for (int64_t iy = 0; iy < gh; ++iy)
+            for (int64_t ix = 0; ix < gw; ++ix) {
+              const float sy = y0 + ph * bin_h + (iy + 0.5f) * bin_h / gh;
+              const float sx = x0 + pw * bin_w + (ix + 0.5f) * bin_w / gw;
+              taps_.push_back(tap(H, W, sy, sx));
+            }
+      const int64_t per_bin = gh * gw;
       for (int64_t c = 0; c < C; ++c) {
         const float* img = x.data<float>() + (n * C + c) * H * W;
-        for (int64_t ph = 0; ph < out_h_; ++ph)
-          for (int64_t pw = 0; pw < out_w_; ++pw) {
-            float acc = 0;
-            bool first = true;
-            for (int64_t iy = 0; iy < gh; ++iy)
-              for (int64_t ix = 0; ix < gw; ++ix) {
-                const float sy = y0 + ph * bin_h + (iy + 0.5f) * bin_h / gh;
-                const float sx = x0 + pw * bin_w + (ix + 0.5f) * bin_w / gw;
-                const float v = sample(img, H, W, sy, sx);
-                if (max_mode_)
-                  acc = first ? v : std::max(acc, v);
-                else
-                  acc += v;
-                first = false;
-              }
-            y[((r * C + c) * out_h_ + ph) * out_w_ + pw] = max_mode_ ? acc : acc / count;
+        float* out = y + (r * C + c) * out_h_ * out_w_;
+        const Tap* t = taps_.data();
+        for (int64_t bin = 0; bin < out_h_ * out_w_; ++bin) {
+          float acc = 0;
+          for (int64_t k = 0; k < per_bin; ++k, ++t) {
+            const float v = value(*t, img);
+            if (max_mode_)
+              acc = k == 0 ? v : std::max(acc, v);
+            else
+              acc += v;
           }
+          out[bin] = max_mode_ ? acc : acc / count;
+        }
       }
     }
   }
 
  private:
-  // Bilinear sample at (y, x): the sum of the four weighted corners (avg mode) or their
-  // largest weighted value (max mode); 0 more than one pixel outside the image.
-  float sample(const float* img, int64_t H, int64_t W, float y, float x) const {
-    if (y < -1.f || y > H || x < -1.f || x > W) return 0.f;
+  // A bilinear sample at (y, x): its four corners (offsets in the image) and their weights;
+  // `inside` false more than one pixel outside the image, where the sample is 0.
+  struct Tap {
+    int64_t i1, i2, i3, i4;
+    float w1, w2, w3, w4;
+    bool inside;
+  };
+  static Tap tap(int64_t H, int64_t W, float y, float x) {
+    if (y < -1.f || y > H || x < -1.f || x > W) return Tap{0, 0, 0, 0, 0, 0, 0, 0, false};
     y = std::max(y, 0.f);
     x = std::max(x, 0.f);
     int64_t y_lo = static_cast<int64_t>(y), x_lo = static_cast<int64_t>(x);
@@ -101,8 +115,16 @@ class RoiAlign final : public Kernel {
     if (y_lo >= H - 1) y_hi = y_lo = H - 1, y = static_cast<float>(y_lo);
     if (x_lo >= W - 1) x_hi = x_lo = W - 1, x = static_cast<float>(x_lo);
     const float ly = y - y_lo, lx = x - x_lo, hy = 1.f - ly, hx = 1.f - lx;
-    const float v1 = hy * hx * img[y_lo * W + x_lo], v2 = hy * lx * img[y_lo * W + x_hi];
-    const float v3 = ly * hx * img[y_hi * W + x_lo], v4 = ly * lx * img[y_hi * W + x_hi];
+    return Tap{y_lo * W + x_lo, y_lo * W + x_hi, y_hi * W + x_lo,
+               y_hi * W + x_hi, hy * hx,         hy * lx,
+               ly * hx,         ly * lx,         true};
+  }
+  // The sample's value: the sum of the four weighted corners (avg mode) or their largest
+  // weighted value (max mode).
+  float value(const Tap& t, const float* img) const {
+    if (!t.inside) return 0.f;
+    const float v1 = t.w1 * img[t.i1], v2 = t.w2 * img[t.i2];
+    const float v3 = t.w3 * img[t.i3], v4 = t.w4 * img[t.i4];
     return max_mode_ ? std::max(std::max(v1, v2), std::max(v3, v4)) : v1 + v2 + v3 + v4;
   }
 
@@ -111,6 +133,7 @@ class RoiAlign final : public Kernel {
   int64_t out_h_, out_w_, sampling_;
   float scale_;
   bool half_pixel_ = true;
+  std::vector<Tap> taps_;  // run(): the current region's samples, bin by bin
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "RoiAlign", 10, INT_MAX, RoiAlign);
