@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "edgeopt/passes.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "testing/tolerance.h"
 
 namespace edgeopt {
 namespace {
@@ -175,6 +177,71 @@ TEST(Subgraphs, OuterReadsOrderKeepAndFeedTheBranches) {
       EXPECT_EQ(y[0].data<float>()[i], c ? v : -v) << "cond " << c << " element " << i;
     }
   }
+}
+
+// y = If(c) then Add(x, Neg(w)) else Identity(x), w an initializer of the outer graph. The
+// branch's session takes w as a constant of its own, so Neg(w) is folded while planning, not
+// run on every call; a profiling session lists the branches' nodes under the If, each run
+// counted once.
+TEST(Subgraphs, OuterConstantsFoldAndProfilesNest) {
+  auto node = [](const std::string& name, const std::string& op, std::vector<std::string> in,
+                 const std::string& out) {
+    Node n;
+    n.name = name;
+    n.op_type = op;
+    n.inputs = std::move(in);
+    n.outputs = {out};
+    return n;
+  };
+  auto branch = [](std::vector<Node> nodes, const std::string& out) {
+    auto g = std::make_shared<Graph>();
+    g->nodes = std::move(nodes);
+    ValueInfo o;
+    o.name = out;
+    o.dtype = DType::kF32;
+    g->outputs.push_back(o);
+    return g;
+  };
+  Model m;
+  m.opset_imports = {{"", 13}};
+  ValueInfo x, c, y;
+  x.name = "x", x.dtype = DType::kF32;
+  c.name = "c", c.dtype = DType::kBool;
+  y.name = "y", y.dtype = DType::kF32;
+  m.graph.inputs = {x, c};
+  m.graph.outputs = {y};
+  m.graph.add_initializer("w", Tensor::from_vector<float>({1.f, 2.f, 4.f}, {3}));
+  Node if_node = node("if", "If", {"c"}, "y");
+  Attribute then_attr, else_attr;
+  then_attr.name = "then_branch", then_attr.type = AttrType::kGraph;
+  then_attr.g =
+      branch({node("neg_w", "Neg", {"w"}, "wn"), node("add", "Add", {"x", "wn"}, "t")}, "t");
+  else_attr.name = "else_branch", else_attr.type = AttrType::kGraph;
+  else_attr.g = branch({node("copy", "Identity", {"x"}, "e")}, "e");
+  if_node.attributes = {then_attr, else_attr};
+  m.graph.nodes = {if_node};
+  SessionOptions opts;
+  opts.providers = {"reference"};
+  opts.profile = true;
+  Session session(m, opts);
+  const Tensor xv = Tensor::from_vector<float>({10.f, 20.f, 30.f}, {3});
+  for (int run = 0; run < 3; ++run) {
+    const std::vector<Tensor> out = session.run({xv, Tensor::scalar<bool>(true)});
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(test::tensors_close(out[0], Tensor::from_vector<float>({9.f, 18.f, 26.f}, {3})));
+  }
+  std::map<std::string, NodeProfile> prof;
+  for (const NodeProfile& p : session.profile()) prof[p.node] = p;
+  ASSERT_EQ(prof.count("if/then_branch/add"), 1u);
+  ASSERT_EQ(prof.count("if/then_branch/neg_w"), 1u);
+  ASSERT_EQ(prof.count("if/else_branch/copy"), 1u);
+  EXPECT_EQ(prof["if"].calls, 3);
+  EXPECT_EQ(prof["if/then_branch/add"].calls, 3);
+  EXPECT_LE(prof["if/then_branch/neg_w"].calls, 1);  // folded once, while planning
+  EXPECT_EQ(prof["if/else_branch/copy"].calls, 0);
+  EXPECT_EQ(prof["if/then_branch/add"].provider, "reference");
+  session.reset_profile();
+  for (const NodeProfile& p : session.profile()) EXPECT_EQ(p.calls, 0) << p.node;
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ struct KernelInit {
   // them as extra inputs after the node's own, in this order (constants, dtypes likewise).
   std::vector<std::string> outer_inputs;
   WinogradMode winograd = WinogradMode::kAuto;  // SessionOptions::winograd
+  bool profile = false;                          // SessionOptions::profile, for nested sessions
 };
 
 class InferContext {
@@ -100,6 +101,12 @@ class Kernel {
   // shapes while planning. A kernel may then drop what it would keep only to serve other input
   // shapes (e.g. plain weights beside prepacked ones).
   virtual void input_shapes_fixed() {}
+  // Kernels running subgraphs in nested sessions (If, Loop, Scan): appends the nested nodes'
+  // profiles (when KernelInit::profile), named after the subgraph attribute
+  // ("then_branch/conv1"); the session lists them under the node and keeps the node's own
+  // time apart. reset_profile() clears them.
+  virtual void append_profile(std::vector<NodeProfile>& /*out*/) const {}
+  virtual void reset_profile() {}
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;

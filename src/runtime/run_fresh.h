@@ -3,6 +3,7 @@
 // folding and dynamic runs (session.cpp) and the passes' node evaluator (evaluate.cpp) both use it.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "kernel.h"
@@ -27,9 +28,11 @@ std::vector<Tensor> run_into_fresh_outputs(const Node& node, const InferContext&
     outs[o] = Tensor(m.dtype(), m.shape());
   }
   for (Tensor& t : outs) c.out.push_back(t.defined() ? &t : nullptr);
-  std::vector<uint8_t> scratch(ictx.scratch_bytes() + 64);
+  // Not zeroed (as the arena's scratch is not): a kernel asking for megabytes of it in a
+  // dynamic run would otherwise pay a memset and the page faults of first touch per run.
+  const std::unique_ptr<uint8_t[]> scratch(new uint8_t[ictx.scratch_bytes() + 64]);
   c.scratch =
-      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.get()) + 63) & ~uintptr_t{63});
   c.threads = threads;
   run(c);
   return outs;

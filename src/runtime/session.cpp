@@ -135,7 +135,8 @@ class SessionImpl {
                       providers,
                       model.opset_imports,
                       n.outer_reads(),
-                      opts.winograd};
+                      opts.winograd,
+                      opts.profile};
       for (const std::string& s : init.outer_inputs) rec.in.push_back(id_of(s));
       for (int id : rec.in) {
         const Tensor* c = (id >= 0 && constants[id].defined()) ? &constants[id] : nullptr;
@@ -561,9 +562,26 @@ std::vector<std::pair<std::string, std::string>> Session::assignment() const {
   return a;
 }
 
-std::vector<NodeProfile> Session::profile() const { return impl_->prof; }
+std::vector<NodeProfile> Session::profile() const {
+  // Each node, then the nodes of its subgraphs (prefixed with its name); the node keeps only
+  // the time its subgraphs' nodes do not account for, so that the times still add up.
+  std::vector<NodeProfile> out;
+  for (size_t i = 0; i < impl_->prof.size(); ++i) {
+    out.push_back(impl_->prof[i]);
+    const size_t own = out.size() - 1;
+    std::vector<NodeProfile> inner;
+    impl_->nodes[i].kernel->append_profile(inner);
+    for (NodeProfile& p : inner) {
+      p.node = out[own].node + "/" + p.node;
+      out[own].total_ms = std::max(0.0, out[own].total_ms - p.total_ms);
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
 void Session::reset_profile() {
   for (NodeProfile& p : impl_->prof) p.total_ms = 0, p.calls = 0;
+  for (NodeRec& r : impl_->nodes) r.kernel->reset_profile();
 }
 
 std::vector<std::string> available_providers() { return rt::KernelRegistry::global().providers(); }

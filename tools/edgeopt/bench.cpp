@@ -123,7 +123,9 @@ void print_profile(const BenchResult& r) {
   std::printf("  %-32s %-18s %-10s %12s %12s %7s\n", "node", "op", "provider", "total ms", "ms/run",
               "share");
   for (const NodeProfile& n : p) {
-    const std::string name = n.node.size() > 31 ? n.node.substr(0, 28) + "..." : n.node;
+    // The end of a long name says most (a subgraph's nodes: "If_0/then_branch/.../LSTM").
+    const std::string name =
+        n.node.size() > 31 ? "..." + n.node.substr(n.node.size() - 28) : n.node;
     std::printf("  %-32s %-18s %-10s %12.3f %12.4f %6.1f%%\n", name.c_str(), n.op_type.c_str(),
                 n.provider.c_str(), n.total_ms,
                 r.latency.runs ? n.total_ms / double(r.latency.runs) : 0.0,

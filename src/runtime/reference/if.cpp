@@ -10,6 +10,7 @@ class If final : public ControlFlowKernel {
  public:
   explicit If(const KernelInit& init)
       : node_(init.node), then_(init, "then_branch"), else_(init, "else_branch") {
+    subgraphs_ = {&then_, &else_};
     for (const Subgraph* b : {&then_, &else_})
       if (b->num_inputs() != 0 || b->num_outputs() != init.node.outputs.size())
         fail_input("node ", node_.describe(), ": a branch must take no inputs and give ",

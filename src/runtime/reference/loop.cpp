@@ -12,6 +12,7 @@ namespace {
 class Loop final : public ControlFlowKernel {
  public:
   explicit Loop(const KernelInit& init) : node_(init.node), body_(init, "body") {
+    subgraphs_ = {&body_};
     const size_t carried = init.node.inputs.size() < 2 ? 0 : init.node.inputs.size() - 2;
     if (body_.num_inputs() != carried + 2 || body_.num_outputs() < carried + 1 ||
         init.node.outputs.size() != body_.num_outputs() - 1)

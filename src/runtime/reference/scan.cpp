@@ -20,6 +20,7 @@ class Scan final : public ControlFlowKernel {
         body_(init, "body"),
         num_scan_in_(init.node.attr_int("num_scan_inputs", -1)),
         batched_(init.opset < 9) {
+    subgraphs_ = {&body_};
     const int64_t own = static_cast<int64_t>(init.node.inputs.size()) - (batched_ ? 1 : 0);
     if (num_scan_in_ < 1 || num_scan_in_ > own)
       fail_input("node ", node_.describe(), ": num_scan_inputs must be in [1, ", own, "]");

@@ -7,7 +7,8 @@
 
 namespace edgeopt::rt::ref {
 
-Subgraph::Subgraph(const KernelInit& init, const std::string& attr) : node_(init.node) {
+Subgraph::Subgraph(const KernelInit& init, const std::string& attr)
+    : node_(init.node), attr_(attr) {
   const Attribute* a = init.node.attr(attr);
   if (!a || !a->g)
     fail_input("node ", init.node.describe(), ": graph attribute '", attr, "' is missing");
@@ -29,10 +30,17 @@ Subgraph::Subgraph(const KernelInit& init, const std::string& attr) : node_(init
     if (it == init.outer_inputs.end())
       throw Error(ErrorKind::kInternal, "node " + init.node.describe() + ": outer value '" + name +
                                             "' not passed to the kernel");
-    outer_at_.push_back(own + static_cast<size_t>(it - init.outer_inputs.begin()));
+    const size_t at = own + static_cast<size_t>(it - init.outer_inputs.begin());
+    // A constant of the outer graph (weights an If branch or a Loop body reads) is one of the
+    // body too: the nested session then folds what depends on it once, not on every run.
+    if (at < init.constants.size() && init.constants[at]) {
+      m.graph.add_initializer(name, *init.constants[at]);
+      continue;
+    }
+    outer_at_.push_back(at);
     ValueInfo v;
     v.name = name;
-    v.dtype = init.input_dtypes[outer_at_.back()];
+    v.dtype = init.input_dtypes[at];
     m.graph.inputs.push_back(v);
   }
   SessionOptions o;
@@ -40,7 +48,15 @@ Subgraph::Subgraph(const KernelInit& init, const std::string& attr) : node_(init
   o.threads = init.threads;
   o.winograd = init.winograd;
   o.reference_fallback = false;
+  o.profile = init.profile;
   session_ = std::make_unique<Session>(std::move(m), o);
+}
+
+void Subgraph::append_profile(std::vector<NodeProfile>& out) const {
+  for (NodeProfile& p : session_->profile()) {
+    p.node = attr_ + "/" + p.node;
+    out.push_back(std::move(p));
+  }
 }
 
 std::vector<Tensor> Subgraph::run(std::vector<Tensor> formal,

@@ -23,9 +23,13 @@ class Subgraph {
   // inputs, then outer values); every outer value the body reads must have data.
   std::vector<Tensor> run(std::vector<Tensor> formal,
                           const std::vector<const Tensor*>& node_inputs);
+  // The nested session's profile, node names prefixed with the attribute ("body/...").
+  void append_profile(std::vector<NodeProfile>& out) const;
+  void reset_profile() { session_->reset_profile(); }
 
  private:
   const Node& node_;
+  std::string attr_;
   size_t num_formal_ = 0;
   size_t num_outputs_ = 0;
   std::vector<size_t> outer_at_;  // per outer value of the body: its index in node_inputs
@@ -38,10 +42,18 @@ class ControlFlowKernel : public Kernel {
  public:
   void infer(InferContext& ctx) override;
   void run(RunContext& ctx) override;
+  void append_profile(std::vector<NodeProfile>& out) const override {
+    for (const Subgraph* g : subgraphs_) g->append_profile(out);
+  }
+  void reset_profile() override {
+    for (Subgraph* g : subgraphs_) g->reset_profile();
+  }
 
  protected:
   // The node's outputs from all its inputs (own inputs, then outer values; nullptr if absent).
   virtual std::vector<Tensor> execute(const std::vector<const Tensor*>& in) = 0;
+  // The node's subgraphs (for their profiles), set by the subclass's constructor.
+  std::vector<Subgraph*> subgraphs_;
 };
 
 // Every input of the node with data (InferContext::value for present inputs, nullptr for
