@@ -40,7 +40,7 @@ struct KernelInit {
   // them as extra inputs after the node's own, in this order (constants, dtypes likewise).
   std::vector<std::string> outer_inputs;
   WinogradMode winograd = WinogradMode::kAuto;  // SessionOptions::winograd
-  bool profile = false;                          // SessionOptions::profile, for nested sessions
+  bool profile = false;                         // SessionOptions::profile, for nested sessions
 };
 
 class InferContext {
