@@ -76,6 +76,10 @@ void set_unary_attrs(ModelBuilder& b, const std::string& op, std::vector<std::st
     b.constant("lo", Tensor::scalar<float>(-0.5f)).constant("hi", Tensor::scalar<float>(0.7f));
     in = {"x", "lo", "hi"};
   }
+  if (op == "Pow") {  // the exponent oneDNN takes (x * x)
+    b.constant("e", Tensor::scalar<float>(2.f));
+    in = {"x", "e"};
+  }
 }
 
 Built unary_model(const std::string& op, const Shape& shape) {
@@ -87,7 +91,17 @@ Built unary_model(const std::string& op, const Shape& shape) {
   if (op == "LeakyRelu") n.set_attr_float("alpha", 0.13f);
   if (op == "Elu") n.set_attr_float("alpha", 0.7f);
   b.output("y");
-  return {b.build(), {random_tensor(shape, 1, -4.f, 4.f)}};
+  return {b.build(), {random_tensor(shape, 1, op == "Sqrt" ? 0.f : -4.f, 4.f)}};
+}
+
+// Softmax at the default axis: from opset 13 the last one, before it the 2-D
+// coercion at axis 1. Logits up to +-30, where a missing max subtraction would overflow exp().
+Built softmax_model(const std::string& op, const Shape& shape, int64_t opset) {
+  ModelBuilder b(opset, "softmax");
+  b.input("x", shape);
+  b.node(op, {"x"}, {"y"});
+  b.output("y");
+  return {b.build(), {random_tensor(shape, 1, -30.f, 30.f)}};
 }
 
 struct BinaryShapes {
@@ -516,6 +530,16 @@ std::vector<SweepCase> all_cases() {
     for (const std::string& op : unary)
       for (const Shape& s : kUnaryShapes)
         v.push_back({op + "_" + shape_tag(s), "onednn", {op}, [=] { return unary_model(op, s); }});
+    for (const std::string op : {"Sqrt", "Exp", "Abs", "Neg", "Pow"})
+      for (const Shape& s : kUnaryShapes)
+        v.push_back({op + "_" + shape_tag(s), "onednn", {op}, [=] { return unary_model(op, s); }});
+    for (const Shape& s : kUnaryShapes)
+      for (const int64_t opset : {11, 13})
+        if (opset >= 13 || s.size() >= 2)  // before 13 the default axis is 1
+          v.push_back({"Softmax_" + shape_tag(s) + "_op" + std::to_string(opset),
+                       "onednn",
+                       {"Softmax"},
+                       [=] { return softmax_model("Softmax", s, opset); }});
     for (const char* op : {"Add", "Sub", "Mul", "Div"})
       for (const BinaryShapes& s : kBinaryShapes)
         for (bool c : {false, true})

@@ -174,6 +174,11 @@ Eltwise eltwise_of(const std::string& op, float alpha, float beta) {
   if (op == "Elu") return {A::eltwise_elu, alpha, 0.f};         // x < 0: alpha * (e^x - 1)
   if (op == "Round") return {A::eltwise_round, 0.f, 0.f};       // nearest, ties to even
   if (op == "Linear") return {A::eltwise_linear, alpha, beta};  // alpha * x + beta
+  if (op == "Neg") return {A::eltwise_linear, -1.f, 0.f};
+  if (op == "Sqrt") return {A::eltwise_sqrt, 0.f, 0.f};
+  if (op == "Square") return {A::eltwise_square, 0.f, 0.f};
+  if (op == "Exp") return {A::eltwise_exp, 0.f, 0.f};
+  if (op == "Abs") return {A::eltwise_abs, 0.f, 0.f};
   return {};
 }
 

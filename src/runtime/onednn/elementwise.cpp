@@ -10,6 +10,14 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
+// Pow by a constant exponent oneDNN computes exactly: 2 (x * x) and 0.5 (sqrt); its general
+// eltwise_pow goes through exp and log. "" for any other exponent.
+std::string pow_as_unary(const KernelInit& init) {
+  if (init.constants.size() < 2 || !init.constants[1] || init.constants[1]->numel() != 1) return "";
+  const double e = init.constants[1]->get_f64(0);
+  return e == 2.0 ? "Square" : (e == 0.5 ? "Sqrt" : "");
+}
+
 // y = f(x) for the functions of eltwise_of().
 class Unary final : public Kernel {
  public:
@@ -21,7 +29,7 @@ class Unary final : public Kernel {
       lo = node_.attr_float("alpha", 0.01f);
     else if (node_.op_type == "Elu")
       lo = node_.attr_float("alpha", 1.f);
-    fn_ = eltwise_of(node_.op_type, lo, hi);
+    fn_ = eltwise_of(node_.op_type == "Pow" ? pow_as_unary(init) : node_.op_type, lo, hi);
   }
 
   void infer(InferContext& ctx) override {
@@ -65,6 +73,9 @@ class Unary final : public Kernel {
 
 bool unary_accepts(const KernelInit& init) {
   float lo, hi;
+  if (init.node.op_type == "Pow")  // the exponent may be any numeric type
+    return (init.input_dtypes[0] == DType::kF32 || init.input_dtypes[0] == DType::kUndefined) &&
+           !pow_as_unary(init).empty();
   if (!all_f32(init)) return false;
   return init.node.op_type != "Clip" || clip_bounds(init, lo, hi);
 }
@@ -303,7 +314,8 @@ bool concat_accepts(const KernelInit& init) {
 
 const bool registered = [] {
   auto& reg = KernelRegistry::global();
-  for (const char* op : {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh", "Elu"})
+  for (const char* op : {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh", "Elu", "Sqrt",
+                         "Exp", "Abs", "Neg", "Pow"})
     reg.add(KernelDef{
         kProvider, "", op, 1, INT_MAX,
         [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Unary>(i); },

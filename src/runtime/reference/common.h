@@ -38,7 +38,7 @@ void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>
   if (rank > 0)
     for (size_t k = 0; k < m; ++k) step[k] = strides[k][rank - 1];
   for (int64_t i = 0; i < n; i += inner) {
-    cur = off;
+    for (size_t k = 0; k < m; ++k) cur[k] = off[k];
     for (int64_t j = 0; j < inner; ++j) {
       f(i + j, cur);
       for (size_t k = 0; k < m; ++k) cur[k] += step[k];
@@ -52,6 +52,15 @@ void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>
     }
   }
 }
+
+// On x86 a function marked so is also compiled for AVX-512 and AVX2, the CPU picking the
+// clone at load (the build itself targets any x86-64, i.e. SSE2): for the few loops written
+// to run in vector lanes. Elsewhere (arm64's NEON is the baseline) it does nothing.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EDGEOPT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define EDGEOPT_VECTOR_CLONES
+#endif
 
 [[noreturn]] void unsupported_dtype(const Node& node, DType t);
 

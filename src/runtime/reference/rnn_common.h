@@ -19,7 +19,20 @@
 namespace edgeopt::rt::ref {
 
 struct Activation {
-  std::string name;
+  enum Kind {
+    kSigmoid,
+    kTanh,
+    kRelu,
+    kAffine,
+    kLeakyRelu,
+    kThresholdedRelu,
+    kScaledTanh,
+    kHardSigmoid,
+    kElu,
+    kSoftsign,
+    kSoftplus
+  };
+  Kind kind = kSigmoid;  // resolved from the name once, by rnn_attrs
   float alpha = 0, beta = 0;
   float operator()(float x) const;
 };
@@ -81,14 +94,8 @@ inline void initial_state(const RunContext& ctx, size_t i, const RnnDims& d, int
     h[j] = ctx.has_input(i) ? ctx.input(i).data<float>()[d.h(dir, b) + j] : 0.f;
 }
 
-// g[j] = sum_k x[k] * w[j][k] for j < rows (w row-major [rows, cols]).
-inline void matvec(const float* w, const float* x, int64_t rows, int64_t cols, float* g) {
-  for (int64_t j = 0; j < rows; ++j) {
-    float s = 0;
-    for (int64_t k = 0; k < cols; ++k) s += w[j * cols + k] * x[k];
-    g[j] += s;
-  }
-}
+// g[j] += sum_k x[k] * w[j][k] for j < rows (w row-major [rows, cols]).
+void matvec(const float* w, const float* x, int64_t rows, int64_t cols, float* g);
 
 inline float clipped(float v, float clip) {
   return clip > 0 ? std::fmin(std::fmax(v, -clip), clip) : v;
