@@ -605,6 +605,35 @@ TEST(OnednnBlocked, NarrowGroupsRunChannelsLast) {
   for (const std::string& line : convs) EXPECT_EQ(line.find(",ref"), std::string::npos) << line;
 }
 
+// Grouped 1-D convs stay in the plain NCW layout, where oneDNN runs one small GEMM per group
+// (`gemm:jit`, 10x slower for Silero VAD's depthwise convs): the kernel runs them channels-last
+// between reorders (a depthwise one, and 4 channels per group with a residual Add).
+TEST(Onednn, GroupedPlainConvsRunChannelsLast) {
+  GraphBuilder b;
+  b.input("x", {1, 40, 9})
+      .constant("w1", random_tensor({40, 1, 5}, 141))
+      .constant("b1", random_tensor({40}, 142))
+      .constant("w2", random_tensor({40, 4, 3}, 143));
+  Node& c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"});
+  c1.set_attr_int("group", 40);
+  c1.set_attr_ints("pads", {2, 2});
+  b.node("Relu", {"c1"}, {"r1"});
+  Node& c2 = b.node("Conv", {"r1", "w2"}, {"c2"});
+  c2.set_attr_int("group", 10);
+  c2.set_attr_ints("pads", {1, 1});
+  b.node("Add", {"c2", "x"}, {"y"});
+  b.output("y");
+  const Model m = b.build();
+  const std::vector<std::string> convs = onednn_exec_lines(",convolution,", [&] {
+    expect_close(m, {random_tensor({1, 40, 9}, 140)}, 2);
+  });
+  EXPECT_GE(convs.size(), 2u);
+  for (const std::string& line : convs) {
+    EXPECT_EQ(line.find(",ref"), std::string::npos) << line;
+    EXPECT_EQ(line.find("gemm"), std::string::npos) << line;
+  }
+}
+
 // An RGB stem reads its NCHW input directly; a 3-channel value inside the run is blocked. A
 // channel Concat of whole blocks stays in the run, batch 2 and two threads.
 // LeNet's conv2 reads 6 channels from a blocked run: it gets them back as NCHW (oneDNN 2.6 has
