@@ -16,7 +16,9 @@ class Gru final : public Kernel {
   explicit Gru(const KernelInit& init)
       : node_(init.node),
         a_(rnn_attrs(init.node, {"Sigmoid", "Tanh"})),
-        linear_before_reset_(init.node.attr_int("linear_before_reset", 0) != 0) {}
+        linear_before_reset_(init.node.attr_int("linear_before_reset", 0) != 0),
+        wt_(init.constants.size() > 1 && init.constants[1]),
+        rt_(init.constants.size() > 2 && init.constants[2]) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 3, 1);
     ctx.request_scratch(static_cast<size_t>(d_.hidden) * 7 * sizeof(float));
@@ -32,8 +34,8 @@ class Gru final : public Kernel {
     float* rh = h + H;  // r . H, or H R_h^T + Rb_h with linear_before_reset
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
-      const float* w = ctx.input(1).data<float>() + dir * 3 * H * I;
-      const float* r = ctx.input(2).data<float>() + dir * 3 * H * H;
+      const float* w = wt_.get(ctx.input(1), d_.dirs, 3 * H, I) + dir * 3 * H * I;
+      const float* r = rt_.get(ctx.input(2), d_.dirs, 3 * H, H) + dir * 3 * H * H;
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 6 * H : nullptr;
       const float* rb = wb ? wb + 3 * H : nullptr;
       const Activation& f = a_.act[dir * 2];
@@ -44,9 +46,9 @@ class Gru final : public Kernel {
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
           for (int64_t j = 0; j < 3 * H; ++j) gx[j] = wb ? wb[j] : 0.f;
-          matvec(w, x + d_.x(t, b), 3 * H, I, gx);
+          matvec_t(w, 3 * H, x + d_.x(t, b), 3 * H, I, gx);
           for (int64_t j = 0; j < 2 * H; ++j) gh[j] = rb ? rb[j] : 0.f;
-          matvec(r, h, 2 * H, H, gh);
+          matvec_t(r, 3 * H, h, 2 * H, H, gh);
           float* z = gx;
           float* rr = gx + H;
           for (int64_t j = 0; j < H; ++j) {
@@ -56,14 +58,14 @@ class Gru final : public Kernel {
           float* hc = gx + 2 * H;  // becomes h~
           if (linear_before_reset_) {
             for (int64_t j = 0; j < H; ++j) rh[j] = rb ? rb[2 * H + j] : 0.f;
-            matvec(r + 2 * H * H, h, H, H, rh);
+            matvec_t(r + 2 * H, 3 * H, h, H, H, rh);
             for (int64_t j = 0; j < H; ++j) hc[j] += rr[j] * rh[j];
           } else {
             for (int64_t j = 0; j < H; ++j) {
               rh[j] = rr[j] * h[j];
               if (rb) hc[j] += rb[2 * H + j];
             }
-            matvec(r + 2 * H * H, rh, H, H, hc);
+            matvec_t(r + 2 * H, 3 * H, rh, H, H, hc);
           }
           for (int64_t j = 0; j < H; ++j) {
             const float ht = g(clipped(hc[j], a_.clip));
@@ -81,6 +83,7 @@ class Gru final : public Kernel {
   RnnAttrs a_;
   bool linear_before_reset_;
   RnnDims d_;
+  TransposedWeights wt_, rt_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "GRU", 7, INT_MAX, Gru);

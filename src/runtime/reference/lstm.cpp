@@ -19,7 +19,9 @@ class Lstm final : public Kernel {
   explicit Lstm(const KernelInit& init)
       : node_(init.node),
         a_(rnn_attrs(init.node, {"Sigmoid", "Tanh", "Tanh"})),
-        input_forget_(init.node.attr_int("input_forget", 0) != 0) {}
+        input_forget_(init.node.attr_int("input_forget", 0) != 0),
+        wt_(init.constants.size() > 1 && init.constants[1]),
+        rt_(init.constants.size() > 2 && init.constants[2]) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 4, 2);
     if (ctx.has_input(7) && ctx.shape(7) != Shape{d_.dirs, 3 * d_.hidden})
@@ -38,8 +40,8 @@ class Lstm final : public Kernel {
     float* c = h + H;
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
-      const float* w = ctx.input(1).data<float>() + dir * 4 * H * I;
-      const float* r = ctx.input(2).data<float>() + dir * 4 * H * H;
+      const float* w = wt_.get(ctx.input(1), d_.dirs, 4 * H, I) + dir * 4 * H * I;
+      const float* r = rt_.get(ctx.input(2), d_.dirs, 4 * H, H) + dir * 4 * H * H;
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 8 * H : nullptr;
       const float* p = ctx.has_input(7) ? ctx.input(7).data<float>() + dir * 3 * H : nullptr;
       const Activation& f = a_.act[dir * 3];
@@ -52,8 +54,8 @@ class Lstm final : public Kernel {
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
           for (int64_t j = 0; j < 4 * H; ++j) gt[j] = wb ? wb[j] + wb[4 * H + j] : 0.f;
-          matvec(w, x + d_.x(t, b), 4 * H, I, gt);
-          matvec(r, h, 4 * H, H, gt);
+          matvec_t(w, 4 * H, x + d_.x(t, b), 4 * H, I, gt);
+          matvec_t(r, 4 * H, h, 4 * H, H, gt);
           for (int64_t j = 0; j < H; ++j) {
             const float cprev = c[j];
             const float it = f(clipped(gt[j] + (p ? p[j] * cprev : 0.f), a_.clip));
@@ -79,6 +81,7 @@ class Lstm final : public Kernel {
   RnnAttrs a_;
   bool input_forget_;
   RnnDims d_;
+  TransposedWeights wt_, rt_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "LSTM", 7, INT_MAX, Lstm);

@@ -9,7 +9,11 @@ namespace {
 
 class Rnn final : public Kernel {
  public:
-  explicit Rnn(const KernelInit& init) : node_(init.node), a_(rnn_attrs(init.node, {"Tanh"})) {}
+  explicit Rnn(const KernelInit& init)
+      : node_(init.node),
+        a_(rnn_attrs(init.node, {"Tanh"})),
+        wt_(init.constants.size() > 1 && init.constants[1]),
+        rt_(init.constants.size() > 2 && init.constants[2]) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 1, 1);
     ctx.request_scratch(static_cast<size_t>(d_.hidden) * 2 * sizeof(float));
@@ -23,8 +27,8 @@ class Rnn final : public Kernel {
     float* h = g + H;
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
-      const float* w = ctx.input(1).data<float>() + dir * H * I;
-      const float* r = ctx.input(2).data<float>() + dir * H * H;
+      const float* w = wt_.get(ctx.input(1), d_.dirs, H, I) + dir * H * I;
+      const float* r = rt_.get(ctx.input(2), d_.dirs, H, H) + dir * H * H;
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * H : nullptr;
       const Activation& f = a_.act[dir];
       for (int64_t b = 0; b < d_.batch; ++b) {
@@ -33,8 +37,8 @@ class Rnn final : public Kernel {
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
           for (int64_t j = 0; j < H; ++j) g[j] = wb ? wb[j] + wb[H + j] : 0.f;
-          matvec(w, x + d_.x(t, b), H, I, g);
-          matvec(r, h, H, H, g);
+          matvec_t(w, H, x + d_.x(t, b), H, I, g);
+          matvec_t(r, H, h, H, H, g);
           for (int64_t j = 0; j < H; ++j) h[j] = f(clipped(g[j], a_.clip));
           if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
         }
@@ -47,6 +51,7 @@ class Rnn final : public Kernel {
   const Node& node_;
   RnnAttrs a_;
   RnnDims d_;
+  TransposedWeights wt_, rt_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "RNN", 7, INT_MAX, Rnn);

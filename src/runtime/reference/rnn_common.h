@@ -94,8 +94,24 @@ inline void initial_state(const RunContext& ctx, size_t i, const RnnDims& d, int
     h[j] = ctx.has_input(i) ? ctx.input(i).data<float>()[d.h(dir, b) + j] : 0.f;
 }
 
-// g[j] += sum_k x[k] * w[j][k] for j < rows (w row-major [rows, cols]).
-void matvec(const float* w, const float* x, int64_t rows, int64_t cols, float* g);
+// The weights W or R of every direction transposed, [dirs][cols][rows] from ONNX's
+// [dirs][rows][cols], so that a step's matrix-vector product runs as one axpy per column over
+// contiguous rows (vector lanes, no horizontal sums; each row still adds its products in column
+// order). Made once when the weights are a constant of the model, else on every run.
+class TransposedWeights {
+ public:
+  explicit TransposedWeights(bool constant) : constant_(constant) {}
+  const float* get(const Tensor& w, int64_t dirs, int64_t rows, int64_t cols);
+
+ private:
+  bool constant_;
+  const void* source_ = nullptr;
+  std::vector<float> t_;
+};
+
+// g[j] += sum_k x[k] * wt[k * ld + j] for j < rows, k < cols: rows [0, rows) of transposed
+// weights whose columns are `ld` apart (a block of rows starts at wt + its first row).
+void matvec_t(const float* wt, int64_t ld, const float* x, int64_t rows, int64_t cols, float* g);
 
 inline float clipped(float v, float clip) {
   return clip > 0 ? std::fmin(std::fmax(v, -clip), clip) : v;
