@@ -207,16 +207,21 @@ class Conv final : public Kernel {
   // gets `ref`, in this order.
   // Grouped convs in the plain layout get `gemm:jit`, one small GEMM per group: Silero VAD's
   // 1-D depthwise convs (258 groups, width 8, kernel 5) took 73 us against 7.7 us channels-last
-  // (16 groups: 6.0 vs 1.2). So a grouped conv that gets gemm tries channels-last too.
+  // (16 groups: 6.0 vs 1.2). 3-D convs (plain NCDHW: the layout rewrite is 2-D only) get
+  // im2col + GEMM too: r3d_18's 64->64 3x3x3 over 4x28x28 took 14.5 ms against 7.4 ms
+  // channels-last (brgconv), 512->512 over 1x4x4 5.1 vs 1.4, its 3->64 7x7x7 stem 13.1 vs 3.5
+  // (1 thread, AVX-512, oneDNN 2.6; a reorder of such a map costs ~0.1 ms). So these try
+  // channels-last too.
   static std::vector<tag> relayout_tags(int rank) {
     const tag channels_last = rank == 3 ? tag::nwc : (rank == 4 ? tag::nhwc : tag::ndhwc);
     return {channels_last, plain_tag(rank)};
   }
-  // How good oneDNN's choice is for the rule above: 0 reference, 1 per-group GEMMs of a grouped
-  // conv, 2 a direct jit kernel.
-  int quality(const dnnl::convolution_forward::primitive_desc& pd) const {
+  // How good oneDNN's choice is for the rule above: 0 reference, 1 GEMM-based for a grouped or
+  // 3-D conv (`nd` spatial dims), 2 a direct jit kernel (or GEMM where it is the right one).
+  int quality(const dnnl::convolution_forward::primitive_desc& pd, int nd) const {
     if (is_reference(pd)) return 0;
-    return group_ > 1 && std::string(pd.impl_info_str()).find("gemm") != std::string::npos ? 1 : 2;
+    const bool gemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
+    return gemm && (group_ > 1 || nd == 3) ? 1 : 2;
   }
 
   // Winograd F(4x4, 3x3) (winograd.cpp) instead of oneDNN's direct conv: blocked 8-lane input,
@@ -377,16 +382,16 @@ class Conv final : public Kernel {
       if (!pd)
         fail_unsupported("node ", node_.describe(), ": oneDNN has no convolution for input ",
                          shape_str(key), ": ", error);
-      for (const tag t : quality(pd) < 2 ? relayout_tags(nd + 2) : std::vector<tag>{}) {
+      for (const tag t : quality(pd, nd) < 2 ? relayout_tags(nd + 2) : std::vector<tag>{}) {
         if (t == src_tag && t == dst_tag) continue;
         const dnnl::memory::desc s_md(src_dims, dt::f32, t), d_md(dst_dims, dt::f32, t);
         dnnl::convolution_forward::primitive_desc alt = direct(s_md, d_md, nullptr);
-        if (!alt || quality(alt) <= quality(pd)) continue;
+        if (!alt || quality(alt, nd) <= quality(pd, nd)) continue;
         pd = alt;
         prim_src_md = s_md;
         prim_dst_md = d_md;
         e->relayout = true;
-        if (quality(pd) == 2) break;
+        if (quality(pd, nd) == 2) break;
       }
     }
     e->prim = dnnl::convolution_forward(pd);
