@@ -18,6 +18,7 @@
 #include "edgeopt/passes.h"
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
+#include "testing/model_builder.h"
 #include "testing/tolerance.h"
 
 namespace edgeopt {
@@ -106,19 +107,14 @@ TEST_P(RecurrentControlFlow, RoundTripMatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Models, RecurrentControlFlow,
                          ::testing::Values("recurrent_op13", "control_flow_op13"));
 
-// y = If(c) then Identity(v) else Neg(v), with v = Relu(x) listed after the If and read only
-// from inside the branches: topological order, dead-code elimination and the session must all
-// see the branches' read of v.
-Model outer_read_model() {
-  auto branch = [](const std::string& op, const std::string& out) {
+// A model of graph inputs x (f32) and c (bool) whose node "if" gives y = If(c) with these
+// branches (each a graph of the given nodes and one f32 output), then the nodes `after`.
+Model if_model(std::vector<Node> then_nodes, const std::string& then_out,
+               std::vector<Node> else_nodes, const std::string& else_out,
+               std::vector<Node> after = {}) {
+  auto branch = [](std::vector<Node> nodes, const std::string& out) {
     auto g = std::make_shared<Graph>();
-    g->name = op;
-    Node n;
-    n.name = op + "_in_branch";
-    n.op_type = op;
-    n.inputs = {"v"};
-    n.outputs = {out};
-    g->nodes.push_back(n);
+    g->nodes = std::move(nodes);
     ValueInfo o;
     o.name = out;
     o.dtype = DType::kF32;
@@ -127,31 +123,31 @@ Model outer_read_model() {
   };
   Model m;
   m.opset_imports = {{"", 13}};
-  Graph& g = m.graph;
   ValueInfo x, c, y;
   x.name = "x", x.dtype = DType::kF32;
   c.name = "c", c.dtype = DType::kBool;
   y.name = "y", y.dtype = DType::kF32;
-  g.inputs = {x, c};
-  g.outputs = {y};
-  Node if_node;
-  if_node.name = "if";
-  if_node.op_type = "If";
-  if_node.inputs = {"c"};
-  if_node.outputs = {"y"};
+  m.graph.inputs = {x, c};
+  m.graph.outputs = {y};
+  Node if_node = test::make_node("if", "If", {"c"}, {"y"});
   Attribute then_attr, else_attr;
   then_attr.name = "then_branch", then_attr.type = AttrType::kGraph;
-  then_attr.g = branch("Identity", "t");
+  then_attr.g = branch(std::move(then_nodes), then_out);
   else_attr.name = "else_branch", else_attr.type = AttrType::kGraph;
-  else_attr.g = branch("Neg", "e");
+  else_attr.g = branch(std::move(else_nodes), else_out);
   if_node.attributes = {then_attr, else_attr};
-  Node relu;
-  relu.name = "relu";
-  relu.op_type = "Relu";
-  relu.inputs = {"x"};
-  relu.outputs = {"v"};
-  g.nodes = {if_node, relu};
+  m.graph.nodes = {if_node};
+  for (Node& n : after) m.graph.nodes.push_back(std::move(n));
   return m;
+}
+
+// y = If(c) then Identity(v) else Neg(v), with v = Relu(x) listed after the If and read only
+// from inside the branches: topological order, dead-code elimination and the session must all
+// see the branches' read of v.
+Model outer_read_model() {
+  return if_model({test::make_node("Identity_in_branch", "Identity", {"v"}, {"t"})}, "t",
+                  {test::make_node("Neg_in_branch", "Neg", {"v"}, {"e"})}, "e",
+                  {test::make_node("relu", "Relu", {"x"}, {"v"})});
 }
 
 TEST(Subgraphs, OuterReadsOrderKeepAndFeedTheBranches) {
@@ -184,42 +180,11 @@ TEST(Subgraphs, OuterReadsOrderKeepAndFeedTheBranches) {
 // run on every call; a profiling session lists the branches' nodes under the If, each run
 // counted once.
 TEST(Subgraphs, OuterConstantsFoldAndProfilesNest) {
-  auto node = [](const std::string& name, const std::string& op, std::vector<std::string> in,
-                 const std::string& out) {
-    Node n;
-    n.name = name;
-    n.op_type = op;
-    n.inputs = std::move(in);
-    n.outputs = {out};
-    return n;
-  };
-  auto branch = [](std::vector<Node> nodes, const std::string& out) {
-    auto g = std::make_shared<Graph>();
-    g->nodes = std::move(nodes);
-    ValueInfo o;
-    o.name = out;
-    o.dtype = DType::kF32;
-    g->outputs.push_back(o);
-    return g;
-  };
-  Model m;
-  m.opset_imports = {{"", 13}};
-  ValueInfo x, c, y;
-  x.name = "x", x.dtype = DType::kF32;
-  c.name = "c", c.dtype = DType::kBool;
-  y.name = "y", y.dtype = DType::kF32;
-  m.graph.inputs = {x, c};
-  m.graph.outputs = {y};
+  using test::make_node;
+  Model m = if_model(
+      {make_node("neg_w", "Neg", {"w"}, {"wn"}), make_node("add", "Add", {"x", "wn"}, {"t"})}, "t",
+      {make_node("copy", "Identity", {"x"}, {"e"})}, "e");
   m.graph.add_initializer("w", Tensor::from_vector<float>({1.f, 2.f, 4.f}, {3}));
-  Node if_node = node("if", "If", {"c"}, "y");
-  Attribute then_attr, else_attr;
-  then_attr.name = "then_branch", then_attr.type = AttrType::kGraph;
-  then_attr.g =
-      branch({node("neg_w", "Neg", {"w"}, "wn"), node("add", "Add", {"x", "wn"}, "t")}, "t");
-  else_attr.name = "else_branch", else_attr.type = AttrType::kGraph;
-  else_attr.g = branch({node("copy", "Identity", {"x"}, "e")}, "e");
-  if_node.attributes = {then_attr, else_attr};
-  m.graph.nodes = {if_node};
   SessionOptions opts;
   opts.providers = {"reference"};
   opts.profile = true;
