@@ -42,6 +42,18 @@ int rank_of(const Graph& g, const std::string& name) {
   return -1;
 }
 
+std::vector<Dim> known_dims(const Graph& g, const std::string& name) {
+  const ValueInfo* vi = g.find_value_info(name);
+  if (!vi || !vi->has_shape) {
+    auto it = g.inferred.find(name);
+    if (it == g.inferred.end() || !it->second.has_shape) return {};
+    vi = &it->second;
+  }
+  for (const Dim& d : vi->dims)
+    if (!d.is_static() && d.param.empty()) return {};
+  return vi->dims;
+}
+
 bool has_subgraph(const Node& n) {
   for (const Attribute& a : n.attributes)
     if (a.g || !a.graphs.empty()) return true;

@@ -22,6 +22,9 @@ std::optional<Shape> static_shape_of(const Graph& g, const std::string& name);
 DType dtype_of_value(const Graph& g, const std::string& name);
 // Rank of a value when known (dims may be symbolic), else -1.
 int rank_of(const Graph& g, const std::string& name);
+// Dims of a value when every one is static or named (from its value info, else what shape
+// inference found), else empty.
+std::vector<Dim> known_dims(const Graph& g, const std::string& name);
 
 // True when the node carries a subgraph (If, Loop, Scan): such nodes may read outer values by
 // name from inside the subgraph.

@@ -145,7 +145,7 @@ void Int8Fuser::try_seed(int i, bool conv) {
       if (tail_grouped) break;
       const std::string other = op.inputs[0] == v ? op.inputs[1] : op.inputs[0];
       QP rq;
-      const std::vector<Dim> dy = dims_of(v), dr = dims_of(other);
+      const std::vector<Dim> dy = known_dims(g_, v), dr = known_dims(g_, other);
       if (!dq_of(other, residual, rq) || dy.empty() || dy != dr) break;
       if ((conv && dy.size() != 4) || !is_8bit(rq.dt)) break;
       // v·s/sr − zr + r = ((q − z)·s + (r − zr)·sr) / sr

@@ -62,7 +62,6 @@ class Int8Fuser {
   int sole_reader(const std::string& v);
   void retire(int u);
   int sole_q(const std::string& v, QP& p);
-  std::vector<Dim> dims_of(const std::string& v);
   void remove_unread_dq();
 
   // int8_seed.cpp: the seeds, Conv / Gemm / MatMul over DQ(x), DQ(w) and QLinearConv /

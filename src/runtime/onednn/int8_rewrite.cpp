@@ -153,19 +153,6 @@ int Int8Fuser::sole_q(const std::string& v, QP& p) {
   return q;
 }
 
-// Known dims of a value (every dim static or named), else empty.
-std::vector<Dim> Int8Fuser::dims_of(const std::string& v) {
-  const ValueInfo* vi = g_.find_value_info(v);
-  if (!vi || !vi->has_shape) {
-    auto it = g_.inferred.find(v);
-    if (it == g_.inferred.end() || !it->second.has_shape) return {};
-    vi = &it->second;
-  }
-  for (const Dim& d : vi->dims)
-    if (!d.is_static() && d.param.empty()) return {};
-  return vi->dims;
-}
-
 // DequantizeLinear nodes nobody reads any more (the seeds read their inputs directly).
 void Int8Fuser::remove_unread_dq() {
   for (bool changed = true; changed;) {

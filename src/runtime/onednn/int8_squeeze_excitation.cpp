@@ -44,7 +44,7 @@ void Int8Fuser::try_channel_mul(int i) {
     QP xq;
     if (!dq_of(n.inputs[k], x, xq) || !is_8bit(xq.dt)) continue;
     const std::string& s = n.inputs[1 - k];
-    const std::vector<Dim> dx = dims_of(n.inputs[k]), ds = dims_of(s);
+    const std::vector<Dim> dx = known_dims(g_, n.inputs[k]), ds = known_dims(g_, s);
     if (dx.size() != 4 || ds.size() != 4 || dtype_of_value(g_, s) != DType::kF32) continue;
     // C, H, W static, the batch the same or 1 in s; x larger than one pixel (a SiLU on a
     // [N, C, 1, 1] map, Mul(DQ(q), Sigmoid(DQ(q))), is left to fuse_lut).
@@ -70,7 +70,7 @@ void Int8Fuser::try_global_average_pool(int i) {
   std::string x;
   QP xq;
   if (!dq_of(n.inputs[0], x, xq) || !is_8bit(xq.dt)) return;
-  const std::vector<Dim> dx = dims_of(n.inputs[0]);
+  const std::vector<Dim> dx = known_dims(g_, n.inputs[0]);
   if (dx.size() != 4 || !dx[2].is_static() || !dx[3].is_static()) return;
   // The kernel's int32 sums: H·W·255 must fit with room to spare.
   if (dx[2].value * dx[3].value > (int64_t{1} << 22)) return;

@@ -49,19 +49,6 @@ bool f32_or_unknown(const Graph& g, const std::string& v) {
   return d == DType::kF32 || d == DType::kUndefined;
 }
 
-// Known dims of a value (every dim static or named), else empty.
-std::vector<Dim> known_dims(const Graph& g, const std::string& v) {
-  const ValueInfo* vi = g.find_value_info(v);
-  if (!vi || !vi->has_shape) {
-    auto it = g.inferred.find(v);
-    if (it == g.inferred.end() || !it->second.has_shape) return {};
-    vi = &it->second;
-  }
-  for (const Dim& d : vi->dims)
-    if (!d.is_static() && d.param.empty()) return {};
-  return vi->dims;
-}
-
 const std::vector<std::string>& unary_ops() {
   static const std::vector<std::string> ops = {"Relu",      "LeakyRelu", "Clip", "Sigmoid",
                                                "HardSwish", "Tanh",      "Elu"};
