@@ -1,6 +1,5 @@
 // Expand: broadcasts the input to the numpy broadcast of its shape and the shape in input 1
 // (so a 1 in the given shape keeps the input's dimension).
-#include "runtime/ops/strided_copy.h"
 #include "shape_common.h"
 
 namespace edgeopt::rt::ref {
@@ -16,13 +15,7 @@ class Expand final : public Kernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
-    const std::vector<int64_t> strides = broadcast_strides(x.shape(), y.shape());
-    if (x.dtype() != DType::kString) {
-      ops::strided_copy(x.raw(), 0, strides, y.shape(), dtype_size(x.dtype()), y.raw());
-      return;
-    }
-    ElementCopier cp(x, y);
-    for_each_strided(y.shape(), strides, 0, cp);
+    copy_view(x, 0, broadcast_strides(x.shape(), y.shape()), y);
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common.h"
+#include "runtime/ops/strided_copy.h"
 
 namespace edgeopt::rt::ref {
 
@@ -88,6 +89,19 @@ void for_each_strided(const Shape& out, const std::vector<int64_t>& in_strides, 
                       F&& f) {
   for_each_broadcast(out, {in_strides},
                      [&](int64_t i, const std::vector<int64_t>& off) { f(i, base + off[0]); });
+}
+
+// y = the strided view of x (element i of y is x[base + sum_d i_d * in_strides[d]]): the data
+// movement of Transpose, Slice and Expand. Fixed-size dtypes go through ops::strided_copy
+// (memcpy runs, tiled transposes), strings element by element.
+inline void copy_view(const Tensor& x, int64_t base, const std::vector<int64_t>& in_strides,
+                      Tensor& y) {
+  if (x.dtype() != DType::kString) {
+    ops::strided_copy(x.raw(), base, in_strides, y.shape(), dtype_size(x.dtype()), y.raw());
+    return;
+  }
+  ElementCopier cp(x, y);
+  for_each_strided(y.shape(), in_strides, base, cp);
 }
 
 }  // namespace edgeopt::rt::ref

@@ -2,7 +2,6 @@
 // Opset 1-9 read starts/ends/axes from attributes (step 1); opset >= 10 from inputs 1-4.
 // Bounds follow numpy: a negative start/end counts from the end, then both are clamped to
 // [0, dim] for a positive step and [-1, dim-1] (start: [0, dim-1]) for a negative one.
-#include "runtime/ops/strided_copy.h"
 #include "shape_common.h"
 
 namespace edgeopt::rt::ref {
@@ -59,12 +58,7 @@ class Slice final : public Kernel {
       in_strides[d] = st[d] * g.step[d];
       base += g.start[d] * st[d];
     }
-    if (x.dtype() != DType::kString) {
-      ops::strided_copy(x.raw(), base, in_strides, y.shape(), dtype_size(x.dtype()), y.raw());
-      return;
-    }
-    ElementCopier cp(x, y);
-    for_each_strided(y.shape(), in_strides, base, cp);
+    copy_view(x, base, in_strides, y);
   }
 
  private:

@@ -1,5 +1,4 @@
 // Transpose: out[i0, ..., in-1] = in[j] with j[perm[k]] = i[k] (default perm reverses axes).
-#include "runtime/ops/strided_copy.h"
 #include "shape_common.h"
 
 namespace edgeopt::rt::ref {
@@ -35,12 +34,7 @@ class Transpose final : public Kernel {
     const std::vector<int64_t> st = strides_of(x.shape());
     std::vector<int64_t> in_strides(perm_used_.size());
     for (size_t k = 0; k < perm_used_.size(); ++k) in_strides[k] = st[perm_used_[k]];
-    if (x.dtype() != DType::kString) {
-      ops::strided_copy(x.raw(), 0, in_strides, y.shape(), dtype_size(x.dtype()), y.raw());
-      return;
-    }
-    ElementCopier cp(x, y);
-    for_each_strided(y.shape(), in_strides, 0, cp);
+    copy_view(x, 0, in_strides, y);
   }
 
  private:
