@@ -17,11 +17,14 @@ class Gru final : public Kernel {
       : node_(init.node),
         a_(rnn_attrs(init.node, {"Sigmoid", "Tanh"})),
         linear_before_reset_(init.node.attr_int("linear_before_reset", 0) != 0),
-        wt_(init.constants.size() > 1 && init.constants[1]),
-        rt_(init.constants.size() > 2 && init.constants[2]) {}
+        wt_(init, 1),
+        rt_(init, 2) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 3, 1);
     ctx.request_scratch(static_cast<size_t>(d_.hidden) * 7 * sizeof(float));
+  }
+  bool owns_constant(size_t input) const override {
+    return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
   }
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden, I = d_.input;
@@ -32,10 +35,12 @@ class Gru final : public Kernel {
     float* gh = gx + 3 * H;                        // H R^T + Rb for z, r; 2H
     float* h = gh + 2 * H;
     float* rh = h + H;  // r . H, or H R_h^T + Rb_h with linear_before_reset
+    wt_.update(ctx.input(1));
+    rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
-      const float* w = wt_.get(ctx.input(1), d_.dirs, 3 * H, I) + dir * 3 * H * I;
-      const float* r = rt_.get(ctx.input(2), d_.dirs, 3 * H, H) + dir * 3 * H * H;
+      const float* w = wt_.block(dir);
+      const float* r = rt_.block(dir);
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 6 * H : nullptr;
       const float* rb = wb ? wb + 3 * H : nullptr;
       const Activation& f = a_.act[dir * 2];

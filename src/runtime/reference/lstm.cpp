@@ -20,14 +20,17 @@ class Lstm final : public Kernel {
       : node_(init.node),
         a_(rnn_attrs(init.node, {"Sigmoid", "Tanh", "Tanh"})),
         input_forget_(init.node.attr_int("input_forget", 0) != 0),
-        wt_(init.constants.size() > 1 && init.constants[1]),
-        rt_(init.constants.size() > 2 && init.constants[2]) {}
+        wt_(init, 1),
+        rt_(init, 2) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 4, 2);
     if (ctx.has_input(7) && ctx.shape(7) != Shape{d_.dirs, 3 * d_.hidden})
       fail_input("node ", node_.describe(), ": P has shape ", shape_str(ctx.shape(7)),
                  ", expected ", shape_str({d_.dirs, 3 * d_.hidden}));
     ctx.request_scratch(static_cast<size_t>(d_.hidden) * 6 * sizeof(float));
+  }
+  bool owns_constant(size_t input) const override {
+    return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
   }
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden, I = d_.input;
@@ -38,10 +41,12 @@ class Lstm final : public Kernel {
     float* gt = static_cast<float*>(ctx.scratch);  // 4H pre-activations, order i, o, f, c
     float* h = gt + 4 * H;
     float* c = h + H;
+    wt_.update(ctx.input(1));
+    rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
-      const float* w = wt_.get(ctx.input(1), d_.dirs, 4 * H, I) + dir * 4 * H * I;
-      const float* r = rt_.get(ctx.input(2), d_.dirs, 4 * H, H) + dir * 4 * H * H;
+      const float* w = wt_.block(dir);
+      const float* r = rt_.block(dir);
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 8 * H : nullptr;
       const float* p = ctx.has_input(7) ? ctx.input(7).data<float>() + dir * 3 * H : nullptr;
       const Activation& f = a_.act[dir * 3];

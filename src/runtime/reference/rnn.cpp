@@ -10,13 +10,13 @@ namespace {
 class Rnn final : public Kernel {
  public:
   explicit Rnn(const KernelInit& init)
-      : node_(init.node),
-        a_(rnn_attrs(init.node, {"Tanh"})),
-        wt_(init.constants.size() > 1 && init.constants[1]),
-        rt_(init.constants.size() > 2 && init.constants[2]) {}
+      : node_(init.node), a_(rnn_attrs(init.node, {"Tanh"})), wt_(init, 1), rt_(init, 2) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 1, 1);
     ctx.request_scratch(static_cast<size_t>(d_.hidden) * 2 * sizeof(float));
+  }
+  bool owns_constant(size_t input) const override {
+    return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
   }
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden, I = d_.input;
@@ -25,10 +25,12 @@ class Rnn final : public Kernel {
     float* yh = optional_output(ctx, 1);
     float* g = static_cast<float*>(ctx.scratch);
     float* h = g + H;
+    wt_.update(ctx.input(1));
+    rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
-      const float* w = wt_.get(ctx.input(1), d_.dirs, H, I) + dir * H * I;
-      const float* r = rt_.get(ctx.input(2), d_.dirs, H, H) + dir * H * H;
+      const float* w = wt_.block(dir);
+      const float* r = rt_.block(dir);
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * H : nullptr;
       const Activation& f = a_.act[dir];
       for (int64_t b = 0; b < d_.batch; ++b) {

@@ -32,17 +32,23 @@ float Activation::operator()(float x) const {
   return std::log1p(std::exp(x));
 }
 
-const float* TransposedWeights::get(const Tensor& w, int64_t dirs, int64_t rows, int64_t cols) {
-  const size_t n = static_cast<size_t>(dirs * rows * cols);
-  if (constant_ && source_ == w.raw() && t_.size() == n) return t_.data();
-  t_.resize(n);
+TransposedWeights::TransposedWeights(const KernelInit& init, size_t input) {
+  const Tensor* w = input < init.constants.size() ? init.constants[input] : nullptr;
+  if (!w || w->dtype() != DType::kF32 || w->rank() != 3) return;
+  transpose(*w);
+  owned_ = true;
+}
+
+void TransposedWeights::transpose(const Tensor& w) {
+  const int64_t dirs = w.dim(0);
+  rows_ = w.dim(1);
+  cols_ = w.dim(2);
+  t_.resize(static_cast<size_t>(dirs * rows_ * cols_));
   const float* src = w.data<float>();
   for (int64_t d = 0; d < dirs; ++d)
-    for (int64_t j = 0; j < rows; ++j)
-      for (int64_t k = 0; k < cols; ++k)
-        t_[(d * cols + k) * rows + j] = src[(d * rows + j) * cols + k];
-  source_ = w.raw();
-  return t_.data();
+    for (int64_t j = 0; j < rows_; ++j)
+      for (int64_t k = 0; k < cols_; ++k)
+        t_[(d * cols_ + k) * rows_ + j] = src[(d * rows_ + j) * cols_ + k];
 }
 
 // Rows in blocks of 64 whose sums stay in registers over all columns (4 AVX-512 or 8 AVX2

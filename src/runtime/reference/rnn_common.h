@@ -97,15 +97,24 @@ inline void initial_state(const RunContext& ctx, size_t i, const RnnDims& d, int
 // The weights W or R of every direction transposed, [dirs][cols][rows] from ONNX's
 // [dirs][rows][cols], so that a step's matrix-vector product runs as one axpy per column over
 // contiguous rows (vector lanes, no horizontal sums; each row still adds its products in column
-// order). Made once when the weights are a constant of the model, else on every run.
+// order). An f32 constant of the model is transposed once, when the kernel is made, and the
+// kernel owns it (Kernel::owns_constant: the plain copy goes); other weights on every run.
 class TransposedWeights {
  public:
-  explicit TransposedWeights(bool constant) : constant_(constant) {}
-  const float* get(const Tensor& w, int64_t dirs, int64_t rows, int64_t cols);
+  // Input `input` of the node (1: W, 2: R).
+  TransposedWeights(const KernelInit& init, size_t input);
+  bool owned() const { return owned_; }
+  // Once per run, before block(): transposes `w`, the node's input, unless owned.
+  void update(const Tensor& w) {
+    if (!owned_) transpose(w);
+  }
+  // Direction `dir`'s block, [cols][rows].
+  const float* block(int64_t dir) const { return t_.data() + dir * rows_ * cols_; }
 
  private:
-  bool constant_;
-  const void* source_ = nullptr;
+  void transpose(const Tensor& w);
+  bool owned_ = false;
+  int64_t rows_ = 0, cols_ = 0;
   std::vector<float> t_;
 };
 
