@@ -30,9 +30,7 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
     wanted.push_back(!node.outputs[o].empty());
     if (wanted[o]) given = given && ictx.outputs()[o].has_data();
   }
-  if (!given)
-    return run_into_fresh_outputs(node, ictx, inputs, wanted, 1,
-                                  [&](RunContext& c) { kernel->run(c); });
+  if (!given) return run_into_fresh_outputs(*kernel, node, ictx, inputs, wanted, 1);
   std::vector<Tensor> outs(node.outputs.size());
   for (size_t o = 0; o < outs.size(); ++o)
     if (wanted[o]) outs[o] = ictx.outputs()[o].clone();  // may view an input

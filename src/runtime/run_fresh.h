@@ -10,13 +10,12 @@
 
 namespace edgeopt::rt {
 
-// `wanted[o]`: output o is requested (its name is not empty). `run` calls kernel.run(ctx) (the
-// caller may time it). Returns one tensor per output, undefined where not wanted.
-template <class Run>
-std::vector<Tensor> run_into_fresh_outputs(const Node& node, const InferContext& ictx,
-                                           std::vector<const Tensor*> in,
-                                           const std::vector<bool>& wanted, int threads,
-                                           Run&& run) {
+// `wanted[o]`: output o is requested (its name is not empty). Runs `kernel`, whose infer() gave
+// `ictx`. Returns one tensor per output, undefined where not wanted.
+inline std::vector<Tensor> run_into_fresh_outputs(Kernel& kernel, const Node& node,
+                                                  const InferContext& ictx,
+                                                  std::vector<const Tensor*> in,
+                                                  const std::vector<bool>& wanted, int threads) {
   RunContext c;
   c.in = std::move(in);
   std::vector<Tensor> outs(wanted.size());
@@ -34,7 +33,7 @@ std::vector<Tensor> run_into_fresh_outputs(const Node& node, const InferContext&
   c.scratch =
       reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.get()) + 63) & ~uintptr_t{63});
   c.threads = threads;
-  run(c);
+  kernel.run(c);
   return outs;
 }
 

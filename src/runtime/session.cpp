@@ -319,7 +319,7 @@ class SessionImpl {
           if (r.out[o] >= 0) p.values[r.out[o]] = ctx.outputs()[o];
         p.folded[i] = 1;
       } else if (all_const) {
-        run_owned(p, i, ctx);
+        timed(i, [&] { run_owned(p, i, ctx); });
         p.folded[i] = 1;
       } else {
         for (size_t o = 0; o < r.out.size(); ++o)
@@ -396,19 +396,14 @@ class SessionImpl {
     }
   }
 
-  // Computes node i with freshly allocated outputs (planning-time folding, dynamic runs);
-  // `profile`: time the kernel's run() (a dynamic run times infer() and run() together).
-  void run_owned(Plan& p, size_t i, const InferContext& ctx, bool profile = true) {
+  // Computes node i with freshly allocated outputs (planning-time folding, dynamic runs; the
+  // callers time it).
+  void run_owned(Plan& p, size_t i, const InferContext& ctx) {
     NodeRec& r = nodes[i];
     std::vector<bool> wanted;
     for (int id : r.out) wanted.push_back(id >= 0);
-    std::vector<Tensor> outs = rt::run_into_fresh_outputs(*r.node, ctx, input_ptrs(p, r), wanted,
-                                                          opts.threads, [&](RunContext& c) {
-                                                            if (profile)
-                                                              timed(i, [&] { r.kernel->run(c); });
-                                                            else
-                                                              r.kernel->run(c);
-                                                          });
+    std::vector<Tensor> outs =
+        rt::run_into_fresh_outputs(*r.kernel, *r.node, ctx, input_ptrs(p, r), wanted, opts.threads);
     for (size_t o = 0; o < r.out.size(); ++o)
       if (r.out[o] >= 0) p.values[r.out[o]] = std::move(outs[o]);
   }
@@ -478,7 +473,7 @@ class SessionImpl {
             for (size_t o = 0; o < r.out.size(); ++o)
               if (r.out[o] >= 0) p.values[r.out[o]] = ctx.outputs()[o];
           } else {
-            run_owned(p, i, ctx, false);
+            run_owned(p, i, ctx);
           }
         });
       } catch (const rt::NeedValue&) {
