@@ -142,11 +142,7 @@ class Conv final : public Kernel {
       if (e->w_reorder) e->w_reorder.execute(stream(), e->w_user, e->weights);
     }
     if (dyn_bias_) e->bias.set_data_handle(const_cast<void*>(ctx.input(2).raw()));
-    e->src.set_data_handle(const_cast<void*>(x.raw()));
-    e->dst.set_data_handle(y.raw());
     std::unordered_map<int, dnnl::memory>& args = e->args;
-    for (size_t k = 0; k < e->adds.size(); ++k)
-      e->adds[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
     if (e->relayout) {  // the kernel's own layout: bring the input and residuals there first
       char* scratch = static_cast<char*>(ctx.scratch);
       e->src_user.set_data_handle(const_cast<void*>(x.raw()));
@@ -159,6 +155,11 @@ class Conv final : public Kernel {
       }
       e->dst_user.set_data_handle(y.raw());
       e->dst.set_data_handle(scratch + e->dst_offset);
+    } else {
+      e->src.set_data_handle(const_cast<void*>(x.raw()));
+      e->dst.set_data_handle(y.raw());
+      for (size_t k = 0; k < e->adds.size(); ++k)
+        e->adds[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
     }
     if (e->sum_residual) {  // the sum post-op adds what dst holds: start it as the residual
       const float* r = ctx.input(3).data<float>();

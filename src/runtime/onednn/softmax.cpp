@@ -22,63 +22,61 @@ class Softmax final : public Kernel {
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
     require_f32(node_, x, "input");
-    const int64_t rank = x.rank();
+    const int64_t rank = std::max<int64_t>(x.rank(), 1);  // a scalar is one row of one
     int64_t axis = node_.attr_int("axis", opset_ < 13 ? 1 : -1);
-    if (axis < -std::max<int64_t>(rank, 1) || axis >= std::max<int64_t>(rank, 1))
-      fail_input("node ", node_.describe(), ": axis ", axis, " is outside rank ", rank);
-    if (axis < 0) axis += std::max<int64_t>(rank, 1);
+    if (axis < -rank || axis >= rank)
+      fail_input("node ", node_.describe(), ": axis ", axis, " is outside rank ", x.rank());
+    if (axis < 0) axis += rank;
     int64_t len = 1;
-    for (int64_t d = axis; d < rank; ++d) len *= x.dim(static_cast<int>(d));
+    for (int64_t d = axis; d < x.rank(); ++d) len *= x.dim(static_cast<int>(d));
     ctx.set_output(0, DType::kF32, x.shape());
     if (x.numel() == 0) return;
     const int64_t outer = x.numel() / len;
     run_threads_ = threads_for_bytes(threads_, 8 * x.numel());
-    if (outer == outer_ && len == len_) {
-      ctx.request_scratch(scratch_bytes_);
-      return;
+    if (outer != outer_ || len != len_) {
+      set_threads(run_threads_);  // jit kernels fix their thread split at creation
+      outer_ = outer;
+      len_ = len;
+      const dnnl::memory::desc md({outer, len}, dt::f32, tag::ab);
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      const dnnl::softmax_v2_forward::primitive_desc pd(
+          dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference,
+                                         dnnl::algorithm::softmax_accurate, md, md, 1),
+          attr, engine());
+      e_ = Entry{};
+      e_.prim = dnnl::softmax_v2_forward(pd);
+      e_.src = user_memory(md);
+      e_.dst = user_memory(md);
+      e_.args = {{DNNL_ARG_SRC, e_.src}, {DNNL_ARG_DST, e_.dst}};
+      attach_scratchpad(e_, pd.scratchpad_desc());
     }
-    set_threads(run_threads_);  // jit kernels fix their thread split at creation
-    outer_ = outer;
-    len_ = len;
-    const dnnl::memory::desc md({outer, len}, dt::f32, tag::ab);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const dnnl::softmax_v2_forward::primitive_desc pd(
-        dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference,
-                                       dnnl::algorithm::softmax_accurate, md, md, 1),
-        attr, engine());
-    prim_ = dnnl::softmax_v2_forward(pd);
-    src_ = user_memory(md);
-    dst_ = user_memory(md);
-    scratch_ = dnnl::memory();
-    args_ = {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}};
-    scratch_bytes_ = pd.scratchpad_desc().get_size();
-    if (scratch_bytes_) {
-      scratch_ = user_memory(pd.scratchpad_desc());
-      args_[DNNL_ARG_SCRATCHPAD] = scratch_;
-    }
-    ctx.request_scratch(scratch_bytes_);
+    ctx.request_scratch(e_.scratch_bytes);
   }
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.numel() == 0) return;
     set_threads(run_threads_);
-    src_.set_data_handle(const_cast<void*>(x.raw()));
-    dst_.set_data_handle(ctx.output(0).raw());
-    if (scratch_bytes_) scratch_.set_data_handle(ctx.scratch);
-    prim_.execute(stream(), args_);
+    e_.src.set_data_handle(const_cast<void*>(x.raw()));
+    e_.dst.set_data_handle(ctx.output(0).raw());
+    if (e_.scratch_bytes) e_.scratch.set_data_handle(ctx.scratch);
+    e_.prim.execute(stream(), e_.args);
   }
 
  private:
+  struct Entry {  // the primitive for the latest [outer, len]
+    dnnl::softmax_v2_forward prim;
+    dnnl::memory src, dst, scratch;
+    std::unordered_map<int, dnnl::memory> args;
+    size_t scratch_bytes = 0;
+  };
+
   const Node& node_;
   int64_t opset_;
   int threads_ = 1, run_threads_ = 1;
   int64_t outer_ = -1, len_ = -1;
-  dnnl::softmax_v2_forward prim_;
-  dnnl::memory src_, dst_, scratch_;
-  std::unordered_map<int, dnnl::memory> args_;
-  size_t scratch_bytes_ = 0;
+  Entry e_;
 };
 
 // f32; from opset 13, the last axis only (see the top).

@@ -6,7 +6,6 @@
 // order. Equal scores keep the lower box index first. The count depends on the data, so
 // infer() selects and gives the output's value (planned at run time).
 #include <algorithm>
-#include <numeric>
 
 #include "common.h"
 
@@ -48,26 +47,26 @@ bool any_overlap(const float* y1, const float* x1, const float* y2, const float*
   return false;
 }
 
-// The boxes kept so far, one array per coordinate, for any_overlap().
+// The boxes kept so far, one array per coordinate (and their areas), for any_overlap().
 class Kept {
  public:
   int64_t size() const { return static_cast<int64_t>(y1_.size()); }
   void clear() {
     for (std::vector<float>* v : {&y1_, &x1_, &y2_, &x2_, &area_}) v->clear();
   }
-  void push(const Box& b) {
+  // Keeps b unless iou(kept box, b) > th for some kept box (a box without area overlaps
+  // none); returns whether it did.
+  bool keep(const Box& b, float th) {
+    const float area = (b.y2 - b.y1) * (b.x2 - b.x1);
+    if (area > 0 && any_overlap(y1_.data(), x1_.data(), y2_.data(), x2_.data(), area_.data(),
+                                size(), b, area, th))
+      return false;
     y1_.push_back(b.y1);
     x1_.push_back(b.x1);
     y2_.push_back(b.y2);
     x2_.push_back(b.x2);
-    area_.push_back((b.y2 - b.y1) * (b.x2 - b.x1));
-  }
-  // Whether iou(kept box, b) > th for any kept box.
-  bool suppresses(const Box& b, float th) const {
-    const float area_b = (b.y2 - b.y1) * (b.x2 - b.x1);
-    if (area_b <= 0) return false;  // iou() is 0
-    return any_overlap(y1_.data(), x1_.data(), y2_.data(), x2_.data(), area_.data(), size(), b,
-                       area_b, th);
+    area_.push_back(area);
+    return true;
   }
 
  private:
@@ -127,9 +126,7 @@ class NonMaxSuppression final : public Kernel {
         kept.clear();
         for (int64_t i : order) {
           if (kept.size() >= max_out) break;
-          if (kept.suppresses(box[i], iou_th)) continue;
-          kept.push(box[i]);
-          out.insert(out.end(), {b, c, i});
+          if (kept.keep(box[i], iou_th)) out.insert(out.end(), {b, c, i});
         }
       }
     }
