@@ -200,19 +200,16 @@ class Conv final : public Kernel {
 
   // oneDNN 2.6 has no jit kernel for grouped convs whose channels per group are not a multiple
   // of the block (8 per group in 16-lane blocks: RegNetY, ResNeXt's 4): it runs them on
-  // `ref:any`, about 2000x slower (g13 104->104 3x3 @28: 149 ms vs 0.08). Channels-last has jit
-  // kernels for every group width; plain NC[D]HW runs them as gemm. Measured (1 thread, ms,
-  // 8 groups, 3x3 @28, blocked16 / channels-last / plain): 2 per group 11.9 / 0.045 / 0.094,
-  // 4: 43.9 / 0.16 / 0.22, 8: 149 / 0.085 / 0.46, 12: 324 / 0.36 / 0.54. A reorder in and out
-  // costs about what one such conv does, so these tags are tried only where the graph's layout
-  // gets `ref`, in this order.
-  // Grouped convs in the plain layout get `gemm:jit`, one small GEMM per group: Silero VAD's
-  // 1-D depthwise convs (258 groups, width 8, kernel 5) took 73 us against 7.7 us channels-last
-  // (16 groups: 6.0 vs 1.2). 3-D convs (plain NCDHW: the layout rewrite is 2-D only) get
-  // im2col + GEMM too: r3d_18's 64->64 3x3x3 over 4x28x28 took 14.5 ms against 7.4 ms
-  // channels-last (brgconv), 512->512 over 1x4x4 5.1 vs 1.4, its 3->64 7x7x7 stem 13.1 vs 3.5
-  // (1 thread, AVX-512, oneDNN 2.6; a reorder of such a map costs ~0.1 ms). So these try
-  // channels-last too.
+  // `ref:any`. Grouped convs in the plain layout get `gemm:jit`, one small GEMM per group, and
+  // 3-D convs (plain NCDHW: the layout rewrite is 2-D only) im2col + GEMM. Channels-last has
+  // jit kernels for all of them on AVX-512. `OMP_NUM_THREADS=1 build/onednn_conv_layouts 21
+  // edge` (ms, median of 21 alternating reps, AVX-512, channels-last / plain / 16-lane blocks):
+  //   g13 104->104 3x3 @28 (RegNetY)       0.216 / 0.688 / 241
+  //   g8 16->16 3x3 @28                     0.048 / 0.121 / 9.8
+  //   1-D depthwise 258 k5 w8 (Silero VAD)  0.011 / 0.068 / 0.47
+  //   3-D 64->64 3x3x3 4x28 (r3d_18)        3.29 / 8.98 / 3.30
+  // A reorder of such a map costs about what the conv does on channels-last, so these tags are
+  // tried, in this order, only where the graph's layout gets `ref` or (grouped or 3-D) GEMMs.
   static std::vector<tag> relayout_tags(int rank) {
     const tag channels_last = rank == 3 ? tag::nwc : (rank == 4 ? tag::nhwc : tag::ndhwc);
     return {channels_last, plain_tag(rank)};
