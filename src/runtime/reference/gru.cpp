@@ -21,20 +21,21 @@ class Gru final : public Kernel {
         rt_(init, 2) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 3, 1);
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * 7 * sizeof(float));
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (3 * d_.seq + 5) * sizeof(float));
   }
   bool owns_constant(size_t input) const override {
     return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
   }
   void run(RunContext& ctx) override {
-    const int64_t H = d_.hidden, I = d_.input;
+    const int64_t H = d_.hidden;
     const float* x = ctx.input(0).data<float>();
     float* y = sequence_output(ctx);
     float* yh = optional_output(ctx, 1);
-    float* gx = static_cast<float*>(ctx.scratch);  // X W^T + Wb, 3H
-    float* gh = gx + 3 * H;                        // H R^T + Rb for z, r; 2H
+    float* gh = static_cast<float*>(ctx.scratch);  // z, r: H R^T + Rb, then the gates; 2H
     float* h = gh + 2 * H;
     float* rh = h + H;  // r . H, or H R_h^T + Rb_h with linear_before_reset
+    float* hc = rh + H;
+    float* gx = hc + H;  // X W^T + Wb of every step, seq x 3H
     wt_.update(ctx.input(1));
     rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
@@ -48,19 +49,17 @@ class Gru final : public Kernel {
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
+        input_projection(x, d_, b, len, w, 3 * H, wb, nullptr, 0, gx);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
-          for (int64_t j = 0; j < 3 * H; ++j) gx[j] = wb ? wb[j] : 0.f;
-          matvec_t(w, 3 * H, x + d_.x(t, b), 3 * H, I, gx);
+          const float* gxt = gx + t * 3 * H;
           for (int64_t j = 0; j < 2 * H; ++j) gh[j] = rb ? rb[j] : 0.f;
           matvec_t(r, 3 * H, h, 2 * H, H, gh);
-          float* z = gx;
-          float* rr = gx + H;
-          for (int64_t j = 0; j < H; ++j) {
-            z[j] = f(clipped(gx[j] + gh[j], a_.clip));
-            rr[j] = f(clipped(gx[H + j] + gh[H + j], a_.clip));
-          }
-          float* hc = gx + 2 * H;  // becomes h~
+          for (int64_t j = 0; j < 2 * H; ++j) gh[j] += gxt[j];
+          f.apply(gh, 2 * H, a_.clip);
+          const float* z = gh;
+          const float* rr = gh + H;
+          std::copy(gxt + 2 * H, gxt + 3 * H, hc);
           if (linear_before_reset_) {
             for (int64_t j = 0; j < H; ++j) rh[j] = rb ? rb[2 * H + j] : 0.f;
             matvec_t(r + 2 * H, 3 * H, h, H, H, rh);
@@ -72,10 +71,8 @@ class Gru final : public Kernel {
             }
             matvec_t(r + 2 * H, 3 * H, rh, H, H, hc);
           }
-          for (int64_t j = 0; j < H; ++j) {
-            const float ht = g(clipped(hc[j], a_.clip));
-            h[j] = (1.f - z[j]) * ht + z[j] * h[j];
-          }
+          g.apply(hc, H, a_.clip);
+          for (int64_t j = 0; j < H; ++j) h[j] = (1.f - z[j]) * hc[j] + z[j] * h[j];
           if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
         }
         if (yh) std::copy(h, h + H, yh + d_.h(dir, b));

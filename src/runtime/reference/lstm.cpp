@@ -27,13 +27,13 @@ class Lstm final : public Kernel {
     if (ctx.has_input(7) && ctx.shape(7) != Shape{d_.dirs, 3 * d_.hidden})
       fail_input("node ", node_.describe(), ": P has shape ", shape_str(ctx.shape(7)),
                  ", expected ", shape_str({d_.dirs, 3 * d_.hidden}));
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * 6 * sizeof(float));
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (4 * d_.seq + 7) * sizeof(float));
   }
   bool owns_constant(size_t input) const override {
     return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
   }
   void run(RunContext& ctx) override {
-    const int64_t H = d_.hidden, I = d_.input;
+    const int64_t H = d_.hidden;
     const float* x = ctx.input(0).data<float>();
     float* y = sequence_output(ctx);
     float* yh = optional_output(ctx, 1);
@@ -41,6 +41,8 @@ class Lstm final : public Kernel {
     float* gt = static_cast<float*>(ctx.scratch);  // 4H pre-activations, order i, o, f, c
     float* h = gt + 4 * H;
     float* c = h + H;
+    float* hc = c + H;   // h(C')
+    float* gx = hc + H;  // X W^T + Wb + Rb of every step, seq x 4H
     wt_.update(ctx.input(1));
     rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
@@ -52,27 +54,37 @@ class Lstm final : public Kernel {
       const Activation& f = a_.act[dir * 3];
       const Activation& g = a_.act[dir * 3 + 1];
       const Activation& hact = a_.act[dir * 3 + 2];
+      float* it = gt;
+      float* ot = gt + H;
+      float* ft = gt + 2 * H;
+      float* ct = gt + 3 * H;
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
         initial_state(ctx, 6, d_, dir, b, c);
+        input_projection(x, d_, b, len, w, 4 * H, wb, wb ? wb + 4 * H : nullptr, 4 * H, gx);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
-          for (int64_t j = 0; j < 4 * H; ++j) gt[j] = wb ? wb[j] + wb[4 * H + j] : 0.f;
-          matvec_t(w, 4 * H, x + d_.x(t, b), 4 * H, I, gt);
+          std::copy(gx + t * 4 * H, gx + (t + 1) * 4 * H, gt);
           matvec_t(r, 4 * H, h, 4 * H, H, gt);
-          for (int64_t j = 0; j < H; ++j) {
-            const float cprev = c[j];
-            const float it = f(clipped(gt[j] + (p ? p[j] * cprev : 0.f), a_.clip));
-            const float ft =
-                input_forget_
-                    ? 1.f - it
-                    : f(clipped(gt[2 * H + j] + (p ? p[2 * H + j] * cprev : 0.f), a_.clip));
-            const float ct = g(clipped(gt[3 * H + j], a_.clip));
-            c[j] = ft * cprev + it * ct;
-            const float ot = f(clipped(gt[H + j] + (p ? p[H + j] * c[j] : 0.f), a_.clip));
-            h[j] = ot * hact(c[j]);
-          }
+          if (p)
+            for (int64_t j = 0; j < H; ++j) {
+              it[j] += p[j] * c[j];
+              ft[j] += p[2 * H + j] * c[j];
+            }
+          f.apply(it, H, a_.clip);
+          if (input_forget_)
+            for (int64_t j = 0; j < H; ++j) ft[j] = 1.f - it[j];
+          else
+            f.apply(ft, H, a_.clip);
+          g.apply(ct, H, a_.clip);
+          for (int64_t j = 0; j < H; ++j) c[j] = ft[j] * c[j] + it[j] * ct[j];
+          if (p)
+            for (int64_t j = 0; j < H; ++j) ot[j] += p[H + j] * c[j];
+          f.apply(ot, H, a_.clip);
+          std::copy(c, c + H, hc);
+          hact.apply(hc, H, 0.f);
+          for (int64_t j = 0; j < H; ++j) h[j] = ot[j] * hc[j];
           if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
         }
         if (yh) std::copy(h, h + H, yh + d_.h(dir, b));

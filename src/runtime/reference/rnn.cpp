@@ -13,18 +13,18 @@ class Rnn final : public Kernel {
       : node_(init.node), a_(rnn_attrs(init.node, {"Tanh"})), wt_(init, 1), rt_(init, 2) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 1, 1);
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * 2 * sizeof(float));
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (d_.seq + 1) * sizeof(float));
   }
   bool owns_constant(size_t input) const override {
     return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
   }
   void run(RunContext& ctx) override {
-    const int64_t H = d_.hidden, I = d_.input;
+    const int64_t H = d_.hidden;
     const float* x = ctx.input(0).data<float>();
     float* y = sequence_output(ctx);
     float* yh = optional_output(ctx, 1);
-    float* g = static_cast<float*>(ctx.scratch);
-    float* h = g + H;
+    float* h = static_cast<float*>(ctx.scratch);
+    float* gx = h + H;  // X W^T + Wb + Rb of every step, seq x H
     wt_.update(ctx.input(1));
     rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
@@ -36,12 +36,13 @@ class Rnn final : public Kernel {
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
+        input_projection(x, d_, b, len, w, H, wb, wb ? wb + H : nullptr, H, gx);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
-          for (int64_t j = 0; j < H; ++j) g[j] = wb ? wb[j] + wb[H + j] : 0.f;
-          matvec_t(w, H, x + d_.x(t, b), H, I, g);
+          float* g = gx + t * H;
           matvec_t(r, H, h, H, H, g);
-          for (int64_t j = 0; j < H; ++j) h[j] = f(clipped(g[j], a_.clip));
+          f.apply(g, H, a_.clip);
+          std::copy(g, g + H, h);
           if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
         }
         if (yh) std::copy(h, h + H, yh + d_.h(dir, b));

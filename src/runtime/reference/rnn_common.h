@@ -35,6 +35,9 @@ struct Activation {
   Kind kind = kSigmoid;  // resolved from the name once, by rnn_attrs
   float alpha = 0, beta = 0;
   float operator()(float x) const;
+  // v[j] = (*this)(v[j] clamped to [-clip, clip] when clip > 0) for j < n; Sigmoid and Tanh run
+  // over the array in vector lanes (Eigen's exp and tanh).
+  void apply(float* v, int64_t n, float clip) const;
 };
 
 struct RnnAttrs {
@@ -122,8 +125,17 @@ class TransposedWeights {
 // weights whose columns are `ld` apart (a block of rows starts at wt + its first row).
 void matvec_t(const float* wt, int64_t ld, const float* x, int64_t rows, int64_t cols, float* g);
 
-inline float clipped(float v, float clip) {
-  return clip > 0 ? std::fmin(std::fmax(v, -clip), clip) : v;
-}
+// matvec_t for m vectors at once: g[i * rows + j] += sum_k x[i * xs + k] * wt[k * ld + j] for
+// i < m. Four vectors share each load of the weights, which stream from L2 once per four.
+void matmul_t(const float* wt, int64_t ld, const float* x, int64_t xs, int64_t m, int64_t rows,
+              int64_t cols, float* g);
+
+// The input's share of every step of batch row b, ahead of the recurrence (one matmul_t over
+// the row's `len` valid steps, as ONNX Runtime does with one GEMM): gx[t * rows + j] =
+// bias[j] + (j < bias2_rows ? bias2[j] : 0) + X_t,b . W_j for t < len, j < rows. `wt` is a
+// direction's TransposedWeights block of W; bias and bias2 may be null.
+void input_projection(const float* x, const RnnDims& d, int64_t b, int64_t len, const float* wt,
+                      int64_t rows, const float* bias, const float* bias2, int64_t bias2_rows,
+                      float* gx);
 
 }  // namespace edgeopt::rt::ref
