@@ -104,6 +104,42 @@ Built softmax_model(const std::string& op, const Shape& shape, int64_t opset) {
   return {b.build(), {random_tensor(shape, 1, -30.f, 30.f)}};
 }
 
+// Reduce* over trailing axes (`axes` empty: all of them), from the attribute or, for ReduceSum
+// from opset 13, a constant input.
+struct ReduceCase {
+  const char* tag;
+  Shape shape;
+  std::vector<int64_t> axes;
+  int64_t keepdims;
+};
+const std::vector<ReduceCase> kReduceCases = {
+    {"last_3x5x7", {3, 5, 7}, {-1}, 1},
+    {"last2_2x67x5x3", {2, 67, 5, 3}, {-2, -1}, 0},
+    {"all_3x5x7", {3, 5, 7}, {}, 1},
+    {"all_flat_4x9", {4, 9}, {}, 0},
+    {"positive_last_3x5x7", {3, 5, 7}, {2}, 0},
+    {"spatial_2x19x5x3", {2, 19, 5, 3}, {2, 3}, 1},
+    {"spatial_flat_1x33x7x7", {1, 33, 7, 7}, {-1, -2}, 0},
+    {"empty_rows_0x5", {0, 5}, {-1}, 1},
+    {"empty_reduced_3x0", {3, 0}, {-1}, 0},
+    {"unit_4x3x1", {4, 3, 1}, {-1}, 0},
+};
+
+Built reduce_model(const std::string& op, const ReduceCase& c, int64_t opset) {
+  ModelBuilder b(opset, "reduce");
+  b.input("x", c.shape);
+  std::vector<std::string> in{"x"};
+  if (op == "ReduceSum" && opset >= 13 && !c.axes.empty()) {
+    b.constant("axes", Tensor::from_vector(c.axes, {static_cast<int64_t>(c.axes.size())}));
+    in.push_back("axes");
+  }
+  Node& n = b.node(op, in, {"y"});
+  if (in.size() == 1 && !c.axes.empty()) n.set_attr_ints("axes", c.axes);
+  n.set_attr_int("keepdims", c.keepdims);
+  b.output("y");
+  return {b.build(), {random_tensor(c.shape, 1, -3.f, 3.f)}};
+}
+
 struct BinaryShapes {
   const char* tag;
   Shape a, b;
@@ -540,6 +576,17 @@ std::vector<SweepCase> all_cases() {
                        "onednn",
                        {"Softmax"},
                        [=] { return softmax_model("Softmax", s, opset); }});
+    for (const std::string op : {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"})
+      for (const ReduceCase& c : kReduceCases)
+        for (const int64_t opset : {11, 13}) {
+          const bool spatial = c.shape.size() == 4 && c.axes.size() == 2;  // all are H, W
+          // The global pools' rewrite (rank 4, H and W) takes ReduceMean and ReduceMax.
+          std::vector<std::string> covers{op};
+          if (spatial && op == "ReduceMean") covers = {"edgeopt.onednn.GlobalAveragePool"};
+          if (spatial && op == "ReduceMax") covers = {"edgeopt.onednn.GlobalMaxPool"};
+          v.push_back({op + "_" + c.tag + "_op" + std::to_string(opset), "onednn", covers,
+                       [=] { return reduce_model(op, c, opset); }});
+        }
     for (const char* op : {"Add", "Sub", "Mul", "Div"})
       for (const BinaryShapes& s : kBinaryShapes)
         for (bool c : {false, true})

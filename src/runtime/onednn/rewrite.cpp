@@ -187,11 +187,65 @@ class Rewriter {
     return true;
   }
 
+  // ReduceMean / ReduceMax over H and W of a 4-D f32 tensor (torchvision's x.mean([2, 3]) before
+  // the classifier) become the global pools, which run on the blocked layout; with keepdims=0 a
+  // Flatten (appended to `flatten`) drops the two unit dims. Other reductions with the axes
+  // attribute and a known rank get their positive axes spelled negative, the trailing form the
+  // oneDNN Reduce kernel claims (reduce.cpp).
+  bool reduce_to_pool(int i, std::vector<Node>& flatten) {
+    Node& n = g_.nodes[i];
+    if (!is_default(n) || m_.opset() >= 18 || n.outputs.size() != 1) return false;
+    const bool mean = n.op_type == "ReduceMean";
+    if (!mean && n.op_type != "ReduceMax" && n.op_type != "ReduceSum" && n.op_type != "ReduceMin")
+      return false;
+    const int rank = rank_of(g_, n.inputs[0]);
+    if (rank < 0) return false;
+    auto negative = [rank](std::vector<int64_t> axes) {
+      for (int64_t& a : axes)
+        if (a >= 0 && a < rank) a -= rank;
+      std::sort(axes.begin(), axes.end());
+      return axes;
+    };
+    if (n.op_type == "ReduceSum" && m_.opset() >= 13) {  // axes from input 1
+      const Tensor* t = n.inputs.size() > 1 ? constant_of(g_, n.inputs[1]) : nullptr;
+      if (!t || t->numel() == 0) return false;
+      const std::vector<int64_t> axes = negative(t->to_i64_vector());
+      const std::string name = replace_constant(
+          m_, n.inputs[1], i, Tensor::from_vector(axes, {static_cast<int64_t>(axes.size())}));
+      g_.set_input(i, 1, name);
+      return false;
+    }
+    const std::vector<int64_t> axes = negative(n.attr_ints("axes"));
+    if (axes.empty()) return false;
+    const bool spatial = rank == 4 && axes == std::vector<int64_t>{-2, -1};
+    if (!spatial || (!mean && n.op_type != "ReduceMax") || !f32_or_unknown(g_, n.inputs[0])) {
+      n.set_attr_ints("axes", axes);
+      return false;
+    }
+    const bool keepdims = n.attr_int("keepdims", 1) != 0;
+    n.domain = kDomain;
+    n.op_type = mean ? "GlobalAveragePool" : "GlobalMaxPool";
+    n.attributes.clear();
+    if (!keepdims) {
+      Node f;
+      f.op_type = "Flatten";
+      f.name = n.name + "_flatten";
+      f.outputs = {n.outputs[0]};
+      f.inputs = {g_.unique_name(n.outputs[0] + "_pooled")};
+      f.set_attr_int("axis", 1);
+      g_.set_output(i, 0, f.inputs[0]);
+      flatten.push_back(std::move(f));
+    }
+    return true;
+  }
+
   void fuse() {
     std::vector<char> dead(g_.nodes.size(), 0);
+    std::vector<Node> flatten;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       Node& n = g_.nodes[i];
       if (dead[i]) continue;
+      if (reduce_to_pool(static_cast<int>(i), flatten)) continue;
       if (pool_eligible(n)) {
         n.domain = kDomain;
         continue;
@@ -247,6 +301,7 @@ class Rewriter {
     std::vector<Node> kept;
     for (size_t i = 0; i < g_.nodes.size(); ++i)
       if (!dead[i]) kept.push_back(std::move(g_.nodes[i]));
+    for (Node& f : flatten) kept.push_back(std::move(f));
     g_.nodes = std::move(kept);
     g_.invalidate_index();
   }
