@@ -396,6 +396,28 @@ Built conv_then(const std::string& op) {
   return {b.build(), inputs};
 }
 
+// ShuffleNet's channel shuffle, Reshape [N, g, C/g, H, W] → Transpose (0, 2, 1, 3, 4) →
+// Reshape back, on a graph input (NCHW) or after a conv of C outputs (the provider's layout;
+// C = 24: a padded last block).
+Built shuffle_model(const Shape& x, int64_t g, bool after_conv) {
+  ModelBuilder b(kOpset, "shuffle");
+  const int64_t c = x[1];
+  b.input("x", x);
+  std::string in = "x";
+  if (after_conv) {
+    const ConvCase conv{"pw", x, {c, c, 1, 1}, 1, {}, {}, {}, true, ""};
+    add_conv(b, conv, "x", "c", 2);
+    in = "c";
+  }
+  b.constant("s5", Tensor::from_vector<int64_t>({x[0], g, c / g, x[2], x[3]}, {5}));
+  b.constant("s4", Tensor::from_vector<int64_t>({x[0], c, x[2], x[3]}, {4}));
+  b.node("Reshape", {in, "s5"}, {"r"});
+  b.node("Transpose", {"r"}, {"t"}).set_attr_ints("perm", {0, 2, 1, 3, 4});
+  b.node("Reshape", {"t", "s4"}, {"y"});
+  b.output("y");
+  return {b.build(), {random_tensor(x, 1)}};
+}
+
 struct PoolCase {
   const char* tag;
   const char* op;
@@ -587,6 +609,14 @@ std::vector<SweepCase> all_cases() {
           v.push_back({op + "_" + c.tag + "_op" + std::to_string(opset), "onednn", covers,
                        [=] { return reduce_model(op, c, opset); }});
         }
+    for (const bool conv : {false, true})
+      for (const auto& [x, g] : std::vector<std::pair<Shape, int64_t>>{
+               {{2, 24, 5, 3}, 2}, {{1, 48, 7, 7}, 2}, {{1, 36, 4, 6}, 3}})
+        v.push_back({"ChannelShuffle_" + shape_tag(x) + "_g" + std::to_string(g) +
+                         (conv ? "_after_conv" : ""),
+                     "onednn",
+                     {"edgeopt.onednn.ChannelShuffle"},
+                     [=] { return shuffle_model(x, g, conv); }});
     for (const char* op : {"Add", "Sub", "Mul", "Div"})
       for (const BinaryShapes& s : kBinaryShapes)
         for (bool c : {false, true})

@@ -239,6 +239,46 @@ class Rewriter {
     return true;
   }
 
+  // Reshape [N, C, H, W] → [N, g, C/g, H, W], Transpose (0, 2, 1, 3, 4), Reshape back to
+  // [N, C, H, W]: ShuffleNet's channel shuffle (three copies on the reference provider) becomes
+  // one ChannelShuffle of group g (shuffle.cpp), which runs in the run's layout.
+  bool to_channel_shuffle(int i, std::vector<char>& dead) {
+    const Node& n = g_.nodes[i];
+    if (!is_default(n) || n.op_type != "Reshape" || !f32_or_unknown(g_, n.inputs[0])) return false;
+    const std::optional<Shape> xs = static_shape_of(g_, n.inputs[0]);
+    const std::optional<Shape> gs = static_shape_of(g_, n.outputs[0]);
+    if (!xs || !gs || xs->size() != 4 || gs->size() != 5) return false;
+    const Shape& x = *xs;
+    const Shape& s = *gs;
+    if (s[0] != x[0] || s[1] < 2 || s[1] * s[2] != x[1] || s[3] != x[2] || s[4] != x[3])
+      return false;
+    const int t = sole_reader(n.outputs[0]);
+    if (t < 0 || dead[t]) return false;
+    const Node& tn = g_.nodes[t];
+    if (!is_default(tn) || tn.op_type != "Transpose" ||
+        tn.attr_ints("perm") != std::vector<int64_t>{0, 2, 1, 3, 4})
+      return false;
+    const int r = sole_reader(tn.outputs[0]);
+    if (r < 0 || dead[r]) return false;
+    const Node& rn = g_.nodes[r];
+    if (!is_default(rn) || rn.op_type != "Reshape" || static_shape_of(g_, rn.outputs[0]) != xs)
+      return false;
+    const std::string y = rn.outputs[0];
+    const std::string x_name = n.inputs[0];
+    dead[t] = dead[r] = 1;
+    clear(t);
+    clear(r);
+    Node& c = g_.nodes[i];
+    c.domain = kDomain;
+    c.op_type = "ChannelShuffle";
+    c.attributes.clear();
+    c.set_attr_int("group", s[1]);
+    g_.set_input(i, 1, "");
+    c.inputs.resize(1);
+    g_.set_output(i, 0, y);
+    return true;
+  }
+
   void fuse() {
     std::vector<char> dead(g_.nodes.size(), 0);
     std::vector<Node> flatten;
@@ -246,6 +286,7 @@ class Rewriter {
       Node& n = g_.nodes[i];
       if (dead[i]) continue;
       if (reduce_to_pool(static_cast<int>(i), flatten)) continue;
+      if (to_channel_shuffle(static_cast<int>(i), dead)) continue;
       if (pool_eligible(n)) {
         n.domain = kDomain;
         continue;
@@ -514,6 +555,15 @@ class Rewriter {
         channels = produced_.count(x) ? (block_ ? channels_.at(x) : 0) : nchw_channels(x);
         if (block_ && channels < 0) continue;
         n.set_attr_int("channels_last", 1);
+        data.push_back(0);
+      } else if (n.domain == kDomain && n.op_type == "ChannelShuffle") {
+        // Channel-preserving: joins the run its input is in (blocked: when C is known), or
+        // shuffles NCHW.
+        const std::string& x = n.inputs[0];
+        if (!produced_.count(x)) continue;
+        channels = block_ ? channels_.at(x) : 0;
+        if (block_) n.set_attr_int("channels", channels);
+        if (!block_) n.set_attr_int("channels_last", 1);
         data.push_back(0);
       } else if (n.domain == kDomain && n.op_type == "QGemm") {
         continue;
