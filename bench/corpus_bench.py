@@ -3,7 +3,10 @@
 corpus tests use (<build>/corpus/NAME/inputs.npz, made by `ctest -L corpus`'s setup).
 
   bench/corpus_bench.py [--build DIR] [--label corpus] [--rounds R] [--runs N] [--warmup W]
-                        [--threads "1 2"] [NAME ...]
+                        [--threads "1 2"] [--model model.onnx] [NAME ...]
+
+--model quantized.onnx times the int8 QDQ model the corpus test's quantize check wrote
+(`edgeopt quantize model.onnx --calib calib.npz`); both runtimes run that same file.
 
 For every model and thread count the two runtimes alternate for R rounds (load from other
 processes hits both alike); each round is one process timing N runs after W warm-up runs on the
@@ -73,6 +76,7 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", default="1 2")
+    ap.add_argument("--model", default="model.onnx", help="file in build/corpus/NAME to time")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     edgeopt = os.path.join(a.build, "edgeopt")
@@ -87,9 +91,9 @@ def main():
     for m in models:
         name = m["name"]
         folder = os.path.join(a.build, "corpus", name)
-        model, npz = os.path.join(folder, "model.onnx"), os.path.join(folder, "inputs.npz")
+        model, npz = os.path.join(folder, a.model), os.path.join(folder, "inputs.npz")
         if not (os.path.exists(model) and os.path.exists(npz)):
-            print(f"| {name} | | | | | not made (ctest -L {m.get('label', 'corpus')}) |")
+            print(f"| {name} | | | | | no {a.model} (ctest -L {m.get('label', 'corpus')}) |")
             continue
         with tempfile.TemporaryDirectory() as tmp:
             pbs = ort_inputs(model, npz, tmp)

@@ -1,6 +1,7 @@
 # Fails when a file of one layer includes a file of a layer it does not declare (cmake -P; run by
 # the target edgeopt_layer_includes, cmake/layers.cmake). ROOT: the source tree; TABLE: the
 # generated table of layers; STAMP: touched when every include is allowed.
+cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
 include(${TABLE})
 
 # The layer owning a file under src/ (relative to ROOT): the layer of the longest folder that
@@ -47,6 +48,9 @@ foreach(h IN LISTS headers)
   endif()
   if(h MATCHES "^include/edgeopt/(.+)$")
     set(name ${CMAKE_MATCH_1})
+    if(NOT DEFINED PUBLIC_${name} AND name IN_LIST OPTIONAL_PUBLIC_HEADERS)
+      continue()  # an optional layer this build leaves out (training)
+    endif()
     if(NOT DEFINED PUBLIC_${name})
       string(APPEND errors "  ${h}: a public header no layer declares (PUBLIC_HEADERS)\n")
       continue()
@@ -94,6 +98,35 @@ foreach(f IN LISTS files)
       string(APPEND errors
         "  ${f} (layer ${owner}) includes \"${inc}\" of layer ${target}, which ${owner} does not declare\n")
     endif()
+  endforeach()
+endforeach()
+
+# The CLI (tools/edgeopt, and tools/edgeopt-train, which also sees tools/edgeopt's headers) and
+# the Python bindings use the public headers only (DESIGN.md): an include is edgeopt/NAME or a
+# file of the front end's own folders.
+file(GLOB_RECURSE front_ends RELATIVE ${ROOT} ${ROOT}/tools/edgeopt/*.cpp ${ROOT}/tools/edgeopt/*.h
+  ${ROOT}/tools/edgeopt-train/*.cpp ${ROOT}/tools/edgeopt-train/*.h ${ROOT}/python/*.cpp
+  ${ROOT}/python/*.h)
+foreach(f IN LISTS front_ends)
+  get_filename_component(dir ${f} DIRECTORY)
+  file(STRINGS ${ROOT}/${f} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+  math(EXPR checked "${checked} + 1")
+  foreach(line IN LISTS lines)
+    if(NOT line MATCHES "#[ \t]*include[ \t]*\"([^\"]+)\"")
+      continue()
+    endif()
+    set(inc ${CMAKE_MATCH_1})
+    if(inc MATCHES "^edgeopt/(.+)$" AND EXISTS ${ROOT}/include/${inc})
+      continue()
+    endif()
+    if(EXISTS ${ROOT}/${dir}/${inc} AND NOT inc MATCHES "[.][.]")
+      continue()
+    endif()
+    if(dir STREQUAL "tools/edgeopt-train" AND EXISTS ${ROOT}/tools/edgeopt/${inc})
+      continue()
+    endif()
+    string(APPEND errors
+      "  ${f} includes \"${inc}\": the CLI and the bindings use include/edgeopt/ only\n")
   endforeach()
 endforeach()
 

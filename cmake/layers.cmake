@@ -1,6 +1,7 @@
 # Layers as CMake targets (../shared/DESIGN.md, "Layers"). Each layer is an OBJECT library made
 # by edgeopt_layer(); edgeopt_layer_checks() adds the two checks that make a layer reaching up
-# (or sideways, into a layer it does not declare) fail the build:
+# (or sideways, into a layer it does not declare) fail the build (the first also fails a CLI or
+# bindings file that includes anything but include/edgeopt/ and its own folder's headers):
 #   - includes: cmake/check_layers.cmake reads every #include "..." of the layers' sources and
 #     headers and of include/edgeopt/, and fails on one that names a file of an undeclared layer
 #     (target edgeopt_layer_includes, part of `all`);
@@ -100,6 +101,14 @@ function(edgeopt_layer_checks)
     ${PROJECT_SOURCE_DIR}/include/edgeopt/*.h)
   list(FILTER headers EXCLUDE REGEX "/src/package/example/")
   list(APPEND all_files ${headers})
+  get_property(optional GLOBAL PROPERTY EDGEOPT_OPTIONAL_PUBLIC_HEADERS)
+  string(APPEND table "set(OPTIONAL_PUBLIC_HEADERS ${optional})\n")
+  # The CLI and the bindings: public headers and their own only (check_layers.cmake).
+  file(GLOB_RECURSE front_ends CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tools/edgeopt/*.cpp
+    ${PROJECT_SOURCE_DIR}/tools/edgeopt/*.h ${PROJECT_SOURCE_DIR}/tools/edgeopt-train/*.cpp
+    ${PROJECT_SOURCE_DIR}/tools/edgeopt-train/*.h ${PROJECT_SOURCE_DIR}/python/*.cpp
+    ${PROJECT_SOURCE_DIR}/python/*.h)
+  list(APPEND all_files ${front_ends})
   set(table_file ${CMAKE_BINARY_DIR}/layers/table.cmake)
   file(GENERATE OUTPUT ${table_file} CONTENT "${table}")
   set(stamp ${CMAKE_BINARY_DIR}/layers/includes.stamp)

@@ -40,7 +40,7 @@
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
-#include "package/process.h"
+#include "edgeopt/process.h"
 
 #ifndef EDGEOPT_VERSION
 #define EDGEOPT_VERSION "unknown"

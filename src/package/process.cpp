@@ -1,4 +1,4 @@
-#include "package/process.h"
+#include "edgeopt/process.h"
 
 #include <netinet/in.h>
 #include <spawn.h>

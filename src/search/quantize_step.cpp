@@ -7,7 +7,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/quantize.h"
 #include "edgeopt/recipe.h"
-#include "search/step_options.h"
+#include "edgeopt/step_options.h"
 
 namespace edgeopt {
 namespace {

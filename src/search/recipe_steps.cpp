@@ -8,7 +8,7 @@
 #include "edgeopt/passes.h"
 #include "edgeopt/prune.h"
 #include "edgeopt/recipe.h"
-#include "search/step_options.h"
+#include "edgeopt/step_options.h"
 
 namespace edgeopt {
 namespace {

@@ -20,7 +20,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <vector>
 
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 

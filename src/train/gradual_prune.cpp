@@ -1,5 +1,5 @@
 // Gradual pruning and the lottery ticket: the rounds of src/train/gradual_prune.h.
-#include "train/gradual_prune.h"
+#include "edgeopt/gradual_prune.h"
 
 #include <cstdio>
 #include <map>

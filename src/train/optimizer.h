@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 

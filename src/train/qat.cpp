@@ -12,7 +12,7 @@
 #include "edgeopt/quantize.h"
 #include "train/samples.h"
 #include "train/torch_graph.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

@@ -23,7 +23,7 @@
 #include "train/optimizer.h"
 #include "train/samples.h"
 #include "train/torch_graph.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "edgeopt/onnx_io.h"
-#include "package/process.h"
-#include "train/train.h"
+#include "edgeopt/process.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

@@ -17,8 +17,8 @@
 #include "edgeopt/prune.h"
 #include "edgeopt/recipe.h"
 #include "edgeopt/session.h"
-#include "train/gradual_prune.h"
-#include "train/train.h"
+#include "edgeopt/gradual_prune.h"
+#include "edgeopt/train.h"
 #include "train_test_util.h"
 
 namespace edgeopt {

@@ -13,7 +13,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/prune.h"
 #include "edgeopt/session.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

@@ -21,9 +21,9 @@
 #include "edgeopt/error.h"
 #include "edgeopt/quantize.h"
 #include "edgeopt/recipe.h"
-#include "search/step_options.h"
-#include "train/gradual_prune.h"
-#include "train/train.h"
+#include "edgeopt/step_options.h"
+#include "edgeopt/gradual_prune.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt {
 namespace {

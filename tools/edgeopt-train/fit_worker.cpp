@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "cli_checks.h"
-#include "train/distributed/fit_workers.h"
+#include "edgeopt/fit_workers.h"
 #include "train_commands.h"
 
 namespace edgeopt::cli {

@@ -12,7 +12,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/prune.h"
-#include "train/gradual_prune.h"
+#include "edgeopt/gradual_prune.h"
 #include "train_args.h"
 #include "train_commands.h"
 

@@ -15,7 +15,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/fileio.h"
 #include "edgeopt/onnx_io.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::cli {
 

@@ -7,7 +7,7 @@
 #include "cli_checks.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 #include "train_commands.h"
 
 namespace edgeopt::cli {

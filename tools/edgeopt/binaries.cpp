@@ -4,7 +4,7 @@
 
 #include "edgeopt/device.h"
 #include "edgeopt/error.h"
-#include "package/process.h"
+#include "edgeopt/process.h"
 
 namespace edgeopt::cli {
 

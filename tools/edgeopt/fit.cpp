@@ -24,7 +24,7 @@
 #include "edgeopt/recipe.h"
 #include "edgeopt/report_json.h"
 #ifdef EDGEOPT_TRAIN_BINARY
-#include "train/distributed/fit_workers.h"
+#include "edgeopt/fit_workers.h"
 #endif
 
 namespace edgeopt::cli {

@@ -30,7 +30,7 @@
 #include "cli_checks.h"
 #include "command.h"
 #include "edgeopt/error.h"
-#include "package/process.h"
+#include "edgeopt/process.h"
 
 extern char** environ;
 

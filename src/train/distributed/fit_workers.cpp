@@ -10,7 +10,7 @@
 // A worker whose heartbeat stops for kStaleSeconds is lost: each task it holds is published
 // again under a new index (the first result of either index is taken), so a lost worker costs
 // only the task it was running.
-#include "train/distributed/fit_workers.h"
+#include "edgeopt/fit_workers.h"
 
 #include <atomic>
 #include <chrono>
@@ -21,7 +21,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/fit.h"
 #include "train/distributed.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

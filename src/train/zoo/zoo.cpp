@@ -14,7 +14,7 @@
 
 #include "edgeopt/error.h"
 #include "edgeopt/ir.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

@@ -32,7 +32,7 @@
 
 #include "edgeopt/data.h"
 #include "edgeopt/ir.h"
-#include "train/train.h"
+#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 
