@@ -522,6 +522,34 @@ Built finish_int8(ModelBuilder& b, const std::string& y, const Shape& x, int zp 
   return {b.build(), {random_tensor(x, 1, -3.f, 3.f)}};
 }
 
+// ShuffleNet's channel shuffle as a quantizer leaves it, a QDQ pair (x's parameters) after every
+// Reshape and the Transpose, on the input or after a QConv (channels-last u8).
+Built int8_shuffle_model(bool after_conv, int64_t g) {
+  const Shape x{1, 24, 5, 3};
+  ModelBuilder b(kOpset, "int8_shuffle");
+  add_qdq_input(b, x);
+  std::string in = "xd";
+  auto qdq = [&](const std::string& v) {
+    b.node("QuantizeLinear", {v, "xs", "xz"}, {v + "_q"});
+    b.node("DequantizeLinear", {v + "_q", "xs", "xz"}, {v + "_d"});
+    return v + "_d";
+  };
+  if (after_conv) {
+    add_int8_weights(b, {24, 24, 1, 1}, "wd");
+    b.node("Conv", {"xd", "wd"}, {"c"});
+    in = qdq("c");
+  }
+  b.constant("s5", Tensor::from_vector<int64_t>({1, g, 24 / g, 5, 3}, {5}));
+  b.constant("s4", Tensor::from_vector<int64_t>({1, 24, 5, 3}, {4}));
+  b.node("Reshape", {in, "s5"}, {"r"});
+  b.node("Transpose", {qdq("r")}, {"t"}).set_attr_ints("perm", {0, 2, 1, 3, 4});
+  b.node("Reshape", {qdq("t"), "s4"}, {"s"});
+  b.node("QuantizeLinear", {"s", "xs", "xz"}, {"sq"});
+  b.node("DequantizeLinear", {"sq", "xs", "xz"}, {"y"});
+  b.output("y");
+  return {b.build(), {random_tensor(x, 1, -3.f, 3.f)}};
+}
+
 Built qconv_model(bool relu) {
   const Shape x{1, 13, 9, 7};
   ModelBuilder b(kOpset, "qconv");
@@ -617,6 +645,12 @@ std::vector<SweepCase> all_cases() {
                      "onednn",
                      {"edgeopt.onednn.ChannelShuffle"},
                      [=] { return shuffle_model(x, g, conv); }});
+    for (const bool conv : {false, true})
+      for (const int64_t g : {2, 3})
+        v.push_back({"ChannelShuffle_int8_g" + std::to_string(g) + (conv ? "_after_qconv" : ""),
+                     "onednn",
+                     {"edgeopt.onednn.ChannelShuffle"},
+                     [=] { return int8_shuffle_model(conv, g); }});
     for (const char* op : {"Add", "Sub", "Mul", "Div"})
       for (const BinaryShapes& s : kBinaryShapes)
         for (bool c : {false, true})

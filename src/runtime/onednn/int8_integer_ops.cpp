@@ -14,12 +14,12 @@ void Int8Fuser::try_max_pool(int i) {
   g_.nodes[i].domain = kDomain;
 }
 
-// Node i of a rank-4 input reads DQ(q) alone and feeds one Q with the DQ's parameters (8-bit):
-// then it reads q and writes the Q's output, the DQ and Q retired. False (nothing changed)
-// otherwise.
-bool Int8Fuser::run_on_8bit(int i) {
+// Node i of a rank-4 input (any rank with `any_rank`) reads DQ(q) alone and feeds one Q with the
+// DQ's parameters (8-bit): then it reads q and writes the Q's output, the DQ and Q retired. False
+// (nothing changed) otherwise.
+bool Int8Fuser::run_on_8bit(int i, bool any_rank) {
   const Node& n = g_.nodes[i];
-  if (rank_of(g_, n.inputs[0]) != 4) return false;
+  if (n.outputs.size() != 1 || (!any_rank && rank_of(g_, n.inputs[0]) != 4)) return false;
   const int d = g_.producer(n.inputs[0]);
   if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return false;
   std::string q;
@@ -35,6 +35,12 @@ bool Int8Fuser::run_on_8bit(int i) {
   retire(q2);
   return true;
 }
+
+// DQ(q) → Reshape / Transpose → Q with the same parameters (a quantizer's QDQ around data
+// movement): moving the integers is exact, so the node moves q, a quarter of the bytes, on the
+// reference provider, and ShuffleNet's channel shuffle (Reshape → Transpose → Reshape) on them
+// becomes one 8-bit ChannelShuffle in the float rewrite that follows (rewrite.cpp).
+void Int8Fuser::try_data_movement(int i) { run_on_8bit(i, /*any_rank=*/true); }
 
 // DQ(q) → Resize → Q with the same parameters, a Resize that resize.cpp computes: nearest
 // copies q exactly; linear gives Q(lerp(DQ(q))) = round(lerp(q)) (DQ and Q are affine with

@@ -97,6 +97,8 @@ void Int8Fuser::run() {
       try_channel_mul(static_cast<int>(i));
     else if (op == "GlobalAveragePool")
       try_global_average_pool(static_cast<int>(i));
+    else if (op == "Reshape" || op == "Transpose")
+      try_data_movement(static_cast<int>(i));
   }
   std::vector<Node> kept;
   for (size_t i = 0; i < g_.nodes.size(); ++i)

@@ -241,10 +241,12 @@ class Rewriter {
 
   // Reshape [N, C, H, W] → [N, g, C/g, H, W], Transpose (0, 2, 1, 3, 4), Reshape back to
   // [N, C, H, W]: ShuffleNet's channel shuffle (three copies on the reference provider) becomes
-  // one ChannelShuffle of group g (shuffle.cpp), which runs in the run's layout.
+  // one ChannelShuffle of group g (shuffle.cpp), which runs in the run's layout; f32, or 8-bit
+  // where the int8 rewrite moved the Reshapes and the Transpose onto the quantized tensor.
   bool to_channel_shuffle(int i, std::vector<char>& dead) {
     const Node& n = g_.nodes[i];
-    if (!is_default(n) || n.op_type != "Reshape" || !f32_or_unknown(g_, n.inputs[0])) return false;
+    if (!is_default(n) || n.op_type != "Reshape") return false;
+    if (!f32_or_unknown(g_, n.inputs[0]) && !is_8bit(dtype_of_value(g_, n.inputs[0]))) return false;
     const std::optional<Shape> xs = static_shape_of(g_, n.inputs[0]);
     const std::optional<Shape> gs = static_shape_of(g_, n.outputs[0]);
     if (!xs || !gs || xs->size() != 4 || gs->size() != 5) return false;
