@@ -565,6 +565,33 @@ Built qconv_model(bool relu) {
   return finish_int8(b, y, x, relu ? 0 : 128);
 }
 
+// A 3-D int8 conv (r3d_18's): NCDHW in the graph; with `residual`, + DQ(r) and Relu fused.
+Built qconv3d_model(bool residual) {
+  const Shape x{1, 5, 4, 6, 7}, y{1, 8, 4, 6, 7};
+  ModelBuilder b(kOpset, "qconv3d");
+  add_qdq_input(b, x);
+  add_int8_weights(b, {8, 5, 3, 3, 3}, "wd");
+  b.constant("bias", random_tensor({8}, 4, -0.2f, 0.2f));
+  b.node("Conv", {"xd", "wd", "bias"}, {"c"}).set_attr_ints("pads", {1, 1, 1, 1, 1, 1});
+  std::vector<Tensor> inputs{random_tensor(x, 1, -3.f, 3.f)};
+  std::string out = "c";
+  if (residual) {
+    b.input("r", y);
+    inputs.push_back(random_tensor(y, 7, -2.f, 2.f));
+    add_qdq_output(b, "c", "cd");
+    b.node("QuantizeLinear", {"r", "ys", "yz"}, {"rq"});
+    b.node("DequantizeLinear", {"rq", "ys", "yz"}, {"rd"});
+    b.node("Add", {"cd", "rd"}, {"s"});
+    b.node("Relu", {"s"}, {"t"});
+    out = "t";
+  }
+  b.constant("os", Tensor::scalar<float>(kYScale)).constant("oz", Tensor::scalar<uint8_t>(0));
+  b.node("QuantizeLinear", {out, "os", "oz"}, {"oq"});
+  b.node("DequantizeLinear", {"oq", "os", "oz"}, {"o"});
+  b.output("o");
+  return {b.build(), inputs};
+}
+
 Built qgemm_model() {
   const Shape x{3, 67};
   ModelBuilder b(kOpset, "qgemm");
@@ -740,6 +767,12 @@ std::vector<SweepCase> all_cases() {
     v.push_back(
         {"QConv_relu", "onednn", {"edgeopt.onednn.QConv"}, [] { return qconv_model(true); }, step});
     v.push_back({"QGemm", "onednn", {"edgeopt.onednn.QGemm"}, [] { return qgemm_model(); }, step});
+    for (const bool residual : {false, true})
+      v.push_back({residual ? "QConv3d_residual_relu" : "QConv3d",
+                   "onednn",
+                   {"edgeopt.onednn.QConv"},
+                   [=] { return qconv3d_model(residual); },
+                   step});
     v.push_back({"QGlobalAveragePool",
                  "onednn",
                  {"edgeopt.onednn.QGlobalAveragePool"},

@@ -49,10 +49,13 @@ bool Int8Fuser::real_bias(const std::string& v, int64_t count, std::vector<float
 
 bool Int8Fuser::conv_seed(const Node& n, Seed& s) {
   if (n.outputs.size() != 1 || n.inputs.size() < 2) return false;
-  if (rank_of(g_, n.inputs[0]) != 4) return false;
+  // 2-D (channels-last in the graph) or, QDQ only, 3-D (NCDHW in the graph; QConv relays it
+  // out to channels-last itself, qconv.cpp).
+  const int rank = rank_of(g_, n.inputs[0]);
+  if (rank != 4 && (rank != 5 || n.op_type != "Conv")) return false;
   if (n.op_type == "QLinearConv") return qlinear_seed(n, true, s);
   std::vector<float> ws;
-  if (!dq_of(n.inputs[0], s.x, s.xq) || !dq_weights(n.inputs[1], 4, 0, s.w, ws)) return false;
+  if (!dq_of(n.inputs[0], s.x, s.xq) || !dq_weights(n.inputs[1], rank, 0, s.w, ws)) return false;
   const int64_t m = constant_of(g_, s.w)->dim(0);
   std::vector<float> b;
   if (!n.input(2).empty() && !real_bias(n.input(2), m, b)) return false;

@@ -9,8 +9,10 @@
 // constant, 1 or M values), then one tensor per "Add" post-op (dst += that tensor's raw
 // integer values, same shape as y). Attributes: x_zero_point, y_zero_point, y_dtype (the
 // output's DType as an int), post_ops / post_alpha / post_beta (common.h); QConv also takes
-// Conv's attributes and works on [N, H, W, C] tensors; QGemm computes x [..., K] @ w [K, N]
-// (leading dims of x flattened into rows).
+// Conv's attributes and works on [N, H, W, C] tensors (2-D) or [N, C, D, H, W] ones (3-D: the
+// graph's int8 layout is 2-D only, so the kernel reorders x, y and residuals to and from
+// channels-last copies in its scratch, where oneDNN has jit int8 kernels; on NCDHW it has
+// none); QGemm computes x [..., K] @ w [K, N] (leading dims of x flattened into rows).
 //
 // Weights are prepacked once (format_tag::any) with oneDNN's zero-point compensation; x and y
 // zero points are given at run time (what the AVX2 int8 kernels implement).
@@ -73,6 +75,15 @@ class QBase {
     std::vector<dnnl::memory> adds;
     std::unordered_map<int, dnnl::memory> args;
     size_t scratch_bytes = 0;
+    // 3-D: src, dst and adds above are channels-last copies in the scratch (at these offsets),
+    // reordered from / to the user's NCDHW tensors.
+    bool relayout = false;
+    dnnl::memory src_user, dst_user;
+    std::vector<dnnl::memory> adds_user;
+    dnnl::reorder src_in, dst_out;
+    std::vector<dnnl::reorder> adds_in;
+    size_t src_offset = 0, dst_offset = 0;
+    std::vector<size_t> add_offsets;
   };
 
   void check_x(const Tensor& x) const {
@@ -175,10 +186,12 @@ class QBase {
 
   // Creates the int8 convolution primitive (`what`, for the error) for input x with `outputs`
   // output channels, prepacks its weights and caches it under `key`.
+  // With `plain` (3-D), the tensors of the graph are in that layout and the primitive's src_md /
+  // dst_md are copies in the scratch.
   Entry& build_conv(const InferContext& ctx, const Tensor& x, Shape key, const char* what,
                     const dnnl::memory::desc& src_md, const dnnl::memory::desc& dst_md,
                     const dnnl::memory::desc& w_user_md, int64_t outputs, const dims& strides,
-                    const dims& dil, const dims& pad_l, const dims& pad_r) {
+                    const dims& dil, const dims& pad_l, const dims& pad_r, tag plain = tag::undef) {
     const dnnl::memory::desc w_any_md(w_user_md.dims(), dt::s8, tag::any);
     const dnnl::memory::desc b_md =
         b_.defined() ? dnnl::memory::desc({outputs}, dt::f32, tag::a) : dnnl::memory::desc();
@@ -199,6 +212,26 @@ class QBase {
     e->prim = dnnl::convolution_forward(pd);
     finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
     bind_post_op_args(*e, pd);
+    if (plain != tag::undef) {  // the copies in the kernel's layout follow oneDNN's scratchpad
+      auto place = [&](const dnnl::memory::desc& md) {
+        const size_t at = (e->scratch_bytes + 63) / 64 * 64;
+        e->scratch_bytes = at + md.get_size();
+        return at;
+      };
+      e->relayout = true;
+      e->src_user = user_memory(dnnl::memory::desc(src_md.dims(), src_md.data_type(), plain));
+      e->dst_user = user_memory(dnnl::memory::desc(dst_md.dims(), dst_md.data_type(), plain));
+      e->src_in = dnnl::reorder(e->src_user, e->src);
+      e->dst_out = dnnl::reorder(e->dst, e->dst_user);
+      e->src_offset = place(src_md);
+      e->dst_offset = place(dst_md);
+      for (size_t k = 0; k < e->adds.size(); ++k) {
+        const dnnl::memory::desc& md = e->adds[k].get_desc();
+        e->adds_user.push_back(user_memory(dnnl::memory::desc(md.dims(), md.data_type(), plain)));
+        e->adds_in.emplace_back(e->adds_user.back(), e->adds[k]);
+        e->add_offsets.push_back(place(md));
+      }
+    }
     return keep_recent(cache_, std::move(e));
   }
 
@@ -220,12 +253,27 @@ class QBase {
 
   void execute(Entry& e, RunContext& ctx) {
     set_threads(run_threads_);
-    e.src.set_data_handle(const_cast<void*>(ctx.input(kX).raw()));
-    e.dst.set_data_handle(ctx.output(0).raw());
-    for (size_t k = 0; k < e.adds.size(); ++k)
-      e.adds[k].set_data_handle(const_cast<void*>(ctx.input(kFirstAdd + k).raw()));
-    if (e.scratch_bytes) e.scratch.set_data_handle(ctx.scratch);
+    if (e.relayout) {
+      char* scratch = static_cast<char*>(ctx.scratch);
+      e.src_user.set_data_handle(const_cast<void*>(ctx.input(kX).raw()));
+      e.src.set_data_handle(scratch + e.src_offset);
+      e.src_in.execute(stream(), e.src_user, e.src);
+      for (size_t k = 0; k < e.adds.size(); ++k) {
+        e.adds_user[k].set_data_handle(const_cast<void*>(ctx.input(kFirstAdd + k).raw()));
+        e.adds[k].set_data_handle(scratch + e.add_offsets[k]);
+        e.adds_in[k].execute(stream(), e.adds_user[k], e.adds[k]);
+      }
+      e.dst_user.set_data_handle(ctx.output(0).raw());
+      e.dst.set_data_handle(scratch + e.dst_offset);
+    } else {
+      e.src.set_data_handle(const_cast<void*>(ctx.input(kX).raw()));
+      e.dst.set_data_handle(ctx.output(0).raw());
+      for (size_t k = 0; k < e.adds.size(); ++k)
+        e.adds[k].set_data_handle(const_cast<void*>(ctx.input(kFirstAdd + k).raw()));
+    }
+    if (e.scratch) e.scratch.set_data_handle(ctx.scratch);
     e.prim.execute(stream(), e.args);
+    if (e.relayout) e.dst_out.execute(stream(), e.dst, e.dst_user);
   }
 
   Entry* find(const Shape& key) {
@@ -266,21 +314,27 @@ class QConv final : public Kernel, QBase {
  public:
   explicit QConv(const KernelInit& init) : QBase(init), attrs_(ops::parse_window_attrs(init.node)) {
     group_ = node_.attr_int("group", 1);
-    if (w_.rank() != 4) fail_unsupported("node ", node_.describe(), ": QConv must be 2-D");
+    if (w_.rank() != 4 && w_.rank() != 5)
+      fail_unsupported("node ", node_.describe(), ": QConv must be 2-D or 3-D");
   }
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(kX);
     check_x(x);
-    if (x.rank() != 4)
-      fail_input("node ", node_.describe(), ": input ", shape_str(x.shape()), " must be 4-D");
-    const int64_t n = x.dim(0), c = x.dim(3), m = w_.dim(0);
+    const bool d3 = w_.rank() == 5;
+    if (x.rank() != w_.rank())
+      fail_input("node ", node_.describe(), ": input ", shape_str(x.shape()), " must be ",
+                 w_.rank(), "-D");
+    const int64_t n = x.dim(0), c = x.dim(d3 ? 1 : 3), m = w_.dim(0);
     if (group_ < 1 || c % group_ || m % group_ || w_.dim(1) * group_ != c)
       fail_input("node ", node_.describe(), ": ", c, " input channels, group ", group_,
                  " and weights ", shape_str(w_.shape()), " do not match");
-    const ops::Window win =
-        ops::resolve_window(node_, attrs_, Shape{x.dim(1), x.dim(2)}, Shape{w_.dim(2), w_.dim(3)});
-    const Shape out = {n, win.out[0], win.out[1], m};
+    const Shape spatial = d3 ? Shape{x.dim(2), x.dim(3), x.dim(4)} : Shape{x.dim(1), x.dim(2)};
+    const Shape kernel(w_.shape().begin() + 2, w_.shape().end());
+    const ops::Window win = ops::resolve_window(node_, attrs_, spatial, kernel);
+    Shape out = d3 ? Shape{n, m} : Shape{n};
+    out.insert(out.end(), win.out.begin(), win.out.end());
+    if (!d3) out.push_back(m);
     check_adds(ctx, out);
     ctx.set_output(0, y_dtype_, out);
     if (shape_numel(out) == 0 || x.numel() == 0) return;
@@ -303,20 +357,27 @@ class QConv final : public Kernel, QBase {
  private:
   Entry& build(const InferContext& ctx, const Tensor& x, const ops::Window& win, int64_t n,
                int64_t c, int64_t m) {
-    const dims src_dims{n, c, win.in[0], win.in[1]}, dst_dims{n, m, win.out[0], win.out[1]};
-    const dims strides{win.stride[0], win.stride[1]};
-    // oneDNN counts the holes of a dilation, ONNX the step.
-    const dims dil{win.dilation[0] - 1, win.dilation[1] - 1};
-    const dims pad_l{win.pad_begin[0], win.pad_begin[1]}, pad_r{win.pad_end[0], win.pad_end[1]};
-    const dnnl::memory::desc src_md(src_dims, to_dt(x.dtype()), tag::nhwc);
-    const dnnl::memory::desc dst_md(dst_dims, to_dt(y_dtype_), tag::nhwc);
-    // ONNX weights [M, C/g, kh, kw]; grouped: the same bytes read as [g, M/g, C/g, kh, kw].
+    const bool d3 = w_.rank() == 5;
+    dims src_dims{n, c}, dst_dims{n, m}, strides, dil, pad_l, pad_r;
+    for (size_t k = 0; k < win.in.size(); ++k) {
+      src_dims.push_back(win.in[k]);
+      dst_dims.push_back(win.out[k]);
+      strides.push_back(win.stride[k]);
+      dil.push_back(win.dilation[k] - 1);  // oneDNN counts the holes of a dilation, ONNX the step
+      pad_l.push_back(win.pad_begin[k]);
+      pad_r.push_back(win.pad_end[k]);
+    }
+    const tag channels_last = d3 ? tag::ndhwc : tag::nhwc;
+    const dnnl::memory::desc src_md(src_dims, to_dt(x.dtype()), channels_last);
+    const dnnl::memory::desc dst_md(dst_dims, to_dt(y_dtype_), channels_last);
+    // ONNX weights [M, C/g, k...]; grouped: the same bytes read as [g, M/g, C/g, k...].
     dims w_dims = group_ > 1 ? dims{group_, m / group_, c / group_} : dims{m, c};
-    w_dims.push_back(w_.dim(2));
-    w_dims.push_back(w_.dim(3));
-    const dnnl::memory::desc w_user_md(w_dims, dt::s8, group_ > 1 ? tag::goihw : tag::oihw);
+    for (int k = 2; k < w_.rank(); ++k) w_dims.push_back(w_.dim(k));
+    const tag w_tag =
+        d3 ? (group_ > 1 ? tag::goidhw : tag::oidhw) : (group_ > 1 ? tag::goihw : tag::oihw);
+    const dnnl::memory::desc w_user_md(w_dims, dt::s8, w_tag);
     return build_conv(ctx, x, x.shape(), "convolution", src_md, dst_md, w_user_md, m, strides, dil,
-                      pad_l, pad_r);
+                      pad_l, pad_r, d3 ? tag::ncdhw : tag::undef);
   }
 
   ops::WindowAttrs attrs_;

@@ -527,7 +527,9 @@ class Rewriter {
       std::vector<size_t> data;
       int64_t channels = 0;
       bool plain_src = false;  // a blocked Conv reading its NCHW input as it is
-      if (n.domain == kDomain && (n.op_type == "Conv" || n.op_type == "QConv")) {
+      if (n.domain == kDomain && n.op_type == "QConv" && rank_of(g_, n.inputs[0]) == 5) {
+        continue;  // 3-D: reads and writes NCDHW, channels-last inside (qconv.cpp)
+      } else if (n.domain == kDomain && (n.op_type == "Conv" || n.op_type == "QConv")) {
         // Residual inputs follow the bias (Conv) or the output scales (QConv).
         data.push_back(0);
         for (size_t k = n.op_type == "Conv" ? 3 : 4; k < n.inputs.size(); ++k) data.push_back(k);
