@@ -19,6 +19,7 @@
 #include "edgeopt/session.h"
 #include "ir/onnx_proto_utils.h"
 #include "testing/model_builder.h"
+#include "testing/random.h"
 #include "testing/tolerance.h"
 
 namespace edgeopt {
@@ -207,6 +208,40 @@ TEST(Subgraphs, OuterConstantsFoldAndProfilesNest) {
   EXPECT_EQ(prof["if/then_branch/add"].provider, "reference");
   session.reset_profile();
   for (const NodeProfile& p : session.profile()) EXPECT_EQ(p.calls, 0) << p.node;
+}
+
+// z = If(Shape(x)[0] == 2) then Relu(x) else Neg(x), plus x: a cond that planning folds from a
+// shape (as exporters' rank and dim checks are). The If plans the branch by shapes, so the
+// session's plan stays static (y gets arena memory; a dynamic plan reports 0 bytes) and each
+// shape of x takes its branch.
+TEST(Subgraphs, ShapeFoldedCondPlansStatically) {
+  using test::make_node;
+  Model m = if_model({make_node("relu", "Relu", {"x"}, {"t"})}, "t",
+                     {make_node("neg", "Neg", {"x"}, {"e"})}, "e",
+                     {make_node("add", "Add", {"y", "x"}, {"z"})});
+  m.graph.inputs.pop_back();  // c is computed from x's shape
+  m.graph.add_initializer("zero", Tensor::scalar<int64_t>(0));
+  m.graph.add_initializer("two", Tensor::scalar<int64_t>(2));
+  m.graph.nodes.push_back(make_node("shape", "Shape", {"x"}, {"s"}));
+  m.graph.nodes.push_back(make_node("first", "Gather", {"s", "zero"}, {"g"}));
+  m.graph.nodes.push_back(make_node("is_two", "Equal", {"g", "two"}, {"c"}));
+  m.graph.outputs[0].name = "z";
+  m.graph.topological_sort();
+  SessionOptions opts;
+  opts.providers = {"reference"};
+  Session session(m, opts);
+  EXPECT_GT(session.plan({Tensor::meta(DType::kF32, {2, 3})}), 0u);
+  for (const int64_t rows : {2, 3, 2}) {
+    const Tensor x = test::random_tensor({rows, 3}, static_cast<uint32_t>(rows), -2.f, 2.f);
+    const std::vector<Tensor> z = session.run({x});
+    ASSERT_EQ(z.size(), 1u);
+    ASSERT_EQ(z[0].shape(), (Shape{rows, 3}));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const float v = x.data<float>()[i];
+      EXPECT_EQ(z[0].data<float>()[i], (rows == 2 ? std::max(v, 0.f) : -v) + v)
+          << rows << " rows, element " << i;
+    }
+  }
 }
 
 }  // namespace

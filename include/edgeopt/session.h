@@ -67,6 +67,9 @@ class Session {
   // latest. Returns its arena bytes: 0 when shapes depend on the data (the plan is then made
   // while running). `inspect` reports this figure, `bench` the same one after running.
   size_t plan(const std::vector<Tensor>& inputs);
+  // plan() that gives the dtype and shape of each output (tensors without data), or nothing when
+  // the shapes depend on the data.
+  std::vector<Tensor> planned_outputs(const std::vector<Tensor>& inputs);
   // Bytes of the activation arena of the latest plan (0 before the first run or plan()).
   size_t arena_bytes() const;
   // Bytes of weights held by the session.

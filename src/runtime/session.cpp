@@ -548,6 +548,18 @@ size_t Session::plan(const std::vector<Tensor>& inputs) {
   return impl_->current->arena_bytes;
 }
 
+std::vector<Tensor> Session::planned_outputs(const std::vector<Tensor>& inputs) {
+  plan(inputs);
+  const Plan& p = *impl_->current;
+  std::vector<Tensor> out;
+  if (p.dynamic) return out;
+  for (int id : impl_->output_ids) {
+    const Tensor& t = p.values[id];
+    out.push_back(Tensor::meta(t.dtype(), t.shape()));
+  }
+  return out;
+}
+
 size_t Session::arena_bytes() const { return impl_->current ? impl_->current->arena_bytes : 0; }
 size_t Session::weight_bytes() const { return impl_->weight_bytes; }
 

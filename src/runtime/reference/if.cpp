@@ -1,6 +1,10 @@
 // If: runs then_branch when the boolean scalar `cond` is true, else else_branch; the outputs
 // are the branch's outputs, whose shapes may differ between branches. The branch is chosen by
 // data, so infer() runs it and gives the outputs' values (planned like NonZero: at run time).
+// But a cond known while planning (folded from constants and shapes: exporters' checks of a
+// rank or a dim, as in Silero VAD's decoder) while the branch's data is not yet: the branch is
+// planned by its inputs' shapes and gives the output shapes, so the graph around the If keeps
+// a static plan, and so does the branch's own session when it runs.
 #include "subgraph.h"
 
 namespace edgeopt::rt::ref {
@@ -15,6 +19,26 @@ class If final : public ControlFlowKernel {
       if (b->num_inputs() != 0 || b->num_outputs() != init.node.outputs.size())
         fail_input("node ", node_.describe(), ": a branch must take no inputs and give ",
                    init.node.outputs.size(), " output(s)");
+  }
+
+  void infer(InferContext& ctx) override {
+    if (ctx.has_input(0) && ctx.input(0).has_data() && ctx.input(0).numel() == 1) {
+      bool all = true;
+      std::vector<const Tensor*> in;
+      for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+        in.push_back(ctx.has_input(i) ? &ctx.input(i) : nullptr);
+        all = all && (!ctx.has_input(i) || ctx.input(i).has_data());
+      }
+      if (!all) {
+        Subgraph& b = ctx.input(0).get_f64(0) != 0 ? then_ : else_;
+        const std::vector<Tensor> out = b.planned_outputs({}, in);
+        if (!out.empty()) {
+          for (size_t o = 0; o < out.size(); ++o) ctx.set_output(o, out[o].dtype(), out[o].shape());
+          return;
+        }
+      }
+    }
+    ControlFlowKernel::infer(ctx);
   }
 
  private:

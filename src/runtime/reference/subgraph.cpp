@@ -72,6 +72,17 @@ std::vector<Tensor> Subgraph::run(std::vector<Tensor> formal,
   return session_->run(formal);
 }
 
+std::vector<Tensor> Subgraph::planned_outputs(const std::vector<Tensor>& formal,
+                                              const std::vector<const Tensor*>& node_inputs) {
+  std::vector<Tensor> in;
+  for (const Tensor& t : formal) in.push_back(Tensor::meta(t.dtype(), t.shape()));
+  for (size_t k : outer_at_) {
+    if (k >= node_inputs.size() || !node_inputs[k] || !node_inputs[k]->defined()) return {};
+    in.push_back(Tensor::meta(node_inputs[k]->dtype(), node_inputs[k]->shape()));
+  }
+  return session_->planned_outputs(in);
+}
+
 std::vector<const Tensor*> input_values(const InferContext& ctx) {
   std::vector<const Tensor*> v;
   for (size_t i = 0; i < ctx.num_inputs(); ++i)

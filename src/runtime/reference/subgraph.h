@@ -23,6 +23,10 @@ class Subgraph {
   // inputs, then outer values); every outer value the body reads must have data.
   std::vector<Tensor> run(std::vector<Tensor> formal,
                           const std::vector<const Tensor*>& node_inputs);
+  // The body's outputs (dtype and shape, no data) for these inputs' dtypes and shapes, planned
+  // as run() will find it; empty when the body's shapes depend on the data.
+  std::vector<Tensor> planned_outputs(const std::vector<Tensor>& formal,
+                                      const std::vector<const Tensor*>& node_inputs);
   // The nested session's profile, node names prefixed with the attribute ("body/...").
   void append_profile(std::vector<NodeProfile>& out) const;
   void reset_profile() { session_->reset_profile(); }
