@@ -73,20 +73,41 @@ class Pad final : public Kernel {
     ElementCopier cp(x, y);
     const void* fill_ptr =
         x.dtype() == DType::kString ? static_cast<const void*>(fill.strings().data()) : fill.raw();
+    if (y.numel() == 0) return;
+    if (r == 0) {
+      cp(0, 0);
+      return;
+    }
+    // Row by row along the last axis: a row whose outer coordinates fall in the padding is
+    // all `value`; otherwise its middle (the input row, or its cropped part) is one copy and
+    // only the margins go element by element.
+    const int64_t len = ys[r - 1], pb = full[r - 1];
+    const int64_t mid_lo = std::clamp<int64_t>(pb, 0, len);
+    const int64_t mid_hi = std::clamp<int64_t>(pb + xs[r - 1], mid_lo, len);
+    const std::vector<int64_t>& last = src[r - 1];
     std::vector<int64_t> idx(r, 0);
-    for (int64_t i = 0; i < y.numel(); ++i) {
+    for (int64_t row = 0; row < y.numel(); row += len) {
       int64_t off = 0;
       bool inside = true;
-      for (size_t d = 0; d < r; ++d) {
+      for (size_t d = 0; d + 1 < r; ++d) {
         const int64_t s = src[d][idx[d]];
         inside = inside && s >= 0;
         off += s * st[d];
       }
-      if (inside)
-        cp(i, off);
-      else
-        cp.fill(i, fill_ptr);
-      for (int d = static_cast<int>(r) - 1; d >= 0; --d) {
+      auto margin = [&](int64_t o) {
+        if (inside && last[o] >= 0)
+          cp(row + o, off + last[o]);
+        else
+          cp.fill(row + o, fill_ptr);
+      };
+      if (inside) {
+        for (int64_t o = 0; o < mid_lo; ++o) margin(o);
+        cp.copy(row + mid_lo, off + mid_lo - pb, mid_hi - mid_lo);
+        for (int64_t o = mid_hi; o < len; ++o) margin(o);
+      } else {
+        for (int64_t o = 0; o < len; ++o) margin(o);
+      }
+      for (int d = static_cast<int>(r) - 2; d >= 0; --d) {
         if (++idx[d] < ys[d]) break;
         idx[d] = 0;
       }
