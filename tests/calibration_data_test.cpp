@@ -18,27 +18,18 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/quantize.h"
 #include "edgeopt/session.h"
+#include "testing/scratch.h"
 
 namespace edgeopt {
 namespace {
 
 namespace fs = std::filesystem;
 using edgeopt::testing::run_edgeopt;
+using test::quantize_scales;
 
 constexpr int64_t kSamples = 16;
 
 fs::path resnet8() { return fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_resnet8.onnx"; }
-
-// Scale of every QuantizeLinear, by the tensor it quantizes.
-std::map<std::string, float> quantize_scales(const Model& m) {
-  std::map<std::string, float> out;
-  for (const Node& n : m.graph.nodes) {
-    if (n.op_type != "QuantizeLinear") continue;
-    const NamedTensor* s = m.graph.find_initializer(n.inputs.at(1));
-    if (s && s->tensor.numel() == 1) out[n.inputs[0]] = s->tensor.data<float>()[0];
-  }
-  return out;
-}
 
 std::string quantized_bytes(const Model& m, Dataset& calib, int64_t batch = 8) {
   QuantizeOptions o;
@@ -50,10 +41,7 @@ std::string quantized_bytes(const Model& m, Dataset& calib, int64_t batch = 8) {
 class CalibrationData : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("edgeopt_calib_data_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = test::test_scratch_dir("edgeopt_calib_data");
     ASSERT_TRUE(fs::exists(fs::path(kFashionMnistDir))) << "dataset-fashion-mnist not installed";
     const Batch b = open_dataset("fashion-mnist:test")->read(0, kSamples);
     x_ = b.x;

@@ -8,49 +8,28 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_run.h"
 #include "edgeopt/data.h"
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
+#include "testing/scratch.h"
 
 namespace edgeopt {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code = -1;
-  bool signaled = false;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = testing::CliResult;
 
 class CliErrors : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("edgeopt_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = test::test_scratch_dir("edgeopt_cli");
     fs::create_directories(dir_ / "model");
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  Result run(const std::string& args) {
-    const std::string cmd = std::string(EDGEOPT_BINARY_DIR) + "/edgeopt " + args + " >" +
-                            (dir_ / "out").string() + " 2>" + (dir_ / "err").string();
-    const int st = std::system(cmd.c_str());
-    Result r;
-    r.signaled = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) >= 128);
-    r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = slurp(dir_ / "out");
-    r.err = slurp(dir_ / "err");
-    return r;
-  }
+  Result run(const std::string& args) { return testing::run_edgeopt(args, dir_); }
 
   // A one-node Relu model as a protobuf, to be damaged by each test.
   onnx::ModelProto relu_proto() {

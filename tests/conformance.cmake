@@ -66,7 +66,7 @@ set_tests_properties(make_fixtures PROPERTIES FIXTURES_SETUP torchvision TIMEOUT
 file(GLOB EDGEOPT_TORCHVISION_TEST_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_CURRENT_SOURCE_DIR}/torchvision/*.cpp)
 add_executable(edgeopt_torchvision_tests ${EDGEOPT_TORCHVISION_TEST_SOURCES})
-target_link_libraries(edgeopt_torchvision_tests PRIVATE edgeopt_core GTest::gtest
+target_link_libraries(edgeopt_torchvision_tests PRIVATE edgeopt_testing edgeopt_core GTest::gtest
   GTest::gtest_main)
 target_compile_definitions(edgeopt_torchvision_tests PRIVATE
   EDGEOPT_SOURCE_DIR="${PROJECT_SOURCE_DIR}" EDGEOPT_BINARY_DIR="${PROJECT_BINARY_DIR}")

@@ -9,6 +9,7 @@
 #include "edgeopt/error.h"
 #include "edgeopt/input_shapes.h"
 #include "edgeopt/onnx_io.h"
+#include "testing/scratch.h"
 
 namespace edgeopt {
 namespace {
@@ -21,10 +22,7 @@ fs::path resnet8() { return fs::path(EDGEOPT_SOURCE_DIR) / "models" / "fashion_r
 class InputShapeCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("edgeopt_shape_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = test::test_scratch_dir("edgeopt_shape");
     // fashion_resnet8 (N×1×28×28, convs then a global average pool) with H and W symbolic.
     Model m = load_model(resnet8());
     ASSERT_EQ(m.graph.inputs.at(0).name, "input");

@@ -25,6 +25,7 @@
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/quantize.h"
 #include "edgeopt/session.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -49,36 +50,9 @@ SessionOptions reference_options() { return SessionOptions{{"reference"}, 1, fal
 
 // ---- a hand-built QDQ graph with awkward shapes ----------------------------------------------
 
-class QdqBuilder {
+class QdqBuilder : public test::ModelBuilder {
  public:
-  QdqBuilder() {
-    m_.opset_imports = {{"", 13}};
-    m_.graph.name = "onednn_int8_test";
-  }
-  void input(const std::string& name, const Shape& shape) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kF32;
-    v.has_shape = true;
-    for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
-    m_.graph.inputs.push_back(v);
-  }
-  void output(const std::string& name) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kF32;
-    m_.graph.outputs.push_back(v);
-  }
-  void constant(const std::string& name, Tensor t) { m_.graph.add_initializer(name, std::move(t)); }
-  Node& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-    Node n;
-    n.op_type = op;
-    n.name = op + "_" + std::to_string(m_.graph.nodes.size());
-    n.inputs = std::move(in);
-    n.outputs = std::move(out);
-    m_.graph.nodes.push_back(std::move(n));
-    return m_.graph.nodes.back();
-  }
+  QdqBuilder() : ModelBuilder(13, "onednn_int8_test") {}
   // y = DQ(Q(x)) with scale s and zero point z (u8, or s8 when `s8`); returns y.
   std::string qdq(const std::string& x, float s, int z, bool s8 = false) {
     const std::string p = x + "_q";
@@ -93,31 +67,10 @@ class QdqBuilder {
   // sx·sw.
   std::pair<std::string, std::string> weights(const std::string& name, const Shape& shape, float sx,
                                               uint32_t seed, int64_t axis = 0) {
-    std::mt19937 gen(seed);
-    std::uniform_int_distribution<int> wd(-63, 63), bd(-2000, 2000);
-    std::uniform_real_distribution<float> sd(0.002f, 0.01f);
-    const int64_t channels = shape[axis];
-    Tensor w(DType::kI8, shape), sw(DType::kF32, {channels}), sb(DType::kF32, {channels});
-    Tensor b(DType::kI32, {channels});
-    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(wd(gen));
-    for (int64_t m = 0; m < channels; ++m) {
-      sw.data<float>()[m] = sd(gen);
-      sb.data<float>()[m] = sx * sw.data<float>()[m];
-      b.data<int32_t>()[m] = bd(gen);
-    }
-    constant(name + "_w", w);
-    constant(name + "_sw", sw);
-    constant(name + "_b", b);
-    constant(name + "_sb", sb);
-    node("DequantizeLinear", {name + "_w", name + "_sw"}, {name + "_wdq"})
-        .set_attr_int("axis", axis);
-    node("DequantizeLinear", {name + "_b", name + "_sb"}, {name + "_bdq"}).set_attr_int("axis", 0);
-    return {name + "_wdq", name + "_bdq"};
+    return test::add_int8_weights(*this, name, shape, sx, seed, axis, 2000);
   }
-  Model build() const { return m_; }
-
- private:
-  Model m_;
+  // The model as written (no serializer round trip).
+  Model build() const { return model(); }
 };
 
 double fraction_within(const Tensor& got, const Tensor& want, double step, double* max_steps) {

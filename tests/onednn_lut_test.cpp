@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "edgeopt/session.h"
+#include "testing/model_builder.h"
 
 namespace edgeopt {
 namespace {
@@ -39,36 +40,9 @@ void expect_identical(const Tensor& got, const Tensor& want, const std::string& 
   EXPECT_EQ(differ, 0) << what << ": " << differ << " of " << got.numel() << " elements differ";
 }
 
-class Builder {
+class Builder : public test::ModelBuilder {
  public:
-  Builder() {
-    m_.opset_imports = {{"", 14}};  // HardSwish
-    m_.graph.name = "onednn_lut_test";
-  }
-  void input(const std::string& name, const Shape& shape) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kF32;
-    v.has_shape = true;
-    for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
-    m_.graph.inputs.push_back(v);
-  }
-  void output(const std::string& name, DType t = DType::kF32) {
-    ValueInfo v;
-    v.name = name;
-    v.dtype = t;
-    m_.graph.outputs.push_back(v);
-  }
-  void constant(const std::string& name, Tensor t) { m_.graph.add_initializer(name, std::move(t)); }
-  Node& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-    Node n;
-    n.op_type = op;
-    n.name = op + "_" + std::to_string(m_.graph.nodes.size());
-    n.inputs = std::move(in);
-    n.outputs = std::move(out);
-    m_.graph.nodes.push_back(std::move(n));
-    return m_.graph.nodes.back();
-  }
+  Builder() : ModelBuilder(14, "onednn_lut_test") {}  // 14: HardSwish
   // Q(x) with scale s and zero point z (u8, or s8 when `s8`); returns the quantized value.
   std::string q(const std::string& x, float s, int z, bool s8) {
     const std::string p = x + "_q";
@@ -91,24 +65,7 @@ class Builder {
   // DQ of s8 conv weights [m, c, 3, 3] per output channel and an int32 bias of scale sx·sw.
   std::pair<std::string, std::string> weights(const std::string& name, int64_t m, int64_t c,
                                               float sx, uint32_t seed) {
-    std::mt19937 gen(seed);
-    std::uniform_int_distribution<int> wd(-63, 63), bd(-500, 500);
-    std::uniform_real_distribution<float> sd(0.002f, 0.01f);
-    Tensor w(DType::kI8, {m, c, 3, 3}), sw(DType::kF32, {m}), sb(DType::kF32, {m});
-    Tensor b(DType::kI32, {m});
-    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(wd(gen));
-    for (int64_t k = 0; k < m; ++k) {
-      sw.data<float>()[k] = sd(gen);
-      sb.data<float>()[k] = sx * sw.data<float>()[k];
-      b.data<int32_t>()[k] = bd(gen);
-    }
-    constant(name + "_w", w);
-    constant(name + "_sw", sw);
-    constant(name + "_b", b);
-    constant(name + "_sb", sb);
-    node("DequantizeLinear", {name + "_w", name + "_sw"}, {name + "_wdq"}).set_attr_int("axis", 0);
-    node("DequantizeLinear", {name + "_b", name + "_sb"}, {name + "_bdq"}).set_attr_int("axis", 0);
-    return {name + "_wdq", name + "_bdq"};
+    return test::add_int8_weights(*this, name, {m, c, 3, 3}, sx, seed, 0, 500);
   }
   // y = SiLU(v) = Mul(v, Sigmoid(v)); returns y.
   std::string silu(const std::string& v, const std::string& y) {
@@ -116,10 +73,8 @@ class Builder {
     node("Mul", {v, y + "_sig"}, {y});
     return y;
   }
-  Model build() const { return m_; }
-
- private:
-  Model m_;
+  // The model as written (no serializer round trip).
+  Model build() const { return model(); }
 };
 
 Tensor random_input(const Shape& shape, uint32_t seed, float lo = -6.f, float hi = 6.f) {

@@ -1,6 +1,7 @@
 #include "testing/model_builder.h"
 
 #include <filesystem>
+#include <random>
 
 #include "edgeopt/onnx_io.h"
 
@@ -138,6 +139,29 @@ ValueInfo value_info(const std::string& name, const Shape& shape, DType dtype) {
   v.has_shape = true;
   for (int64_t d : shape) v.dims.push_back(Dim{d, ""});
   return v;
+}
+
+std::pair<std::string, std::string> add_int8_weights(ModelBuilder& b, const std::string& name,
+                                                     const Shape& shape, float sx, uint32_t seed,
+                                                     int64_t axis, int bias_max) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> wd(-63, 63), bd(-bias_max, bias_max);
+  std::uniform_real_distribution<float> sd(0.002f, 0.01f);
+  const int64_t channels = shape[axis];
+  Tensor w(DType::kI8, shape), sw(DType::kF32, {channels}), sb(DType::kF32, {channels});
+  Tensor bias(DType::kI32, {channels});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(wd(gen));
+  for (int64_t m = 0; m < channels; ++m) {
+    sw.data<float>()[m] = sd(gen);
+    sb.data<float>()[m] = sx * sw.data<float>()[m];
+    bias.data<int32_t>()[m] = bd(gen);
+  }
+  b.constant(name + "_w", w).constant(name + "_sw", sw);
+  b.constant(name + "_b", bias).constant(name + "_sb", sb);
+  b.node("DequantizeLinear", {name + "_w", name + "_sw"}, {name + "_wdq"})
+      .set_attr_int("axis", axis);
+  b.node("DequantizeLinear", {name + "_b", name + "_sb"}, {name + "_bdq"}).set_attr_int("axis", 0);
+  return {name + "_wdq", name + "_bdq"};
 }
 
 }  // namespace edgeopt::test

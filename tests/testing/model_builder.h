@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edgeopt/ir.h"
@@ -41,6 +42,13 @@ class ModelBuilder {
  private:
   Model m_;
 };
+
+// DQ of 7-bit s8 weights of `shape`, one scale per channel along `axis`, and DQ of an int32 bias
+// in [-bias_max, bias_max] with scale sx·sw (what a quantizer gives a layer whose input has scale
+// sx), drawn from `seed`; returns the two DQ outputs, NAME_wdq and NAME_bdq.
+std::pair<std::string, std::string> add_int8_weights(ModelBuilder& b, const std::string& name,
+                                                     const Shape& shape, float sx, uint32_t seed,
+                                                     int64_t axis, int bias_max);
 
 // y = Relu(x), graph "relu", x and y of the given dims (-1: the symbolic batch "N").
 Model relu_model(const std::vector<int64_t>& dims, DType dtype = DType::kF32);

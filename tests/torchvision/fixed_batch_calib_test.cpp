@@ -8,24 +8,15 @@
 #include "edgeopt/data.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/quantize.h"
+#include "testing/scratch.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace edgeopt;
+using edgeopt::test::quantize_scales;
 
 fs::path fixtures_dir() { return fs::path(EDGEOPT_BINARY_DIR) / "fixtures"; }
-
-// Scale of every QuantizeLinear, by the tensor it quantizes.
-std::map<std::string, float> quantize_scales(const Model& m) {
-  std::map<std::string, float> out;
-  for (const Node& n : m.graph.nodes) {
-    if (n.op_type != "QuantizeLinear") continue;
-    const NamedTensor* s = m.graph.find_initializer(n.inputs.at(1));
-    if (s && s->tensor.numel() == 1) out[n.inputs[0]] = s->tensor.data<float>()[0];
-  }
-  return out;
-}
 
 TEST(FixedBatchCalibration, Resnet18BatchOneMatchesTheDynamicExport) {
   const Model fixed = load_model(fixtures_dir() / "resnet18_b1_op13.onnx");

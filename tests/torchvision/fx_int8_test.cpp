@@ -34,6 +34,14 @@ using edgeopt::testing::output_step;
 
 int64_t argmax(const float* p, int64_t n) { return std::max_element(p, p + n) - p; }
 
+// Image i of an [N, C, H, W] batch, as a batch of one.
+edgeopt::Tensor sample(const edgeopt::Tensor& batch, int64_t i) {
+  const edgeopt::Shape& s = batch.shape();
+  edgeopt::Tensor x(edgeopt::DType::kF32, {1, s[1], s[2], s[3]});
+  std::memcpy(x.data<float>(), batch.data<float>() + i * x.numel(), x.numel() * sizeof(float));
+  return x;
+}
+
 TEST(TorchvisionFxInt8, ReferenceAgreesWithPyTorchInt8) {
   const fs::path dir = fixtures_dir();
   const fs::path model_path = dir / "resnet18_fxq_op13.onnx";
@@ -47,7 +55,6 @@ TEST(TorchvisionFxInt8, ReferenceAgreesWithPyTorchInt8) {
   ASSERT_EQ(want.shape(), (std::vector<int64_t>{n, 1000}));
 
   const edgeopt::Model model = edgeopt::load_model(model_path);
-  const int64_t per = inputs.numel() / n;
   int quantize_nodes = 0;
   for (const auto& node : model.graph.nodes) quantize_nodes += node.op_type == "QuantizeLinear";
   ASSERT_GT(quantize_nodes, 10) << "the fixture is not a QDQ model";
@@ -60,9 +67,7 @@ TEST(TorchvisionFxInt8, ReferenceAgreesWithPyTorchInt8) {
   int64_t close = 0;
   double max_steps = 0;
   for (int64_t i = 0; i < n; ++i) {
-    edgeopt::Tensor x(edgeopt::DType::kF32,
-                      {1, inputs.shape()[1], inputs.shape()[2], inputs.shape()[3]});
-    std::memcpy(x.data<float>(), inputs.data<float>() + i * per, per * sizeof(float));
+    const edgeopt::Tensor x = sample(inputs, i);
     const std::vector<edgeopt::Tensor> got = session.run(std::vector<edgeopt::Tensor>{x});
     ASSERT_EQ(got.size(), 1u);
     ASSERT_EQ(got[0].numel(), 1000);
@@ -106,14 +111,12 @@ TEST(TorchvisionFxInt8, OnednnInt8MatchesReference) {
   fast_opts.profile = true;
   ref_opts.providers = {"reference"};
   edgeopt::Session fast(model, fast_opts), ref(model, ref_opts);
-  const int64_t n = 4, per = inputs.numel() / inputs.shape()[0];
+  const int64_t n = 4;
   int agree = 0;
   int64_t close = 0;
   double max_steps = 0;
   for (int64_t i = 0; i < n; ++i) {
-    edgeopt::Tensor x(edgeopt::DType::kF32,
-                      {1, inputs.shape()[1], inputs.shape()[2], inputs.shape()[3]});
-    std::memcpy(x.data<float>(), inputs.data<float>() + i * per, per * sizeof(float));
+    const edgeopt::Tensor x = sample(inputs, i);
     const edgeopt::Tensor g = fast.run(std::vector<edgeopt::Tensor>{x})[0];
     const edgeopt::Tensor w = ref.run(std::vector<edgeopt::Tensor>{x})[0];
     ASSERT_EQ(g.numel(), 1000);

@@ -89,6 +89,24 @@ class TorchvisionInt8Concat : public ::testing::Test {
     q_ = quantize_model(load_model(dir / "squeezenet1_1_op13.onnx"), o, calib_.get(), nullptr,
                         nullptr);
   }
+  // The oneDNN provider against the reference on the calibration samples: within one output
+  // step, the 8 Concats on oneDNN, and Q / DQ only where the network enters and leaves int8
+  // (the input, the logits; the classifier's GlobalAveragePool pools the u8 map itself), none
+  // around the Concats.
+  void expect_integer_concats(const Model& q, const char* what) {
+    double max_steps = 0;
+    std::map<std::string, int> onednn;
+    const double close_frac = onednn_vs_reference(q, *calib_, &max_steps, &onednn);
+    std::printf(
+        "%s, onednn vs reference: within one step %.4f, max %.2f steps; onednn ran %d Concat, "
+        "%d QuantizeLinear, %d DequantizeLinear\n",
+        what, close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
+        onednn["DequantizeLinear"]);
+    EXPECT_GE(close_frac, 0.999);
+    EXPECT_EQ(onednn["Concat"], 8);
+    EXPECT_LE(onednn["QuantizeLinear"], 2);
+    EXPECT_LE(onednn["DequantizeLinear"], 2);
+  }
   std::unique_ptr<Dataset> calib_;
   Model q_;
 };
@@ -114,20 +132,7 @@ TEST_F(TorchvisionInt8Concat, SqueezenetConcatsRunOnIntegers) {
   }
   EXPECT_EQ(concats, 8);
 
-  double max_steps = 0;
-  std::map<std::string, int> onednn;
-  const double close_frac = onednn_vs_reference(q, *calib_, &max_steps, &onednn);
-  std::printf(
-      "edgeopt int8 squeezenet1_1, onednn vs reference: within one step %.4f, max %.2f "
-      "steps; onednn ran %d Concat, %d QuantizeLinear, %d DequantizeLinear\n",
-      close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
-      onednn["DequantizeLinear"]);
-  EXPECT_GE(close_frac, 0.999);
-  EXPECT_EQ(onednn["Concat"], 8);
-  // Q / DQ only where the network enters and leaves int8 (the input, the logits; the
-  // classifier's GlobalAveragePool now pools the u8 map itself), none around the Concats.
-  EXPECT_LE(onednn["QuantizeLinear"], 2);
-  EXPECT_LE(onednn["DequantizeLinear"], 2);
+  expect_integer_concats(q, "edgeopt int8 squeezenet1_1");
 }
 
 // PyTorch's FX export observes a Concat's inputs apart from its output, so its QDQ graphs give
@@ -158,19 +163,7 @@ TEST_F(TorchvisionInt8Concat, InputsOnOtherScalesAreRequantizedByTheirProducers)
   }
   ASSERT_EQ(moved, 8);
 
-  double max_steps = 0;
-  std::map<std::string, int> onednn;
-  const double close_frac = onednn_vs_reference(q, *calib_, &max_steps, &onednn);
-  std::printf(
-      "squeezenet1_1 with Concat inputs on other scales, onednn vs reference: within one "
-      "step %.4f, max %.2f steps; onednn ran %d Concat, %d QuantizeLinear, %d "
-      "DequantizeLinear\n",
-      close_frac, max_steps, onednn["Concat"], onednn["QuantizeLinear"],
-      onednn["DequantizeLinear"]);
-  EXPECT_GE(close_frac, 0.999);
-  EXPECT_EQ(onednn["Concat"], 8);
-  EXPECT_LE(onednn["QuantizeLinear"], 2);
-  EXPECT_LE(onednn["DequantizeLinear"], 2);
+  expect_integer_concats(q, "squeezenet1_1 with Concat inputs on other scales");
 }
 
 }  // namespace
