@@ -39,8 +39,8 @@
 #include "edgeopt/fileio.h"
 #include "edgeopt/inspect.h"
 #include "edgeopt/onnx_io.h"
-#include "edgeopt/session.h"
 #include "edgeopt/process.h"
+#include "edgeopt/session.h"
 
 #ifndef EDGEOPT_VERSION
 #define EDGEOPT_VERSION "unknown"

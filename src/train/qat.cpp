@@ -10,9 +10,9 @@
 #include "edgeopt/error.h"
 #include "edgeopt/passes.h"
 #include "edgeopt/quantize.h"
+#include "edgeopt/train.h"
 #include "train/samples.h"
 #include "train/torch_graph.h"
-#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

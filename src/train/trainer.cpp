@@ -18,12 +18,12 @@
 #include "edgeopt/error.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/session.h"
+#include "edgeopt/train.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/optimizer.h"
 #include "train/samples.h"
 #include "train/torch_graph.h"
-#include "edgeopt/train.h"
 
 namespace edgeopt::train {
 namespace {

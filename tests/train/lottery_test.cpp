@@ -13,11 +13,11 @@
 #include "../cli_run.h"
 #include "edgeopt/error.h"
 #include "edgeopt/eval.h"
+#include "edgeopt/gradual_prune.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/prune.h"
 #include "edgeopt/recipe.h"
 #include "edgeopt/session.h"
-#include "edgeopt/gradual_prune.h"
 #include "edgeopt/train.h"
 #include "train_test_util.h"
 

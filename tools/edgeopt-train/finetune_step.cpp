@@ -19,10 +19,10 @@
 #include <string>
 
 #include "edgeopt/error.h"
+#include "edgeopt/gradual_prune.h"
 #include "edgeopt/quantize.h"
 #include "edgeopt/recipe.h"
 #include "edgeopt/step_options.h"
-#include "edgeopt/gradual_prune.h"
 #include "edgeopt/train.h"
 
 namespace edgeopt {

@@ -10,9 +10,9 @@
 
 #include "cli_checks.h"
 #include "edgeopt/error.h"
+#include "edgeopt/gradual_prune.h"
 #include "edgeopt/onnx_io.h"
 #include "edgeopt/prune.h"
-#include "edgeopt/gradual_prune.h"
 #include "train_args.h"
 #include "train_commands.h"
 

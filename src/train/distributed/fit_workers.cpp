@@ -20,8 +20,8 @@
 
 #include "edgeopt/error.h"
 #include "edgeopt/fit.h"
-#include "train/distributed.h"
 #include "edgeopt/train.h"
+#include "train/distributed.h"
 
 namespace edgeopt::train {
 namespace {
