@@ -45,16 +45,22 @@ Tensor low_rank_plus_noise(int64_t rows, int64_t cols, int64_t rank, float noise
   return t;
 }
 
+// An opset-13 model `name` without nodes yet, input x and output y of these shapes.
+Model io_model(const std::string &name, const Shape &x, const Shape &y) {
+  Model m;
+  m.opset_imports = {{"", 13}};
+  m.graph.name = name;
+  m.graph.inputs = {test::value_info("x", x)};
+  m.graph.outputs = {test::value_info("y", y)};
+  return m;
+}
+
 // x[4,96] → Gemm(W1ᵀ: [64,96], transB) → Relu → MatMul(W2: [64,80]) → Add(b2) →
 // y[4,80].
 Model mlp() {
   std::mt19937 rng(11);
-  Model m;
-  m.opset_imports = {{"", 13}};
+  Model m = io_model("mlp", {4, 96}, {4, 80});
   Graph &g = m.graph;
-  g.name = "mlp";
-  g.inputs = {test::value_info("x", {4, 96})};
-  g.outputs = {test::value_info("y", {4, 80})};
   g.add_initializer("w1", low_rank_plus_noise(64, 96, 6, 0.05f, {64, 96}, rng));
   g.add_initializer("b1", test::normal_tensor({64}, 1.0f, rng));
   g.add_initializer("w2", low_rank_plus_noise(64, 80, 10, 0.05f, {64, 80}, rng));
@@ -70,12 +76,8 @@ Model mlp() {
 // x[1,16,10,10] → Conv 3x3 (32 filters, pads 1, stride 2, bias) → y.
 Model conv_model() {
   std::mt19937 rng(5);
-  Model m;
-  m.opset_imports = {{"", 13}};
+  Model m = io_model("conv", {1, 16, 10, 10}, {1, 32, 5, 5});
   Graph &g = m.graph;
-  g.name = "conv";
-  g.inputs = {test::value_info("x", {1, 16, 10, 10})};
-  g.outputs = {test::value_info("y", {1, 32, 5, 5})};
   g.add_initializer("w", low_rank_plus_noise(32, 16 * 9, 5, 0.02f, {32, 16, 3, 3}, rng));
   g.add_initializer("b", test::normal_tensor({32}, 1.0f, rng));
   Node c = test::make_node("conv", "Conv", {"x", "w", "b"}, {"y"});
