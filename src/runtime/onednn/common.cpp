@@ -114,6 +114,45 @@ dnnl::memory user_memory(const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine(), DNNL_MEMORY_NONE);
 }
 
+void Relayout::make(size_t& scratch_bytes, const dnnl::memory& src, const dnnl::memory& dst,
+                    const std::vector<dnnl::memory>& adds, const dnnl::memory::desc& src_user,
+                    const dnnl::memory::desc& dst_user,
+                    const std::vector<dnnl::memory::desc>& adds_user) {
+  auto place = [&](const dnnl::memory::desc& md) {
+    const size_t at = (scratch_bytes + 63) / 64 * 64;
+    scratch_bytes = at + md.get_size();
+    return at;
+  };
+  on_ = true;
+  src_user_ = user_memory(src_user);
+  dst_user_ = user_memory(dst_user);
+  src_in_ = dnnl::reorder(src_user_, src);
+  dst_out_ = dnnl::reorder(dst, dst_user_);
+  src_offset_ = place(src.get_desc());
+  dst_offset_ = place(dst.get_desc());
+  for (size_t k = 0; k < adds.size(); ++k) {
+    adds_user_.push_back(user_memory(adds_user[k]));
+    adds_in_.emplace_back(adds_user_.back(), adds[k]);
+    add_offsets_.push_back(place(adds[k].get_desc()));
+  }
+}
+
+void Relayout::start(char* scratch, const void* x, void* y, const std::vector<const void*>& adds,
+                     dnnl::memory& src, dnnl::memory& dst, std::vector<dnnl::memory>& add_mems) {
+  src_user_.set_data_handle(const_cast<void*>(x));
+  src.set_data_handle(scratch + src_offset_);
+  src_in_.execute(stream(), src_user_, src);
+  for (size_t k = 0; k < add_mems.size(); ++k) {
+    adds_user_[k].set_data_handle(const_cast<void*>(adds[k]));
+    add_mems[k].set_data_handle(scratch + add_offsets_[k]);
+    adds_in_[k].execute(stream(), adds_user_[k], add_mems[k]);
+  }
+  dst_user_.set_data_handle(y);
+  dst.set_data_handle(scratch + dst_offset_);
+}
+
+void Relayout::finish(dnnl::memory& dst) { dst_out_.execute(stream(), dst, dst_user_); }
+
 void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source,
                    bool shapes_fixed) {
   if (!w.has_data()) return;

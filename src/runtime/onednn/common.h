@@ -18,6 +18,7 @@
 #include <functional>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/kernel.h"
@@ -116,6 +117,56 @@ void attach_scratchpad(Entry& e, const dnnl::memory::desc& scratch_md) {
     e.args[DNNL_ARG_SCRATCHPAD] = e.scratch;
   }
 }
+
+// A convolution run in another layout than the graph's (conv.cpp's relayout_tags, qconv.cpp's
+// 3-D int8 convs): the primitive's src, dst and residual memories are copies in the node's
+// scratch, after the primitive's own scratchpad, reordered from and to the graph's tensors
+// around each run.
+class Relayout {
+ public:
+  // `scratch_bytes` (the primitive's scratchpad) grows by the copies; src, dst and adds are the
+  // primitive's memories, the *_user descriptors the graph's layouts of the same tensors.
+  void make(size_t& scratch_bytes, const dnnl::memory& src, const dnnl::memory& dst,
+            const std::vector<dnnl::memory>& adds, const dnnl::memory::desc& src_user,
+            const dnnl::memory::desc& dst_user, const std::vector<dnnl::memory::desc>& adds_user);
+  bool on() const { return on_; }
+  // Points the primitive's memories at the copies and fills src's and the residuals' from x and
+  // `adds`; finish() then writes dst's copy to y.
+  void start(char* scratch, const void* x, void* y, const std::vector<const void*>& adds,
+             dnnl::memory& src, dnnl::memory& dst, std::vector<dnnl::memory>& add_mems);
+  void finish(dnnl::memory& dst);
+
+ private:
+  bool on_ = false;
+  dnnl::memory src_user_, dst_user_;
+  std::vector<dnnl::memory> adds_user_;
+  dnnl::reorder src_in_, dst_out_;
+  std::vector<dnnl::reorder> adds_in_;
+  size_t src_offset_ = 0, dst_offset_ = 0;
+  std::vector<size_t> add_offsets_;
+};
+
+// One primitive from the node's input to its output with a user scratchpad (Softmax, Reduce):
+// made once per shape, run on the tensors of each run.
+struct SrcDstPrimitive {
+  dnnl::primitive prim;
+  dnnl::memory src, dst, scratch;
+  std::unordered_map<int, dnnl::memory> args;
+  size_t scratch_bytes = 0;
+  SrcDstPrimitive() = default;
+  SrcDstPrimitive(dnnl::primitive p, const dnnl::memory::desc& src_md,
+                  const dnnl::memory::desc& dst_md, const dnnl::memory::desc& scratch_md)
+      : prim(std::move(p)), src(user_memory(src_md)), dst(user_memory(dst_md)) {
+    args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+    attach_scratchpad(*this, scratch_md);
+  }
+  void execute(const void* x, void* y, void* node_scratch) {
+    src.set_data_handle(const_cast<void*>(x));
+    dst.set_data_handle(y);
+    if (scratch_bytes) scratch.set_data_handle(node_scratch);
+    prim.execute(stream(), args);
+  }
+};
 
 // Keeps a kernel's per-shape entries bounded: the oldest of 8 goes when a new one comes.
 template <class Entry>

@@ -143,18 +143,11 @@ class Conv final : public Kernel {
     }
     if (dyn_bias_) e->bias.set_data_handle(const_cast<void*>(ctx.input(2).raw()));
     std::unordered_map<int, dnnl::memory>& args = e->args;
-    if (e->relayout) {  // the kernel's own layout: bring the input and residuals there first
-      char* scratch = static_cast<char*>(ctx.scratch);
-      e->src_user.set_data_handle(const_cast<void*>(x.raw()));
-      e->src.set_data_handle(scratch + e->src_offset);
-      e->src_in.execute(stream(), e->src_user, e->src);
-      for (size_t k = 0; k < e->adds.size(); ++k) {
-        e->adds_user[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
-        e->adds[k].set_data_handle(scratch + e->add_offsets[k]);
-        e->adds_in[k].execute(stream(), e->adds_user[k], e->adds[k]);
-      }
-      e->dst_user.set_data_handle(y.raw());
-      e->dst.set_data_handle(scratch + e->dst_offset);
+    if (e->relayout.on()) {  // the kernel's own layout: bring the input and residuals there
+      std::vector<const void*> adds;
+      for (size_t k = 0; k < e->adds.size(); ++k) adds.push_back(ctx.input(3 + k).raw());
+      e->relayout.start(static_cast<char*>(ctx.scratch), x.raw(), y.raw(), adds, e->src, e->dst,
+                        e->adds);
     } else {
       e->src.set_data_handle(const_cast<void*>(x.raw()));
       e->dst.set_data_handle(y.raw());
@@ -170,7 +163,7 @@ class Conv final : public Kernel {
     }
     if (e->scratch) e->scratch.set_data_handle(ctx.scratch);
     e->prim.execute(stream(), args);
-    if (e->relayout) e->dst_out.execute(stream(), e->dst, e->dst_user);
+    if (e->relayout.on()) e->relayout.finish(e->dst);
     if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), run_threads_);
   }
 
@@ -187,15 +180,10 @@ class Conv final : public Kernel {
     bool sum_residual = false;  // oneDNN Winograd: the Add post-op runs as sum over dst
     Winograd::Plan plan;
     std::vector<const float*> add_ptrs;
-    // The primitive runs in another layout than the graph's (relayout_tags): src, dst and adds
-    // above are its copies in the scratch (at these offsets), reordered from / to the user's.
-    bool relayout = false;
-    dnnl::memory src_user, dst_user;
-    std::vector<dnnl::memory> adds_user;
-    dnnl::reorder src_in, dst_out;
-    std::vector<dnnl::reorder> adds_in;
-    size_t src_offset = 0, dst_offset = 0;
-    std::vector<size_t> add_offsets;
+    // On when the primitive runs in another layout than the graph's (relayout_tags): src, dst
+    // and adds above are then its copies in the scratch.
+    Relayout relayout;
+    bool relaid = false;  // while building: the layout chosen is not the graph's
   };
 
   // oneDNN 2.6 has no jit kernel for grouped convs whose channels per group are not a multiple
@@ -388,7 +376,7 @@ class Conv final : public Kernel {
         pd = alt;
         prim_src_md = s_md;
         prim_dst_md = d_md;
-        e->relayout = true;
+        e->relaid = true;
         if (quality(pd, nd) == 2) break;
       }
     }
@@ -426,24 +414,9 @@ class Conv final : public Kernel {
           e->adds.back();
     }
     attach_scratchpad(*e, pd.scratchpad_desc());
-    if (e->relayout) {  // the copies in the kernel's layout follow oneDNN's scratchpad
-      auto place = [&](const dnnl::memory::desc& md) {
-        const size_t at = (e->scratch_bytes + 63) / 64 * 64;
-        e->scratch_bytes = at + md.get_size();
-        return at;
-      };
-      e->src_user = user_memory(src_md);
-      e->dst_user = user_memory(dst_md);
-      e->src_in = dnnl::reorder(e->src_user, e->src);
-      e->dst_out = dnnl::reorder(e->dst, e->dst_user);
-      e->src_offset = place(prim_src_md);
-      e->dst_offset = place(prim_dst_md);
-      for (size_t k = 0; k < e->adds.size(); ++k) {
-        e->adds_user.push_back(user_memory(dst_md));
-        e->adds_in.emplace_back(e->adds_user.back(), e->adds[k]);
-        e->add_offsets.push_back(place(prim_dst_md));
-      }
-    }
+    if (e->relaid)  // the copies in the kernel's layout follow oneDNN's scratchpad
+      e->relayout.make(e->scratch_bytes, e->src, e->dst, e->adds, src_md, dst_md,
+                       std::vector<dnnl::memory::desc>(e->adds.size(), dst_md));
     return keep_recent(cache_, std::move(e));
   }
 

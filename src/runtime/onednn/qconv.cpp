@@ -75,15 +75,9 @@ class QBase {
     std::vector<dnnl::memory> adds;
     std::unordered_map<int, dnnl::memory> args;
     size_t scratch_bytes = 0;
-    // 3-D: src, dst and adds above are channels-last copies in the scratch (at these offsets),
-    // reordered from / to the user's NCDHW tensors.
-    bool relayout = false;
-    dnnl::memory src_user, dst_user;
-    std::vector<dnnl::memory> adds_user;
-    dnnl::reorder src_in, dst_out;
-    std::vector<dnnl::reorder> adds_in;
-    size_t src_offset = 0, dst_offset = 0;
-    std::vector<size_t> add_offsets;
+    // 3-D: src, dst and adds above are channels-last copies in the scratch of the graph's
+    // NCDHW tensors.
+    Relayout relayout;
   };
 
   void check_x(const Tensor& x) const {
@@ -213,24 +207,13 @@ class QBase {
     finish(*e, src_md, dst_md, w_user_md, pd.weights_desc(), b_md, pd.scratchpad_desc());
     bind_post_op_args(*e, pd);
     if (plain != tag::undef) {  // the copies in the kernel's layout follow oneDNN's scratchpad
-      auto place = [&](const dnnl::memory::desc& md) {
-        const size_t at = (e->scratch_bytes + 63) / 64 * 64;
-        e->scratch_bytes = at + md.get_size();
-        return at;
+      auto as_plain = [plain](const dnnl::memory::desc& md) {
+        return dnnl::memory::desc(md.dims(), md.data_type(), plain);
       };
-      e->relayout = true;
-      e->src_user = user_memory(dnnl::memory::desc(src_md.dims(), src_md.data_type(), plain));
-      e->dst_user = user_memory(dnnl::memory::desc(dst_md.dims(), dst_md.data_type(), plain));
-      e->src_in = dnnl::reorder(e->src_user, e->src);
-      e->dst_out = dnnl::reorder(e->dst, e->dst_user);
-      e->src_offset = place(src_md);
-      e->dst_offset = place(dst_md);
-      for (size_t k = 0; k < e->adds.size(); ++k) {
-        const dnnl::memory::desc& md = e->adds[k].get_desc();
-        e->adds_user.push_back(user_memory(dnnl::memory::desc(md.dims(), md.data_type(), plain)));
-        e->adds_in.emplace_back(e->adds_user.back(), e->adds[k]);
-        e->add_offsets.push_back(place(md));
-      }
+      std::vector<dnnl::memory::desc> adds_user;
+      for (const dnnl::memory& a : e->adds) adds_user.push_back(as_plain(a.get_desc()));
+      e->relayout.make(e->scratch_bytes, e->src, e->dst, e->adds, as_plain(src_md),
+                       as_plain(dst_md), adds_user);
     }
     return keep_recent(cache_, std::move(e));
   }
@@ -253,18 +236,11 @@ class QBase {
 
   void execute(Entry& e, RunContext& ctx) {
     set_threads(run_threads_);
-    if (e.relayout) {
-      char* scratch = static_cast<char*>(ctx.scratch);
-      e.src_user.set_data_handle(const_cast<void*>(ctx.input(kX).raw()));
-      e.src.set_data_handle(scratch + e.src_offset);
-      e.src_in.execute(stream(), e.src_user, e.src);
-      for (size_t k = 0; k < e.adds.size(); ++k) {
-        e.adds_user[k].set_data_handle(const_cast<void*>(ctx.input(kFirstAdd + k).raw()));
-        e.adds[k].set_data_handle(scratch + e.add_offsets[k]);
-        e.adds_in[k].execute(stream(), e.adds_user[k], e.adds[k]);
-      }
-      e.dst_user.set_data_handle(ctx.output(0).raw());
-      e.dst.set_data_handle(scratch + e.dst_offset);
+    if (e.relayout.on()) {
+      std::vector<const void*> adds;
+      for (size_t k = 0; k < e.adds.size(); ++k) adds.push_back(ctx.input(kFirstAdd + k).raw());
+      e.relayout.start(static_cast<char*>(ctx.scratch), ctx.input(kX).raw(), ctx.output(0).raw(),
+                       adds, e.src, e.dst, e.adds);
     } else {
       e.src.set_data_handle(const_cast<void*>(ctx.input(kX).raw()));
       e.dst.set_data_handle(ctx.output(0).raw());
@@ -273,7 +249,7 @@ class QBase {
     }
     if (e.scratch) e.scratch.set_data_handle(ctx.scratch);
     e.prim.execute(stream(), e.args);
-    if (e.relayout) e.dst_out.execute(stream(), e.dst, e.dst_user);
+    if (e.relayout.on()) e.relayout.finish(e.dst);
   }
 
   Entry* find(const Shape& key) {

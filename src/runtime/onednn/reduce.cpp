@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <unordered_map>
 
 #include "common.h"
 
@@ -92,12 +91,7 @@ class Reduce final : public Kernel {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::reduction::primitive_desc pd(dnnl::reduction::desc(alg_, src, dst, 0.f, 0.f), attr,
                                              engine());
-    e_ = Entry{};
-    e_.prim = dnnl::reduction(pd);
-    e_.src = user_memory(src);
-    e_.dst = user_memory(dst);
-    e_.args = {{DNNL_ARG_SRC, e_.src}, {DNNL_ARG_DST, e_.dst}};
-    attach_scratchpad(e_, pd.scratchpad_desc());
+    e_ = SrcDstPrimitive(dnnl::reduction(pd), src, dst, pd.scratchpad_desc());
   }
 
   void run(RunContext& ctx) override {
@@ -116,27 +110,17 @@ class Reduce final : public Kernel {
       return;
     }
     set_threads(run_threads_);
-    e_.src.set_data_handle(const_cast<void*>(ctx.input(0).raw()));
-    e_.dst.set_data_handle(y.raw());
-    if (e_.scratch_bytes) e_.scratch.set_data_handle(ctx.scratch);
-    e_.prim.execute(stream(), e_.args);
+    e_.execute(ctx.input(0).raw(), y.raw(), ctx.scratch);
   }
 
  private:
-  struct Entry {  // the primitive for the latest [outer, len]
-    dnnl::reduction prim;
-    dnnl::memory src, dst, scratch;
-    std::unordered_map<int, dnnl::memory> args;
-    size_t scratch_bytes = 0;
-  };
-
   const Node& node_;
   int64_t trailing_;
   bool keepdims_;
   dnnl::algorithm alg_;
   int threads_ = 1, run_threads_ = 1;
   int64_t len_ = 0, outer_ = -1, key_len_ = -1;
-  Entry e_;
+  SrcDstPrimitive e_;  // for the latest [outer, len]
 };
 
 // f32 data, trailing constant axes (see the top).

@@ -7,7 +7,6 @@
 // oneDNN's softmax_log computes log(1) as 1.4e-6, not 0 (a row of one element), an absolute
 // error the tolerance of the provider sweep does not admit where the answer is exactly 0.
 #include <algorithm>
-#include <unordered_map>
 
 #include "common.h"
 
@@ -44,12 +43,7 @@ class Softmax final : public Kernel {
           dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference,
                                          dnnl::algorithm::softmax_accurate, md, md, 1),
           attr, engine());
-      e_ = Entry{};
-      e_.prim = dnnl::softmax_v2_forward(pd);
-      e_.src = user_memory(md);
-      e_.dst = user_memory(md);
-      e_.args = {{DNNL_ARG_SRC, e_.src}, {DNNL_ARG_DST, e_.dst}};
-      attach_scratchpad(e_, pd.scratchpad_desc());
+      e_ = SrcDstPrimitive(dnnl::softmax_v2_forward(pd), md, md, pd.scratchpad_desc());
     }
     ctx.request_scratch(e_.scratch_bytes);
   }
@@ -58,25 +52,15 @@ class Softmax final : public Kernel {
     const Tensor& x = ctx.input(0);
     if (x.numel() == 0) return;
     set_threads(run_threads_);
-    e_.src.set_data_handle(const_cast<void*>(x.raw()));
-    e_.dst.set_data_handle(ctx.output(0).raw());
-    if (e_.scratch_bytes) e_.scratch.set_data_handle(ctx.scratch);
-    e_.prim.execute(stream(), e_.args);
+    e_.execute(x.raw(), ctx.output(0).raw(), ctx.scratch);
   }
 
  private:
-  struct Entry {  // the primitive for the latest [outer, len]
-    dnnl::softmax_v2_forward prim;
-    dnnl::memory src, dst, scratch;
-    std::unordered_map<int, dnnl::memory> args;
-    size_t scratch_bytes = 0;
-  };
-
   const Node& node_;
   int64_t opset_;
   int threads_ = 1, run_threads_ = 1;
   int64_t outer_ = -1, len_ = -1;
-  Entry e_;
+  SrcDstPrimitive e_;  // for the latest [outer, len]
 };
 
 // f32; from opset 13, the last axis only (see the top).
