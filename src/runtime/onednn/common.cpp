@@ -137,21 +137,31 @@ void Relayout::make(size_t& scratch_bytes, const dnnl::memory& src, const dnnl::
   }
 }
 
-void Relayout::start(char* scratch, const void* x, void* y, const std::vector<const void*>& adds,
-                     dnnl::memory& src, dnnl::memory& dst, std::vector<dnnl::memory>& add_mems) {
-  src_user_.set_data_handle(const_cast<void*>(x));
+void Relayout::bind(const RunContext& ctx, size_t first_add, dnnl::memory& src, dnnl::memory& dst,
+                    std::vector<dnnl::memory>& adds) {
+  auto input = [&](size_t k) { return const_cast<void*>(ctx.input(k).raw()); };
+  if (!on_) {
+    src.set_data_handle(input(0));
+    dst.set_data_handle(ctx.output(0).raw());
+    for (size_t k = 0; k < adds.size(); ++k) adds[k].set_data_handle(input(first_add + k));
+    return;
+  }
+  char* scratch = static_cast<char*>(ctx.scratch);
+  src_user_.set_data_handle(input(0));
   src.set_data_handle(scratch + src_offset_);
   src_in_.execute(stream(), src_user_, src);
-  for (size_t k = 0; k < add_mems.size(); ++k) {
-    adds_user_[k].set_data_handle(const_cast<void*>(adds[k]));
-    add_mems[k].set_data_handle(scratch + add_offsets_[k]);
-    adds_in_[k].execute(stream(), adds_user_[k], add_mems[k]);
+  for (size_t k = 0; k < adds.size(); ++k) {
+    adds_user_[k].set_data_handle(input(first_add + k));
+    adds[k].set_data_handle(scratch + add_offsets_[k]);
+    adds_in_[k].execute(stream(), adds_user_[k], adds[k]);
   }
-  dst_user_.set_data_handle(y);
+  dst_user_.set_data_handle(ctx.output(0).raw());
   dst.set_data_handle(scratch + dst_offset_);
 }
 
-void Relayout::finish(dnnl::memory& dst) { dst_out_.execute(stream(), dst, dst_user_); }
+void Relayout::finish(dnnl::memory& dst) {
+  if (on_) dst_out_.execute(stream(), dst, dst_user_);
+}
 
 void release_plain(Tensor& w, const dnnl::memory& reordered, dnnl::memory& source,
                    bool shapes_fixed) {

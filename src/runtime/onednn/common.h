@@ -129,11 +129,12 @@ class Relayout {
   void make(size_t& scratch_bytes, const dnnl::memory& src, const dnnl::memory& dst,
             const std::vector<dnnl::memory>& adds, const dnnl::memory::desc& src_user,
             const dnnl::memory::desc& dst_user, const std::vector<dnnl::memory::desc>& adds_user);
-  bool on() const { return on_; }
-  // Points the primitive's memories at the copies and fills src's and the residuals' from x and
-  // `adds`; finish() then writes dst's copy to y.
-  void start(char* scratch, const void* x, void* y, const std::vector<const void*>& adds,
-             dnnl::memory& src, dnnl::memory& dst, std::vector<dnnl::memory>& add_mems);
+  // Before the primitive runs: points src, dst and adds at the node's input 0, output 0 and inputs
+  // first_add..; made (relaid out), at their copies in the scratch, src's and the residuals'
+  // filled from those first.
+  void bind(const RunContext& ctx, size_t first_add, dnnl::memory& src, dnnl::memory& dst,
+            std::vector<dnnl::memory>& adds);
+  // After it: made, dst's copy goes to output 0.
   void finish(dnnl::memory& dst);
 
  private:
@@ -146,7 +147,8 @@ class Relayout {
   std::vector<size_t> add_offsets_;
 };
 
-// One primitive from the node's input to its output with a user scratchpad (Softmax, Reduce):
+// One primitive from the node's input to its output with a user scratchpad (element-wise,
+// Softmax, Reduce, ChannelShuffle):
 // made once per shape, run on the tensors of each run.
 struct SrcDstPrimitive {
   dnnl::primitive prim;

@@ -143,17 +143,7 @@ class Conv final : public Kernel {
     }
     if (dyn_bias_) e->bias.set_data_handle(const_cast<void*>(ctx.input(2).raw()));
     std::unordered_map<int, dnnl::memory>& args = e->args;
-    if (e->relayout.on()) {  // the kernel's own layout: bring the input and residuals there
-      std::vector<const void*> adds;
-      for (size_t k = 0; k < e->adds.size(); ++k) adds.push_back(ctx.input(3 + k).raw());
-      e->relayout.start(static_cast<char*>(ctx.scratch), x.raw(), y.raw(), adds, e->src, e->dst,
-                        e->adds);
-    } else {
-      e->src.set_data_handle(const_cast<void*>(x.raw()));
-      e->dst.set_data_handle(y.raw());
-      for (size_t k = 0; k < e->adds.size(); ++k)
-        e->adds[k].set_data_handle(const_cast<void*>(ctx.input(3 + k).raw()));
-    }
+    e->relayout.bind(ctx, 3, e->src, e->dst, e->adds);  // residuals follow W and B
     if (e->sum_residual) {  // the sum post-op adds what dst holds: start it as the residual
       const float* r = ctx.input(3).data<float>();
       float* out = y.data<float>();
@@ -163,7 +153,7 @@ class Conv final : public Kernel {
     }
     if (e->scratch) e->scratch.set_data_handle(ctx.scratch);
     e->prim.execute(stream(), args);
-    if (e->relayout.on()) e->relayout.finish(e->dst);
+    e->relayout.finish(e->dst);
     if (silu_tail_) silu_inplace(y.data<float>(), y.numel(), run_threads_);
   }
 

@@ -37,19 +37,9 @@ class Unary final : public Kernel {
     require_f32(node_, x, "input");
     ctx.set_output(0, DType::kF32, x.shape());
     run_threads_ = threads_for_bytes(threads_, 8 * x.numel());
-    if (x.numel() == 0 || numel_ == x.numel()) return;
-    set_threads(run_threads_);  // jit kernels fix their thread split at creation
-    numel_ = x.numel();
-    const dnnl::memory::desc md({numel_}, dt::f32, tag::a);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const dnnl::eltwise_forward::primitive_desc pd(
-        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, fn_.alg, md, fn_.alpha,
-                                    fn_.beta),
-        attr, engine());
-    prim_ = dnnl::eltwise_forward(pd);
-    src_ = user_memory(md);
-    dst_ = user_memory(md);
+    if (x.numel() == 0) return;
+    if (numel_ != x.numel()) make(x.numel());
+    ctx.request_scratch(e_.scratch_bytes);
   }
 
   void run(RunContext& ctx) override {
@@ -57,18 +47,28 @@ class Unary final : public Kernel {
     if (x.numel() == 0) return;
     if (x.numel() != numel_) fail_input("node ", node_.describe(), ": run() before infer()");
     set_threads(run_threads_);
-    src_.set_data_handle(const_cast<void*>(x.raw()));
-    dst_.set_data_handle(ctx.output(0).raw());
-    prim_.execute(stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    e_.execute(x.raw(), ctx.output(0).raw(), ctx.scratch);
   }
 
  private:
+  void make(int64_t numel) {
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
+    numel_ = numel;
+    const dnnl::memory::desc md({numel_}, dt::f32, tag::a);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::eltwise_forward::primitive_desc pd(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, fn_.alg, md, fn_.alpha,
+                                    fn_.beta),
+        attr, engine());
+    e_ = SrcDstPrimitive(dnnl::eltwise_forward(pd), md, md, pd.scratchpad_desc());
+  }
+
   const Node& node_;
   int threads_ = 1, run_threads_ = 1;
   Eltwise fn_;
   int64_t numel_ = -1;
-  dnnl::eltwise_forward prim_;
-  dnnl::memory src_, dst_;
+  SrcDstPrimitive e_;  // for the latest element count
 };
 
 bool unary_accepts(const KernelInit& init) {

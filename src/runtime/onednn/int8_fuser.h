@@ -87,7 +87,7 @@ class Int8Fuser {
   // int8_integer_ops.cpp: ops that run on the 8-bit integers unchanged: MaxPool, Resize, Concat
   // (and requantizing a Concat's inputs).
   void try_max_pool(int i);
-  bool run_on_8bit(int i, bool any_rank = false);
+  bool run_on_8bit(int i);
   void try_data_movement(int i);
   void try_resize(int i);
   void try_concat(int i);

@@ -9,17 +9,16 @@ namespace edgeopt::rt::onednn::int8 {
 // increasing and Q(DQ(q)) = q), so the pool runs on q (edgeopt.onednn MaxPool, u8/s8).
 void Int8Fuser::try_max_pool(int i) {
   const Node& n = g_.nodes[i];
-  if (n.outputs.size() != 1 || n.inputs.size() != 1) return;
+  if (n.outputs.size() != 1 || n.inputs.size() != 1 || rank_of(g_, n.inputs[0]) != 4) return;
   if (!run_on_8bit(i)) return;
   g_.nodes[i].domain = kDomain;
 }
 
-// Node i of a rank-4 input (any rank with `any_rank`) reads DQ(q) alone and feeds one Q with the
-// DQ's parameters (8-bit): then it reads q and writes the Q's output, the DQ and Q retired. False
-// (nothing changed) otherwise.
-bool Int8Fuser::run_on_8bit(int i, bool any_rank) {
+// Node i reads DQ(q) alone and feeds one Q with the DQ's parameters (8-bit): then it reads q and
+// writes the Q's output, the DQ and Q retired. False (nothing changed) otherwise.
+bool Int8Fuser::run_on_8bit(int i) {
   const Node& n = g_.nodes[i];
-  if (n.outputs.size() != 1 || (!any_rank && rank_of(g_, n.inputs[0]) != 4)) return false;
+  if (n.outputs.size() != 1) return false;
   const int d = g_.producer(n.inputs[0]);
   if (d < 0 || dead_[d] || sole_reader(n.inputs[0]) != i) return false;
   std::string q;
@@ -40,7 +39,7 @@ bool Int8Fuser::run_on_8bit(int i, bool any_rank) {
 // movement): moving the integers is exact, so the node moves q, a quarter of the bytes, on the
 // reference provider, and ShuffleNet's channel shuffle (Reshape → Transpose → Reshape) on them
 // becomes one 8-bit ChannelShuffle in the float rewrite that follows (rewrite.cpp).
-void Int8Fuser::try_data_movement(int i) { run_on_8bit(i, /*any_rank=*/true); }
+void Int8Fuser::try_data_movement(int i) { run_on_8bit(i); }
 
 // DQ(q) → Resize → Q with the same parameters, a Resize that resize.cpp computes: nearest
 // copies q exactly; linear gives Q(lerp(DQ(q))) = round(lerp(q)) (DQ and Q are affine with
@@ -49,7 +48,8 @@ void Int8Fuser::try_data_movement(int i) { run_on_8bit(i, /*any_rank=*/true); }
 // differ by one). The Resize reads q and writes the Q's output; the layout pass runs it
 // channels-last.
 void Int8Fuser::try_resize(int i) {
-  if (resize_supported(g_.nodes[i], m_.opset())) run_on_8bit(i);
+  const Node& n = g_.nodes[i];
+  if (resize_supported(n, m_.opset()) && rank_of(g_, n.inputs[0]) == 4) run_on_8bit(i);
 }
 
 // Concat(DQ(q1), DQ(q2), ...) → Q, every DQ and the Q with the same parameters (edgeopt's

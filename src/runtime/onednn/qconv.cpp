@@ -236,20 +236,10 @@ class QBase {
 
   void execute(Entry& e, RunContext& ctx) {
     set_threads(run_threads_);
-    if (e.relayout.on()) {
-      std::vector<const void*> adds;
-      for (size_t k = 0; k < e.adds.size(); ++k) adds.push_back(ctx.input(kFirstAdd + k).raw());
-      e.relayout.start(static_cast<char*>(ctx.scratch), ctx.input(kX).raw(), ctx.output(0).raw(),
-                       adds, e.src, e.dst, e.adds);
-    } else {
-      e.src.set_data_handle(const_cast<void*>(ctx.input(kX).raw()));
-      e.dst.set_data_handle(ctx.output(0).raw());
-      for (size_t k = 0; k < e.adds.size(); ++k)
-        e.adds[k].set_data_handle(const_cast<void*>(ctx.input(kFirstAdd + k).raw()));
-    }
+    e.relayout.bind(ctx, kFirstAdd, e.src, e.dst, e.adds);
     if (e.scratch) e.scratch.set_data_handle(ctx.scratch);
     e.prim.execute(stream(), e.args);
-    if (e.relayout.on()) e.relayout.finish(e.dst);
+    e.relayout.finish(e.dst);
   }
 
   Entry* find(const Shape& key) {

@@ -81,19 +81,6 @@ class Reduce final : public Kernel {
     ctx.request_scratch(e_.scratch_bytes);
   }
 
-  void make(int64_t outer, int64_t len) {
-    set_threads(run_threads_);  // jit kernels fix their thread split at creation
-    outer_ = outer;
-    key_len_ = len;
-    const dnnl::memory::desc src({outer, len}, dt::f32, tag::ab);
-    const dnnl::memory::desc dst({outer, 1}, dt::f32, tag::ab);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const dnnl::reduction::primitive_desc pd(dnnl::reduction::desc(alg_, src, dst, 0.f, 0.f), attr,
-                                             engine());
-    e_ = SrcDstPrimitive(dnnl::reduction(pd), src, dst, pd.scratchpad_desc());
-  }
-
   void run(RunContext& ctx) override {
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
@@ -114,6 +101,19 @@ class Reduce final : public Kernel {
   }
 
  private:
+  void make(int64_t outer, int64_t len) {
+    set_threads(run_threads_);  // jit kernels fix their thread split at creation
+    outer_ = outer;
+    key_len_ = len;
+    const dnnl::memory::desc src({outer, len}, dt::f32, tag::ab);
+    const dnnl::memory::desc dst({outer, 1}, dt::f32, tag::ab);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::reduction::primitive_desc pd(dnnl::reduction::desc(alg_, src, dst, 0.f, 0.f), attr,
+                                             engine());
+    e_ = SrcDstPrimitive(dnnl::reduction(pd), src, dst, pd.scratchpad_desc());
+  }
+
   const Node& node_;
   int64_t trailing_;
   bool keepdims_;

@@ -266,7 +266,6 @@ class Rewriter {
     if (!is_default(rn) || rn.op_type != "Reshape" || static_shape_of(g_, rn.outputs[0]) != xs)
       return false;
     const std::string y = rn.outputs[0];
-    const std::string x_name = n.inputs[0];
     dead[t] = dead[r] = 1;
     clear(t);
     clear(r);
@@ -565,9 +564,12 @@ class Rewriter {
         // shuffles NCHW.
         const std::string& x = n.inputs[0];
         if (!produced_.count(x)) continue;
-        channels = block_ ? channels_.at(x) : 0;
-        if (block_) n.set_attr_int("channels", channels);
-        if (!block_) n.set_attr_int("channels_last", 1);
+        if (block_) {
+          channels = channels_.at(x);
+          n.set_attr_int("channels", channels);
+        } else {
+          n.set_attr_int("channels_last", 1);
+        }
         data.push_back(0);
       } else if (n.domain == kDomain && n.op_type == "QGemm") {
         continue;

@@ -8,8 +8,6 @@
 // the reference provider's Reshape-Transpose-Reshape). NCHW moves whole H x W planes (one
 // strided copy, runtime/ops); channels-last transposes each pixel's channels [g, C/g] → [C/g,
 // g], for ShuffleNet's g = 2 an interleave of two halves that the compiler vectorizes.
-#include <unordered_map>
-
 #include "common.h"
 #include "runtime/ops/strided_copy.h"
 
@@ -76,19 +74,20 @@ class ChannelShuffle final : public Kernel {
     }
     if (x.numel() == 0) return;
     run_threads_ = threads_for_bytes(threads_, 8 * x.numel());
-    if (s == key_ && type == type_) return;
-    set_threads(run_threads_);  // jit kernels fix their thread split at creation
-    key_ = s;
-    type_ = type;
-    const tag t = blocked ? blocked_tag(s[4]) : (channels_last_ ? tag::nhwc : tag::nchw);
-    const dnnl::memory::desc md(to_dims(nchw), type, t);
-    const dnnl::shuffle_forward::primitive_desc pd(
-        dnnl::shuffle_forward::desc(dnnl::prop_kind::forward_inference, md, 1,
-                                    static_cast<int>(nchw[1] / group_)),
-        engine());
-    prim_ = dnnl::shuffle_forward(pd);
-    src_ = user_memory(md);
-    dst_ = user_memory(md);
+    if (s != key_ || type != type_) {
+      set_threads(run_threads_);  // jit kernels fix their thread split at creation
+      key_ = s;
+      type_ = type;
+      const dnnl::memory::desc md(to_dims(nchw), type, blocked_tag(s[4]));
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      const dnnl::shuffle_forward::primitive_desc pd(
+          dnnl::shuffle_forward::desc(dnnl::prop_kind::forward_inference, md, 1,
+                                      static_cast<int>(nchw[1] / group_)),
+          engine(), attr);
+      e_ = SrcDstPrimitive(dnnl::shuffle_forward(pd), md, md, pd.scratchpad_desc());
+    }
+    ctx.request_scratch(e_.scratch_bytes);
   }
 
   void run(RunContext& ctx) override {
@@ -108,9 +107,7 @@ class ChannelShuffle final : public Kernel {
       return;
     }
     set_threads(run_threads_);
-    src_.set_data_handle(const_cast<void*>(x.raw()));
-    dst_.set_data_handle(ctx.output(0).raw());
-    prim_.execute(stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    e_.execute(x.raw(), ctx.output(0).raw(), ctx.scratch);
   }
 
  private:
@@ -124,8 +121,7 @@ class ChannelShuffle final : public Kernel {
   std::vector<int64_t> copy_strides_;
   Shape key_;
   dt type_ = dt::undef;
-  dnnl::shuffle_forward prim_;
-  dnnl::memory src_, dst_;
+  SrcDstPrimitive e_;  // blocked: oneDNN's shuffle for the latest shape
 };
 
 const bool registered = [] {

@@ -21,7 +21,7 @@ class Gru final : public Kernel {
         rt_(init, 2) {}
   void infer(InferContext& ctx) override {
     d_ = rnn_infer(ctx, node_, a_, 3, 1);
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (3 * d_.seq + 5) * sizeof(float));
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (3 * d_.seq + 4) * sizeof(float));
   }
   bool owns_constant(size_t input) const override {
     return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
@@ -33,9 +33,8 @@ class Gru final : public Kernel {
     float* yh = optional_output(ctx, 1);
     float* gh = static_cast<float*>(ctx.scratch);  // z, r: H R^T + Rb, then the gates; 2H
     float* h = gh + 2 * H;
-    float* rh = h + H;  // r . H, or H R_h^T + Rb_h with linear_before_reset
-    float* hc = rh + H;
-    float* gx = hc + H;  // X W^T + Wb of every step, seq x 3H
+    float* rh = h + H;   // r . H, or H R_h^T + Rb_h with linear_before_reset
+    float* gx = rh + H;  // X W^T + Wb of every step, seq x 3H; h~ of step t becomes its third H
     wt_.update(ctx.input(1));
     rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
@@ -49,17 +48,17 @@ class Gru final : public Kernel {
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
-        input_projection(x, d_, b, len, w, 3 * H, wb, nullptr, 0, gx);
+        input_projection(x, d_, b, len, w, 3 * H, wb, nullptr, gx);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
           const float* gxt = gx + t * 3 * H;
+          float* hc = gx + t * 3 * H + 2 * H;  // h~, in place
           for (int64_t j = 0; j < 2 * H; ++j) gh[j] = rb ? rb[j] : 0.f;
           matvec_t(r, 3 * H, h, 2 * H, H, gh);
           for (int64_t j = 0; j < 2 * H; ++j) gh[j] += gxt[j];
           f.apply(gh, 2 * H, a_.clip);
           const float* z = gh;
           const float* rr = gh + H;
-          std::copy(gxt + 2 * H, gxt + 3 * H, hc);
           if (linear_before_reset_) {
             for (int64_t j = 0; j < H; ++j) rh[j] = rb ? rb[2 * H + j] : 0.f;
             matvec_t(r + 2 * H, 3 * H, h, H, H, rh);

@@ -27,7 +27,7 @@ class Lstm final : public Kernel {
     if (ctx.has_input(7) && ctx.shape(7) != Shape{d_.dirs, 3 * d_.hidden})
       fail_input("node ", node_.describe(), ": P has shape ", shape_str(ctx.shape(7)),
                  ", expected ", shape_str({d_.dirs, 3 * d_.hidden}));
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (4 * d_.seq + 7) * sizeof(float));
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (4 * d_.seq + 3) * sizeof(float));
   }
   bool owns_constant(size_t input) const override {
     return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
@@ -38,11 +38,10 @@ class Lstm final : public Kernel {
     float* y = sequence_output(ctx);
     float* yh = optional_output(ctx, 1);
     float* yc = optional_output(ctx, 2);
-    float* gt = static_cast<float*>(ctx.scratch);  // 4H pre-activations, order i, o, f, c
-    float* h = gt + 4 * H;
+    float* h = static_cast<float*>(ctx.scratch);
     float* c = h + H;
     float* hc = c + H;   // h(C')
-    float* gx = hc + H;  // X W^T + Wb + Rb of every step, seq x 4H
+    float* gx = hc + H;  // X W^T + Wb + Rb of every step, seq x 4H: step t's gates, in place
     wt_.update(ctx.input(1));
     rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
@@ -54,18 +53,18 @@ class Lstm final : public Kernel {
       const Activation& f = a_.act[dir * 3];
       const Activation& g = a_.act[dir * 3 + 1];
       const Activation& hact = a_.act[dir * 3 + 2];
-      float* it = gt;
-      float* ot = gt + H;
-      float* ft = gt + 2 * H;
-      float* ct = gt + 3 * H;
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
         initial_state(ctx, 6, d_, dir, b, c);
-        input_projection(x, d_, b, len, w, 4 * H, wb, wb ? wb + 4 * H : nullptr, 4 * H, gx);
+        input_projection(x, d_, b, len, w, 4 * H, wb, wb ? wb + 4 * H : nullptr, gx);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
-          std::copy(gx + t * 4 * H, gx + (t + 1) * 4 * H, gt);
+          float* gt = gx + t * 4 * H;  // pre-activations, order i, o, f, c
+          float* it = gt;
+          float* ot = gt + H;
+          float* ft = gt + 2 * H;
+          float* ct = gt + 3 * H;
           matvec_t(r, 4 * H, h, 4 * H, H, gt);
           if (p)
             for (int64_t j = 0; j < H; ++j) {

@@ -36,7 +36,7 @@ class Rnn final : public Kernel {
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
-        input_projection(x, d_, b, len, w, H, wb, wb ? wb + H : nullptr, H, gx);
+        input_projection(x, d_, b, len, w, H, wb, wb ? wb + H : nullptr, gx);
         for (int64_t s = 0; s < len; ++s) {
           const int64_t t = reverse ? len - 1 - s : s;
           float* g = gx + t * H;

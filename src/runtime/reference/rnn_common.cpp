@@ -126,12 +126,10 @@ void matmul_t(const float* wt, int64_t ld, const float* x, int64_t xs, int64_t m
 }
 
 void input_projection(const float* x, const RnnDims& d, int64_t b, int64_t len, const float* wt,
-                      int64_t rows, const float* bias, const float* bias2, int64_t bias2_rows,
-                      float* gx) {
+                      int64_t rows, const float* bias, const float* bias2, float* gx) {
   for (int64_t t = 0; t < len; ++t) {
     float* g = gx + t * rows;
-    for (int64_t j = 0; j < rows; ++j)
-      g[j] = (bias ? bias[j] : 0.f) + (bias2 && j < bias2_rows ? bias2[j] : 0.f);
+    for (int64_t j = 0; j < rows; ++j) g[j] = (bias ? bias[j] : 0.f) + (bias2 ? bias2[j] : 0.f);
   }
   if (len > 0) matmul_t(wt, rows, x + d.x(0, b), d.x(1, b) - d.x(0, b), len, rows, d.input, gx);
 }

@@ -132,10 +132,9 @@ void matmul_t(const float* wt, int64_t ld, const float* x, int64_t xs, int64_t m
 
 // The input's share of every step of batch row b, ahead of the recurrence (one matmul_t over
 // the row's `len` valid steps, as ONNX Runtime does with one GEMM): gx[t * rows + j] =
-// bias[j] + (j < bias2_rows ? bias2[j] : 0) + X_t,b . W_j for t < len, j < rows. `wt` is a
-// direction's TransposedWeights block of W; bias and bias2 may be null.
+// bias[j] + bias2[j] + X_t,b . W_j for t < len, j < rows. `wt` is a direction's
+// TransposedWeights block of W; bias and bias2 may be null.
 void input_projection(const float* x, const RnnDims& d, int64_t b, int64_t len, const float* wt,
-                      int64_t rows, const float* bias, const float* bias2, int64_t bias2_rows,
-                      float* gx);
+                      int64_t rows, const float* bias, const float* bias2, float* gx);
 
 }  // namespace edgeopt::rt::ref
