@@ -487,6 +487,83 @@ Built resize_model(const Shape& x, const std::vector<float>& scales, const std::
   return {b.build(), {random_tensor(x, 1)}};
 }
 
+// ---- recurrent ----------------------------------------------------------------------------------
+
+// GRU / LSTM on oneDNN's RNN primitives: gates permuted, biases split (linear_before_reset),
+// directions, optional initial states and outputs, weights as constants or as graph inputs
+// (packed on every run).
+struct RecurrentCase {
+  const char* tag;
+  const char* op;
+  int64_t seq, batch, input, hidden;
+  const char* direction;
+  bool lbr;            // GRU linear_before_reset
+  bool bias, initial;  // B; initial_h (and initial_c)
+  bool y, states;      // outputs Y; Y_h (and Y_c)
+  bool weights_in;     // W, R, B graph inputs rather than constants
+};
+
+const std::vector<RecurrentCase> kRecurrentCases = {
+    {"gru_lbr", "GRU", 5, 1, 7, 16, "forward", true, true, true, true, true, false},
+    {"gru_b3_nobias", "GRU", 4, 3, 5, 12, "forward", false, false, false, true, true, false},
+    {"gru_bidir_b3", "GRU", 6, 3, 8, 10, "bidirectional", true, true, true, true, true, false},
+    {"gru_reverse_no_y", "GRU", 3, 2, 6, 9, "reverse", false, true, true, false, true, false},
+    {"gru_weights_in", "GRU", 4, 2, 5, 8, "bidirectional", false, true, true, true, true, true},
+    {"lstm_b2", "LSTM", 5, 2, 9, 16, "forward", false, true, true, true, true, false},
+    {"lstm_one_step", "LSTM", 1, 1, 32, 32, "forward", false, true, true, true, true, false},
+    {"lstm_bidir_b1", "LSTM", 4, 1, 6, 11, "bidirectional", false, false, false, true, true, false},
+    {"lstm_bidir_b2_no_states", "LSTM", 3, 2, 5, 7, "bidirectional", false, true, true, true, false,
+     false},
+    {"lstm_reverse_weights_in", "LSTM", 6, 2, 4, 10, "reverse", false, true, true, true, true,
+     true},
+};
+
+Built recurrent_model(const RecurrentCase& c) {
+  const bool lstm = std::string(c.op) == "LSTM";
+  const int64_t gates = lstm ? 4 : 3;
+  const int64_t dirs = std::string(c.direction) == "bidirectional" ? 2 : 1;
+  ModelBuilder b(kOpset, "recurrent");
+  b.input("x", {c.seq, c.batch, c.input});
+  std::vector<Tensor> inputs = {random_tensor({c.seq, c.batch, c.input}, 1)};
+  const std::vector<std::pair<std::string, Shape>> weights = {
+      {"w", {dirs, gates * c.hidden, c.input}},
+      {"r", {dirs, gates * c.hidden, c.hidden}},
+      {"b", {dirs, 2 * gates * c.hidden}}};
+  uint32_t seed = 2;
+  for (const auto& [name, shape] : weights) {
+    if (name == "b" && !c.bias) continue;
+    Tensor t = random_tensor(shape, seed++, -0.5f, 0.5f);
+    if (c.weights_in) {
+      b.input(name, shape);
+      inputs.push_back(std::move(t));
+    } else {
+      b.constant(name, std::move(t));
+    }
+  }
+  std::vector<std::string> in = {"x", "w", "r", c.bias ? "b" : "", ""};
+  if (c.initial)
+    for (const char* name : {"h0", "c0"}) {
+      if (name[0] == 'c' && !lstm) break;
+      b.input(name, {dirs, c.batch, c.hidden});
+      inputs.push_back(random_tensor({dirs, c.batch, c.hidden}, seed++));
+      in.push_back(name);
+    }
+  std::vector<std::string> out = {c.y ? "y" : ""};
+  if (c.states) {
+    out.push_back("yh");
+    if (lstm) out.push_back("yc");
+  } else if (!c.y) {
+    out.push_back("yh");
+  }
+  Node& n = b.node(c.op, in, out);
+  n.set_attr_int("hidden_size", c.hidden);
+  n.set_attr_string("direction", c.direction);
+  if (c.lbr) n.set_attr_int("linear_before_reset", 1);
+  for (const std::string& o : out)
+    if (!o.empty()) b.output(o);
+  return {b.build(), std::move(inputs)};
+}
+
 // ---- int8: QDQ patterns the oneDNN int8 rewrite turns into its own ops --------------------------
 
 constexpr float kXScale = 0.03f, kYScale = 0.05f;
@@ -653,6 +730,9 @@ std::vector<SweepCase> all_cases() {
                        "onednn",
                        {"Softmax"},
                        [=] { return softmax_model("Softmax", s, opset); }});
+    for (const RecurrentCase& c : kRecurrentCases)
+      v.push_back(
+          {std::string(c.op) + "_" + c.tag, "onednn", {c.op}, [=] { return recurrent_model(c); }});
     for (const std::string op : {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"})
       for (const ReduceCase& c : kReduceCases)
         for (const int64_t opset : {11, 13}) {

@@ -43,8 +43,8 @@ class Gru final : public Kernel {
       const float* r = rt_.block(dir);
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 6 * H : nullptr;
       const float* rb = wb ? wb + 3 * H : nullptr;
-      const Activation& f = a_.act[dir * 2];
-      const Activation& g = a_.act[dir * 2 + 1];
+      const RnnActivation& f = a_.act[dir * 2];
+      const RnnActivation& g = a_.act[dir * 2 + 1];
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
@@ -56,7 +56,7 @@ class Gru final : public Kernel {
           for (int64_t j = 0; j < 2 * H; ++j) gh[j] = rb ? rb[j] : 0.f;
           matvec_t(r, 3 * H, h, 2 * H, H, gh);
           for (int64_t j = 0; j < 2 * H; ++j) gh[j] += gxt[j];
-          f.apply(gh, 2 * H, a_.clip);
+          activate(f, gh, 2 * H, a_.clip);
           const float* z = gh;
           const float* rr = gh + H;
           if (linear_before_reset_) {
@@ -70,7 +70,7 @@ class Gru final : public Kernel {
             }
             matvec_t(r + 2 * H, 3 * H, rh, H, H, hc);
           }
-          g.apply(hc, H, a_.clip);
+          activate(g, hc, H, a_.clip);
           for (int64_t j = 0; j < H; ++j) h[j] = (1.f - z[j]) * hc[j] + z[j] * h[j];
           if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
         }

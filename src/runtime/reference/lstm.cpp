@@ -50,9 +50,9 @@ class Lstm final : public Kernel {
       const float* r = rt_.block(dir);
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 8 * H : nullptr;
       const float* p = ctx.has_input(7) ? ctx.input(7).data<float>() + dir * 3 * H : nullptr;
-      const Activation& f = a_.act[dir * 3];
-      const Activation& g = a_.act[dir * 3 + 1];
-      const Activation& hact = a_.act[dir * 3 + 2];
+      const RnnActivation& f = a_.act[dir * 3];
+      const RnnActivation& g = a_.act[dir * 3 + 1];
+      const RnnActivation& hact = a_.act[dir * 3 + 2];
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
@@ -71,18 +71,18 @@ class Lstm final : public Kernel {
               it[j] += p[j] * c[j];
               ft[j] += p[2 * H + j] * c[j];
             }
-          f.apply(it, H, a_.clip);
+          activate(f, it, H, a_.clip);
           if (input_forget_)
             for (int64_t j = 0; j < H; ++j) ft[j] = 1.f - it[j];
           else
-            f.apply(ft, H, a_.clip);
-          g.apply(ct, H, a_.clip);
+            activate(f, ft, H, a_.clip);
+          activate(g, ct, H, a_.clip);
           for (int64_t j = 0; j < H; ++j) c[j] = ft[j] * c[j] + it[j] * ct[j];
           if (p)
             for (int64_t j = 0; j < H; ++j) ot[j] += p[H + j] * c[j];
-          f.apply(ot, H, a_.clip);
+          activate(f, ot, H, a_.clip);
           std::copy(c, c + H, hc);
-          hact.apply(hc, H, 0.f);
+          activate(hact, hc, H, 0.f);
           for (int64_t j = 0; j < H; ++j) h[j] = ot[j] * hc[j];
           if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
         }

@@ -32,7 +32,7 @@ class Rnn final : public Kernel {
       const float* w = wt_.block(dir);
       const float* r = rt_.block(dir);
       const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * H : nullptr;
-      const Activation& f = a_.act[dir];
+      const RnnActivation& f = a_.act[dir];
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
         initial_state(ctx, 5, d_, dir, b, h);
@@ -41,7 +41,7 @@ class Rnn final : public Kernel {
           const int64_t t = reverse ? len - 1 - s : s;
           float* g = gx + t * H;
           matvec_t(r, H, h, H, H, g);
-          f.apply(g, H, a_.clip);
+          activate(f, g, H, a_.clip);
           std::copy(g, g + H, h);
           if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
         }

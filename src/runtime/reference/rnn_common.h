@@ -1,12 +1,7 @@
-// Shared pieces of the recurrent kernels (RNN, GRU, LSTM, ONNX spec): attributes, the
-// activation functions, the layouts, and the walk over directions, batch rows and time steps.
-//
-// Shapes: X [seq, batch, input] (layout 1: [batch, seq, input]); W [dirs, G*hidden, input];
-// R [dirs, G*hidden, hidden]; B [dirs, 2*G*hidden] (W biases then R biases); sequence_lens
-// [batch]; initial states [dirs, batch, hidden] (layout 1: [batch, dirs, hidden]). Outputs:
-// Y [seq, dirs, batch, hidden] (layout 1: [batch, seq, dirs, hidden]) and the last states.
-// Steps at or past a row's sequence length are not computed and leave zeros in Y; the
-// reverse direction walks a row from its last valid step down to 0.
+// Shared pieces of the reference recurrent kernels (RNN, GRU, LSTM): the activation functions
+// and the walk over directions, batch rows and time steps; attributes, shapes and layouts in
+// runtime/ops/recurrent.h. Steps at or past a row's sequence length are not computed and leave
+// zeros in Y; the reverse direction walks a row from its last valid step down to 0.
 #pragma once
 
 #include <algorithm>
@@ -15,64 +10,20 @@
 #include <vector>
 
 #include "common.h"
+#include "runtime/ops/recurrent.h"
 
 namespace edgeopt::rt::ref {
 
-struct Activation {
-  enum Kind {
-    kSigmoid,
-    kTanh,
-    kRelu,
-    kAffine,
-    kLeakyRelu,
-    kThresholdedRelu,
-    kScaledTanh,
-    kHardSigmoid,
-    kElu,
-    kSoftsign,
-    kSoftplus
-  };
-  Kind kind = kSigmoid;  // resolved from the name once, by rnn_attrs
-  float alpha = 0, beta = 0;
-  float operator()(float x) const;
-  // v[j] = (*this)(v[j] clamped to [-clip, clip] when clip > 0) for j < n; Sigmoid and Tanh run
-  // over the array in vector lanes (Eigen's exp and tanh).
-  void apply(float* v, int64_t n, float clip) const;
-};
+using ops::rnn_attrs;
+using ops::rnn_infer;
+using ops::RnnActivation;
+using ops::RnnAttrs;
+using ops::RnnDims;
 
-struct RnnAttrs {
-  int64_t hidden = 0;
-  int64_t dirs = 1;
-  bool reverse_only = false;  // direction = "reverse"
-  int64_t layout = 0;
-  float clip = 0;  // 0: none
-  // activations[d * per_dir + k]
-  std::vector<Activation> act;
-  // Whether direction `dir` (0, or 1 when bidirectional) walks the sequence backwards.
-  bool reverse(int64_t dir) const { return reverse_only || dir == 1; }
-};
-
-// Reads the common attributes; `defaults` are one direction's activations when the node gives
-// none. Throws Error naming the node on a bad direction, layout or activation.
-RnnAttrs rnn_attrs(const Node& node, const std::vector<std::string>& defaults);
-
-struct RnnDims {
-  int64_t seq = 0, batch = 0, input = 0, hidden = 0, dirs = 1, layout = 0;
-  int64_t x(int64_t t, int64_t b) const { return (layout ? b * seq + t : t * batch + b) * input; }
-  int64_t y(int64_t t, int64_t d, int64_t b) const {
-    return (layout ? (b * seq + t) * dirs + d : (t * dirs + d) * batch + b) * hidden;
-  }
-  int64_t h(int64_t d, int64_t b) const { return (layout ? b * dirs + d : d * batch + b) * hidden; }
-  Shape y_shape() const {
-    return layout ? Shape{batch, seq, dirs, hidden} : Shape{seq, dirs, batch, hidden};
-  }
-  Shape h_shape() const { return layout ? Shape{batch, dirs, hidden} : Shape{dirs, batch, hidden}; }
-};
-
-// Validates the inputs of a recurrent node with `gates` gates (X, W, R, B, sequence_lens,
-// initial states at inputs 5.. for `states` states) and sets outputs Y and the states.
-RnnDims rnn_infer(InferContext& ctx, const Node& node, const RnnAttrs& a, int64_t gates,
-                  int states);
+// f(x) for one value, and v[j] = f(v[j] clamped to [-clip, clip] when clip > 0) for j < n;
+// Sigmoid and Tanh run over the array in vector lanes (Eigen's exp and tanh).
+float activate(const RnnActivation& f, float x);
+void activate(const RnnActivation& f, float* v, int64_t n, float clip);
 
 // The valid length of batch row b (sequence_lens, else seq); throws Error naming the node
 // when sequence_lens holds a length outside [0, seq].
