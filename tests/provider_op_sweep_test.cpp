@@ -91,8 +91,7 @@ Built unary_model(const std::string& op, const Shape& shape) {
   if (op == "LeakyRelu") n.set_attr_float("alpha", 0.13f);
   if (op == "Elu") n.set_attr_float("alpha", 0.7f);
   b.output("y");
-  const bool positive = op == "Sqrt" || op == "Log";  // in the domain: no NaN to compare
-  return {b.build(), {random_tensor(shape, 1, positive ? 0.01f : -4.f, 4.f)}};
+  return {b.build(), {random_tensor(shape, 1, op == "Sqrt" ? 0.f : -4.f, 4.f)}};
 }
 
 // Softmax at the default axis: from opset 13 the last one, before it the 2-D
@@ -721,7 +720,7 @@ std::vector<SweepCase> all_cases() {
     for (const std::string& op : unary)
       for (const Shape& s : kUnaryShapes)
         v.push_back({op + "_" + shape_tag(s), "onednn", {op}, [=] { return unary_model(op, s); }});
-    for (const std::string op : {"Sqrt", "Exp", "Log", "Abs", "Neg", "Pow"})
+    for (const std::string op : {"Sqrt", "Exp", "Abs", "Neg", "Pow"})
       for (const Shape& s : kUnaryShapes)
         v.push_back({op + "_" + shape_tag(s), "onednn", {op}, [=] { return unary_model(op, s); }});
     for (const Shape& s : kUnaryShapes)

@@ -227,7 +227,6 @@ Eltwise eltwise_of(const std::string& op, float alpha, float beta) {
   if (op == "Sqrt") return {A::eltwise_sqrt, 0.f, 0.f};
   if (op == "Square") return {A::eltwise_square, 0.f, 0.f};
   if (op == "Exp") return {A::eltwise_exp, 0.f, 0.f};
-  if (op == "Log") return {A::eltwise_log, 0.f, 0.f};
   if (op == "Abs") return {A::eltwise_abs, 0.f, 0.f};
   return {};
 }

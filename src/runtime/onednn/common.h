@@ -199,9 +199,9 @@ struct Eltwise {
 
 // oneDNN's form of a unary ONNX activation with the given attributes (alpha for LeakyRelu/Elu,
 // lo/hi for Clip); alg undef when the op has none. Ops: Relu, LeakyRelu, Clip, Sigmoid, SiLU
-// (x * sigmoid(x), edgeopt.onednn only), HardSwish, Tanh, Elu, Sqrt, Exp, Log, Abs, Neg, Square
-// (Pow by 2); edgeopt.onednn only as well: Round (to nearest, ties to even) and Linear (alpha * x +
-// beta), used by int8 requantization.
+// (x * sigmoid(x), edgeopt.onednn only), HardSwish, Tanh, Elu, Sqrt, Exp, Abs, Neg, Square (Pow
+// by 2); edgeopt.onednn only as well: Round (to nearest, ties to even) and Linear
+// (alpha * x + beta), used by int8 requantization.
 Eltwise eltwise_of(const std::string& op, float alpha, float beta);
 
 // Post-ops of a fused node: the attributes post_ops (op names), post_alpha, post_beta. The name

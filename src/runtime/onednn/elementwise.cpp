@@ -315,7 +315,7 @@ bool concat_accepts(const KernelInit& init) {
 const bool registered = [] {
   auto& reg = KernelRegistry::global();
   for (const char* op : {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh", "Elu", "Sqrt",
-                         "Exp", "Log", "Abs", "Neg", "Pow"})
+                         "Exp", "Abs", "Neg", "Pow"})
     reg.add(KernelDef{
         kProvider, "", op, 1, INT_MAX,
         [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Unary>(i); },
