@@ -640,8 +640,9 @@ TEST(Onednn, GroupedAnd3dPlainConvsRunChannelsLast) {
   const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
   for (const std::string& line : convs) {
     EXPECT_EQ(line.find(",ref"), std::string::npos) << line;
-    if (avx512 || line.find("_id") != std::string::npos)
+    if (avx512 || line.find("_id") != std::string::npos) {
       EXPECT_EQ(line.find("gemm"), std::string::npos) << line;
+    }
   }
 }
 

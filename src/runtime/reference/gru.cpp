@@ -11,21 +11,11 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Gru final : public Kernel {
+class Gru final : public RecurrentKernel {
  public:
   explicit Gru(const KernelInit& init)
-      : node_(init.node),
-        a_(rnn_attrs(init.node, {"Sigmoid", "Tanh"})),
-        linear_before_reset_(init.node.attr_int("linear_before_reset", 0) != 0),
-        wt_(init, 1),
-        rt_(init, 2) {}
-  void infer(InferContext& ctx) override {
-    d_ = rnn_infer(ctx, node_, a_, 3, 1);
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (3 * d_.seq + 4) * sizeof(float));
-  }
-  bool owns_constant(size_t input) const override {
-    return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
-  }
+      : RecurrentKernel(init, {"Sigmoid", "Tanh"}, 3, 1, 4),
+        linear_before_reset_(init.node.attr_int("linear_before_reset", 0) != 0) {}
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden;
     const float* x = ctx.input(0).data<float>();
@@ -35,13 +25,12 @@ class Gru final : public Kernel {
     float* h = gh + 2 * H;
     float* rh = h + H;   // r . H, or H R_h^T + Rb_h with linear_before_reset
     float* gx = rh + H;  // X W^T + Wb of every step, seq x 3H; h~ of step t becomes its third H
-    wt_.update(ctx.input(1));
-    rt_.update(ctx.input(2));
+    update_weights(ctx);
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
       const float* w = wt_.block(dir);
       const float* r = rt_.block(dir);
-      const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 6 * H : nullptr;
+      const float* wb = biases(ctx, dir);
       const float* rb = wb ? wb + 3 * H : nullptr;
       const RnnActivation& f = a_.act[dir * 2];
       const RnnActivation& g = a_.act[dir * 2 + 1];
@@ -80,11 +69,7 @@ class Gru final : public Kernel {
   }
 
  private:
-  const Node& node_;
-  RnnAttrs a_;
   bool linear_before_reset_;
-  RnnDims d_;
-  TransposedWeights wt_, rt_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "GRU", 7, INT_MAX, Gru);

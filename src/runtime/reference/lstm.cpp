@@ -14,23 +14,16 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Lstm final : public Kernel {
+class Lstm final : public RecurrentKernel {
  public:
   explicit Lstm(const KernelInit& init)
-      : node_(init.node),
-        a_(rnn_attrs(init.node, {"Sigmoid", "Tanh", "Tanh"})),
-        input_forget_(init.node.attr_int("input_forget", 0) != 0),
-        wt_(init, 1),
-        rt_(init, 2) {}
+      : RecurrentKernel(init, {"Sigmoid", "Tanh", "Tanh"}, 4, 2, 3),
+        input_forget_(init.node.attr_int("input_forget", 0) != 0) {}
   void infer(InferContext& ctx) override {
-    d_ = rnn_infer(ctx, node_, a_, 4, 2);
+    RecurrentKernel::infer(ctx);
     if (ctx.has_input(7) && ctx.shape(7) != Shape{d_.dirs, 3 * d_.hidden})
       fail_input("node ", node_.describe(), ": P has shape ", shape_str(ctx.shape(7)),
                  ", expected ", shape_str({d_.dirs, 3 * d_.hidden}));
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (4 * d_.seq + 3) * sizeof(float));
-  }
-  bool owns_constant(size_t input) const override {
-    return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
   }
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden;
@@ -42,13 +35,12 @@ class Lstm final : public Kernel {
     float* c = h + H;
     float* hc = c + H;   // h(C')
     float* gx = hc + H;  // X W^T + Wb + Rb of every step, seq x 4H: step t's gates, in place
-    wt_.update(ctx.input(1));
-    rt_.update(ctx.input(2));
+    update_weights(ctx);
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
       const float* w = wt_.block(dir);
       const float* r = rt_.block(dir);
-      const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 8 * H : nullptr;
+      const float* wb = biases(ctx, dir);
       const float* p = ctx.has_input(7) ? ctx.input(7).data<float>() + dir * 3 * H : nullptr;
       const RnnActivation& f = a_.act[dir * 3];
       const RnnActivation& g = a_.act[dir * 3 + 1];
@@ -93,11 +85,7 @@ class Lstm final : public Kernel {
   }
 
  private:
-  const Node& node_;
-  RnnAttrs a_;
   bool input_forget_;
-  RnnDims d_;
-  TransposedWeights wt_, rt_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "LSTM", 7, INT_MAX, Lstm);

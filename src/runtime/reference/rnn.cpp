@@ -7,17 +7,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Rnn final : public Kernel {
+class Rnn final : public RecurrentKernel {
  public:
-  explicit Rnn(const KernelInit& init)
-      : node_(init.node), a_(rnn_attrs(init.node, {"Tanh"})), wt_(init, 1), rt_(init, 2) {}
-  void infer(InferContext& ctx) override {
-    d_ = rnn_infer(ctx, node_, a_, 1, 1);
-    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (d_.seq + 1) * sizeof(float));
-  }
-  bool owns_constant(size_t input) const override {
-    return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
-  }
+  explicit Rnn(const KernelInit& init) : RecurrentKernel(init, {"Tanh"}, 1, 1, 1) {}
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden;
     const float* x = ctx.input(0).data<float>();
@@ -25,13 +17,12 @@ class Rnn final : public Kernel {
     float* yh = optional_output(ctx, 1);
     float* h = static_cast<float*>(ctx.scratch);
     float* gx = h + H;  // X W^T + Wb + Rb of every step, seq x H
-    wt_.update(ctx.input(1));
-    rt_.update(ctx.input(2));
+    update_weights(ctx);
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const bool reverse = a_.reverse(dir);
       const float* w = wt_.block(dir);
       const float* r = rt_.block(dir);
-      const float* wb = ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * H : nullptr;
+      const float* wb = biases(ctx, dir);
       const RnnActivation& f = a_.act[dir];
       for (int64_t b = 0; b < d_.batch; ++b) {
         const int64_t len = row_length(ctx, d_, b, node_);
@@ -49,12 +40,6 @@ class Rnn final : public Kernel {
       }
     }
   }
-
- private:
-  const Node& node_;
-  RnnAttrs a_;
-  RnnDims d_;
-  TransposedWeights wt_, rt_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "RNN", 7, INT_MAX, Rnn);

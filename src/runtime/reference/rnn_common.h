@@ -72,6 +72,51 @@ class TransposedWeights {
   std::vector<float> t_;
 };
 
+// What RNN, GRU and LSTM share: the node and its attributes, the dims of the latest infer(),
+// W and R transposed, and a scratch of hidden * (gates * seq + fixed) floats.
+class RecurrentKernel : public Kernel {
+ public:
+  // `defaults`: one direction's activations; `states`: 1 (h) or 2 (h, c).
+  RecurrentKernel(const KernelInit& init, const std::vector<std::string>& defaults, int64_t gates,
+                  int states, int64_t fixed_scratch)
+      : node_(init.node),
+        a_(rnn_attrs(init.node, defaults)),
+        wt_(init, 1),
+        rt_(init, 2),
+        gates_(gates),
+        states_(states),
+        fixed_scratch_(fixed_scratch) {}
+  void infer(InferContext& ctx) override {
+    d_ = rnn_infer(ctx, node_, a_, gates_, states_);
+    ctx.request_scratch(static_cast<size_t>(d_.hidden) * (gates_ * d_.seq + fixed_scratch_) *
+                        sizeof(float));
+  }
+  bool owns_constant(size_t input) const override {
+    return (input == 1 && wt_.owned()) || (input == 2 && rt_.owned());
+  }
+
+ protected:
+  // At the start of run(): W and R transposed for this run's values.
+  void update_weights(const RunContext& ctx) {
+    wt_.update(ctx.input(1));
+    rt_.update(ctx.input(2));
+  }
+  // Direction dir's biases, W's then R's (gates * hidden each), or nullptr without B.
+  const float* biases(const RunContext& ctx, int64_t dir) const {
+    return ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * gates_ * d_.hidden : nullptr;
+  }
+
+  const Node& node_;
+  RnnAttrs a_;
+  RnnDims d_;
+  TransposedWeights wt_, rt_;
+
+ private:
+  int64_t gates_;
+  int states_;
+  int64_t fixed_scratch_;
+};
+
 // g[j] += sum_k x[k] * wt[k * ld + j] for j < rows, k < cols: rows [0, rows) of transposed
 // weights whose columns are `ld` apart (a block of rows starts at wt + its first row).
 void matvec_t(const float* wt, int64_t ld, const float* x, int64_t rows, int64_t cols, float* g);
