@@ -27,61 +27,37 @@ class Lstm final : public RecurrentKernel {
   }
   void run(RunContext& ctx) override {
     const int64_t H = d_.hidden;
-    const float* x = ctx.input(0).data<float>();
-    float* y = sequence_output(ctx);
-    float* yh = optional_output(ctx, 1);
-    float* yc = optional_output(ctx, 2);
     float* h = static_cast<float*>(ctx.scratch);
     float* c = h + H;
     float* hc = c + H;   // h(C')
     float* gx = hc + H;  // X W^T + Wb + Rb of every step, seq x 4H: step t's gates, in place
-    update_weights(ctx);
-    for (int64_t dir = 0; dir < d_.dirs; ++dir) {
-      const bool reverse = a_.reverse(dir);
-      const float* w = wt_.block(dir);
-      const float* r = rt_.block(dir);
-      const float* wb = biases(ctx, dir);
+    walk(ctx, h, c, gx, true, [&](int64_t dir, float* gt) {  // gt: i, o, f, c pre-activations
       const float* p = ctx.has_input(7) ? ctx.input(7).data<float>() + dir * 3 * H : nullptr;
       const RnnActivation& f = a_.act[dir * 3];
-      const RnnActivation& g = a_.act[dir * 3 + 1];
-      const RnnActivation& hact = a_.act[dir * 3 + 2];
-      for (int64_t b = 0; b < d_.batch; ++b) {
-        const int64_t len = row_length(ctx, d_, b, node_);
-        initial_state(ctx, 5, d_, dir, b, h);
-        initial_state(ctx, 6, d_, dir, b, c);
-        input_projection(x, d_, b, len, w, 4 * H, wb, wb ? wb + 4 * H : nullptr, gx);
-        for (int64_t s = 0; s < len; ++s) {
-          const int64_t t = reverse ? len - 1 - s : s;
-          float* gt = gx + t * 4 * H;  // pre-activations, order i, o, f, c
-          float* it = gt;
-          float* ot = gt + H;
-          float* ft = gt + 2 * H;
-          float* ct = gt + 3 * H;
-          matvec_t(r, 4 * H, h, 4 * H, H, gt);
-          if (p)
-            for (int64_t j = 0; j < H; ++j) {
-              it[j] += p[j] * c[j];
-              ft[j] += p[2 * H + j] * c[j];
-            }
-          activate(f, it, H, a_.clip);
-          if (input_forget_)
-            for (int64_t j = 0; j < H; ++j) ft[j] = 1.f - it[j];
-          else
-            activate(f, ft, H, a_.clip);
-          activate(g, ct, H, a_.clip);
-          for (int64_t j = 0; j < H; ++j) c[j] = ft[j] * c[j] + it[j] * ct[j];
-          if (p)
-            for (int64_t j = 0; j < H; ++j) ot[j] += p[H + j] * c[j];
-          activate(f, ot, H, a_.clip);
-          std::copy(c, c + H, hc);
-          activate(hact, hc, H, 0.f);
-          for (int64_t j = 0; j < H; ++j) h[j] = ot[j] * hc[j];
-          if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
+      float* it = gt;
+      float* ot = gt + H;
+      float* ft = gt + 2 * H;
+      float* ct = gt + 3 * H;
+      matvec_t(rt_.block(dir), 4 * H, h, 4 * H, H, gt);
+      if (p)
+        for (int64_t j = 0; j < H; ++j) {
+          it[j] += p[j] * c[j];
+          ft[j] += p[2 * H + j] * c[j];
         }
-        if (yh) std::copy(h, h + H, yh + d_.h(dir, b));
-        if (yc) std::copy(c, c + H, yc + d_.h(dir, b));
-      }
-    }
+      activate(f, it, H, a_.clip);
+      if (input_forget_)
+        for (int64_t j = 0; j < H; ++j) ft[j] = 1.f - it[j];
+      else
+        activate(f, ft, H, a_.clip);
+      activate(a_.act[dir * 3 + 1], ct, H, a_.clip);
+      for (int64_t j = 0; j < H; ++j) c[j] = ft[j] * c[j] + it[j] * ct[j];
+      if (p)
+        for (int64_t j = 0; j < H; ++j) ot[j] += p[H + j] * c[j];
+      activate(f, ot, H, a_.clip);
+      std::copy(c, c + H, hc);
+      activate(a_.act[dir * 3 + 2], hc, H, 0.f);
+      for (int64_t j = 0; j < H; ++j) h[j] = ot[j] * hc[j];
+    });
   }
 
  private:

@@ -72,6 +72,22 @@ class TransposedWeights {
   std::vector<float> t_;
 };
 
+// g[j] += sum_k x[k] * wt[k * ld + j] for j < rows, k < cols: rows [0, rows) of transposed
+// weights whose columns are `ld` apart (a block of rows starts at wt + its first row).
+void matvec_t(const float* wt, int64_t ld, const float* x, int64_t rows, int64_t cols, float* g);
+
+// matvec_t for m vectors at once: g[i * rows + j] += sum_k x[i * xs + k] * wt[k * ld + j] for
+// i < m. Four vectors share each load of the weights, which stream from L2 once per four.
+void matmul_t(const float* wt, int64_t ld, const float* x, int64_t xs, int64_t m, int64_t rows,
+              int64_t cols, float* g);
+
+// The input's share of every step of batch row b, ahead of the recurrence (one matmul_t over
+// the row's `len` valid steps, as ONNX Runtime does with one GEMM): gx[t * rows + j] =
+// bias[j] + bias2[j] + X_t,b . W_j for t < len, j < rows. `wt` is a direction's
+// TransposedWeights block of W; bias and bias2 may be null.
+void input_projection(const float* x, const RnnDims& d, int64_t b, int64_t len, const float* wt,
+                      int64_t rows, const float* bias, const float* bias2, float* gx);
+
 // What RNN, GRU and LSTM share: the node and its attributes, the dims of the latest infer(),
 // W and R transposed, and a scratch of hidden * (gates * seq + fixed) floats.
 class RecurrentKernel : public Kernel {
@@ -96,11 +112,44 @@ class RecurrentKernel : public Kernel {
   }
 
  protected:
-  // At the start of run(): W and R transposed for this run's values.
+  // W and R transposed for this run's values.
   void update_weights(const RunContext& ctx) {
     wt_.update(ctx.input(1));
     rt_.update(ctx.input(2));
   }
+  // run()'s walk: for every direction and batch row, h (and c, when not null) from the initial
+  // states and gx from the row's input projection (the W biases, and the R biases too when
+  // `r_bias_in_projection`), then step(dir, gates) over the row's valid steps in the direction's
+  // order, `gates` being step t's gates * hidden floats of gx; after each step h goes to Y, after
+  // the row h to Y_h and c to Y_c.
+  template <class Step>
+  void walk(RunContext& ctx, float* h, float* c, float* gx, bool r_bias_in_projection,
+            Step&& step) {
+    const int64_t H = d_.hidden, rows = gates_ * H;
+    const float* x = ctx.input(0).data<float>();
+    float* y = sequence_output(ctx);
+    float* yh = optional_output(ctx, 1);
+    float* yc = c ? optional_output(ctx, 2) : nullptr;
+    update_weights(ctx);
+    for (int64_t dir = 0; dir < d_.dirs; ++dir) {
+      const float* wb = biases(ctx, dir);
+      const float* rb = wb && r_bias_in_projection ? wb + rows : nullptr;
+      for (int64_t b = 0; b < d_.batch; ++b) {
+        const int64_t len = row_length(ctx, d_, b, node_);
+        initial_state(ctx, 5, d_, dir, b, h);
+        if (c) initial_state(ctx, 6, d_, dir, b, c);
+        input_projection(x, d_, b, len, wt_.block(dir), rows, wb, rb, gx);
+        for (int64_t s = 0; s < len; ++s) {
+          const int64_t t = a_.reverse(dir) ? len - 1 - s : s;
+          step(dir, gx + t * rows);
+          if (y) std::copy(h, h + H, y + d_.y(t, dir, b));
+        }
+        if (yh) std::copy(h, h + H, yh + d_.h(dir, b));
+        if (yc) std::copy(c, c + H, yc + d_.h(dir, b));
+      }
+    }
+  }
+
   // Direction dir's biases, W's then R's (gates * hidden each), or nullptr without B.
   const float* biases(const RunContext& ctx, int64_t dir) const {
     return ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * gates_ * d_.hidden : nullptr;
@@ -116,21 +165,5 @@ class RecurrentKernel : public Kernel {
   int states_;
   int64_t fixed_scratch_;
 };
-
-// g[j] += sum_k x[k] * wt[k * ld + j] for j < rows, k < cols: rows [0, rows) of transposed
-// weights whose columns are `ld` apart (a block of rows starts at wt + its first row).
-void matvec_t(const float* wt, int64_t ld, const float* x, int64_t rows, int64_t cols, float* g);
-
-// matvec_t for m vectors at once: g[i * rows + j] += sum_k x[i * xs + k] * wt[k * ld + j] for
-// i < m. Four vectors share each load of the weights, which stream from L2 once per four.
-void matmul_t(const float* wt, int64_t ld, const float* x, int64_t xs, int64_t m, int64_t rows,
-              int64_t cols, float* g);
-
-// The input's share of every step of batch row b, ahead of the recurrence (one matmul_t over
-// the row's `len` valid steps, as ONNX Runtime does with one GEMM): gx[t * rows + j] =
-// bias[j] + bias2[j] + X_t,b . W_j for t < len, j < rows. `wt` is a direction's
-// TransposedWeights block of W; bias and bias2 may be null.
-void input_projection(const float* x, const RnnDims& d, int64_t b, int64_t len, const float* wt,
-                      int64_t rows, const float* bias, const float* bias2, float* gx);
 
 }  // namespace edgeopt::rt::ref
