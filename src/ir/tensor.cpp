@@ -41,6 +41,7 @@ std::atomic<int64_t> g_in_use{0};
 std::atomic<int64_t> g_budget{0};  // 0: the memory available
 thread_local int g_map_large = 0;  // MapLargeTensors alive on this thread
 constexpr size_t kMapLargeBytes = size_t{1} << 20;
+constexpr size_t kHugePage = size_t{2} << 20;
 
 // MemAvailable of /proc/meminfo, or no limit where it cannot be read.
 int64_t available_memory() {
@@ -79,11 +80,29 @@ std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
     fail_input("out of memory allocating a tensor of shape ", shape_str(shape), " (",
                mb(static_cast<int64_t>(bytes)), ")");
   };
-  if (g_map_large > 0 && size >= kMapLargeBytes) {  // zero pages, given back when freed
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) out_of_memory();
-    return std::shared_ptr<void>(p, [size](void* q) {
-      ::munmap(q, size);
+  if ((g_map_large > 0 && size >= kMapLargeBytes) || size >= kHugePage) {
+    // A mapping of its own: zero pages, given back when freed. From 2 MiB it starts on a 2 MiB
+    // boundary and asks for transparent huge pages, so that its whole huge pages fault in 512
+    // pages at a time: a plan made as the model runs (detectors) allocates its tensors anew on
+    // every run, and first touch of 4 KiB pages was half the time of Faster R-CNN's RoI
+    // pooling's Expand and ConstantOfShape.
+    const size_t page = size >= kHugePage ? kHugePage : 0;
+    const size_t length = (size + 4095) / 4096 * 4096;
+    void* m = ::mmap(nullptr, length + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    if (m == MAP_FAILED) out_of_memory();
+    char* p = static_cast<char*>(m);
+    if (page) {  // the part before the boundary and the part after `length` go back
+      char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + page - 1) &
+                                              ~uintptr_t{page - 1});
+      if (aligned > p) ::munmap(p, static_cast<size_t>(aligned - p));
+      const size_t tail = static_cast<size_t>(p + length + page - (aligned + length));
+      if (tail) ::munmap(aligned + length, tail);
+      p = aligned;
+      ::madvise(p, length / page * page, MADV_HUGEPAGE);  // advice: no error if refused
+    }
+    return std::shared_ptr<void>(p, [size, length](void* q) {
+      ::munmap(q, length);
       g_in_use.fetch_sub(static_cast<int64_t>(size));
     });
   }
