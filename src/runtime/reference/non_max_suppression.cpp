@@ -6,6 +6,7 @@
 // order. Equal scores keep the lower box index first. The count depends on the data, so
 // infer() selects and gives the output's value (planned at run time).
 #include <algorithm>
+#include <cmath>
 
 #include "common.h"
 
@@ -47,30 +48,83 @@ bool any_overlap(const float* y1, const float* x1, const float* y2, const float*
   return false;
 }
 
-// The boxes kept so far, one array per coordinate (and their areas), for any_overlap().
+// The boxes kept so far, one array per coordinate (and their areas) for any_overlap(), in
+// buckets by x1. A box can only overlap the kept boxes whose x-interval meets its own, and no
+// box is wider than the widest candidate (w), so with buckets at least w wide a box checks the
+// buckets of x1 - w to x2 alone: torchvision's batched NMS (one class, the boxes of each class
+// shifted apart) keeps thousands of boxes, and each new one checked all of them (SSDlite: 27000
+// candidates, 11354 kept).
 class Kept {
  public:
-  int64_t size() const { return static_cast<int64_t>(y1_.size()); }
-  void clear() {
-    for (std::vector<float>* v : {&y1_, &x1_, &y2_, &x2_, &area_}) v->clear();
+  // Before a class: the candidates' boxes (`order` indexes `box`) and the IoU threshold. Below
+  // 0 a box overlaps even one it does not touch: then one bucket.
+  void reset(const std::vector<Box>& box, const std::vector<int64_t>& order, float th) {
+    float lo = 0, hi = 0, w = 0;
+    for (size_t k = 0; k < order.size(); ++k) {
+      const Box& b = box[order[k]];
+      lo = k ? std::min(lo, b.x1) : b.x1;
+      hi = k ? std::max(hi, b.x1) : b.x1;
+      w = std::max(w, b.x2 - b.x1);
+    }
+    lo_ = lo;
+    // At most kMaxBuckets buckets; a span that is not finite (inf, NaN coordinates) gets one.
+    const float span = hi - lo;
+    cell_ = std::max(w, span / kMaxBuckets);
+    int64_t n = 1;
+    if (th >= 0 && cell_ > 0 && std::isfinite(span) && std::isfinite(cell_))
+      n = std::min<int64_t>(kMaxBuckets, static_cast<int64_t>(span / cell_) + 1);
+    if (n == 1) cell_ = 0;
+    if (static_cast<int64_t>(buckets_.size()) < n) buckets_.resize(static_cast<size_t>(n));
+    used_ = n;
+    for (int64_t k = 0; k < n; ++k) buckets_[k].clear();
+    count_ = 0;
   }
+  int64_t size() const { return count_; }
   // Keeps b unless iou(kept box, b) > th for some kept box (a box without area overlaps
   // none); returns whether it did.
   bool keep(const Box& b, float th) {
     const float area = (b.y2 - b.y1) * (b.x2 - b.x1);
-    if (area > 0 && any_overlap(y1_.data(), x1_.data(), y2_.data(), x2_.data(), area_.data(),
-                                size(), b, area, th))
-      return false;
-    y1_.push_back(b.y1);
-    x1_.push_back(b.x1);
-    y2_.push_back(b.y2);
-    x2_.push_back(b.x2);
-    area_.push_back(area);
+    if (area > 0) {
+      // One bucket more on each side than the geometry needs: rounding of x1 - w.
+      const int64_t first = std::max<int64_t>(0, bucket(b.x1 - cell_) - 1);
+      const int64_t last = std::min<int64_t>(used_ - 1, bucket(b.x2) + 1);
+      for (int64_t k = first; k <= last; ++k) {
+        const Bucket& c = buckets_[k];
+        if (any_overlap(c.y1.data(), c.x1.data(), c.y2.data(), c.x2.data(), c.area.data(),
+                        static_cast<int64_t>(c.y1.size()), b, area, th))
+          return false;
+      }
+    }
+    Bucket& c = buckets_[std::clamp<int64_t>(bucket(b.x1), 0, used_ - 1)];
+    c.y1.push_back(b.y1);
+    c.x1.push_back(b.x1);
+    c.y2.push_back(b.y2);
+    c.x2.push_back(b.x2);
+    c.area.push_back(area);
+    ++count_;
     return true;
   }
 
  private:
-  std::vector<float> y1_, x1_, y2_, x2_, area_;
+  static constexpr int64_t kMaxBuckets = 4096;
+  struct Bucket {
+    std::vector<float> y1, x1, y2, x2, area;
+    void clear() {
+      for (std::vector<float>* v : {&y1, &x1, &y2, &x2, &area}) v->clear();
+    }
+  };
+  // The bucket of x1 = x, unclamped (any x when there is one bucket: 0).
+  int64_t bucket(float x) const {
+    if (cell_ == 0) return 0;
+    const float k = std::floor((x - lo_) / cell_);
+    // Far outside (or NaN): past either end, clamped by the callers.
+    if (!(k > -2)) return -2;
+    if (k > static_cast<float>(used_ + 1)) return used_ + 1;
+    return static_cast<int64_t>(k);
+  }
+  std::vector<Bucket> buckets_;
+  int64_t used_ = 1, count_ = 0;
+  float lo_ = 0, cell_ = 0;
 };
 
 class NonMaxSuppression final : public Kernel {
@@ -123,7 +177,7 @@ class NonMaxSuppression final : public Kernel {
           if (!has_score_th || s[i] > score_th) order.push_back(i);
         std::stable_sort(order.begin(), order.end(),
                          [&](int64_t l, int64_t r) { return s[l] > s[r]; });
-        kept.clear();
+        kept.reset(box, order, iou_th);
         for (int64_t i : order) {
           if (kept.size() >= max_out) break;
           if (kept.keep(box[i], iou_th)) out.insert(out.end(), {b, c, i});
