@@ -88,8 +88,8 @@ std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
     // pooling's Expand and ConstantOfShape.
     const size_t page = size >= kHugePage ? kHugePage : 0;
     const size_t length = (size + 4095) / 4096 * 4096;
-    void* m = ::mmap(nullptr, length + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    void* m =
+        ::mmap(nullptr, length + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) out_of_memory();
     char* p = static_cast<char*>(m);
     if (page) {  // the part before the boundary and the part after `length` go back
