@@ -47,12 +47,17 @@ class TopK final : public Kernel {
         for (int64_t i = 0; i < inner; ++i) {
           const T* p = a + o * n * inner + i;
           std::iota(order, order + n, int64_t{0});
-          // Stable partial order: value first, then lower index.
-          std::partial_sort(order, order + k, order + n, [&](int64_t l, int64_t r) {
-            const T lv = p[l * inner], rv = p[r * inner];
+          // A total order: value first, then lower index. The k first found in linear time,
+          // then sorted (partial_sort's heap costs n log k comparisons: SSDlite's 90 TopKs of
+          // 300 out of 3234 scores each).
+          auto before = [&](int64_t l, int64_t r) {
+            const T lv = p[l * inner];
+            const T rv = p[r * inner];
             if (lv != rv) return largest_ ? lv > rv : lv < rv;
             return l < r;
-          });
+          };
+          if (k < n) std::nth_element(order, order + k, order + n, before);
+          std::sort(order, order + k, before);
           for (int64_t j = 0; j < k; ++j) {
             const int64_t at = (o * k + j) * inner + i;
             vals[at] = p[order[j] * inner];
