@@ -1,6 +1,7 @@
 #include "edgeopt/tensor.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -87,7 +88,10 @@ std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
     // every run, and first touch of 4 KiB pages was half the time of Faster R-CNN's RoI
     // pooling's Expand and ConstantOfShape.
     const size_t page = size >= kHugePage ? kHugePage : 0;
-    const size_t length = (size + 4095) / 4096 * 4096;
+    // Whole pages of the system's size (16 or 64 KiB on some arm64 kernels), so that the
+    // trimmed head and tail below start on page boundaries.
+    static const size_t sys_page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t length = (size + sys_page - 1) / sys_page * sys_page;
     void* m =
         ::mmap(nullptr, length + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) out_of_memory();
