@@ -10,10 +10,10 @@
 //  - LSTM: ONNX i, o, f, c is oneDNN's i, f, c~, o after a permutation; bias = Wb + Rb per gate.
 // W [dirs, G*hidden, input] is oneDNN's ldgoi layout of weights_layer {1, dirs, input, G,
 // hidden} once the gates are permuted (R likewise); the primitive reorders them to its own
-// layout once at creation for constant weights (the kernel owns them), once per plan for
-// weights computed from constants while planning (Silero's gates, reordered by Slice and Concat
-// inside an If branch), else on every run. X [seq, batch, input] is tnc, the initial and last
-// states [dirs, batch, hidden] ldnc with one layer. Y [seq, dirs, batch, hidden] is oneDNN's
+// layout once at creation for constant weights (the kernel owns them; weights the exporter
+// computes from constants, as Silero VAD's Slice/Concat of its gates inside an If branch, are
+// folded into constants before), else on every run. X [seq, batch, input] is tnc, the initial and
+// last states [dirs, batch, hidden] ldnc with one layer. Y [seq, dirs, batch, hidden] is oneDNN's
 // dst_layer [seq, batch, dirs*hidden] (bidirectional_concat) when dirs or batch is 1; otherwise the
 // primitive writes its dst_layer to the scratch and the kernel moves each direction's rows into Y.
 //
@@ -95,7 +95,7 @@ class Recurrent final : public Kernel {
   void input_shapes_fixed() override { shapes_fixed_ = true; }
 
   void infer(InferContext& ctx) override {
-    const int64_t gates = cell_ == Cell::kLstm ? 4 : 3;
+    const int64_t gates = static_cast<int64_t>(gates_.size());
     d_ = ops::rnn_infer(ctx, node_, a_, gates, cell_ == Cell::kLstm ? 2 : 1);
     // Y is written through the scratch when its layout is not oneDNN's dst_layer (see the top).
     y_direct_ = d_.dirs == 1 || d_.batch == 1;
@@ -108,14 +108,6 @@ class Recurrent final : public Kernel {
       seq_ = d_.seq;
       batch_ = d_.batch;
       make_primitive();
-    }
-    // Weights computed from constants (known while planning, e.g. gates reordered by Slice and
-    // Concat in a subgraph) are packed here, once per plan; otherwise on each run.
-    weights_packed_ = weights_constant_;
-    if (!weights_constant_ && ctx.input(1).has_data() && ctx.input(2).has_data() &&
-        (!ctx.has_input(3) || ctx.input(3).has_data())) {
-      pack_inputs(ctx.input(1), ctx.input(2), ctx.has_input(3) ? &ctx.input(3) : nullptr);
-      weights_packed_ = true;
     }
     // Y left out: the primitive still writes its dst_layer, to the scratch.
     // States a side of the primitive needs but the node does not give: zeros or a sink, there too.
@@ -132,8 +124,12 @@ class Recurrent final : public Kernel {
   void run(RunContext& ctx) override {
     if (d_.seq == 0 || d_.batch == 0) return empty_sequence(ctx);
     set_threads(run_threads_);
-    if (!weights_packed_)
-      pack_inputs(ctx.input(1), ctx.input(2), ctx.has_input(3) ? &ctx.input(3) : nullptr);
+    if (!weights_constant_) {
+      permute(ctx.input(1), w_plain_);
+      permute(ctx.input(2), r_plain_);
+      make_bias(ctx.has_input(3) ? &ctx.input(3) : nullptr, d_.dirs, d_.hidden);
+      pack_weights();
+    }
     auto* scratch = static_cast<char*>(ctx.scratch);
     if (scratch_bytes_) scratchpad_.set_data_handle(scratch);
     float* y = has_y_ ? ctx.output(0).data<float>() : nullptr;
@@ -210,39 +206,32 @@ class Recurrent final : public Kernel {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const dnnl::memory::desc& h0 = states_[0].described ? state_md : none;
+    const dnnl::memory::desc& c0 = states_[1].described ? state_md : none;
     const dnnl::memory::desc& yh = states_[2].described ? state_md : none;
-    dnnl::memory::desc w_md, r_md, scratch_md;
-    if (cell_ == Cell::kLstm) {
-      const dnnl::memory::desc& c0 = states_[1].described ? state_md : none;
-      const dnnl::memory::desc& yc = states_[3].described ? state_md : none;
-      const dnnl::lstm_forward::primitive_desc pd(
-          dnnl::lstm_forward::desc(fwd, dir, src_md, h0, c0, w_any, r_any, bias_md, dst_md, yh, yc),
-          attr, engine());
-      prim_ = dnnl::lstm_forward(pd);
-      w_md = pd.weights_layer_desc();
-      r_md = pd.weights_iter_desc();
-      scratch_md = pd.scratchpad_desc();
-    } else if (cell_ == Cell::kLbrGru) {
-      const dnnl::lbr_gru_forward::primitive_desc pd(
-          dnnl::lbr_gru_forward::desc(fwd, dir, src_md, h0, w_any, r_any, bias_md, dst_md, yh),
-          attr, engine());
-      prim_ = dnnl::lbr_gru_forward(pd);
-      w_md = pd.weights_layer_desc();
-      r_md = pd.weights_iter_desc();
-      scratch_md = pd.scratchpad_desc();
-    } else {
-      const dnnl::gru_forward::primitive_desc pd(
+    const dnnl::memory::desc& yc = states_[3].described ? state_md : none;
+    auto describe = [&]() -> dnnl::primitive_desc {  // the cell's primitive, as its base
+      if (cell_ == Cell::kLstm)
+        return dnnl::lstm_forward::primitive_desc(
+            dnnl::lstm_forward::desc(fwd, dir, src_md, h0, c0, w_any, r_any, bias_md, dst_md, yh,
+                                     yc),
+            attr, engine());
+      if (cell_ == Cell::kLbrGru)
+        return dnnl::lbr_gru_forward::primitive_desc(
+            dnnl::lbr_gru_forward::desc(fwd, dir, src_md, h0, w_any, r_any, bias_md, dst_md, yh),
+            attr, engine());
+      return dnnl::gru_forward::primitive_desc(
           dnnl::gru_forward::desc(fwd, dir, src_md, h0, w_any, r_any, bias_md, dst_md, yh), attr,
           engine());
-      prim_ = dnnl::gru_forward(pd);
-      w_md = pd.weights_layer_desc();
-      r_md = pd.weights_iter_desc();
-      scratch_md = pd.scratchpad_desc();
-    }
-    w_user_md_ = dnnl::memory::desc({1, D, I, G, H}, dt::f32, tag::ldgoi);
-    r_user_md_ = dnnl::memory::desc({1, D, H, G, H}, dt::f32, tag::ldgoi);
-    w_ = dnnl::memory(w_md, engine());
-    r_ = dnnl::memory(r_md, engine());
+    };
+    const dnnl::primitive_desc pd = describe();
+    prim_ = dnnl::primitive(pd);
+    const dnnl::memory::desc scratch_md = pd.scratchpad_desc();
+    w_ = dnnl::memory(pd.weights_desc(0), engine());  // weights_layer
+    r_ = dnnl::memory(pd.weights_desc(1), engine());  // weights_iter
+    w_user_ = user_memory(dnnl::memory::desc({1, D, I, G, H}, dt::f32, tag::ldgoi));
+    r_user_ = user_memory(dnnl::memory::desc({1, D, H, G, H}, dt::f32, tag::ldgoi));
+    w_reorder_ = dnnl::reorder(w_user_, w_);
+    r_reorder_ = dnnl::reorder(r_user_, r_);
     bias_mem_ = dnnl::memory(bias_md, engine(), bias_.empty() ? nullptr : bias_.data());
     src_ = user_memory(src_md);
     dst_ = user_memory(dst_md);
@@ -272,19 +261,13 @@ class Recurrent final : public Kernel {
     }
   }
 
-  void pack_inputs(const Tensor& w, const Tensor& r, const Tensor* b) {
-    permute(w, w_plain_);
-    permute(r, r_plain_);
-    make_bias(b, d_.dirs, d_.hidden);
-    pack_weights();
-  }
-
+  // The plain weights and biases to the primitive's memories (reorders made with it).
   void pack_weights() {
     bias_mem_.set_data_handle(bias_.data());
-    dnnl::memory w_user(w_user_md_, engine(), w_plain_.data());
-    dnnl::memory r_user(r_user_md_, engine(), r_plain_.data());
-    dnnl::reorder(w_user, w_).execute(stream(), w_user, w_);
-    dnnl::reorder(r_user, r_).execute(stream(), r_user, r_);
+    w_user_.set_data_handle(w_plain_.data());
+    r_user_.set_data_handle(r_plain_.data());
+    w_reorder_.execute(stream(), w_user_, w_);
+    r_reorder_.execute(stream(), r_user_, r_);
   }
 
   // dst [seq][batch][dirs][hidden] to Y [seq][dirs][batch][hidden].
@@ -322,13 +305,14 @@ class Recurrent final : public Kernel {
     dnnl::memory mem;
   };
   State states_[4];
-  bool weights_constant_ = false, weights_packed_ = false, shapes_fixed_ = false;
+  bool weights_constant_ = false, shapes_fixed_ = false;
   bool y_direct_ = true;
   RnnDims d_;
   int64_t seq_ = -1, batch_ = -1;
   std::vector<float> w_plain_, r_plain_, bias_;
-  dnnl::memory::desc w_user_md_, r_user_md_;
   dnnl::primitive prim_;
+  dnnl::memory w_user_, r_user_;  // the plain weights, reordered by these into w_, r_
+  dnnl::reorder w_reorder_, r_reorder_;
   dnnl::memory w_, r_, bias_mem_, src_, dst_;
   dnnl::memory scratchpad_;
   std::unordered_map<int, dnnl::memory> args_;
