@@ -87,23 +87,23 @@ std::shared_ptr<void> aligned_zeroed(size_t bytes, const Shape& shape) {
     // pages at a time: a plan made as the model runs (detectors) allocates its tensors anew on
     // every run, and first touch of 4 KiB pages was half the time of Faster R-CNN's RoI
     // pooling's Expand and ConstantOfShape.
-    const size_t page = size >= kHugePage ? kHugePage : 0;
+    const size_t align = size >= kHugePage ? kHugePage : 0;  // 0: where mmap puts it
     // Whole pages of the system's size (16 or 64 KiB on some arm64 kernels), so that the
     // trimmed head and tail below start on page boundaries.
     static const size_t sys_page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
     const size_t length = (size + sys_page - 1) / sys_page * sys_page;
     void* m =
-        ::mmap(nullptr, length + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ::mmap(nullptr, length + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) out_of_memory();
     char* p = static_cast<char*>(m);
-    if (page) {  // the part before the boundary and the part after `length` go back
-      char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + page - 1) &
-                                              ~uintptr_t{page - 1});
+    if (align) {  // the part before the boundary and the part after `length` go back
+      char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + align - 1) &
+                                              ~uintptr_t{align - 1});
       if (aligned > p) ::munmap(p, static_cast<size_t>(aligned - p));
-      const size_t tail = static_cast<size_t>(p + length + page - (aligned + length));
+      const size_t tail = static_cast<size_t>(p + align - aligned);
       if (tail) ::munmap(aligned + length, tail);
       p = aligned;
-      ::madvise(p, length / page * page, MADV_HUGEPAGE);  // advice: no error if refused
+      ::madvise(p, length / align * align, MADV_HUGEPAGE);  // advice: no error if refused
     }
     return std::shared_ptr<void>(p, [size, length](void* q) {
       ::munmap(q, length);

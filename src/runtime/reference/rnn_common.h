@@ -112,11 +112,6 @@ class RecurrentKernel : public Kernel {
   }
 
  protected:
-  // W and R transposed for this run's values.
-  void update_weights(const RunContext& ctx) {
-    wt_.update(ctx.input(1));
-    rt_.update(ctx.input(2));
-  }
   // run()'s walk: for every direction and batch row, h (and c, when not null) from the initial
   // states and gx from the row's input projection (the W biases, and the R biases too when
   // `r_bias_in_projection`), then step(dir, gates) over the row's valid steps in the direction's
@@ -130,7 +125,8 @@ class RecurrentKernel : public Kernel {
     float* y = sequence_output(ctx);
     float* yh = optional_output(ctx, 1);
     float* yc = c ? optional_output(ctx, 2) : nullptr;
-    update_weights(ctx);
+    wt_.update(ctx.input(1));
+    rt_.update(ctx.input(2));
     for (int64_t dir = 0; dir < d_.dirs; ++dir) {
       const float* wb = biases(ctx, dir);
       const float* rb = wb && r_bias_in_projection ? wb + rows : nullptr;
