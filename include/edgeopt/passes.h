@@ -15,16 +15,23 @@
 
 namespace edgeopt {
 
+// What the manager knows of a pass, given once where the pass registers itself
+// (EDGEOPT_REGISTER_PASS).
+struct PassInfo {
+  // Short snake_case name, the one used to disable the pass ("conv_bn_fold").
+  std::string name;
+  // Where the pass runs within a round (lower first).
+  int order = 0;
+  // 1 = basic (remove redundancy), 2 = extended (fuse ops).
+  int level = 1;
+  // Op types (default domain) the pass looks at. The manager skips the pass when the graph has
+  // none of them. Empty: the pass works on the whole graph and always runs.
+  std::vector<std::string> target_ops = {};
+};
+
 class Pass {
  public:
   virtual ~Pass() = default;
-  // Short snake_case name, the one used to disable the pass ("conv_bn_fold").
-  virtual std::string name() const = 0;
-  // 1 = basic (remove redundancy), 2 = extended (fuse ops).
-  virtual int level() const = 0;
-  // Op types (default domain) the pass looks at. The manager skips the pass when the graph has
-  // none of them. Empty: the pass works on the whole graph and always runs.
-  virtual std::vector<std::string> target_ops() const = 0;
   // Rewrites the model in place; returns true when something changed.
   virtual bool run(Model& model) = 0;
 };
@@ -34,25 +41,25 @@ using PassFactory = std::function<std::unique_ptr<Pass>()>;
 class PassRegistry {
  public:
   static PassRegistry& global();
-  // `order` decides where the pass runs within a round (lower first).
-  void add(const std::string& name, int order, PassFactory make);
+  void add(PassInfo info, PassFactory make);
   // Registered pass names in run order.
   std::vector<std::string> names() const;
+  // The named pass's description, or nullptr when no such pass exists.
+  const PassInfo* info(const std::string& name) const;
   // A new instance of the named pass, or nullptr when no such pass exists.
   std::unique_ptr<Pass> create(const std::string& name) const;
 
  private:
   struct Entry {
-    std::string name;
-    int order;
+    PassInfo info;
     PassFactory make;
   };
   std::vector<Entry> entries_;
 };
 
 struct PassRegistrar {
-  PassRegistrar(const std::string& name, int order, PassFactory make) {
-    PassRegistry::global().add(name, order, std::move(make));
+  PassRegistrar(PassInfo info, PassFactory make) {
+    PassRegistry::global().add(std::move(info), std::move(make));
   }
 };
 
@@ -92,8 +99,12 @@ class PassManager {
   PassReport run(Model& model);
 
  private:
+  struct Selected {
+    PassInfo info;
+    std::unique_ptr<Pass> pass;
+  };
   PassOptions options_;
-  std::vector<std::unique_ptr<Pass>> passes_;
+  std::vector<Selected> passes_;
 };
 
 // Shorthand: PassManager(options).run(model).
@@ -101,9 +112,11 @@ PassReport optimize(Model& model, const PassOptions& options = {});
 
 }  // namespace edgeopt
 
-// Registers a pass class (default-constructible) under `name`, running at position `order`.
-#define EDGEOPT_REGISTER_PASS(name, order, Class)                                    \
+// Registers a pass class (default-constructible) with its PassInfo's fields in order:
+// EDGEOPT_REGISTER_PASS(ShapeFolding, "shape_folding", 30, 1, {"Shape", "Size"}).
+#define EDGEOPT_REGISTER_PASS(Class, ...)                                            \
   static ::edgeopt::PassRegistrar EDGEOPT_PASS_CONCAT(pass_registrar_, __COUNTER__)( \
-      name, order, [] { return std::unique_ptr<::edgeopt::Pass>(new Class()); })
+      ::edgeopt::PassInfo{__VA_ARGS__},                                              \
+      [] { return std::unique_ptr<::edgeopt::Pass>(new Class()); })
 #define EDGEOPT_PASS_CONCAT_INNER(a, b) a##b
 #define EDGEOPT_PASS_CONCAT(a, b) EDGEOPT_PASS_CONCAT_INNER(a, b)

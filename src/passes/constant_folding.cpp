@@ -225,10 +225,6 @@ namespace {
 
 class ConstantFolding final : public Pass {
  public:
-  std::string name() const override { return "constant_folding"; }
-  int level() const override { return 1; }
-  std::vector<std::string> target_ops() const override { return {}; }
-
   bool run(Model& model) override {
     bool changed = constants_to_initializers(model);
     Graph& g = model.graph;
@@ -298,7 +294,7 @@ class ConstantFolding final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("constant_folding", 40, ConstantFolding);
+EDGEOPT_REGISTER_PASS(ConstantFolding, "constant_folding", 40, 1);
 
 }  // namespace
 }  // namespace edgeopt::passes

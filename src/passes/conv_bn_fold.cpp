@@ -14,18 +14,12 @@ namespace {
 
 class ConvBnFold final : public Pass {
  public:
-  std::string name() const override { return "conv_bn_fold"; }
-  int level() const override { return 2; }
-  std::vector<std::string> target_ops() const override { return {"BatchNormalization"}; }
-
   bool run(Model& model) override { return fold_each_bn(model, try_fold); }
 
  private:
-  static bool try_fold(Model& model, int bn_index, std::unordered_set<std::string>& gone) {
+  static bool try_fold(Model& model, int bn_index, int ci, std::unordered_set<std::string>& gone) {
     Graph& g = model.graph;
     const Node& bn = g.nodes[bn_index];
-    const int ci = bn_input_producer(g, bn);
-    if (ci < 0) return false;
     const Node& conv = g.nodes[ci];
     const bool transpose = conv.op_type == "ConvTranspose";
     if ((conv.op_type != "Conv" && !transpose) || !conv.is_default_domain() ||
@@ -74,7 +68,7 @@ class ConvBnFold final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("conv_bn_fold", 60, ConvBnFold);
+EDGEOPT_REGISTER_PASS(ConvBnFold, "conv_bn_fold", 60, 2, {"BatchNormalization"});
 
 }  // namespace
 }  // namespace edgeopt::passes

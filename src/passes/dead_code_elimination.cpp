@@ -12,10 +12,6 @@ namespace {
 
 class DeadCodeElimination final : public Pass {
  public:
-  std::string name() const override { return "dead_code_elimination"; }
-  int level() const override { return 1; }
-  std::vector<std::string> target_ops() const override { return {}; }
-
   bool run(Model& model) override {
     Graph& g = model.graph;
     g.topological_sort();
@@ -66,7 +62,7 @@ class DeadCodeElimination final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("dead_code_elimination", 100, DeadCodeElimination);
+EDGEOPT_REGISTER_PASS(DeadCodeElimination, "dead_code_elimination", 100, 1);
 
 }  // namespace
 }  // namespace edgeopt::passes

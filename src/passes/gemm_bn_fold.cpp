@@ -12,18 +12,12 @@ namespace {
 
 class GemmBnFold final : public Pass {
  public:
-  std::string name() const override { return "gemm_bn_fold"; }
-  int level() const override { return 2; }
-  std::vector<std::string> target_ops() const override { return {"BatchNormalization"}; }
-
   bool run(Model& model) override { return fold_each_bn(model, try_fold); }
 
  private:
-  static bool try_fold(Model& model, int bn_index, std::unordered_set<std::string>& gone) {
+  static bool try_fold(Model& model, int bn_index, int pi, std::unordered_set<std::string>& gone) {
     Graph& g = model.graph;
     const Node& bn = g.nodes[bn_index];
-    const int pi = bn_input_producer(g, bn);
-    if (pi < 0) return false;
     const Node& mm = g.nodes[pi];
     const bool gemm = mm.op_type == "Gemm";
     if ((!gemm && mm.op_type != "MatMul") || !mm.is_default_domain()) return false;
@@ -70,7 +64,7 @@ class GemmBnFold final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("gemm_bn_fold", 70, GemmBnFold);
+EDGEOPT_REGISTER_PASS(GemmBnFold, "gemm_bn_fold", 70, 2, {"BatchNormalization"});
 
 }  // namespace
 }  // namespace edgeopt::passes

@@ -41,12 +41,6 @@ std::optional<Shape> reshape_target(const Shape& in, const std::vector<int64_t>&
 
 class IdentityElimination final : public Pass {
  public:
-  std::string name() const override { return "identity_elimination"; }
-  int level() const override { return 1; }
-  std::vector<std::string> target_ops() const override {
-    return {"Identity", "Dropout", "Cast", "Reshape"};
-  }
-
   bool run(Model& model) override {
     Graph& g = model.graph;
     const int64_t opset = model.opset();
@@ -94,7 +88,8 @@ class IdentityElimination final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("identity_elimination", 20, IdentityElimination);
+EDGEOPT_REGISTER_PASS(IdentityElimination, "identity_elimination", 20, 1,
+                      {"Identity", "Dropout", "Cast", "Reshape"});
 
 }  // namespace
 }  // namespace edgeopt::passes

@@ -9,10 +9,6 @@ namespace {
 
 class MatMulAddFusion final : public Pass {
  public:
-  std::string name() const override { return "matmul_add_fusion"; }
-  int level() const override { return 2; }
-  std::vector<std::string> target_ops() const override { return {"Add"}; }
-
   bool run(Model& model) override {
     bool changed = false;
     std::unordered_set<std::string> gone;
@@ -63,7 +59,7 @@ class MatMulAddFusion final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("matmul_add_fusion", 80, MatMulAddFusion);
+EDGEOPT_REGISTER_PASS(MatMulAddFusion, "matmul_add_fusion", 80, 2, {"Add"});
 
 }  // namespace
 }  // namespace edgeopt::passes

@@ -15,23 +15,29 @@ PassRegistry& PassRegistry::global() {
   return r;
 }
 
-void PassRegistry::add(const std::string& name, int order, PassFactory make) {
-  for (const Entry& e : entries_)
-    if (e.name == name) throw Error(ErrorKind::kInternal, "pass '" + name + "' registered twice");
-  entries_.push_back({name, order, std::move(make)});
+void PassRegistry::add(PassInfo info, PassFactory make) {
+  if (this->info(info.name))
+    throw Error(ErrorKind::kInternal, "pass '" + info.name + "' registered twice");
+  entries_.push_back({std::move(info), std::move(make)});
   std::stable_sort(entries_.begin(), entries_.end(),
-                   [](const Entry& a, const Entry& b) { return a.order < b.order; });
+                   [](const Entry& a, const Entry& b) { return a.info.order < b.info.order; });
 }
 
 std::vector<std::string> PassRegistry::names() const {
   std::vector<std::string> r;
-  for (const Entry& e : entries_) r.push_back(e.name);
+  for (const Entry& e : entries_) r.push_back(e.info.name);
   return r;
+}
+
+const PassInfo* PassRegistry::info(const std::string& name) const {
+  for (const Entry& e : entries_)
+    if (e.info.name == name) return &e.info;
+  return nullptr;
 }
 
 std::unique_ptr<Pass> PassRegistry::create(const std::string& name) const {
   for (const Entry& e : entries_)
-    if (e.name == name) return e.make();
+    if (e.info.name == name) return e.make();
   return nullptr;
 }
 
@@ -59,15 +65,15 @@ PassManager::PassManager(PassOptions options) : options_(std::move(options)) {
   for (const std::string& name : PassRegistry::global().names()) {
     if (contains(options_.disabled, name)) continue;
     if (!options_.only.empty() && !contains(options_.only, name)) continue;
-    std::unique_ptr<Pass> p = PassRegistry::global().create(name);
-    if (p->level() > options_.level) continue;
-    passes_.push_back(std::move(p));
+    const PassInfo& info = *PassRegistry::global().info(name);
+    if (info.level > options_.level) continue;
+    passes_.push_back({info, PassRegistry::global().create(name)});
   }
 }
 
 std::vector<std::string> PassManager::pass_names() const {
   std::vector<std::string> r;
-  for (const auto& p : passes_) r.push_back(p->name());
+  for (const Selected& p : passes_) r.push_back(p.info.name);
   return r;
 }
 
@@ -76,7 +82,7 @@ PassReport PassManager::run(Model& model) {
   Graph& g = model.graph;
   report.nodes_before = static_cast<int64_t>(g.nodes.size());
   report.initializers_before = static_cast<int64_t>(g.initializers.size());
-  for (const auto& p : passes_) report.passes.push_back({p->name()});
+  for (const Selected& p : passes_) report.passes.push_back({p.info.name});
   // Passes look up producers and consumers in node order: start from a sorted graph.
   if (!passes_.empty()) {
     g.topological_sort();
@@ -87,9 +93,9 @@ PassReport PassManager::run(Model& model) {
     ++report.rounds;
     bool changed = false;
     for (size_t k = 0; k < passes_.size(); ++k) {
-      Pass& pass = *passes_[k];
+      const PassInfo& info = passes_[k].info;
       PassStats& st = report.passes[k];
-      const std::vector<std::string> targets = pass.target_ops();
+      const std::vector<std::string>& targets = info.target_ops;
       if (!targets.empty()) {
         bool present = false;
         for (const Node& n : g.nodes)
@@ -104,10 +110,10 @@ PassReport PassManager::run(Model& model) {
       const auto t0 = std::chrono::steady_clock::now();
       bool c = false;
       try {
-        c = pass.run(model);
+        c = passes_[k].pass->run(model);
         g.compact();  // nodes a pass marked and left in place
       } catch (const Error& e) {
-        throw Error(e.kind(), "pass " + pass.name() + ": " + e.what());
+        throw Error(e.kind(), "pass " + info.name + ": " + e.what());
       }
       st.ms +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -40,17 +40,18 @@ std::optional<BnParams> foldable_bn(const Graph& g, const Node& bn, int64_t opse
 bool fold_each_bn(Model& model, BnFold fold) {
   bool changed = false;
   std::unordered_set<std::string> gone;
-  for (size_t i = 0; i < model.graph.nodes.size(); ++i)
-    changed = fold(model, static_cast<int>(i), gone) || changed;
-  model.graph.compact();
-  forget_values(model.graph, gone);
+  Graph& g = model.graph;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& bn = g.nodes[i];
+    if (bn.op_type != "BatchNormalization" || !bn.is_default_domain() ||
+        !is_private_intermediate(g, bn.inputs[0]))
+      continue;
+    const int producer = g.producer(bn.inputs[0]);
+    if (producer >= 0) changed = fold(model, static_cast<int>(i), producer, gone) || changed;
+  }
+  g.compact();
+  forget_values(g, gone);
   return changed;
-}
-
-int bn_input_producer(const Graph& g, const Node& bn) {
-  if (bn.op_type != "BatchNormalization") return -1;
-  if (!is_private_intermediate(g, bn.inputs[0])) return -1;
-  return g.producer(bn.inputs[0]);
 }
 
 void absorb_bn(Model& model, int producer, int bn_index, Tensor w, Tensor bias,

@@ -26,15 +26,15 @@ struct BnParams {
 // The parameters of `bn` when it is such a node (training outputs unused), else nullopt.
 std::optional<BnParams> foldable_bn(const Graph& g, const Node& bn, int64_t opset);
 
-// What the BatchNormalization folds share (conv_bn_fold, gemm_bn_fold). A fold takes the node at
-// an index and returns true when it folded it.
-using BnFold = bool (*)(Model& model, int bn_index, std::unordered_set<std::string>& gone);
-// Tries `fold` on every node in one sweep (a folded BatchNormalization is only marked, so later
-// indices stay put), then compacts the graph and forgets the values in `gone`.
+// What the BatchNormalization folds share (conv_bn_fold, gemm_bn_fold). A fold takes a
+// BatchNormalization and the node producing its input, both by index, and returns true when it
+// folded them.
+using BnFold = bool (*)(Model& model, int bn_index, int producer,
+                        std::unordered_set<std::string>& gone);
+// Tries `fold` on every BatchNormalization that alone reads its input (no graph output either),
+// in one sweep (a folded BatchNormalization is only marked, so later indices stay put), then
+// compacts the graph and forgets the values in `gone`.
 bool fold_each_bn(Model& model, BnFold fold);
-// The index of the node producing BatchNormalization bn's input when bn alone reads it (and it
-// is no graph output), else -1.
-int bn_input_producer(const Graph& g, const Node& bn);
 // Node `producer` takes over bn: its weight (input 1) becomes w and its bias (input 2) `bias`
 // (replacing input 2's constant, or added as "<weight>_bn_bias"), its output is bn's output,
 // bn is removed and its input goes into `gone`.

@@ -47,10 +47,6 @@ bool lossless(DType from, DType to) {
 
 class PytorchQuantCleanup final : public Pass {
  public:
-  std::string name() const override { return "pytorch_quant_cleanup"; }
-  int level() const override { return 1; }
-  std::vector<std::string> target_ops() const override { return {"Constant", "Cast"}; }
-
   bool run(Model& model) override {
     bool changed = constants_to_initializers(model);
     Graph& g = model.graph;
@@ -86,7 +82,7 @@ class PytorchQuantCleanup final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("pytorch_quant_cleanup", 10, PytorchQuantCleanup);
+EDGEOPT_REGISTER_PASS(PytorchQuantCleanup, "pytorch_quant_cleanup", 10, 1, {"Constant", "Cast"});
 
 }  // namespace
 }  // namespace edgeopt::passes

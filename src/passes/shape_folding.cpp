@@ -13,10 +13,6 @@ namespace {
 
 class ShapeFolding final : public Pass {
  public:
-  std::string name() const override { return "shape_folding"; }
-  int level() const override { return 1; }
-  std::vector<std::string> target_ops() const override { return {"Shape", "Size"}; }
-
   bool run(Model& model) override {
     Graph& g = model.graph;
     bool changed = false;
@@ -108,7 +104,7 @@ class ShapeFolding final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("shape_folding", 30, ShapeFolding);
+EDGEOPT_REGISTER_PASS(ShapeFolding, "shape_folding", 30, 1, {"Shape", "Size"});
 
 }  // namespace
 }  // namespace edgeopt::passes

@@ -32,10 +32,6 @@ bool is_identity_perm(const std::vector<int64_t>& p) {
 
 class TransposeReshapeCancellation final : public Pass {
  public:
-  std::string name() const override { return "transpose_reshape_cancellation"; }
-  int level() const override { return 1; }
-  std::vector<std::string> target_ops() const override { return {"Transpose", "Reshape"}; }
-
   bool run(Model& model) override {
     Graph& g = model.graph;
     bool changed = false;
@@ -114,7 +110,8 @@ class TransposeReshapeCancellation final : public Pass {
   }
 };
 
-EDGEOPT_REGISTER_PASS("transpose_reshape_cancellation", 50, TransposeReshapeCancellation);
+EDGEOPT_REGISTER_PASS(TransposeReshapeCancellation, "transpose_reshape_cancellation", 50, 1,
+                      {"Transpose", "Reshape"});
 
 }  // namespace
 }  // namespace edgeopt::passes
