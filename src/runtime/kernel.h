@@ -109,6 +109,16 @@ class Kernel {
   virtual void reset_profile() {}
 };
 
+// A kernel that keeps its node: its attributes and its name for error messages. A kernel with
+// no other state takes the constructor as it is (`using NodeKernel::NodeKernel;`).
+class NodeKernel : public Kernel {
+ public:
+  explicit NodeKernel(const KernelInit& init) : node_(init.node) {}
+
+ protected:
+  const Node& node_;
+};
+
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;
 // Optional finer capability check (dtypes, attributes) beyond op/domain/opset.
 using KernelAccepts = std::function<bool(const KernelInit&)>;

@@ -20,10 +20,10 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-class Conv final : public Kernel {
+class Conv final : public NodeKernel {
  public:
   Conv(const KernelInit& init, bool nhwc)
-      : node_(init.node), nhwc_(nhwc), attrs_(ops::parse_window_attrs(init.node)) {
+      : NodeKernel(init), nhwc_(nhwc), attrs_(ops::parse_window_attrs(init.node)) {
     if (nhwc_) block_ = node_.attr_int("block", 0);
     if (block_ < 0) fail_input("node ", node_.describe(), ": bad block ", block_);
     // Weights and bias are normally constants (prepacked once); default-domain nodes may also
@@ -423,7 +423,6 @@ class Conv final : public Kernel {
     return dnnl::memory::desc(d, dt::f32, plain_tag(static_cast<int>(d.size())));
   }
 
-  const Node& node_;
   bool nhwc_;
   int64_t block_ = 0;  // edgeopt.onednn: blocked output with this many lanes, 0 for NHWC
   ops::WindowAttrs attrs_;

@@ -21,10 +21,10 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-class ConvTranspose final : public Kernel {
+class ConvTranspose final : public NodeKernel {
  public:
   explicit ConvTranspose(const KernelInit& init)
-      : node_(init.node), attrs_(ops::parse_window_attrs(init.node)) {
+      : NodeKernel(init), attrs_(ops::parse_window_attrs(init.node)) {
     block_ = node_.attr_int("block", 0);
     group_ = node_.attr_int("group", 1);
     output_padding_ = node_.attr_ints("output_padding");
@@ -183,7 +183,6 @@ class ConvTranspose final : public Kernel {
     return keep_recent(cache_, std::move(e));
   }
 
-  const Node& node_;
   ops::WindowAttrs attrs_;
   int64_t block_ = 0;  // blocked lanes, 0 for channels-last
   int64_t group_ = 1;

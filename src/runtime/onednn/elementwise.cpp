@@ -19,9 +19,9 @@ std::string pow_as_unary(const KernelInit& init) {
 }
 
 // y = f(x) for the functions of eltwise_of().
-class Unary final : public Kernel {
+class Unary final : public NodeKernel {
  public:
-  explicit Unary(const KernelInit& init) : node_(init.node), threads_(init.threads) {
+  explicit Unary(const KernelInit& init) : NodeKernel(init), threads_(init.threads) {
     float lo = 0, hi = 0;
     if (node_.op_type == "Clip")
       clip_bounds(init, lo, hi);
@@ -64,7 +64,6 @@ class Unary final : public Kernel {
     e_ = SrcDstPrimitive(dnnl::eltwise_forward(pd), md, md, pd.scratchpad_desc());
   }
 
-  const Node& node_;
   int threads_ = 1, run_threads_ = 1;
   Eltwise fn_;
   int64_t numel_ = -1;
@@ -83,9 +82,9 @@ bool unary_accepts(const KernelInit& init) {
 // c = a op b with numpy broadcasting. oneDNN broadcasts only its second source, so when the
 // first operand is the broadcast one it is swapped (Add, Mul) or first expanded into the
 // output, which then serves as the first source in place (Sub, Div).
-class Binary final : public Kernel {
+class Binary final : public NodeKernel {
  public:
-  explicit Binary(const KernelInit& init) : node_(init.node), threads_(init.threads) {
+  explicit Binary(const KernelInit& init) : NodeKernel(init), threads_(init.threads) {
     const std::string& op = node_.op_type;
     commutative_ = op == "Add" || op == "Mul";
     alg_ = op == "Add"   ? dnnl::algorithm::binary_add
@@ -233,7 +232,6 @@ class Binary final : public Kernel {
     }
   }
 
-  const Node& node_;
   int threads_ = 1, run_threads_ = 1;
   bool commutative_ = false, swap_ = false, expand_ = false;
   dnnl::algorithm alg_;
@@ -244,9 +242,9 @@ class Binary final : public Kernel {
 
 // Concat along `axis` of plain row-major tensors (skipping empty inputs), of any one dtype: f32,
 // and u8 / s8 where the int8 rewrite concatenates quantized tensors.
-class Concat final : public Kernel {
+class Concat final : public NodeKernel {
  public:
-  explicit Concat(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
 
   void infer(InferContext& ctx) override {
     const Tensor& x0 = ctx.input(0);
@@ -294,7 +292,6 @@ class Concat final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t outer_ = 0;
   std::vector<int64_t> inner_;  // per input: elements per outer row
   size_t esize_ = 4;

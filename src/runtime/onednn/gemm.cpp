@@ -11,9 +11,9 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-class MatMulKernel final : public Kernel {
+class MatMulKernel final : public NodeKernel {
  public:
-  explicit MatMulKernel(const KernelInit& init) : node_(init.node) {
+  explicit MatMulKernel(const KernelInit& init) : NodeKernel(init) {
     gemm_ = node_.op_type == "Gemm";
     threads_ = init.threads;
     const Tensor& b = *init.constants.at(1);
@@ -134,7 +134,6 @@ class MatMulKernel final : public Kernel {
     return keep_recent(cache_, std::move(e));
   }
 
-  const Node& node_;
   bool gemm_ = false, trans_a_ = false;
   int64_t k_ = 0, n_ = 0;
   int threads_ = 1, run_threads_ = 1;

@@ -11,10 +11,10 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-class Layout final : public Kernel {
+class Layout final : public NodeKernel {
  public:
   Layout(const KernelInit& init, bool to_nhwc)
-      : node_(init.node), to_nhwc_(to_nhwc), threads_(init.threads) {
+      : NodeKernel(init), to_nhwc_(to_nhwc), threads_(init.threads) {
     block_ = node_.op_type == "ToBlocked" ? node_.attr_int("block", 0) : 0;
     channels_ = node_.attr_int("channels", 0);
     if (node_.op_type == "ToBlocked") blocked_tag(block_);  // fails on a bad block
@@ -61,7 +61,6 @@ class Layout final : public Kernel {
   void run(RunContext& ctx) override { reorder_.run(ctx, run_threads_); }
 
  private:
-  const Node& node_;
   bool to_nhwc_;  // from NCHW (ToNhwc, ToBlocked)
   int64_t block_ = 0, channels_ = 0;
   int threads_ = 1, run_threads_ = 1;

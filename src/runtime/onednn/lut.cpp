@@ -294,9 +294,9 @@ EDGEOPT_VBMI void lookup_vbmi(const uint8_t* src, uint8_t* dst, int64_t n, const
 #undef EDGEOPT_VBMI
 #endif
 
-class Lut final : public Kernel {
+class Lut final : public NodeKernel {
  public:
-  explicit Lut(const KernelInit& init) : node_(init.node), threads_(init.threads) {}
+  explicit Lut(const KernelInit& init) : NodeKernel(init), threads_(init.threads) {}
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -325,7 +325,6 @@ class Lut final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int threads_ = 1;
 };
 

@@ -18,10 +18,10 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-class Pool final : public Kernel {
+class Pool final : public NodeKernel {
  public:
   Pool(const KernelInit& init, bool nhwc)
-      : node_(init.node), nhwc_(nhwc), attrs_(ops::parse_window_attrs(init.node)) {
+      : NodeKernel(init), nhwc_(nhwc), attrs_(ops::parse_window_attrs(init.node)) {
     const std::string& op = node_.op_type;
     threads_ = init.threads;
     global_ = op == "GlobalAveragePool" || op == "GlobalMaxPool";
@@ -146,7 +146,6 @@ class Pool final : public Kernel {
     return keep_recent(cache_, std::move(e));
   }
 
-  const Node& node_;
   bool nhwc_;
   ops::WindowAttrs attrs_;
   bool global_ = false;

@@ -115,10 +115,10 @@ struct QAttrs {
         y_dtype(static_cast<DType>(n.attr_int("y_dtype", static_cast<int64_t>(DType::kU8)))) {}
 };
 
-class QChannelMul final : public Kernel {
+class QChannelMul final : public NodeKernel {
  public:
   explicit QChannelMul(const KernelInit& init)
-      : node_(init.node), q_(init.node), threads_(init.threads) {}
+      : NodeKernel(init), q_(init.node), threads_(init.threads) {}
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -158,16 +158,15 @@ class QChannelMul final : public Kernel {
   }
 
  private:
-  const Node& node_;
   QAttrs q_;
   int threads_ = 1, run_threads_ = 1;
   std::vector<float> mult_;
 };
 
-class QGlobalAveragePool final : public Kernel {
+class QGlobalAveragePool final : public NodeKernel {
  public:
   explicit QGlobalAveragePool(const KernelInit& init)
-      : node_(init.node), q_(init.node), threads_(init.threads) {}
+      : NodeKernel(init), q_(init.node), threads_(init.threads) {}
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -220,7 +219,6 @@ class QGlobalAveragePool final : public Kernel {
   }
 
  private:
-  const Node& node_;
   QAttrs q_;
   int threads_ = 1;
   int64_t parts_ = 1;

@@ -12,10 +12,10 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-class QuantizeReorder final : public Kernel {
+class QuantizeReorder final : public NodeKernel {
  public:
   explicit QuantizeReorder(const KernelInit& init)
-      : node_(init.node), quantize_(init.node.op_type == "QuantizeLinear"), threads_(init.threads) {
+      : NodeKernel(init), quantize_(init.node.op_type == "QuantizeLinear"), threads_(init.threads) {
     scale_ = init.constants[1]->data<float>()[0];
     const Tensor* zp = init.constants.size() > 2 ? init.constants[2] : nullptr;
     if (zp) {
@@ -49,7 +49,6 @@ class QuantizeReorder final : public Kernel {
   void run(RunContext& ctx) override { reorder_.run(ctx, run_threads_); }
 
  private:
-  const Node& node_;
   bool quantize_;
   int threads_ = 1, run_threads_ = 1;
   float scale_ = 1;

@@ -41,10 +41,10 @@ int64_t trailing_axes(const KernelInit& init) {
   return k;
 }
 
-class Reduce final : public Kernel {
+class Reduce final : public NodeKernel {
  public:
   explicit Reduce(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         trailing_(trailing_axes(init)),
         keepdims_(init.node.attr_int("keepdims", 1) != 0),
         threads_(init.threads) {
@@ -114,7 +114,6 @@ class Reduce final : public Kernel {
     e_ = SrcDstPrimitive(dnnl::reduction(pd), src, dst, pd.scratchpad_desc());
   }
 
-  const Node& node_;
   int64_t trailing_;
   bool keepdims_;
   dnnl::algorithm alg_;

@@ -38,9 +38,9 @@ struct Tap {
   bool operator==(const Tap& o) const { return i0 == o.i0 && i1 == o.i1 && w1 == o.w1; }
 };
 
-class Resize final : public Kernel {
+class Resize final : public NodeKernel {
  public:
-  explicit Resize(const KernelInit& init) : node_(init.node), threads_(init.threads) {
+  explicit Resize(const KernelInit& init) : NodeKernel(init), threads_(init.threads) {
     spec_.mode = node_.attr_string("mode", "nearest");
     spec_.coord = node_.attr_string("coordinate_transformation_mode", "half_pixel");
     spec_.nearest = node_.attr_string("nearest_mode", "round_prefer_floor");
@@ -254,7 +254,6 @@ class Resize final : public Kernel {
     }
   }
 
-  const Node& node_;
   int threads_ = 1, run_threads_ = 1;
   bool channels_last_ = false;
   ops::ResampleSpec spec_;

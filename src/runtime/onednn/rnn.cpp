@@ -49,10 +49,10 @@ Cell cell_of(const Node& n) {
   return n.attr_int("linear_before_reset", 0) ? Cell::kLbrGru : Cell::kGru;
 }
 
-class Recurrent final : public Kernel {
+class Recurrent final : public NodeKernel {
  public:
   explicit Recurrent(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         cell_(cell_of(init.node)),
         a_(ops::rnn_attrs(init.node, cell_ == Cell::kLstm ? kLstmActs : kGruActs)),
         gates_(cell_ == Cell::kLstm ? kLstmGates : kGruGates),
@@ -291,7 +291,6 @@ class Recurrent final : public Kernel {
     }
   }
 
-  const Node& node_;
   Cell cell_;
   RnnAttrs a_;
   std::vector<int64_t> gates_;

@@ -31,10 +31,10 @@ void shuffle_pixels(const T* in, T* out, int64_t pixels, int64_t g, int64_t per)
   }
 }
 
-class ChannelShuffle final : public Kernel {
+class ChannelShuffle final : public NodeKernel {
  public:
   explicit ChannelShuffle(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         group_(init.node.attr_int("group", 0)),
         channels_(init.node.attr_int("channels", 0)),
         channels_last_(init.node.attr_int("channels_last", 0) != 0),
@@ -111,7 +111,6 @@ class ChannelShuffle final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t group_, channels_;
   bool channels_last_;
   int threads_ = 1, run_threads_ = 1;

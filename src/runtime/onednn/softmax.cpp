@@ -13,10 +13,10 @@
 namespace edgeopt::rt::onednn {
 namespace {
 
-class Softmax final : public Kernel {
+class Softmax final : public NodeKernel {
  public:
   explicit Softmax(const KernelInit& init)
-      : node_(init.node), opset_(init.opset), threads_(init.threads) {}
+      : NodeKernel(init), opset_(init.opset), threads_(init.threads) {}
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -56,7 +56,6 @@ class Softmax final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t opset_;
   int threads_ = 1, run_threads_ = 1;
   int64_t outer_ = -1, len_ = -1;

@@ -6,16 +6,15 @@ namespace edgeopt::rt::ref {
 namespace {
 
 template <bool kMax>
-class ArgMinMax final : public Kernel {
+class ArgMinMax final : public AxisKernel {
  public:
   explicit ArgMinMax(const KernelInit& init)
-      : node_(init.node),
-        axis_attr_(init.node.attr_int("axis", 0)),
+      : AxisKernel(init, 0),
         keepdims_(init.node.attr_int("keepdims", 1) != 0),
         last_(init.node.attr_int("select_last_index", 0) != 0) {}
   void infer(InferContext& ctx) override {
     const Shape& in = ctx.shape(0);
-    const int64_t axis = normalize_axis(axis_attr_, static_cast<int64_t>(in.size()), node_);
+    const int64_t axis = check_axis(static_cast<int64_t>(in.size()));
     if (in[axis] == 0) fail_input("node ", node_.describe(), ": reduced axis is empty");
     Shape out = in;
     if (keepdims_)
@@ -26,11 +25,8 @@ class ArgMinMax final : public Kernel {
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    const Shape& xs = x.shape();
-    const int64_t axis = axis_attr_ < 0 ? axis_attr_ + x.rank() : axis_attr_;
-    const int64_t outer = dims_product(xs, 0, axis);
-    const int64_t inner = dims_product(xs, axis + 1, xs.size());
-    const int64_t n = xs[axis];
+    const AxisLayout l = layout(x.shape());
+    const int64_t outer = l.outer, n = l.len, inner = l.inner;
     int64_t* out = ctx.output(0).data<int64_t>();
     EDGEOPT_DISPATCH_NUMERIC(x.dtype(), node_, {
       const T* a = x.data<T>();
@@ -50,8 +46,6 @@ class ArgMinMax final : public Kernel {
   }
 
  private:
-  const Node& node_;
-  int64_t axis_attr_;
   bool keepdims_;
   bool last_;
 };

@@ -11,10 +11,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class BatchNormalization final : public Kernel {
+class BatchNormalization final : public NodeKernel {
  public:
   explicit BatchNormalization(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         opset_(init.opset),
         epsilon_(init.node.attr_float("epsilon", 1e-5f)),
         momentum_(init.node.attr_float("momentum", 0.9f)),
@@ -56,26 +56,40 @@ class BatchNormalization final : public Kernel {
   }
 
   void run(RunContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    EDGEOPT_DISPATCH_FLOAT(x.dtype(), node_, {
+    EDGEOPT_DISPATCH_FLOAT(ctx.input(0).dtype(), node_, {
+      const Planes<T> planes(ctx);
       if (training_) {
-        train<T>(ctx);
+        train<T>(planes, ctx);
       } else {
-        infer_mode<T>(ctx);
+        infer_mode<T>(planes);
       }
     });
   }
 
  private:
+  // x as n x c planes of `inner` elements, with scale, B, mean and var (inputs 1-4; in training
+  // mean and var are the running ones) and y.
   template <class T>
-  void infer_mode(RunContext& ctx) const {
-    const Tensor& x = ctx.input(0);
-    const Tensor &scale = ctx.input(1), &bias = ctx.input(2), &mean = ctx.input(3),
-                 &var = ctx.input(4);
-    const int64_t n = x.dim(0), c = x.dim(1);
-    const int64_t inner = n * c != 0 ? x.numel() / (n * c) : 0;
-    const T* xd = x.data<T>();
-    T* yd = ctx.output(0).data<T>();
+  struct Planes {
+    explicit Planes(RunContext& ctx)
+        : scale(ctx.input(1)),
+          bias(ctx.input(2)),
+          mean(ctx.input(3)),
+          var(ctx.input(4)),
+          n(ctx.input(0).dim(0)),
+          c(ctx.input(0).dim(1)),
+          inner(n * c != 0 ? ctx.input(0).numel() / (n * c) : 0),
+          x(ctx.input(0).data<T>()),
+          y(ctx.output(0).data<T>()) {}
+    const Tensor &scale, &bias, &mean, &var;
+    int64_t n, c, inner;
+    const T* x;
+    T* y;
+  };
+
+  template <class T>
+  void infer_mode(const Planes<T>& planes) const {
+    const auto& [scale, bias, mean, var, n, c, inner, xd, yd] = planes;
     const bool per_element = scale.numel() != c || c == 0;
     for (int64_t b = 0; b < n; ++b)
       for (int64_t ch = 0; ch < c; ++ch) {
@@ -98,14 +112,8 @@ class BatchNormalization final : public Kernel {
   }
 
   template <class T>
-  void train(RunContext& ctx) const {
-    const Tensor& x = ctx.input(0);
-    const Tensor &scale = ctx.input(1), &bias = ctx.input(2), &mean_in = ctx.input(3),
-                 &var_in = ctx.input(4);
-    const int64_t n = x.dim(0), c = x.dim(1);
-    const int64_t inner = n * c != 0 ? x.numel() / (n * c) : 0;
-    const T* xd = x.data<T>();
-    T* yd = ctx.output(0).data<T>();
+  void train(const Planes<T>& planes, RunContext& ctx) const {
+    const auto& [scale, bias, mean_in, var_in, n, c, inner, xd, yd] = planes;
     Tensor* run_mean = ctx.out.size() > 1 ? ctx.out[1] : nullptr;
     Tensor* run_var = ctx.out.size() > 2 ? ctx.out[2] : nullptr;
     const double count = static_cast<double>(n * inner);
@@ -149,7 +157,6 @@ class BatchNormalization final : public Kernel {
     }
   }
 
-  const Node& node_;
   int64_t opset_;
   float epsilon_, momentum_;
   bool training_;

@@ -88,9 +88,9 @@ bool castable(DType t) {
   return t == DType::kBool || t == DType::kString || is_float_dtype(t) || is_integer_dtype(t);
 }
 
-class CastKernel : public Kernel {
+class CastKernel : public NodeKernel {
  public:
-  explicit CastKernel(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -135,8 +135,6 @@ class CastKernel : public Kernel {
       fail_unsupported("node ", node_.describe(), ": cannot cast to dtype ", dtype_name(to));
     ctx.set_output(0, to, ctx.shape(0));
   }
-
-  const Node& node_;
 };
 
 class Cast final : public CastKernel {

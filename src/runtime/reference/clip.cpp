@@ -8,9 +8,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Clip final : public Kernel {
+class Clip final : public NodeKernel {
  public:
-  explicit Clip(const KernelInit& init) : node_(init.node), opset_(init.opset) {}
+  explicit Clip(const KernelInit& init) : NodeKernel(init), opset_(init.opset) {}
 
   void infer(InferContext& ctx) override {
     require_dtype(
@@ -54,7 +54,6 @@ class Clip final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t opset_;
 };
 

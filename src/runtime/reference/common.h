@@ -25,6 +25,38 @@ std::vector<int64_t> strides_of(const Shape& s);
 // Normalises a possibly negative axis into [0, rank); throws Error when out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node);
 
+// A shape seen as outer x len x inner around one axis: len = shape[axis], outer and inner the
+// element counts of the dims before and after it.
+struct AxisLayout {
+  int64_t outer = 1, len = 1, inner = 1;
+};
+inline AxisLayout axis_layout(const Shape& s, int64_t axis) {
+  AxisLayout l;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+    if (d < axis) l.outer *= s[d];
+    if (d == axis) l.len = s[d];
+    if (d > axis) l.inner *= s[d];
+  }
+  return l;
+}
+
+// A kernel along the node's `axis` attribute: infer() checks it against the input's rank with
+// check_axis(), run() reads axis_ (infer() runs again for every other input shape).
+class AxisKernel : public NodeKernel {
+ public:
+  AxisKernel(const KernelInit& init, int64_t default_axis)
+      : NodeKernel(init), axis_attr_(init.node.attr_int("axis", default_axis)) {}
+
+ protected:
+  // The axis for an input of this rank, in [0, rank) (a negative one counts from the end).
+  int64_t check_axis(int64_t rank) { return axis_ = normalize_axis(axis_attr_, rank, node_); }
+  // A shape around axis_.
+  AxisLayout layout(const Shape& s) const { return axis_layout(s, axis_); }
+
+  int64_t axis_attr_;
+  int64_t axis_ = 0;  // of the latest infer()
+};
+
 // Calls f(out_index, in_offsets...) over every element of `out`, with each input's offset
 // computed from broadcast strides. Iterates the last dimension in an inner loop.
 template <class F>

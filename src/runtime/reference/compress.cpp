@@ -6,19 +6,17 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Compress final : public Kernel {
+class Compress final : public AxisKernel {
  public:
   explicit Compress(const KernelInit& init)
-      : node_(init.node),
-        has_axis_(init.node.has_attr("axis")),
-        axis_attr_(init.node.attr_int("axis", 0)) {}
+      : AxisKernel(init, 0), has_axis_(init.node.has_attr("axis")) {}
   void infer(InferContext& ctx) override {
     const Shape& in = ctx.shape(0);
     const Tensor& cond = ctx.value(1);
     if (cond.rank() != 1) fail_input("node ", node_.describe(), ": condition must be 1-D");
     Shape out;
     if (has_axis_) {
-      const int64_t axis = normalize_axis(axis_attr_, static_cast<int64_t>(in.size()), node_);
+      const int64_t axis = check_axis(static_cast<int64_t>(in.size()));
       out = in;
       out[axis] = selected(cond, in[axis]);
     } else {
@@ -29,14 +27,9 @@ class Compress final : public Kernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& cond = ctx.input(1);
-    const Shape& xs = x.shape();
-    int64_t axis = 0, outer = 1, inner = 1, n = x.numel();
-    if (has_axis_) {
-      axis = axis_attr_ < 0 ? axis_attr_ + x.rank() : axis_attr_;
-      outer = dims_product(xs, 0, axis);
-      inner = dims_product(xs, axis + 1, xs.size());
-      n = xs[axis];
-    }
+    // Without an axis, x is flattened.
+    const AxisLayout l = has_axis_ ? layout(x.shape()) : AxisLayout{1, x.numel(), 1};
+    const int64_t outer = l.outer, n = l.len, inner = l.inner;
     const int64_t kept = selected(cond, n);
     ElementCopier cp(x, ctx.output(0));
     for (int64_t o = 0; o < outer; ++o) {
@@ -53,9 +46,7 @@ class Compress final : public Kernel {
     return c;
   }
 
-  const Node& node_;
   bool has_axis_;
-  int64_t axis_attr_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Compress", 1, INT_MAX, Compress);

@@ -4,15 +4,14 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Concat final : public Kernel {
+class Concat final : public AxisKernel {
  public:
-  explicit Concat(const KernelInit& init)
-      : node_(init.node), axis_attr_(init.node.attr_int("axis", 1)) {}
+  explicit Concat(const KernelInit& init) : AxisKernel(init, 1) {}
   void infer(InferContext& ctx) override {
     const Shape& first = ctx.shape(0);
     const int64_t r = static_cast<int64_t>(first.size());
     if (r == 0) fail_input("node ", node_.describe(), ": cannot concatenate scalars");
-    axis_ = normalize_axis(axis_attr_, r, node_);
+    check_axis(r);
     Shape out = first;
     out[axis_] = 0;
     for (size_t i = 0; i < ctx.num_inputs(); ++i) {
@@ -46,9 +45,6 @@ class Concat final : public Kernel {
   }
 
  private:
-  const Node& node_;
-  int64_t axis_attr_;
-  int64_t axis_ = 0;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Concat", 1, INT_MAX, Concat);

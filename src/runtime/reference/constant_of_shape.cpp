@@ -8,9 +8,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class ConstantOfShape final : public Kernel {
+class ConstantOfShape final : public NodeKernel {
  public:
-  explicit ConstantOfShape(const KernelInit& init) : node_(init.node) {
+  explicit ConstantOfShape(const KernelInit& init) : NodeKernel(init) {
     const Attribute* a = init.node.attr("value");
     value_ = a ? a->t.tensor : Tensor::scalar<float>(0.0f);
     if (value_.numel() != 1)
@@ -43,7 +43,6 @@ class ConstantOfShape final : public Kernel {
   }
 
  private:
-  const Node& node_;
   Tensor value_;
 };
 

@@ -5,10 +5,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class CumSum final : public Kernel {
+class CumSum final : public NodeKernel {
  public:
   explicit CumSum(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         exclusive_(init.node.attr_int("exclusive", 0) != 0),
         reverse_(init.node.attr_int("reverse", 0) != 0) {}
   void infer(InferContext& ctx) override {
@@ -20,10 +20,8 @@ class CumSum final : public Kernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const int64_t axis = normalize_axis(ctx.input(1).get_i64(0), x.rank(), node_);
-    const Shape& xs = x.shape();
-    const int64_t outer = dims_product(xs, 0, axis);
-    const int64_t inner = dims_product(xs, axis + 1, xs.size());
-    const int64_t n = xs[axis];
+    const AxisLayout l = axis_layout(x.shape(), axis);
+    const int64_t outer = l.outer, n = l.len, inner = l.inner;
     EDGEOPT_DISPATCH_NUMERIC(x.dtype(), node_, {
       const T* a = x.data<T>();
       T* b = ctx.output(0).data<T>();
@@ -47,7 +45,6 @@ class CumSum final : public Kernel {
   }
 
  private:
-  const Node& node_;
   bool exclusive_;
   bool reverse_;
 };

@@ -5,9 +5,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Dropout final : public Kernel {
+class Dropout final : public NodeKernel {
  public:
-  explicit Dropout(const KernelInit& init) : node_(init.node), opset_(init.opset) {}
+  explicit Dropout(const KernelInit& init) : NodeKernel(init), opset_(init.opset) {}
   void infer(InferContext& ctx) override {
     if (opset_ >= 12 && ctx.has_input(2) && ctx.value(2).get_i64(0) != 0) {
       const double ratio = ctx.has_input(1) ? ctx.value(1).get_f64(0) : 0.5;
@@ -31,7 +31,6 @@ class Dropout final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t opset_;
 };
 

@@ -181,9 +181,9 @@ void binary_broadcast(const Shape& sa, const A* a, const Shape& sb, const B* b, 
 // Base of a kernel computing out = f(in0, in1) with numpy broadcasting (legacy broadcasting
 // before opset 7). infer() checks the dtypes with `check_dtypes` and gives the broadcast shape
 // with dtype out_dtype(input dtype).
-class BinaryKernel : public Kernel {
+class BinaryKernel : public NodeKernel {
  public:
-  explicit BinaryKernel(const KernelInit& init) : node_(init.node), opset_(init.opset) {}
+  explicit BinaryKernel(const KernelInit& init) : NodeKernel(init), opset_(init.opset) {}
   void infer(InferContext& ctx) override;
 
  protected:
@@ -203,7 +203,6 @@ class BinaryKernel : public Kernel {
                      y.data<O>(), f);
   }
 
-  const Node& node_;
   int64_t opset_;
 };
 
@@ -214,9 +213,9 @@ enum class UnaryTypes { kFloat, kNumeric, kSignedNumeric };
 // `template <class C> C operator()(C x) const` (C is the arithmetic type: float for the half
 // types); it is built from the node when it has attributes (Op(const Node&)).
 template <class Op>
-class UnaryKernel final : public Kernel {
+class UnaryKernel final : public NodeKernel {
  public:
-  explicit UnaryKernel(const KernelInit& init) : node_(init.node), op_(make_op(init.node)) {}
+  explicit UnaryKernel(const KernelInit& init) : NodeKernel(init), op_(make_op(init.node)) {}
 
   void infer(InferContext& ctx) override {
     if constexpr (Op::kTypes == UnaryTypes::kFloat)
@@ -254,7 +253,6 @@ class UnaryKernel final : public Kernel {
       return Op{};
   }
 
-  const Node& node_;
   const Op op_;
 };
 

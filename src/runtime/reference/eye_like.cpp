@@ -5,10 +5,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class EyeLike final : public Kernel {
+class EyeLike final : public NodeKernel {
  public:
   explicit EyeLike(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         dtype_attr_(init.node.attr_int("dtype", 0)),
         k_(init.node.attr_int("k", 0)) {}
   void infer(InferContext& ctx) override {
@@ -50,7 +50,6 @@ class EyeLike final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t dtype_attr_;
   int64_t k_;
 };

@@ -4,10 +4,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Flatten final : public Kernel {
+class Flatten final : public NodeKernel {
  public:
   explicit Flatten(const KernelInit& init)
-      : node_(init.node), axis_(init.node.attr_int("axis", 1)) {}
+      : NodeKernel(init), axis_(init.node.attr_int("axis", 1)) {}
   void infer(InferContext& ctx) override {
     const Shape& s = ctx.shape(0);
     const int64_t r = static_cast<int64_t>(s.size());
@@ -20,7 +20,6 @@ class Flatten final : public Kernel {
   void run(RunContext& ctx) override { copy_all(ctx.input(0), ctx.output(0)); }
 
  private:
-  const Node& node_;
   int64_t axis_;
 };
 

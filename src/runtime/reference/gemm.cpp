@@ -5,10 +5,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Gemm final : public Kernel {
+class Gemm final : public NodeKernel {
  public:
   explicit Gemm(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         alpha_(init.node.attr_float("alpha", 1.0f)),
         beta_(init.node.attr_float("beta", 1.0f)),
         trans_a_(init.node.attr_int("transA", 0) != 0),
@@ -76,7 +76,6 @@ class Gemm final : public Kernel {
                        b_cs, yd, n);
   }
 
-  const Node& node_;
   float alpha_, beta_;
   bool trans_a_, trans_b_;
 };

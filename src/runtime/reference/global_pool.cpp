@@ -8,9 +8,9 @@ namespace edgeopt::rt::ref {
 namespace {
 
 template <bool kMax>
-class GlobalPool final : public Kernel {
+class GlobalPool final : public NodeKernel {
  public:
-  explicit GlobalPool(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -39,9 +39,6 @@ class GlobalPool final : public Kernel {
       }
     });
   }
-
- private:
-  const Node& node_;
 };
 
 using GlobalAveragePool = GlobalPool<false>;

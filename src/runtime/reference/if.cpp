@@ -13,7 +13,7 @@ namespace {
 class If final : public ControlFlowKernel {
  public:
   explicit If(const KernelInit& init)
-      : node_(init.node), then_(init, "then_branch"), else_(init, "else_branch") {
+      : ControlFlowKernel(init), then_(init, "then_branch"), else_(init, "else_branch") {
     subgraphs_ = {&then_, &else_};
     for (const Subgraph* b : {&then_, &else_})
       if (b->num_inputs() != 0 || b->num_outputs() != init.node.outputs.size())
@@ -50,7 +50,6 @@ class If final : public ControlFlowKernel {
     return (cond.get_f64(0) != 0 ? then_ : else_).run({}, in);
   }
 
-  const Node& node_;
   Subgraph then_;
   Subgraph else_;
 };

@@ -8,10 +8,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class InstanceNormalization final : public Kernel {
+class InstanceNormalization final : public NodeKernel {
  public:
   explicit InstanceNormalization(const KernelInit& init)
-      : node_(init.node), epsilon_(init.node.attr_float("epsilon", 1e-5f)) {}
+      : NodeKernel(init), epsilon_(init.node.attr_float("epsilon", 1e-5f)) {}
 
   void infer(InferContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -60,7 +60,6 @@ class InstanceNormalization final : public Kernel {
   }
 
  private:
-  const Node& node_;
   float epsilon_;
 };
 

@@ -7,6 +7,7 @@
 // x and w are u8 or i8; x_zero_point is per-tensor, w_zero_point per-tensor or per output
 // channel; both default to 0. Padding contributes 0 (a padded x equals x_zp). Attributes as
 // Conv: group, strides, pads, dilations, auto_pad, kernel_shape.
+//
 // MatMulInteger: numpy.matmul of a and b.
 //
 //   y[i, j] = sum_k (a[i, k] - a_zp[i]) * (b[k, j] - b_zp[j])

@@ -7,9 +7,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class FloatClassKernel : public Kernel {
+class FloatClassKernel : public NodeKernel {
  public:
-  explicit FloatClassKernel(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
   void infer(InferContext& ctx) override {
     require_dtype(ctx, 0, is_float_dtype, "a floating-point type");
     ctx.set_output(0, DType::kBool, ctx.shape(0));
@@ -26,8 +26,6 @@ class FloatClassKernel : public Kernel {
       for (int64_t i = 0; i < x.numel(); ++i) y[i] = pred(load(in[i]));
     });
   }
-
-  const Node& node_;
 };
 
 class IsNaN final : public FloatClassKernel {

@@ -10,10 +10,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class LayerNormalization final : public Kernel {
+class LayerNormalization final : public NodeKernel {
  public:
   explicit LayerNormalization(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         axis_(init.node.attr_int("axis", -1)),
         epsilon_(init.node.attr_float("epsilon", 1e-5f)) {
     const int64_t stash = init.node.attr_int("stash_type", 1);
@@ -113,7 +113,6 @@ class LayerNormalization final : public Kernel {
     return idx;
   }
 
-  const Node& node_;
   int64_t axis_;
   float epsilon_;
   Shape x_shape_;  // input shape of the latest run, and its normalized dims

@@ -11,7 +11,7 @@ namespace {
 
 class Loop final : public ControlFlowKernel {
  public:
-  explicit Loop(const KernelInit& init) : node_(init.node), body_(init, "body") {
+  explicit Loop(const KernelInit& init) : ControlFlowKernel(init), body_(init, "body") {
     subgraphs_ = {&body_};
     const size_t carried = init.node.inputs.size() < 2 ? 0 : init.node.inputs.size() - 2;
     if (body_.num_inputs() != carried + 2 || body_.num_outputs() < carried + 1 ||
@@ -68,7 +68,6 @@ class Loop final : public ControlFlowKernel {
     return result;
   }
 
-  const Node& node_;
   Subgraph body_;
   size_t num_carried_ = 0;
   std::vector<DType> scan_dtypes_;

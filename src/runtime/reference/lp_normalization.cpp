@@ -7,10 +7,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class LpNormalization final : public Kernel {
+class LpNormalization final : public NodeKernel {
  public:
   explicit LpNormalization(const KernelInit& init)
-      : node_(init.node), axis_(init.node.attr_int("axis", -1)), p_(init.node.attr_int("p", 2)) {
+      : NodeKernel(init), axis_(init.node.attr_int("axis", -1)), p_(init.node.attr_int("p", 2)) {
     if (p_ != 1 && p_ != 2) fail_input("node ", node_.describe(), ": p must be 1 or 2, got ", p_);
   }
 
@@ -48,7 +48,6 @@ class LpNormalization final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t axis_, p_;
 };
 

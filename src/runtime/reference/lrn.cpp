@@ -9,10 +9,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Lrn final : public Kernel {
+class Lrn final : public NodeKernel {
  public:
   explicit Lrn(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         alpha_(init.node.attr_float("alpha", 1e-4f)),
         beta_(init.node.attr_float("beta", 0.75f)),
         bias_(init.node.attr_float("bias", 1.0f)),
@@ -52,7 +52,6 @@ class Lrn final : public Kernel {
   }
 
  private:
-  const Node& node_;
   double alpha_, beta_, bias_;
   int64_t size_;
 };

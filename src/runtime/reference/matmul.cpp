@@ -13,9 +13,9 @@ struct MatMulGeometry {
   std::vector<int64_t> a_bst, b_bst;  // per batch dim: matrix-offset stride (0 if broadcast)
 };
 
-class MatMul final : public Kernel {
+class MatMul final : public NodeKernel {
  public:
-  explicit MatMul(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
 
   void infer(InferContext& ctx) override {
     const Tensor& a = ctx.input(0);
@@ -93,7 +93,6 @@ class MatMul final : public Kernel {
     return g;
   }
 
-  const Node& node_;
   MatMulGeometry geo_;
 };
 

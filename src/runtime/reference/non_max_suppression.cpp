@@ -127,10 +127,10 @@ class Kept {
   float lo_ = 0, cell_ = 0;
 };
 
-class NonMaxSuppression final : public Kernel {
+class NonMaxSuppression final : public NodeKernel {
  public:
   explicit NonMaxSuppression(const KernelInit& init)
-      : node_(init.node), center_(init.node.attr_int("center_point_box", 0) != 0) {}
+      : NodeKernel(init), center_(init.node.attr_int("center_point_box", 0) != 0) {}
   void infer(InferContext& ctx) override {
     const Shape& bs = ctx.shape(0);
     const Shape& ss = ctx.shape(1);
@@ -187,7 +187,6 @@ class NonMaxSuppression final : public Kernel {
     return out;
   }
 
-  const Node& node_;
   bool center_;
 };
 

@@ -8,10 +8,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class OneHot final : public Kernel {
+class OneHot final : public AxisKernel {
  public:
-  explicit OneHot(const KernelInit& init)
-      : node_(init.node), axis_attr_(init.node.attr_int("axis", -1)) {}
+  explicit OneHot(const KernelInit& init) : AxisKernel(init, -1) {}
   void infer(InferContext& ctx) override {
     const Shape& in = ctx.shape(0);
     const Tensor& depth_t = ctx.value(1);
@@ -21,7 +20,7 @@ class OneHot final : public Kernel {
     if (ctx.input(2).numel() != 2)
       fail_input("node ", node_.describe(), ": values must hold [off, on]");
     const int64_t r = static_cast<int64_t>(in.size()) + 1;
-    const int64_t axis = normalize_axis(axis_attr_, r, node_);
+    const int64_t axis = check_axis(r);
     Shape out = in;
     out.insert(out.begin() + axis, depth);
     ctx.set_output(0, ctx.dtype(2), out);
@@ -31,11 +30,9 @@ class OneHot final : public Kernel {
     const Tensor& values = ctx.input(2);
     Tensor& y = ctx.output(0);
     const int64_t depth = depth_of(ctx.input(1));
-    const int64_t r = y.rank();
-    const int64_t axis = axis_attr_ < 0 ? axis_attr_ + r : axis_attr_;
     // Index element i = (o, j) over (indices.shape[:axis], indices.shape[axis:]) lands at
     // out[o, k, j] with k the class.
-    const int64_t inner = dims_product(idx.shape(), axis, idx.shape().size());
+    const int64_t inner = dims_product(idx.shape(), axis_, idx.shape().size());
     ElementCopier cp(values, y);
     for (int64_t i = 0; i < y.numel(); ++i) cp(i, 0);
     for (int64_t i = 0; i < idx.numel(); ++i) {
@@ -51,9 +48,6 @@ class OneHot final : public Kernel {
   static int64_t depth_of(const Tensor& t) {
     return static_cast<int64_t>(std::floor(t.get_f64(0)));
   }
-
-  const Node& node_;
-  int64_t axis_attr_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "OneHot", 1, INT_MAX, OneHot);

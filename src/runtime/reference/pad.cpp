@@ -10,10 +10,10 @@ namespace {
 
 enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 
-class Pad final : public Kernel {
+class Pad final : public NodeKernel {
  public:
   explicit Pad(const KernelInit& init)
-      : node_(init.node), opset_(init.opset), value_attr_(init.node.attr_float("value", 0.0f)) {
+      : NodeKernel(init), opset_(init.opset), value_attr_(init.node.attr_float("value", 0.0f)) {
     const std::string m = init.node.attr_string("mode", "constant");
     if (m == "constant")
       mode_ = PadMode::kConstant;
@@ -177,7 +177,6 @@ class Pad final : public Kernel {
     return v;
   }
 
-  const Node& node_;
   int64_t opset_;
   float value_attr_;
   PadMode mode_ = PadMode::kConstant;

@@ -5,9 +5,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class PRelu final : public Kernel {
+class PRelu final : public NodeKernel {
  public:
-  explicit PRelu(const KernelInit& init) : node_(init.node), legacy_(init.opset < 7) {}
+  explicit PRelu(const KernelInit& init) : NodeKernel(init), legacy_(init.opset < 7) {}
 
   void infer(InferContext& ctx) override {
     require_dtype(
@@ -44,7 +44,6 @@ class PRelu final : public Kernel {
     return s;
   }
 
-  const Node& node_;
   bool legacy_;
 };
 

@@ -14,10 +14,10 @@ namespace {
 
 enum Input { kX, kXScale, kXZp, kW, kWScale, kWZp, kYScale, kYZp, kB };
 
-class QLinearConv final : public Kernel {
+class QLinearConv final : public NodeKernel {
  public:
   explicit QLinearConv(const KernelInit& init)
-      : node_(init.node), attrs_(parse_conv_attrs(init.node)) {}
+      : NodeKernel(init), attrs_(parse_conv_attrs(init.node)) {}
 
   void infer(InferContext& ctx) override {
     const ConvGeometry g = check(ctx);
@@ -58,17 +58,12 @@ class QLinearConv final : public Kernel {
 
  private:
   ConvGeometry check(const InferContext& ctx) const {
-    const auto q8 = {DType::kU8, DType::kI8};
-    expect_dtype(node_, ctx, kX, q8, "x");
-    expect_dtype(node_, ctx, kW, q8, "w");
-    expect_dtype(node_, ctx, kYZp, q8, "y_zero_point");
+    expect_int8_operand(node_, ctx, kX, kXZp, "x");
+    expect_int8_operand(node_, ctx, kW, kWZp, "w");
+    expect_dtype(node_, ctx, kYZp, {DType::kU8, DType::kI8}, "y_zero_point");
     for (size_t s : {kXScale, kWScale, kYScale})
       expect_dtype(node_, ctx, s, {DType::kF32}, "scale");
     expect_dtype(node_, ctx, kB, {DType::kI32}, "B");
-    if (ctx.has_input(kXZp) && ctx.dtype(kXZp) != ctx.dtype(kX))
-      fail_input("node ", node_.describe(), ": x_zero_point's dtype differs from x's");
-    if (ctx.has_input(kWZp) && ctx.dtype(kWZp) != ctx.dtype(kW))
-      fail_input("node ", node_.describe(), ": w_zero_point's dtype differs from w's");
     expect_scalar(node_, ctx, kXScale, "x_scale");
     expect_scalar(node_, ctx, kXZp, "x_zero_point");
     expect_scalar(node_, ctx, kYScale, "y_scale");
@@ -84,7 +79,6 @@ class QLinearConv final : public Kernel {
     return g;
   }
 
-  const Node& node_;
   ConvAttrs attrs_;
 };
 

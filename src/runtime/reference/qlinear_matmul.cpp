@@ -13,21 +13,16 @@ namespace {
 
 enum Input { kA, kAScale, kAZp, kB, kBScale, kBZp, kYScale, kYZp };
 
-class QLinearMatMul final : public Kernel {
+class QLinearMatMul final : public NodeKernel {
  public:
-  explicit QLinearMatMul(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
 
   void infer(InferContext& ctx) override {
-    const auto q8 = {DType::kU8, DType::kI8};
-    expect_dtype(node_, ctx, kA, q8, "a");
-    expect_dtype(node_, ctx, kB, q8, "b");
-    expect_dtype(node_, ctx, kYZp, q8, "y_zero_point");
+    expect_int8_operand(node_, ctx, kA, kAZp, "a");
+    expect_int8_operand(node_, ctx, kB, kBZp, "b");
+    expect_dtype(node_, ctx, kYZp, {DType::kU8, DType::kI8}, "y_zero_point");
     for (size_t s : {kAScale, kBScale, kYScale})
       expect_dtype(node_, ctx, s, {DType::kF32}, "scale");
-    if (ctx.has_input(kAZp) && ctx.dtype(kAZp) != ctx.dtype(kA))
-      fail_input("node ", node_.describe(), ": a_zero_point's dtype differs from a's");
-    if (ctx.has_input(kBZp) && ctx.dtype(kBZp) != ctx.dtype(kB))
-      fail_input("node ", node_.describe(), ": b_zero_point's dtype differs from b's");
     const MatMulGeometry g = matmul_geometry(node_, ctx.shape(kA), ctx.shape(kB));
     row_col_param(node_, ctx.shape(kA), ctx.shape(kAScale), true, "a_scale");
     row_col_param(node_, ctx.shape(kB), ctx.shape(kBScale), false, "b_scale");
@@ -76,9 +71,6 @@ class QLinearMatMul final : public Kernel {
       });
     });
   }
-
- private:
-  const Node& node_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "QLinearMatMul", 10, INT_MAX, QLinearMatMul);

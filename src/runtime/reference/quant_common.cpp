@@ -14,6 +14,14 @@ void expect_dtype(const Node& node, const InferContext& ctx, size_t i,
                    ", expected one of ", names);
 }
 
+void expect_int8_operand(const Node& node, const InferContext& ctx, size_t value, size_t zero_point,
+                         const std::string& what) {
+  expect_dtype(node, ctx, value, {DType::kU8, DType::kI8}, what.c_str());
+  if (ctx.has_input(zero_point) && ctx.dtype(zero_point) != ctx.dtype(value))
+    fail_input("node ", node.describe(), ": ", what, "_zero_point's dtype differs from ", what,
+               "'s");
+}
+
 void expect_scalar(const Node& node, const InferContext& ctx, size_t i, const char* what) {
   if (ctx.has_input(i) && shape_numel(ctx.shape(i)) != 1)
     fail_input("node ", node.describe(), ": input ", what, " of shape ", shape_str(ctx.shape(i)),

@@ -75,6 +75,10 @@ inline bool is_quant_int_dtype(DType t) {
 // Throws unless input i (when present) has one of `allowed` dtypes; `what` names the input.
 void expect_dtype(const Node& node, const InferContext& ctx, size_t i,
                   std::initializer_list<DType> allowed, const char* what);
+// Throws unless input `value` is u8 or i8 and its zero point (input `zero_point`, when present)
+// has the same dtype; `what` names the value ("x": "x_zero_point" is its zero point).
+void expect_int8_operand(const Node& node, const InferContext& ctx, size_t value, size_t zero_point,
+                         const std::string& what);
 // Throws unless input i (when present) holds exactly one element.
 void expect_scalar(const Node& node, const InferContext& ctx, size_t i, const char* what);
 

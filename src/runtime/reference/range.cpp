@@ -7,9 +7,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Range final : public Kernel {
+class Range final : public NodeKernel {
  public:
-  explicit Range(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
   void infer(InferContext& ctx) override {
     const Tensor& start = ctx.value(0);
     const Tensor& limit = ctx.value(1);
@@ -48,8 +48,6 @@ class Range final : public Kernel {
     if ((span > 0) != (d > 0) || span == 0) return 0;
     return (span + d + (d > 0 ? -1 : 1)) / d;
   }
-
-  const Node& node_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Range", 1, INT_MAX, Range);

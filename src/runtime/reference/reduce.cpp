@@ -20,10 +20,10 @@ using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 enum class ReduceOp { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumExp, kSumSquare };
 
 template <ReduceOp kOp>
-class Reduce final : public Kernel {
+class Reduce final : public NodeKernel {
  public:
   explicit Reduce(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         axes_from_input_(init.opset >= (kOp == ReduceOp::kSum ? 13 : 18)),
         keepdims_(init.node.attr_int("keepdims", 1) != 0),
         noop_empty_(init.node.attr_int("noop_with_empty_axes", 0) != 0),
@@ -144,7 +144,6 @@ class Reduce final : public Kernel {
     }
   }
 
-  const Node& node_;
   bool axes_from_input_;
   bool keepdims_;
   bool noop_empty_;

@@ -4,9 +4,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Relu final : public Kernel {
+class Relu final : public NodeKernel {
  public:
-  explicit Relu(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
   void infer(InferContext& ctx) override { ctx.set_output(0, ctx.dtype(0), ctx.shape(0)); }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -17,9 +17,6 @@ class Relu final : public Kernel {
       for (int64_t i = 0; i < x.numel(); ++i) b[i] = a[i] > T(0) ? a[i] : T(0);
     });
   }
-
- private:
-  const Node& node_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Relu", 1, INT_MAX, Relu);

@@ -5,10 +5,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Reshape final : public Kernel {
+class Reshape final : public NodeKernel {
  public:
   explicit Reshape(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         opset_(init.opset),
         allowzero_(init.node.attr_int("allowzero", 0) != 0),
         shape_attr_(init.node.attr_ints("shape")) {}
@@ -48,7 +48,6 @@ class Reshape final : public Kernel {
   void run(RunContext& ctx) override { copy_all(ctx.input(0), ctx.output(0)); }
 
  private:
-  const Node& node_;
   int64_t opset_;
   bool allowzero_;
   std::vector<int64_t> shape_attr_;

@@ -7,10 +7,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Resize final : public Kernel {
+class Resize final : public NodeKernel {
  public:
   explicit Resize(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         opset_(init.opset),
         extrapolation_(init.node.attr_float("extrapolation_value", 0.0f)),
         axes_(init.node.attr_ints("axes")) {
@@ -115,7 +115,6 @@ class Resize final : public Kernel {
     return g;
   }
 
-  const Node& node_;
   int64_t opset_;
   float extrapolation_;
   std::vector<int64_t> axes_;

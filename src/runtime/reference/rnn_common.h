@@ -90,12 +90,12 @@ void input_projection(const float* x, const RnnDims& d, int64_t b, int64_t len, 
 
 // What RNN, GRU and LSTM share: the node and its attributes, the dims of the latest infer(),
 // W and R transposed, and a scratch of hidden * (gates * seq + fixed) floats.
-class RecurrentKernel : public Kernel {
+class RecurrentKernel : public NodeKernel {
  public:
   // `defaults`: one direction's activations; `states`: 1 (h) or 2 (h, c).
   RecurrentKernel(const KernelInit& init, const std::vector<std::string>& defaults, int64_t gates,
                   int states, int64_t fixed_scratch)
-      : node_(init.node),
+      : NodeKernel(init),
         a_(rnn_attrs(init.node, defaults)),
         wt_(init, 1),
         rt_(init, 2),
@@ -151,7 +151,6 @@ class RecurrentKernel : public Kernel {
     return ctx.has_input(3) ? ctx.input(3).data<float>() + dir * 2 * gates_ * d_.hidden : nullptr;
   }
 
-  const Node& node_;
   RnnAttrs a_;
   RnnDims d_;
   TransposedWeights wt_, rt_;

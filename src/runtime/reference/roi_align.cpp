@@ -15,10 +15,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class RoiAlign final : public Kernel {
+class RoiAlign final : public NodeKernel {
  public:
   explicit RoiAlign(const KernelInit& init)
-      : node_(init.node),
+      : NodeKernel(init),
         max_mode_(init.node.attr_string("mode", "avg") == "max"),
         out_h_(init.node.attr_int("output_height", 1)),
         out_w_(init.node.attr_int("output_width", 1)),
@@ -128,7 +128,6 @@ class RoiAlign final : public Kernel {
     return max_mode_ ? std::max(std::max(v1, v2), std::max(v3, v4)) : v1 + v2 + v3 + v4;
   }
 
-  const Node& node_;
   bool max_mode_;
   int64_t out_h_, out_w_, sampling_;
   float scale_;

@@ -16,7 +16,7 @@ namespace {
 class Scan final : public ControlFlowKernel {
  public:
   explicit Scan(const KernelInit& init)
-      : node_(init.node),
+      : ControlFlowKernel(init),
         body_(init, "body"),
         num_scan_in_(init.node.attr_int("num_scan_inputs", -1)),
         batched_(init.opset < 9) {
@@ -113,7 +113,6 @@ class Scan final : public ControlFlowKernel {
     return result;
   }
 
-  const Node& node_;
   Subgraph body_;
   int64_t num_scan_in_;
   bool batched_;  // opset 8

@@ -92,16 +92,21 @@ void for_each_strided(const Shape& out, const std::vector<int64_t>& in_strides, 
 }
 
 // y = the strided view of x (element i of y is x[base + sum_d i_d * in_strides[d]]): the data
-// movement of Transpose, Slice and Expand. Fixed-size dtypes go through ops::strided_copy
+// movement of Transpose, Slice, Expand and Tile. Fixed-size dtypes go through ops::strided_copy
 // (memcpy runs, tiled transposes), strings element by element.
+// `view`: the shape y is walked in (row-major, as many elements as y), y's own by default.
 inline void copy_view(const Tensor& x, int64_t base, const std::vector<int64_t>& in_strides,
-                      Tensor& y) {
+                      const Shape& view, Tensor& y) {
   if (x.dtype() != DType::kString) {
-    ops::strided_copy(x.raw(), base, in_strides, y.shape(), dtype_size(x.dtype()), y.raw());
+    ops::strided_copy(x.raw(), base, in_strides, view, dtype_size(x.dtype()), y.raw());
     return;
   }
   ElementCopier cp(x, y);
-  for_each_strided(y.shape(), in_strides, base, cp);
+  for_each_strided(view, in_strides, base, cp);
+}
+inline void copy_view(const Tensor& x, int64_t base, const std::vector<int64_t>& in_strides,
+                      Tensor& y) {
+  copy_view(x, base, in_strides, y.shape(), y);
 }
 
 }  // namespace edgeopt::rt::ref

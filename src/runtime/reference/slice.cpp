@@ -17,39 +17,22 @@ struct SliceGeometry {
   Shape out;
 };
 
-class Slice final : public Kernel {
+class Slice final : public NodeKernel {
  public:
-  explicit Slice(const KernelInit& init) : node_(init.node), opset_(init.opset) {}
+  explicit Slice(const KernelInit& init) : NodeKernel(init), opset_(init.opset) {}
   void infer(InferContext& ctx) override {
-    SliceParams p;
-    if (opset_ < 10) {
-      p.starts = node_.attr_ints("starts");
-      p.ends = node_.attr_ints("ends");
-      p.axes = node_.attr_ints("axes");
-    } else {
-      p.starts = input_ints(ctx, 1);
-      p.ends = input_ints(ctx, 2);
-      if (ctx.has_input(3)) p.axes = input_ints(ctx, 3);
-      if (ctx.has_input(4)) p.steps = input_ints(ctx, 4);
-    }
-    ctx.set_output(0, ctx.dtype(0), geometry(ctx.shape(0), std::move(p)).out);
+    // starts and ends are required: input_ints() fails on their absence.
+    const SliceParams p =
+        params([&](size_t i) { return i < 3 || ctx.has_input(i) ? input_ints(ctx, i) : Ints{}; });
+    ctx.set_output(0, ctx.dtype(0), geometry(ctx.shape(0), p).out);
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
-    SliceParams p;
-    if (opset_ < 10) {
-      p.starts = node_.attr_ints("starts");
-      p.ends = node_.attr_ints("ends");
-      p.axes = node_.attr_ints("axes");
-    } else {
-      p.starts = ctx.input(1).to_i64_vector();
-      p.ends = ctx.input(2).to_i64_vector();
-      if (ctx.has_input(3)) p.axes = ctx.input(3).to_i64_vector();
-      if (ctx.has_input(4)) p.steps = ctx.input(4).to_i64_vector();
-    }
-    const SliceGeometry g = geometry(x.shape(), std::move(p));
+    const SliceParams p =
+        params([&](size_t i) { return ctx.has_input(i) ? ctx.input(i).to_i64_vector() : Ints{}; });
+    const SliceGeometry g = geometry(x.shape(), p);
     // out[i] = in[start + i * step] per axis: a strided view with offset sum(start * stride).
     const std::vector<int64_t> st = strides_of(x.shape());
     std::vector<int64_t> in_strides(st.size());
@@ -62,6 +45,16 @@ class Slice final : public Kernel {
   }
 
  private:
+  using Ints = std::vector<int64_t>;
+
+  // Opset 1-9: the attributes; opset >= 10: inputs 1-4, read by input(i) (empty when absent).
+  template <class Input>
+  SliceParams params(Input&& input) const {
+    if (opset_ < 10)
+      return {node_.attr_ints("starts"), node_.attr_ints("ends"), node_.attr_ints("axes"), {}};
+    return {input(1), input(2), input(3), input(4)};
+  }
+
   SliceGeometry geometry(const Shape& in, SliceParams p) const {
     const int64_t r = static_cast<int64_t>(in.size());
     const size_t n = p.starts.size();
@@ -98,7 +91,6 @@ class Slice final : public Kernel {
     return g;
   }
 
-  const Node& node_;
   int64_t opset_;
 };
 

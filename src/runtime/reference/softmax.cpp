@@ -1,13 +1,24 @@
-// Softmax:    y_i = exp(x_i - max) / sum_j exp(x_j - max)
-// LogSoftmax: y_i = x_i - max - log(sum_j exp(x_j - max))
-// along an axis (see softmax.h for the opset < 13 2-D coercion). Subtracting the max keeps
-// exp() from overflowing; the sum is accumulated in double.
-#include "softmax.h"
-
+// Along an axis (before opset 13 the input is coerced to 2-D at `axis`, default 1; from 13 the
+// op runs along dims[axis] alone, default -1):
+//   Softmax:    y_i = exp(x_i - max) / sum_j exp(x_j - max)
+//   LogSoftmax: y_i = x_i - max - log(sum_j exp(x_j - max))
+//   Hardmax:    1 at the first maximum, 0 elsewhere.
+// Subtracting the max keeps exp() from overflowing; the sum is accumulated in double.
 #include <cmath>
 
-namespace edgeopt::rt::ref {
+#include "common.h"
 
+namespace edgeopt::rt::ref {
+namespace {
+
+// Calls f(base) for every line along the axis: elements base + i * l.inner for i < l.len.
+template <class F>
+void for_each_axis_line(const AxisLayout& l, F&& f) {
+  for (int64_t o = 0; o < l.outer; ++o)
+    for (int64_t in = 0; in < l.inner; ++in) f(o * l.len * l.inner + in);
+}
+
+// Before opset 13: len is the product of dims[axis:], inner = 1.
 AxisLayout softmax_layout(const Node& node, int64_t opset, const Shape& shape) {
   const int64_t rank = static_cast<int64_t>(shape.size());
   const int64_t axis = normalize_axis(node.attr_int("axis", opset < 13 ? 1 : -1), rank, node);
@@ -22,21 +33,19 @@ AxisLayout softmax_layout(const Node& node, int64_t opset, const Shape& shape) {
   return l;
 }
 
-void softmax_infer(InferContext& ctx, const Node& node, int64_t opset) {
-  const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node, x.dtype());
-  softmax_layout(node, opset, x.shape());  // validates the axis
-  ctx.set_output(0, x.dtype(), x.shape());
-}
+enum class Mode { kSoftmax, kLogSoftmax, kHardmax };
 
-namespace {
-
-template <bool kLog>
-class SoftmaxOp final : public Kernel {
+template <Mode kMode>
+class SoftmaxOp final : public NodeKernel {
  public:
-  explicit SoftmaxOp(const KernelInit& init) : node_(init.node), opset_(init.opset) {}
+  explicit SoftmaxOp(const KernelInit& init) : NodeKernel(init), opset_(init.opset) {}
 
-  void infer(InferContext& ctx) override { softmax_infer(ctx, node_, opset_); }
+  void infer(InferContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::kF32 && x.dtype() != DType::kF64) unsupported_dtype(node_, x.dtype());
+    softmax_layout(node_, opset_, x.shape());  // validates the axis
+    ctx.set_output(0, x.dtype(), x.shape());
+  }
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -47,12 +56,19 @@ class SoftmaxOp final : public Kernel {
       for_each_axis_line(l, [&](int64_t base) {
         const T* xp = xd + base;
         T* yp = yd + base;
+        if constexpr (kMode == Mode::kHardmax) {
+          int64_t best = 0;
+          for (int64_t i = 1; i < l.len; ++i)
+            if (xp[i * l.inner] > xp[best * l.inner]) best = i;
+          for (int64_t i = 0; i < l.len; ++i) yp[i * l.inner] = T(i == best ? 1 : 0);
+          return;
+        }
         T mx = xp[0];
         for (int64_t i = 1; i < l.len; ++i) mx = std::max(mx, xp[i * l.inner]);
         double sum = 0;
         for (int64_t i = 0; i < l.len; ++i)
           sum += std::exp(static_cast<double>(xp[i * l.inner]) - static_cast<double>(mx));
-        if (kLog) {
+        if (kMode == Mode::kLogSoftmax) {
           const double shift = static_cast<double>(mx) + std::log(sum);
           for (int64_t i = 0; i < l.len; ++i)
             yp[i * l.inner] = static_cast<T>(static_cast<double>(xp[i * l.inner]) - shift);
@@ -66,14 +82,15 @@ class SoftmaxOp final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t opset_;
 };
 
-using Softmax = SoftmaxOp<false>;
-using LogSoftmax = SoftmaxOp<true>;
+using Softmax = SoftmaxOp<Mode::kSoftmax>;
+using LogSoftmax = SoftmaxOp<Mode::kLogSoftmax>;
+using Hardmax = SoftmaxOp<Mode::kHardmax>;
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Softmax", 1, INT_MAX, Softmax);
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "LogSoftmax", 1, INT_MAX, LogSoftmax);
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "Hardmax", 1, INT_MAX, Hardmax);
 
 }  // namespace
 }  // namespace edgeopt::rt::ref

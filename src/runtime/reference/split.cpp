@@ -6,18 +6,15 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Split final : public Kernel {
+class Split final : public AxisKernel {
  public:
   explicit Split(const KernelInit& init)
-      : node_(init.node),
-        opset_(init.opset),
-        axis_attr_(init.node.attr_int("axis", 0)),
-        split_attr_(init.node.attr_ints("split")) {}
+      : AxisKernel(init, 0), opset_(init.opset), split_attr_(init.node.attr_ints("split")) {}
   void infer(InferContext& ctx) override {
     const Shape& in = ctx.shape(0);
     std::vector<int64_t> given = split_attr_;
     if (opset_ >= 13) given = ctx.has_input(1) ? input_ints(ctx, 1) : std::vector<int64_t>{};
-    const int64_t axis = normalize_axis(axis_attr_, static_cast<int64_t>(in.size()), node_);
+    const int64_t axis = check_axis(static_cast<int64_t>(in.size()));
     const std::vector<int64_t> sizes = part_sizes(in[axis], given, ctx.num_outputs());
     for (size_t i = 0; i < sizes.size(); ++i) {
       Shape s = in;
@@ -28,7 +25,7 @@ class Split final : public Kernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Shape& xs = x.shape();
-    const int64_t axis = axis_attr_ < 0 ? axis_attr_ + x.rank() : axis_attr_;
+    const int64_t axis = axis_;
     std::vector<int64_t> given = split_attr_;
     if (opset_ >= 13)
       given = ctx.has_input(1) ? ctx.input(1).to_i64_vector() : std::vector<int64_t>{};
@@ -73,9 +70,7 @@ class Split final : public Kernel {
     return sizes;
   }
 
-  const Node& node_;
   int64_t opset_;
-  int64_t axis_attr_;
   std::vector<int64_t> split_attr_;
 };
 

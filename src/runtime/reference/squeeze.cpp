@@ -1,19 +1,32 @@
-// Squeeze: removes the listed size-1 axes (attribute before opset 13, input 1 from 13), or
-// every size-1 axis when none are listed.
+// Squeeze: removes the listed size-1 axes, or every size-1 axis when none are listed.
+// Unsqueeze: inserts size-1 axes at the listed positions of the output; negative positions
+// count from the end of the output's rank.
+// Both take the axes as an attribute before opset 13, as input 1 from 13, and copy the data.
 #include "shape_common.h"
 
 namespace edgeopt::rt::ref {
 namespace {
 
-class Squeeze final : public Kernel {
+class SqueezeUnsqueeze final : public NodeKernel {
  public:
-  explicit Squeeze(const KernelInit& init)
-      : node_(init.node), opset_(init.opset), axes_attr_(init.node.attr_ints("axes")) {}
+  explicit SqueezeUnsqueeze(const KernelInit& init)
+      : NodeKernel(init),
+        squeeze_(init.node.op_type == "Squeeze"),
+        opset_(init.opset),
+        axes_attr_(init.node.attr_ints("axes")) {}
   void infer(InferContext& ctx) override {
-    const Shape& in = ctx.shape(0);
-    const int64_t r = static_cast<int64_t>(in.size());
     std::vector<int64_t> axes = axes_attr_;
-    if (opset_ >= 13) axes = ctx.has_input(1) ? input_ints(ctx, 1) : std::vector<int64_t>{};
+    // Squeeze's axes input is optional, Unsqueeze's is not.
+    if (opset_ >= 13)
+      axes = ctx.has_input(1) || !squeeze_ ? input_ints(ctx, 1) : std::vector<int64_t>{};
+    ctx.set_output(0, ctx.dtype(0),
+                   squeeze_ ? squeezed(ctx.shape(0), axes) : unsqueezed(ctx.shape(0), axes));
+  }
+  void run(RunContext& ctx) override { copy_all(ctx.input(0), ctx.output(0)); }
+
+ private:
+  Shape squeezed(const Shape& in, const std::vector<int64_t>& axes) const {
+    const int64_t r = static_cast<int64_t>(in.size());
     std::vector<char> drop(r, 0);
     if (axes.empty()) {
       for (int64_t d = 0; d < r; ++d) drop[d] = in[d] == 1;
@@ -27,17 +40,29 @@ class Squeeze final : public Kernel {
     Shape out;
     for (int64_t d = 0; d < r; ++d)
       if (!drop[d]) out.push_back(in[d]);
-    ctx.set_output(0, ctx.dtype(0), out);
+    return out;
   }
-  void run(RunContext& ctx) override { copy_all(ctx.input(0), ctx.output(0)); }
 
- private:
-  const Node& node_;
+  Shape unsqueezed(const Shape& in, const std::vector<int64_t>& axes) const {
+    const int64_t r = static_cast<int64_t>(in.size() + axes.size());
+    std::vector<char> inserted(r, 0);
+    for (int64_t a : axes) {
+      const int64_t d = normalize_axis(a, r, node_);
+      if (inserted[d]++) fail_input("node ", node_.describe(), ": axis ", d, " repeated");
+    }
+    Shape out;
+    size_t next = 0;
+    for (int64_t d = 0; d < r; ++d) out.push_back(inserted[d] ? 1 : in[next++]);
+    return out;
+  }
+
+  bool squeeze_;  // else Unsqueeze
   int64_t opset_;
   std::vector<int64_t> axes_attr_;
 };
 
-EDGEOPT_REGISTER_KERNEL(kProvider, "", "Squeeze", 1, INT_MAX, Squeeze);
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "Squeeze", 1, INT_MAX, SqueezeUnsqueeze);
+EDGEOPT_REGISTER_KERNEL(kProvider, "", "Unsqueeze", 1, INT_MAX, SqueezeUnsqueeze);
 
 }  // namespace
 }  // namespace edgeopt::rt::ref

@@ -42,8 +42,9 @@ class Subgraph {
 
 // If, Loop and Scan: outputs are computed whole from the inputs' values, already while planning
 // when those are known (so later nodes are planned by the real shapes), else at run time.
-class ControlFlowKernel : public Kernel {
+class ControlFlowKernel : public NodeKernel {
  public:
+  using NodeKernel::NodeKernel;
   void infer(InferContext& ctx) override;
   void run(RunContext& ctx) override;
   void append_profile(std::vector<NodeProfile>& out) const override {

@@ -9,17 +9,16 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class TopK final : public Kernel {
+class TopK final : public AxisKernel {
  public:
   explicit TopK(const KernelInit& init)
-      : node_(init.node),
+      : AxisKernel(init, -1),
         opset_(init.opset),
-        axis_attr_(init.node.attr_int("axis", -1)),
         k_attr_(init.node.attr_int("k", -1)),
         largest_(init.node.attr_int("largest", 1) != 0) {}
   void infer(InferContext& ctx) override {
     const Shape& in = ctx.shape(0);
-    const int64_t axis = normalize_axis(axis_attr_, static_cast<int64_t>(in.size()), node_);
+    const int64_t axis = check_axis(static_cast<int64_t>(in.size()));
     const int64_t k = opset_ >= 10 ? ctx.value(1).get_i64(0) : k_attr_;
     if (k < 0 || k > in[axis])
       fail_input("node ", node_.describe(), ": k = ", k, " is out of range for axis of size ",
@@ -32,12 +31,9 @@ class TopK final : public Kernel {
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    const Shape& xs = x.shape();
-    const int64_t axis = axis_attr_ < 0 ? axis_attr_ + x.rank() : axis_attr_;
-    const int64_t outer = dims_product(xs, 0, axis);
-    const int64_t inner = dims_product(xs, axis + 1, xs.size());
-    const int64_t n = xs[axis];
-    const int64_t k = ctx.output(0).shape()[axis];
+    const AxisLayout l = layout(x.shape());
+    const int64_t outer = l.outer, n = l.len, inner = l.inner;
+    const int64_t k = ctx.output(0).shape()[axis_];
     int64_t* order = static_cast<int64_t*>(ctx.scratch);
     int64_t* idx_out = ctx.out.size() > 1 && ctx.out[1] ? ctx.output(1).data<int64_t>() : nullptr;
     EDGEOPT_DISPATCH_NUMERIC(x.dtype(), node_, {
@@ -68,9 +64,7 @@ class TopK final : public Kernel {
   }
 
  private:
-  const Node& node_;
   int64_t opset_;
-  int64_t axis_attr_;
   int64_t k_attr_;
   bool largest_;
 };

@@ -4,10 +4,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Transpose final : public Kernel {
+class Transpose final : public NodeKernel {
  public:
   explicit Transpose(const KernelInit& init)
-      : node_(init.node), perm_(init.node.attr_ints("perm")) {}
+      : NodeKernel(init), perm_(init.node.attr_ints("perm")) {}
   void infer(InferContext& ctx) override {
     const Shape& in = ctx.shape(0);
     const int64_t r = static_cast<int64_t>(in.size());
@@ -38,7 +38,6 @@ class Transpose final : public Kernel {
   }
 
  private:
-  const Node& node_;
   std::vector<int64_t> perm_;
   std::vector<int64_t> perm_used_;
 };

@@ -7,10 +7,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Trilu final : public Kernel {
+class Trilu final : public NodeKernel {
  public:
   explicit Trilu(const KernelInit& init)
-      : node_(init.node), upper_(init.node.attr_int("upper", 1) != 0) {}
+      : NodeKernel(init), upper_(init.node.attr_int("upper", 1) != 0) {}
   void infer(InferContext& ctx) override {
     if (ctx.shape(0).size() < 2)
       fail_input("node ", node_.describe(), ": input must have rank >= 2");
@@ -38,7 +38,6 @@ class Trilu final : public Kernel {
   }
 
  private:
-  const Node& node_;
   bool upper_;
 };
 

@@ -6,10 +6,10 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Upsample final : public Kernel {
+class Upsample final : public NodeKernel {
  public:
   explicit Upsample(const KernelInit& init)
-      : node_(init.node), opset_(init.opset), scales_attr_(init.node.attr_floats("scales")) {
+      : NodeKernel(init), opset_(init.opset), scales_attr_(init.node.attr_floats("scales")) {
     spec_.mode = init.node.attr_string("mode", "nearest");
     if (spec_.mode == "bilinear") spec_.mode = "linear";  // opset 1 spelling
     if (spec_.mode != "nearest" && spec_.mode != "linear")
@@ -44,7 +44,6 @@ class Upsample final : public Kernel {
     return out;
   }
 
-  const Node& node_;
   int64_t opset_;
   std::vector<float> scales_attr_;
   ResampleSpec spec_;

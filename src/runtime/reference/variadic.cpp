@@ -11,9 +11,9 @@ namespace {
 enum class FoldOp { kMin, kMax, kSum, kMean };
 
 template <FoldOp kOp>
-class Variadic final : public Kernel {
+class Variadic final : public NodeKernel {
  public:
-  explicit Variadic(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
 
   void infer(InferContext& ctx) override {
     if (ctx.num_inputs() == 0 || !ctx.has_input(0))
@@ -71,8 +71,6 @@ class Variadic final : public Kernel {
       return store<T>(a + b);
     }
   }
-
-  const Node& node_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Min", 1, INT_MAX, Variadic<FoldOp::kMin>);

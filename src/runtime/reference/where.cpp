@@ -4,9 +4,9 @@
 namespace edgeopt::rt::ref {
 namespace {
 
-class Where final : public Kernel {
+class Where final : public NodeKernel {
  public:
-  explicit Where(const KernelInit& init) : node_(init.node) {}
+  using NodeKernel::NodeKernel;
 
   void infer(InferContext& ctx) override {
     if (ctx.dtype(0) != DType::kBool)
@@ -63,8 +63,6 @@ class Where final : public Kernel {
                          py[i] = pc[off[0]] ? pa[off[1]] : pb[off[2]];
                        });
   }
-
-  const Node& node_;
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Where", 9, INT_MAX, Where);

@@ -166,9 +166,9 @@ Axis spatial(const Node& n, int axis, int64_t in, int64_t k, int64_t stride, int
   return {span / stride + 1, b, e};
 }
 
-class SubgraphKernel : public Kernel {
+class SubgraphKernel : public NodeKernel {
  public:
-  explicit SubgraphKernel(const KernelInit& init) : node_(init.node) {
+  explicit SubgraphKernel(const KernelInit& init) : NodeKernel(init) {
     init_xnnpack();
     const Attribute* a = init.node.attr(kBodyAttr);
     if (!a || !a->g) fail_input("node ", init.node.describe(), ": no body graph");
@@ -914,7 +914,6 @@ class SubgraphKernel : public Kernel {
       check(xnn_define_multiply2(B.sg, lo, hi, ids[0], ids[1], y, 0), n, "multiply2");
   }
 
-  const Node& node_;
   std::shared_ptr<Graph> body_;
   int64_t opset_ = 13;
   std::unordered_map<std::string, Tensor> constants_;
