@@ -14,8 +14,9 @@ namespace {
 // col: col[(c * prod(k) + kflat) * (p1 - p0) + (p - p0)] = x[c, o(p) * s + k * d - pb] or 0.
 template <class T>
 void im2col(const T* x, const ColumnGeometry& g, int64_t p0, int64_t p1, T* col) {
-  walk_window(g.win, g.win.out, g.win.in, p0, p1, g.cg,
-              [&](int64_t at, int64_t xi) { col[at] = xi >= 0 ? x[xi] : T(0); });
+  walk_window(
+      g.win, g.win.out, g.win.in, p0, p1, g.cg, [&](int64_t at, int64_t xi) { col[at] = x[xi]; },
+      [&](int64_t at) { col[at] = T(0); });
 }
 
 class Conv final : public ConvKernelBase<Conv> {

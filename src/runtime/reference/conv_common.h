@@ -26,17 +26,22 @@ struct ColumnGeometry {
   bool direct = false;  // Conv with a 1x1 kernel, unit strides, no padding: no im2col
 };
 
+// Smallest j with j * s >= a (s > 0).
+inline int64_t ceil_div(int64_t a, int64_t s) { return a >= 0 ? (a + s - 1) / s : -(-a / s); }
+
 // The column buffer of a chunk [p0, p1) of positions of grid `from` (row-major spatial dims),
 // for `blocks` channel blocks of grids `to` (each prod(to) elements, one after the other): for
-// block b, tap k of window w (next_index order) and position f, calls
-//   elem(at, ti): at = ((b * prod(kernel) + k) * (p1 - p0) + f - p0, the column element;
-//   ti = b * prod(to) + the position f * stride + k * dilation - pad_begin lands on in `to`, or
-//   -1 where that falls outside `to` (in the padding).
+// block b, tap k of window w (next_index order) and position f, with
+// at = ((b * prod(kernel) + k) * (p1 - p0) + f - p0 the column element, calls
+//   inside(at, ti) when f * stride + k * dilation - pad_begin lands inside `to`, at position ti
+//     (counting the blocks before: b * prod(to) + ...),
+//   outside(at) when it falls outside (in the padding).
 // Conv's im2col reads through it (from = output grid, to = input), ConvTranspose's col2im
-// scatters through it (from = input grid, to = output).
-template <class Elem>
+// scatters through it (from = input grid, to = output). The bounds are worked out per row, so
+// the calls along a row are branch-free runs.
+template <class Inside, class Outside>
 void walk_window(const Window& w, const Shape& from, const Shape& to, int64_t p0, int64_t p1,
-                 int64_t blocks, Elem&& elem) {
+                 int64_t blocks, Inside&& inside, Outside&& outside) {
   const int nd = w.nd;
   const int64_t from_last = from[nd - 1];
   const int64_t to_last = to[nd - 1];
@@ -49,6 +54,7 @@ void walk_window(const Window& w, const Shape& from, const Shape& to, int64_t p0
     do {
       SpatialIndex base{};  // `to` coordinate of `from` coordinate 0 for this tap
       for (int d = 0; d < nd; ++d) base[d] = k[d] * w.dilation[d] - w.pad_begin[d];
+      const int64_t bl = base[nd - 1];
       for (int64_t q = p0 / from_last; q * from_last < p1; ++q) {  // rows of the chunk
         const int64_t jb = std::max<int64_t>(p0 - q * from_last, 0);
         const int64_t je = std::min<int64_t>(p1 - q * from_last, from_last);
@@ -62,10 +68,12 @@ void walk_window(const Window& w, const Shape& from, const Shape& to, int64_t p0
           valid = valid && t >= 0 && t < to[d];
           off += t * to_stride[d];
         }
-        for (int64_t j = jb; j < je; ++j) {
-          const int64_t t = j * s_last + base[nd - 1];
-          elem(row_at + j, valid && t >= 0 && t < to_last ? off + t : -1);
-        }
+        // j in [ja, jz) lands in [0, to_last) along the last dim: j * s_last + bl.
+        const int64_t ja = valid ? std::clamp(ceil_div(-bl, s_last), jb, je) : je;
+        const int64_t jz = valid ? std::clamp(ceil_div(to_last - bl, s_last), ja, je) : je;
+        for (int64_t j = jb; j < ja; ++j) outside(row_at + j);
+        for (int64_t j = ja; j < jz; ++j) inside(row_at + j, off + j * s_last + bl);
+        for (int64_t j = jz; j < je; ++j) outside(row_at + j);
       }
       at += p1 - p0;
     } while (next_index(w.kernel, k));

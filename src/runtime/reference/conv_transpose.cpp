@@ -13,9 +13,9 @@ namespace {
 // y[m, i * s + k * d - pb] += col[(m * prod(k) + kflat) * pn + (p - p0)] for p in [p0, p1).
 template <class T>
 void col2im(const T* col, const ColumnGeometry& g, int64_t p0, int64_t p1, T* y) {
-  walk_window(g.win, g.win.in, g.win.out, p0, p1, g.mg, [&](int64_t at, int64_t yi) {
-    if (yi >= 0) y[yi] += col[at];
-  });
+  walk_window(
+      g.win, g.win.in, g.win.out, p0, p1, g.mg, [&](int64_t at, int64_t yi) { y[yi] += col[at]; },
+      [](int64_t) {});
 }
 
 class ConvTranspose final : public ConvKernelBase<ConvTranspose> {

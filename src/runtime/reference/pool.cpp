@@ -15,8 +15,8 @@ namespace edgeopt::rt::ref {
 namespace {
 
 // For every plane pl (n and c) and output position p (row-major within the plane) of window w:
-// start(), then tap(pl, i) for every tap of the window with i the input coordinates it reads (in
-// x or in the padding), then finish(pl, p).
+// start(), then tap(pl, o, k) for every tap k of the window at output position o (in_coord()
+// gives the input coordinates it reads, in x or in the padding), then finish(pl, p).
 template <class Start, class Tap, class Finish>
 void for_each_pool_tap(const Window& w, int64_t planes, Start&& start, Tap&& tap, Finish&& finish) {
   for (int64_t pl = 0; pl < planes; ++pl) {
@@ -26,14 +26,16 @@ void for_each_pool_tap(const Window& w, int64_t planes, Start&& start, Tap&& tap
       start();
       SpatialIndex k{};
       do {
-        SpatialIndex i{};
-        for (int d = 0; d < w.nd; ++d)
-          i[d] = o[d] * w.stride[d] - w.pad_begin[d] + k[d] * w.dilation[d];
-        tap(pl, i);
+        tap(pl, o, k);
       } while (next_index(w.kernel, k));
       finish(pl, p++);
     } while (next_index(w.out, o));
   }
+}
+
+// The input coordinate along dim d of output position o's tap k.
+inline int64_t in_coord(const Window& w, const SpatialIndex& o, const SpatialIndex& k, int d) {
+  return o[d] * w.stride[d] - w.pad_begin[d] + k[d] * w.dilation[d];
 }
 
 // A pool over x (input 0) of one of the `dtypes`; y has x's dtype and the window's shape.
@@ -81,14 +83,15 @@ class AveragePool final : public PoolKernel {
     int64_t inside = 0, padded = 0;
     for_each_pool_tap(
         w, planes, [&] { sum = 0, inside = 0, padded = 0; },
-        [&](int64_t pl, const SpatialIndex& i) {
+        [&](int64_t pl, const SpatialIndex& o, const SpatialIndex& k) {
           const T* xp = x + pl * in_size;
           int64_t off = 0;
           bool in_x = true, in_padded = true;
           for (int d = 0; d < w.nd; ++d) {
-            in_x = in_x && i[d] >= 0 && i[d] < w.in[d];
-            in_padded = in_padded && i[d] >= -w.pad_begin[d] && i[d] < w.in[d] + w.pad_end[d];
-            off += i[d] * x_stride[d];
+            const int64_t i = in_coord(w, o, k, d);
+            in_x = in_x && i >= 0 && i < w.in[d];
+            in_padded = in_padded && i >= -w.pad_begin[d] && i < w.in[d] + w.pad_end[d];
+            off += i * x_stride[d];
           }
           if (in_x) {
             sum += static_cast<double>(xp[off]);
@@ -142,13 +145,14 @@ class MaxPool final : public PoolKernel {
     bool found = false;
     for_each_pool_tap(
         w, planes, [&] { best = std::numeric_limits<T>::lowest(), best_idx = 0, found = false; },
-        [&](int64_t pl, const SpatialIndex& i) {
+        [&](int64_t pl, const SpatialIndex& o, const SpatialIndex& k) {
           const T* xp = x + pl * in_size;
           int64_t off = 0, flat = 0;
           for (int d = 0; d < nd; ++d) {
-            if (i[d] < 0 || i[d] >= w.in[d]) return;  // in the padding
-            off += i[d] * x_stride[d];
-            flat += i[d] * idx_stride[d];
+            const int64_t i = in_coord(w, o, k, d);
+            if (i < 0 || i >= w.in[d]) return;  // in the padding
+            off += i * x_stride[d];
+            flat += i * idx_stride[d];
           }
           if (!found || xp[off] > best) {
             best = xp[off];
