@@ -32,7 +32,7 @@ inline int64_t ceil_div(int64_t a, int64_t s) { return a >= 0 ? (a + s - 1) / s 
 // The column buffer of a chunk [p0, p1) of positions of grid `from` (row-major spatial dims),
 // for `blocks` channel blocks of grids `to` (each prod(to) elements, one after the other): for
 // block b, tap k of window w (next_index order) and position f, with
-// at = ((b * prod(kernel) + k) * (p1 - p0) + f - p0 the column element, calls
+// at = (b * prod(kernel) + k) * (p1 - p0) + f - p0 the column element, calls
 //   inside(at, ti) when f * stride + k * dilation - pad_begin lands inside `to`, at position ti
 //     (counting the blocks before: b * prod(to) + ...),
 //   outside(at) when it falls outside (in the padding).
