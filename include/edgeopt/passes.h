@@ -40,20 +40,18 @@ using PassFactory = std::function<std::unique_ptr<Pass>()>;
 
 class PassRegistry {
  public:
-  static PassRegistry& global();
-  void add(PassInfo info, PassFactory make);
-  // Registered pass names in run order.
-  std::vector<std::string> names() const;
-  // The named pass's description, or nullptr when no such pass exists.
-  const PassInfo* info(const std::string& name) const;
-  // A new instance of the named pass, or nullptr when no such pass exists.
-  std::unique_ptr<Pass> create(const std::string& name) const;
-
- private:
   struct Entry {
     PassInfo info;
     PassFactory make;
   };
+  static PassRegistry& global();
+  void add(PassInfo info, PassFactory make);
+  // Registered passes in run order.
+  const std::vector<Entry>& entries() const { return entries_; }
+  // Registered pass names in run order.
+  std::vector<std::string> names() const;
+
+ private:
   std::vector<Entry> entries_;
 };
 

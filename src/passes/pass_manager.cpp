@@ -16,8 +16,9 @@ PassRegistry& PassRegistry::global() {
 }
 
 void PassRegistry::add(PassInfo info, PassFactory make) {
-  if (this->info(info.name))
-    throw Error(ErrorKind::kInternal, "pass '" + info.name + "' registered twice");
+  for (const Entry& e : entries_)
+    if (e.info.name == info.name)
+      throw Error(ErrorKind::kInternal, "pass '" + info.name + "' registered twice");
   entries_.push_back({std::move(info), std::move(make)});
   std::stable_sort(entries_.begin(), entries_.end(),
                    [](const Entry& a, const Entry& b) { return a.info.order < b.info.order; });
@@ -27,18 +28,6 @@ std::vector<std::string> PassRegistry::names() const {
   std::vector<std::string> r;
   for (const Entry& e : entries_) r.push_back(e.info.name);
   return r;
-}
-
-const PassInfo* PassRegistry::info(const std::string& name) const {
-  for (const Entry& e : entries_)
-    if (e.info.name == name) return &e.info;
-  return nullptr;
-}
-
-std::unique_ptr<Pass> PassRegistry::create(const std::string& name) const {
-  for (const Entry& e : entries_)
-    if (e.info.name == name) return e.make();
-  return nullptr;
 }
 
 namespace {
@@ -62,12 +51,12 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 PassManager::PassManager(PassOptions options) : options_(std::move(options)) {
   check_known(options_.disabled, "disabled passes");
   check_known(options_.only, "selected passes");
-  for (const std::string& name : PassRegistry::global().names()) {
+  for (const PassRegistry::Entry& e : PassRegistry::global().entries()) {
+    const std::string& name = e.info.name;
     if (contains(options_.disabled, name)) continue;
     if (!options_.only.empty() && !contains(options_.only, name)) continue;
-    const PassInfo& info = *PassRegistry::global().info(name);
-    if (info.level > options_.level) continue;
-    passes_.push_back({info, PassRegistry::global().create(name)});
+    if (e.info.level > options_.level) continue;
+    passes_.push_back({e.info, e.make()});
   }
 }
 

@@ -25,19 +25,21 @@ std::vector<int64_t> strides_of(const Shape& s);
 // Normalises a possibly negative axis into [0, rank); throws Error when out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node);
 
+// Element count of shape[begin, end).
+inline int64_t dims_product(const Shape& s, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end && i < s.size(); ++i) p *= s[i];
+  return p;
+}
+
 // A shape seen as outer x len x inner around one axis: len = shape[axis], outer and inner the
 // element counts of the dims before and after it.
 struct AxisLayout {
   int64_t outer = 1, len = 1, inner = 1;
 };
 inline AxisLayout axis_layout(const Shape& s, int64_t axis) {
-  AxisLayout l;
-  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
-    if (d < axis) l.outer *= s[d];
-    if (d == axis) l.len = s[d];
-    if (d > axis) l.inner *= s[d];
-  }
-  return l;
+  const auto a = static_cast<size_t>(axis);
+  return {dims_product(s, 0, a), s[a], dims_product(s, a + 1, s.size())};
 }
 
 // A kernel along the node's `axis` attribute: infer() checks it against the input's rank with

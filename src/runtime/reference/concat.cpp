@@ -28,12 +28,10 @@ class Concat final : public AxisKernel {
   }
   void run(RunContext& ctx) override {
     Tensor& y = ctx.output(0);
-    const Shape& ys = y.shape();
     // View every tensor as (outer, axis * inner): each input contributes one contiguous block
     // per outer index.
-    const int64_t outer = dims_product(ys, 0, axis_);
-    const int64_t inner = dims_product(ys, axis_ + 1, ys.size());
-    const int64_t out_block = ys[axis_] * inner;
+    const AxisLayout l = layout(y.shape());
+    const int64_t outer = l.outer, inner = l.inner, out_block = l.len * inner;
     int64_t col = 0;
     for (size_t i = 0; i < ctx.in.size(); ++i) {
       const Tensor& x = ctx.input(i);
@@ -43,8 +41,6 @@ class Concat final : public AxisKernel {
       col += block;
     }
   }
-
- private:
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Concat", 1, INT_MAX, Concat);

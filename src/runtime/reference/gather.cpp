@@ -41,8 +41,6 @@ class Gather final : public AxisKernel {
         cp.copy((o * n + j) * inner, (o * dim + k) * inner, inner);
     }
   }
-
- private:
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "Gather", 1, INT_MAX, Gather);
@@ -55,9 +53,7 @@ class GatherElements final : public AxisKernel {
     const Shape& idx = ctx.shape(1);
     const int64_t r = static_cast<int64_t>(data.size());
     check_axis(r);
-    bool ok = idx.size() == data.size();
-    for (int64_t d = 0; ok && d < r; ++d) ok = d == axis_ || idx[d] <= data[d];
-    if (!ok)
+    if (!indices_fit_elements(data, idx, axis_))
       fail_input("node ", node_.describe(), ": indices shape ", shape_str(idx),
                  " does not fit data shape ", shape_str(data));
     ctx.set_output(0, ctx.dtype(0), idx);
@@ -66,18 +62,9 @@ class GatherElements final : public AxisKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& idx = ctx.input(1);
     Tensor& y = ctx.output(0);
-    std::vector<int64_t> st = strides_of(x.shape());
-    const int64_t axis_stride = st[axis_];
-    const int64_t dim = x.shape()[axis_];
-    st[axis_] = 0;  // the axis coordinate comes from indices instead
     ElementCopier cp(x, y);
-    for_each_strided(y.shape(), st, 0, [&](int64_t i, int64_t base) {
-      const int64_t k = index_along(idx, i, dim, node_);
-      cp(i, base + k * axis_stride);
-    });
+    for_each_element_index(idx, x.shape(), axis_, node_, cp);
   }
-
- private:
 };
 
 EDGEOPT_REGISTER_KERNEL(kProvider, "", "GatherElements", 1, INT_MAX, GatherElements);

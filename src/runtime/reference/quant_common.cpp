@@ -15,8 +15,8 @@ void expect_dtype(const Node& node, const InferContext& ctx, size_t i,
 }
 
 void expect_int8_operand(const Node& node, const InferContext& ctx, size_t value, size_t zero_point,
-                         const std::string& what) {
-  expect_dtype(node, ctx, value, {DType::kU8, DType::kI8}, what.c_str());
+                         const char* what) {
+  expect_dtype(node, ctx, value, {DType::kU8, DType::kI8}, what);
   if (ctx.has_input(zero_point) && ctx.dtype(zero_point) != ctx.dtype(value))
     fail_input("node ", node.describe(), ": ", what, "_zero_point's dtype differs from ", what,
                "'s");

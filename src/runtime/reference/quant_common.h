@@ -78,7 +78,7 @@ void expect_dtype(const Node& node, const InferContext& ctx, size_t i,
 // Throws unless input `value` is u8 or i8 and its zero point (input `zero_point`, when present)
 // has the same dtype; `what` names the value ("x": "x_zero_point" is its zero point).
 void expect_int8_operand(const Node& node, const InferContext& ctx, size_t value, size_t zero_point,
-                         const std::string& what);
+                         const char* what);
 // Throws unless input i (when present) holds exactly one element.
 void expect_scalar(const Node& node, const InferContext& ctx, size_t i, const char* what);
 

@@ -85,33 +85,22 @@ class ScatterElements final : public ScatterKernel {
 
  private:
   bool fits(const Shape& data, const Shape& idx, const Shape& upd) override {
-    const int64_t r = static_cast<int64_t>(data.size());
-    axis_ = normalize_axis(axis_attr_, r, node_);
-    bool ok = idx.size() == data.size() && upd == idx;
-    for (int64_t d = 0; ok && d < r; ++d) ok = d == axis_ || idx[d] <= data[d];
-    return ok;
+    axis_ = normalize_axis(axis_attr_, static_cast<int64_t>(data.size()), node_);
+    return upd == idx && indices_fit_elements(data, idx, axis_);
   }
 
   void scatter(const Tensor& idx, const Tensor& upd, Tensor& y) const override {
-    std::vector<int64_t> st = strides_of(y.shape());
-    const int64_t axis_stride = st[axis_];
-    const int64_t dim = y.shape()[axis_];
-    st[axis_] = 0;
-    // Destination offset of update i.
-    auto dest = [&](int64_t i, int64_t base) {
-      const int64_t k = index_along(idx, i, dim, node_);
-      return base + k * axis_stride;
-    };
     if (reduction_ == ScatterReduction::kNone) {
       ElementCopier cp(upd, y);
-      for_each_strided(idx.shape(), st, 0, [&](int64_t i, int64_t base) { cp(dest(i, base), i); });
+      for_each_element_index(idx, y.shape(), axis_, node_,
+                             [&](int64_t i, int64_t dst) { cp(dst, i); });
       return;
     }
     EDGEOPT_DISPATCH_NUMERIC(y.dtype(), node_, {
       T* out = y.data<T>();
       const T* u = upd.data<T>();
-      for_each_strided(idx.shape(), st, 0, [&](int64_t i, int64_t base) {
-        scatter_combine(reduction_, out[dest(i, base)], u[i]);
+      for_each_element_index(idx, y.shape(), axis_, node_, [&](int64_t i, int64_t dst) {
+        scatter_combine(reduction_, out[dst], u[i]);
       });
     });
   }

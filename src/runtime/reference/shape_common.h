@@ -75,11 +75,12 @@ inline int64_t index_along(const Tensor& idx, int64_t i, int64_t dim, const Node
   return k;
 }
 
-// Element count of shape[begin, end).
-inline int64_t dims_product(const Shape& s, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t i = begin; i < end && i < s.size(); ++i) p *= s[i];
-  return p;
+// GatherElements and ScatterElements: indices of data's rank, no larger than data outside `axis`.
+inline bool indices_fit_elements(const Shape& data, const Shape& idx, int64_t axis) {
+  bool ok = idx.size() == data.size();
+  for (size_t d = 0; ok && d < data.size(); ++d)
+    ok = static_cast<int64_t>(d) == axis || idx[d] <= data[d];
+  return ok;
 }
 
 // Calls f(out_index, in_offset) for every element of an output of shape `out`, where the input
@@ -89,6 +90,20 @@ void for_each_strided(const Shape& out, const std::vector<int64_t>& in_strides, 
                       F&& f) {
   for_each_broadcast(out, {in_strides},
                      [&](int64_t i, const std::vector<int64_t>& off) { f(i, base + off[0]); });
+}
+
+// GatherElements and ScatterElements: f(i, offset) for every element i of idx, offset the
+// element of data (shape `data`) it addresses: i's coordinates with the one along `axis`
+// replaced by idx[i] (checked by index_along).
+template <class F>
+void for_each_element_index(const Tensor& idx, const Shape& data, int64_t axis, const Node& node,
+                            F&& f) {
+  std::vector<int64_t> st = strides_of(data);
+  const int64_t axis_stride = st[axis];
+  st[axis] = 0;  // the axis coordinate comes from indices instead
+  for_each_strided(idx.shape(), st, 0, [&](int64_t i, int64_t base) {
+    f(i, base + index_along(idx, i, data[axis], node) * axis_stride);
+  });
 }
 
 // y = the strided view of x (element i of y is x[base + sum_d i_d * in_strides[d]]): the data

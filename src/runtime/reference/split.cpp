@@ -24,17 +24,14 @@ class Split final : public AxisKernel {
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    const Shape& xs = x.shape();
-    const int64_t axis = axis_;
+    const AxisLayout l = layout(x.shape());
     std::vector<int64_t> given = split_attr_;
     if (opset_ >= 13)
       given = ctx.has_input(1) ? ctx.input(1).to_i64_vector() : std::vector<int64_t>{};
-    const std::vector<int64_t> sizes = part_sizes(xs[axis], given, ctx.out.size());
+    const std::vector<int64_t> sizes = part_sizes(l.len, given, ctx.out.size());
     // View the input as (outer, axis * inner): output i takes a block of sizes[i] * inner
     // elements from every outer row.
-    const int64_t outer = dims_product(xs, 0, axis);
-    const int64_t inner = dims_product(xs, axis + 1, xs.size());
-    const int64_t in_block = xs[axis] * inner;
+    const int64_t outer = l.outer, inner = l.inner, in_block = l.len * inner;
     int64_t col = 0;
     for (size_t i = 0; i < ctx.out.size(); ++i) {
       const int64_t block = sizes[i] * inner;
